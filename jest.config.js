@@ -1,0 +1,36 @@
+/** @type {import('jest').Config} */
+// @kubernetes/client-node 1.x and its auth helpers ship ESM only; jest's loader is CJS, so they are transformed.
+const esmPackages = ['@kubernetes/client-node', 'openid-client', 'oauth4webapi', 'jose'];
+
+const shared = {
+  testEnvironment: 'node',
+  transform: {
+    '^.+\\.(t|j|mj)sx?$': ['@swc/jest', { jsc: { target: 'es2022' }, module: { type: 'commonjs' } }],
+  },
+  transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.join('|')})/)`],
+};
+
+module.exports = {
+  // Tests under test/stack/ run against the real kube-apiserver + etcd + Temporal dev server that the
+  // stack project's global setup starts once per run; everything else needs no server of ours.
+  projects: [
+    {
+      ...shared,
+      displayName: 'unit',
+      roots: ['<rootDir>/test'],
+      testMatch: ['**/*.test.ts'],
+      testPathIgnorePatterns: ['/test/stack/', '/node_modules/'],
+    },
+    {
+      ...shared,
+      displayName: 'stack',
+      roots: ['<rootDir>/test/stack'],
+      testMatch: ['**/*.test.ts'],
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+    },
+  ],
+  reporters: ['default', '<rootDir>/test/support/summary-reporter.js'],
+  testTimeout: 120000,
+  maxWorkers: 2,
+};

