@@ -24,8 +24,15 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['node:*', 'fs', 'path', 'http', 'https', 'net', 'crypto', 'child_process', 'os'], message: 'Workflows must stay deterministic: do I/O in activities.' },
-            { group: ['@kubernetes/*', '../activities', '../activities/*', '../runtime/*'], message: 'Workflows import activities as types only (import type).', allowTypeImports: true },
+            {
+              group: ['node:*', 'fs', 'path', 'http', 'https', 'net', 'crypto', 'child_process', 'os'],
+              message: 'Workflows must stay deterministic: do I/O in activities.',
+            },
+            {
+              group: ['@kubernetes/*', '../activities', '../activities/*', '../runtime/*'],
+              message: 'Workflows import activities as types only (import type).',
+              allowTypeImports: true,
+            },
           ],
         },
       ],
@@ -34,5 +41,8 @@ export default tseslint.config(
   {
     files: ['**/*.mjs', '**/*.js'],
     extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: {
+      globals: { process: 'readonly', module: 'writable', require: 'readonly', __dirname: 'readonly' },
+    },
   },
 );

@@ -59,7 +59,12 @@ export function createLogger(options: LoggerOptions = {}): Logger {
 
   const emit = (level: LogLevel, msg: string, fields?: LogFields) => {
     if (levelOrder[level] < threshold) return;
-    const record = { ts: new Date().toISOString(), level, msg: redact(msg), ...(redactValue({ ...base, ...fields }) as LogFields) };
+    const record = {
+      ts: new Date().toISOString(),
+      level,
+      msg: redact(msg),
+      ...(redactValue({ ...base, ...fields }) as LogFields),
+    };
     write(JSON.stringify(record));
   };
   return {

@@ -1,0 +1,122 @@
+/**
+ * Process configuration from the environment, validated once at start-up so a bad value fails fast
+ * with a message naming the variable, instead of surfacing later as a confusing runtime error.
+ */
+export interface OperatorConfig {
+  /** Path of a kubeconfig file; unset means in-cluster service-account credentials. Never ~/.kube/config. */
+  kubeconfigPath: string | undefined;
+  temporal: TemporalConfig;
+  /** Identifies this operator in VIP service registries shared by several clusters. */
+  operatorId: string;
+  clusterId: string;
+  tailscaleApiBaseUrl: string;
+  /** Namespaces to watch; empty means all. */
+  watchNamespaces: string[];
+  /** Optional label selector applied to every watched custom resource (sharding, test isolation). */
+  watchLabelSelector: string | undefined;
+  /** Periodic full relist of every watch, on top of the watch stream (level-triggered safety net). */
+  resyncIntervalMs: number;
+}
+
+export interface TemporalConfig {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  /** Connect with TLS (Temporal Cloud or an mTLS cluster). */
+  tls: boolean;
+  clientCertPath: string | undefined;
+  clientKeyPath: string | undefined;
+  apiKey: string | undefined;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadOperatorConfig(env: Env = process.env): OperatorConfig {
+  return {
+    kubeconfigPath: optional(env, 'KUBECONFIG'),
+    temporal: loadTemporalConfig(env),
+    operatorId: dnsLabel(env, 'OPERATOR_ID', 'operator'),
+    clusterId: dnsLabel(env, 'CLUSTER_ID', 'cluster'),
+    tailscaleApiBaseUrl: url(env, 'TAILSCALE_API_BASE_URL', 'https://api.tailscale.com'),
+    watchNamespaces: list(env, 'WATCH_NAMESPACES'),
+    watchLabelSelector: optional(env, 'WATCH_LABEL_SELECTOR'),
+    resyncIntervalMs: seconds(env, 'RESYNC_INTERVAL_SECONDS', 600) * 1000,
+  };
+}
+
+export function loadTemporalConfig(env: Env = process.env): TemporalConfig {
+  const clientCertPath = optional(env, 'TEMPORAL_TLS_CERT');
+  const clientKeyPath = optional(env, 'TEMPORAL_TLS_KEY');
+  if (Boolean(clientCertPath) !== Boolean(clientKeyPath)) {
+    throw new ConfigError(
+      'TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY must be set together (mTLS client certificate and key)',
+    );
+  }
+  const apiKey = optional(env, 'TEMPORAL_API_KEY');
+  return {
+    address: optional(env, 'TEMPORAL_ADDRESS') ?? '127.0.0.1:7233',
+    namespace: optional(env, 'TEMPORAL_NAMESPACE') ?? 'default',
+    taskQueue: optional(env, 'TEMPORAL_TASK_QUEUE') ?? 'tailscale-gateway-operator',
+    tls: bool(env, 'TEMPORAL_TLS', Boolean(clientCertPath) || Boolean(apiKey)),
+    clientCertPath,
+    clientKeyPath,
+    apiKey,
+  };
+}
+
+function optional(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+function list(env: Env, name: string): string[] {
+  return (optional(env, name) ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+function dnsLabel(env: Env, name: string, fallback: string): string {
+  const value = optional(env, name) ?? fallback;
+  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value)) {
+    throw new ConfigError(
+      `${name}=${JSON.stringify(value)} must be a DNS label: lower-case letters, digits and '-', at most 63 characters`,
+    );
+  }
+  return value;
+}
+
+function url(env: Env, name: string, fallback: string): string {
+  const value = optional(env, name) ?? fallback;
+  try {
+    const parsed = new URL(value);
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new Error('scheme');
+  } catch {
+    throw new ConfigError(
+      `${name}=${JSON.stringify(value)} must be an http(s) URL, e.g. https://api.tailscale.com`,
+    );
+  }
+  return value.replace(/\/+$/, '');
+}
+
+function seconds(env: Env, name: string, fallback: number): number {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new ConfigError(`${name}=${JSON.stringify(raw)} must be a positive number of seconds`);
+  }
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  if (raw === 'true' || raw === '1') return true;
+  if (raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${name}=${JSON.stringify(raw)} must be true or false`);
+}

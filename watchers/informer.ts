@@ -1,0 +1,232 @@
+import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import type { ObjectMeta } from '../api/common';
+import type { Logger } from '../runtime/logger';
+import { Backoff, sleep } from './backoff';
+
+export interface ListPage<T> {
+  items: T[];
+  metadata?: { resourceVersion?: string; continue?: string };
+}
+
+export interface InformerOptions<T extends { metadata?: Partial<ObjectMeta> }> {
+  name: string;
+  kc: KubeConfig;
+  /** Collection path for the watch, e.g. /apis/gateway.tailscale.com/v1alpha1/tailscaletailnets. */
+  path: string;
+  list(opts: { limit: number; continue?: string }): Promise<ListPage<T>>;
+  labelSelector?: string;
+  fieldSelector?: string;
+  /** Full relist this often, independently of the watch (catches anything a watch could have missed). */
+  resyncIntervalMs: number;
+  /** Restart a watch that delivered nothing (not even a bookmark) for this long: a half-open stream. */
+  idleTimeoutMs?: number;
+  logger: Logger;
+  onUpsert(obj: T): void;
+  onDelete(obj: T): void;
+  /** After each successful (re)list: every object is in the cache. */
+  onSynced?(objects: T[]): void;
+}
+
+export interface InformerStats {
+  lists: number;
+  watches: number;
+  restarts: number;
+  gone410: number;
+}
+
+const pageSize = 500;
+
+/**
+ * List-then-watch with the resilience client-node's own informer lacks: restart with jittered backoff on
+ * any error, relist on 410 Gone, bookmarks to keep the resourceVersion fresh, a watchdog for silent
+ * streams, and a periodic relist. Events are level-triggered upserts; consumers must be idempotent.
+ */
+export class Informer<T extends { metadata?: Partial<ObjectMeta> }> {
+  private readonly cache = new Map<string, T>();
+  private resourceVersion = '';
+  private readonly stopController = new AbortController();
+  private activeWatch: AbortController | undefined;
+  private readonly backoff = new Backoff();
+  private lastListAt = 0;
+  private loop: Promise<void> | undefined;
+  readonly stats: InformerStats = { lists: 0, watches: 0, restarts: 0, gone410: 0 };
+  private synced = false;
+
+  constructor(private readonly opts: InformerOptions<T>) {}
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopController.abort();
+    this.activeWatch?.abort();
+    await this.loop;
+  }
+
+  list(): T[] {
+    return [...this.cache.values()];
+  }
+
+  get hasSynced(): boolean {
+    return this.synced;
+  }
+
+  private get stopped() {
+    return this.stopController.signal.aborted;
+  }
+
+  private async run(): Promise<void> {
+    const log = this.opts.logger.child({ informer: this.opts.name });
+    while (!this.stopped) {
+      try {
+        const resyncDue = Date.now() - this.lastListAt >= this.opts.resyncIntervalMs;
+        if (!this.resourceVersion || resyncDue) await this.relist();
+        await this.watchOnce();
+        this.backoff.reset();
+      } catch (err) {
+        if (this.stopped) break;
+        if (statusCode(err) === 410) {
+          this.stats.gone410++;
+          this.resourceVersion = '';
+          log.info('watch expired (410 Gone); relisting');
+          continue;
+        }
+        this.stats.restarts++;
+        const delay = this.backoff.nextDelayMs();
+        log.warn('watch failed; restarting', {
+          error: errorText(err),
+          retryInMs: delay,
+          failures: this.backoff.failures,
+        });
+        await sleep(delay, this.stopController.signal);
+      }
+    }
+  }
+
+  private async relist(): Promise<void> {
+    const seen = new Map<string, T>();
+    let cont: string | undefined;
+    let resourceVersion = '';
+    do {
+      const page = await this.opts.list({ limit: pageSize, continue: cont });
+      for (const item of page.items) seen.set(keyOf(item), item);
+      cont = page.metadata?.continue || undefined;
+      resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
+    } while (cont);
+    this.stats.lists++;
+    this.lastListAt = Date.now();
+
+    for (const [key, old] of this.cache) {
+      if (!seen.has(key)) {
+        this.cache.delete(key);
+        this.opts.onDelete(old);
+      }
+    }
+    for (const [key, item] of seen) {
+      this.cache.set(key, item);
+      this.opts.onUpsert(item);
+    }
+    this.resourceVersion = resourceVersion;
+    this.synced = true;
+    this.opts.onSynced?.(this.list());
+  }
+
+  /** Resolves when the server ends the watch normally; rejects on errors (410 included). */
+  private watchOnce(): Promise<void> {
+    this.stats.watches++;
+    const idleTimeoutMs = this.opts.idleTimeoutMs ?? 5 * 60_000;
+    const untilResync = Math.max(1, this.opts.resyncIntervalMs - (Date.now() - this.lastListAt));
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      let idleTimer: NodeJS.Timeout | undefined;
+      const finish = (err?: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(idleTimer);
+        clearTimeout(resyncTimer);
+        this.activeWatch?.abort();
+        if (err)
+          reject(
+            err instanceof Error
+              ? err
+              : Object.assign(new Error(errorText(err)), { statusCode: statusCode(err) }),
+          );
+        else resolve();
+      };
+      const armIdle = () => {
+        clearTimeout(idleTimer);
+        idleTimer = setTimeout(
+          () => finish(new Error(`no watch event for ${idleTimeoutMs} ms`)),
+          idleTimeoutMs,
+        );
+      };
+      // End the watch at the next resync so the loop relists on schedule.
+      const resyncTimer = setTimeout(() => finish(), untilResync);
+      armIdle();
+
+      const query: Record<string, string | boolean | number> = {
+        resourceVersion: this.resourceVersion,
+        allowWatchBookmarks: true,
+        timeoutSeconds: Math.round(300 + Math.random() * 300),
+      };
+      if (this.opts.labelSelector) query.labelSelector = this.opts.labelSelector;
+      if (this.opts.fieldSelector) query.fieldSelector = this.opts.fieldSelector;
+
+      new Watch(this.opts.kc)
+        .watch(
+          this.opts.path,
+          query,
+          (phase: string, obj: T & { code?: number; message?: string }) => {
+            armIdle();
+            this.handleEvent(phase, obj, finish);
+          },
+          (err: unknown) => finish(err ?? undefined),
+        )
+        .then((controller: AbortController) => {
+          this.activeWatch = controller;
+          if (settled) controller.abort();
+        })
+        .catch(finish);
+    });
+  }
+
+  private handleEvent(
+    phase: string,
+    obj: T & { code?: number; message?: string },
+    finish: (err?: unknown) => void,
+  ) {
+    switch (phase) {
+      case 'ADDED':
+      case 'MODIFIED':
+        this.cache.set(keyOf(obj), obj);
+        this.opts.onUpsert(obj);
+        break;
+      case 'DELETED':
+        this.cache.delete(keyOf(obj));
+        this.opts.onDelete(obj);
+        break;
+      case 'BOOKMARK':
+        break;
+      case 'ERROR':
+        finish(Object.assign(new Error(obj.message ?? 'watch error'), { statusCode: obj.code }));
+        return;
+    }
+    const rv = obj.metadata?.resourceVersion;
+    if (rv) this.resourceVersion = rv;
+  }
+}
+
+function keyOf(obj: { metadata?: Partial<ObjectMeta> }): string {
+  return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+}
+
+function statusCode(err: unknown): number | undefined {
+  const e = err as { statusCode?: unknown; code?: unknown } | null;
+  const code = e?.statusCode ?? e?.code;
+  return typeof code === 'number' ? code : undefined;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : JSON.stringify(err);
+}

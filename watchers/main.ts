@@ -1,0 +1,89 @@
+import { Client, Connection } from '@temporalio/client';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeObject } from '../api/common';
+import { loadOperatorConfig, type OperatorConfig } from '../runtime/config';
+import { loadKubeConfig } from '../runtime/kube';
+import { createLogger, type Logger } from '../runtime/logger';
+import { temporalConnectionOptions } from '../runtime/temporal';
+import { customResourceInformer } from './custom-resource-informer';
+import type { Informer } from './informer';
+import { WorkflowSignaler } from './signaler';
+import { tailscaleTailnetWatch } from './tailscale-tailnet';
+import { changedDelivery, deletedDelivery, type WatchedKind } from './watched-kind';
+
+const watchedKinds: WatchedKind<KubeObject<unknown, unknown>>[] = [tailscaleTailnetWatch];
+
+export interface Watchers {
+  signaler: WorkflowSignaler;
+  informers: Informer<KubeObject<unknown, unknown>>[];
+  stop(): Promise<void>;
+}
+
+/** Starts one informer per watched kind (and per namespace when scoped), all feeding one signaler. */
+export function startWatchers(deps: {
+  config: OperatorConfig;
+  kc: KubeConfig;
+  client: Client;
+  logger: Logger;
+}): Watchers {
+  const { config, kc, client, logger } = deps;
+  const signaler = new WorkflowSignaler({ client, taskQueue: config.temporal.taskQueue, logger });
+  const informers: Informer<KubeObject<unknown, unknown>>[] = [];
+  for (const kind of watchedKinds) {
+    const namespaces =
+      kind.resource.namespaced && config.watchNamespaces.length ? config.watchNamespaces : [undefined];
+    for (const namespace of namespaces) {
+      const informer = customResourceInformer<KubeObject<unknown, unknown>>({
+        kc,
+        resource: kind.resource,
+        namespace,
+        labelSelector: config.watchLabelSelector,
+        resyncIntervalMs: config.resyncIntervalMs,
+        logger,
+        onUpsert: (obj) => signaler.enqueue(changedDelivery(kind, obj)),
+        onDelete: (obj) => signaler.enqueue(deletedDelivery(kind, obj)),
+      });
+      informer.start();
+      informers.push(informer);
+    }
+  }
+  return {
+    signaler,
+    informers,
+    async stop() {
+      signaler.stop();
+      await Promise.all(informers.map((i) => i.stop()));
+    },
+  };
+}
+
+async function main() {
+  const config = loadOperatorConfig();
+  const logger = createLogger({ fields: { component: 'watchers', operatorId: config.operatorId } });
+  const kc = loadKubeConfig(config.kubeconfigPath);
+  const connection = await Connection.connect(temporalConnectionOptions(config.temporal));
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const watchers = startWatchers({ config, kc, client, logger });
+  logger.info('watchers started', {
+    kinds: watchedKinds.map((k) => k.resource.kind),
+    namespaces: config.watchNamespaces.length ? config.watchNamespaces : 'all',
+    labelSelector: config.watchLabelSelector,
+    taskQueue: config.temporal.taskQueue,
+  });
+
+  const shutdown = async (signal: string) => {
+    logger.info('shutting down', { signal });
+    await watchers.stop();
+    await connection.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    createLogger({ fields: { component: 'watchers' } }).error('watchers failed to start', { error: err });
+    process.exit(1);
+  });
+}

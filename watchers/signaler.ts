@@ -1,0 +1,135 @@
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
+import type { Logger } from '../runtime/logger';
+import { objectChangedSignal, objectDeletedSignal } from '../workflows/messages';
+import type { ObjectSnapshot } from '../workflows/types';
+import { Backoff } from './backoff';
+
+export type WorkflowDelivery =
+  | {
+      kind: 'changed';
+      workflowId: string;
+      workflowType: string;
+      /** Start arguments, used only when no workflow with this id is running. */
+      startArgs: unknown[];
+      snapshot: ObjectSnapshot<unknown>;
+      searchAttributes: SearchAttributePair[];
+      memo?: Record<string, unknown>;
+      /** Equal fingerprints mean nothing a workflow cares about changed: the signal is skipped. */
+      fingerprint: string;
+    }
+  | { kind: 'deleted'; workflowId: string; uid?: string };
+
+export interface SignalerOptions {
+  client: Client;
+  taskQueue: string;
+  logger: Logger;
+  concurrency?: number;
+}
+
+export interface SignalerStats {
+  delivered: number;
+  skippedUnchanged: number;
+  retries: number;
+}
+
+/**
+ * A keyed work queue in front of Temporal: per workflow id only the newest delivery is kept, at most one
+ * is in flight, failures retry with backoff, and a change identical to the last one delivered is dropped
+ * (an operator's own status writes, resync relists), so idle objects cost no Temporal actions.
+ */
+export class WorkflowSignaler {
+  private readonly queued = new Map<string, WorkflowDelivery>();
+  private readonly inFlight = new Set<string>();
+  private readonly delivered = new Map<string, string>();
+  private readonly backoffs = new Map<string, Backoff>();
+  private readonly concurrency: number;
+  private readonly idleWaiters: (() => void)[] = [];
+  private stopped = false;
+  readonly stats: SignalerStats = { delivered: 0, skippedUnchanged: 0, retries: 0 };
+
+  constructor(private readonly opts: SignalerOptions) {
+    this.concurrency = opts.concurrency ?? 16;
+  }
+
+  enqueue(delivery: WorkflowDelivery): void {
+    if (delivery.kind === 'changed' && this.delivered.get(delivery.workflowId) === delivery.fingerprint) {
+      this.queued.delete(delivery.workflowId);
+      this.stats.skippedUnchanged++;
+      return;
+    }
+    this.queued.set(delivery.workflowId, delivery);
+    this.pump();
+  }
+
+  /** Resolves once nothing is queued or in flight (tests, graceful shutdown). */
+  whenIdle(): Promise<void> {
+    if (!this.queued.size && !this.inFlight.size) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private pump(): void {
+    if (this.stopped) return;
+    for (const [id, delivery] of this.queued) {
+      if (this.inFlight.size >= this.concurrency) break;
+      if (this.inFlight.has(id)) continue;
+      this.queued.delete(id);
+      this.inFlight.add(id);
+      void this.deliver(delivery).finally(() => {
+        this.inFlight.delete(id);
+        this.pump();
+        if (!this.queued.size && !this.inFlight.size) this.idleWaiters.splice(0).forEach((w) => w());
+      });
+    }
+  }
+
+  private async deliver(delivery: WorkflowDelivery): Promise<void> {
+    try {
+      if (delivery.kind === 'changed') await this.signalWithStart(delivery);
+      else await this.signalDeleted(delivery);
+      this.backoffs.delete(delivery.workflowId);
+      this.stats.delivered++;
+    } catch (err) {
+      const backoff = this.backoffs.get(delivery.workflowId) ?? new Backoff(500, 30_000);
+      this.backoffs.set(delivery.workflowId, backoff);
+      const delay = backoff.nextDelayMs();
+      this.stats.retries++;
+      this.opts.logger.warn('signal to workflow failed; retrying', {
+        workflowId: delivery.workflowId,
+        error: err instanceof Error ? err.message : String(err),
+        retryInMs: delay,
+      });
+      await new Promise((r) => setTimeout(r, delay));
+      // A newer delivery queued meanwhile supersedes this one.
+      if (!this.queued.has(delivery.workflowId)) this.queued.set(delivery.workflowId, delivery);
+    }
+  }
+
+  private async signalWithStart(d: Extract<WorkflowDelivery, { kind: 'changed' }>): Promise<void> {
+    await this.opts.client.workflow.signalWithStart(d.workflowType, {
+      workflowId: d.workflowId,
+      taskQueue: this.opts.taskQueue,
+      args: d.startArgs,
+      signal: objectChangedSignal,
+      signalArgs: [d.snapshot],
+      typedSearchAttributes: d.searchAttributes,
+      memo: d.memo,
+    });
+    this.delivered.set(d.workflowId, d.fingerprint);
+  }
+
+  private async signalDeleted(d: Extract<WorkflowDelivery, { kind: 'deleted' }>): Promise<void> {
+    this.delivered.delete(d.workflowId);
+    try {
+      await this.opts.client.workflow.getHandle(d.workflowId).signal(objectDeletedSignal, { uid: d.uid });
+    } catch (err) {
+      // Nothing running for it (already finished its cleanup): the deletion needs no one.
+      if (err instanceof WorkflowNotFoundError) return;
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,90 @@
+import type { SearchAttributePair } from '@temporalio/common';
+import type { KubeObject } from '../api/common';
+import type { ResourceRef } from '../api/crd';
+import { k8sNamespaceKey, resourceKindKey } from '../workflows/search-attributes';
+import type { ObjectSnapshot, ResourceWorkflowInput } from '../workflows/types';
+import type { WorkflowDelivery } from './signaler';
+
+/** How one of our kinds maps onto its workflow. Watchers hold no other logic (DESIGN §1). */
+export interface WatchedKind<T extends KubeObject<unknown, unknown>> {
+  resource: ResourceRef;
+  workflowType: string;
+  workflowId(obj: T): string;
+  extraSearchAttributes?(obj: T): SearchAttributePair[];
+}
+
+export function snapshotOf<Spec>(obj: KubeObject<Spec, unknown>): ObjectSnapshot<Spec> {
+  const {
+    name,
+    namespace,
+    uid,
+    generation,
+    resourceVersion,
+    labels,
+    annotations,
+    finalizers,
+    deletionTimestamp,
+  } = obj.metadata;
+  return {
+    metadata: {
+      name,
+      namespace,
+      uid,
+      generation,
+      resourceVersion,
+      labels,
+      annotations,
+      finalizers,
+      deletionTimestamp,
+    },
+    spec: obj.spec,
+  };
+}
+
+/** Only what a workflow acts on: a status write or a resync relist changes none of it. */
+export function fingerprintOf(snapshot: ObjectSnapshot<unknown>): string {
+  const { uid, generation, labels, finalizers, deletionTimestamp } = snapshot.metadata;
+  return JSON.stringify([
+    uid,
+    generation,
+    labels ?? {},
+    finalizers ?? [],
+    deletionTimestamp ?? null,
+    snapshot.referencedSecretVersions ?? {},
+  ]);
+}
+
+export function changedDelivery<T extends KubeObject<unknown, unknown>>(
+  kind: WatchedKind<T>,
+  obj: T,
+): WorkflowDelivery {
+  const snapshot = snapshotOf(obj);
+  const input: ResourceWorkflowInput<unknown> = {
+    kind: kind.resource.kind,
+    namespace: obj.metadata.namespace,
+    name: obj.metadata.name,
+  };
+  return {
+    kind: 'changed',
+    workflowId: kind.workflowId(obj),
+    workflowType: kind.workflowType,
+    startArgs: [input],
+    snapshot,
+    fingerprint: fingerprintOf(snapshot),
+    searchAttributes: [
+      { key: resourceKindKey, value: kind.resource.kind },
+      ...(obj.metadata.namespace ? [{ key: k8sNamespaceKey, value: obj.metadata.namespace }] : []),
+      ...(kind.extraSearchAttributes?.(obj) ?? []),
+    ] as SearchAttributePair[],
+    memo: {
+      object: obj.metadata.namespace ? `${obj.metadata.namespace}/${obj.metadata.name}` : obj.metadata.name,
+    },
+  };
+}
+
+export function deletedDelivery<T extends KubeObject<unknown, unknown>>(
+  kind: WatchedKind<T>,
+  obj: T,
+): WorkflowDelivery {
+  return { kind: 'deleted', workflowId: kind.workflowId(obj), uid: obj.metadata.uid };
+}

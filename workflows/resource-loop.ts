@@ -1,0 +1,104 @@
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  log,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import {
+  objectChangedSignal,
+  objectDeletedSignal,
+  resourceStatusQuery,
+  type ResourceWorkflowStatus,
+} from './messages';
+import type { ObjectSnapshot, ResourceWorkflowInput } from './types';
+
+export interface ResourceLoopOptions<Spec, State> {
+  input: ResourceWorkflowInput<Spec, State>;
+  /** Re-reconcile this long after the last pass even if nothing was signalled (drift repair). */
+  recheckInterval: Duration;
+  /** Brings the world in line with `snapshot` and publishes status; returns state kept for the next pass. */
+  reconcile(snapshot: ObjectSnapshot<Spec>, state: State | undefined): Promise<State | undefined>;
+  /** Runs once the object carries a deletionTimestamp; removes our finalizer when done. */
+  cleanup?(snapshot: ObjectSnapshot<Spec>, state: State | undefined): Promise<void>;
+  continueAsNew(next: ResourceWorkflowInput<Spec, State>): Promise<never>;
+}
+
+const maxFailureBackoffMs = 10 * 60 * 1000;
+
+/**
+ * The shape every resource workflow shares: wait for a newer snapshot or the recheck timer, reconcile,
+ * repeat; clean up and finish on deletion; continue-as-new when history grows, carrying what is pending.
+ */
+export async function runResourceLoop<Spec, State>(options: ResourceLoopOptions<Spec, State>): Promise<void> {
+  const { input } = options;
+  let pending = input.pending;
+  let current = input.current;
+  let state = input.state;
+  let deleted = false;
+  const status: ResourceWorkflowStatus = { phase: 'Waiting', reconciles: 0 };
+
+  setHandler(objectChangedSignal, (snapshot) => {
+    pending = snapshot as ObjectSnapshot<Spec>;
+  });
+  setHandler(objectDeletedSignal, ({ uid }) => {
+    const known = (pending ?? current)?.metadata.uid;
+    if (!uid || !known || uid === known) deleted = true;
+  });
+  setHandler(resourceStatusQuery, () => status);
+
+  let failures = 0;
+  for (;;) {
+    if (current) {
+      const waitMs =
+        failures > 0 ? Math.min(2 ** failures * 1000, maxFailureBackoffMs) : options.recheckInterval;
+      await condition(() => pending !== undefined || deleted, waitMs);
+    } else {
+      await condition(() => pending !== undefined || deleted);
+    }
+    if (deleted) {
+      status.phase = 'Done';
+      log.info('object deleted; workflow done', { kind: input.kind, name: input.name });
+      return;
+    }
+    const snapshot = pending ?? current;
+    if (!snapshot) continue;
+    pending = undefined;
+
+    try {
+      if (snapshot.metadata.deletionTimestamp) {
+        status.phase = 'CleaningUp';
+        await options.cleanup?.(snapshot, state);
+        status.phase = 'Done';
+        return;
+      }
+      status.phase = 'Reconciling';
+      state = await options.reconcile(snapshot, state);
+      current = snapshot;
+      status.reconciles++;
+      status.observedGeneration = snapshot.metadata.generation;
+      status.lastError = undefined;
+      failures = 0;
+    } catch (err) {
+      // Activities already retried what was retryable; keep the workflow alive and try again later.
+      failures++;
+      current = current ?? snapshot;
+      status.lastError = err instanceof Error ? err.message : String(err);
+      log.warn('reconcile failed; will retry', {
+        kind: input.kind,
+        name: input.name,
+        error: status.lastError,
+        failures,
+      });
+      if (err instanceof ApplicationFailure && err.type === 'BUG') throw err;
+    }
+    status.phase = 'Waiting';
+
+    if (workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      await options.continueAsNew({ ...input, pending, current, state });
+    }
+  }
+}

@@ -1,0 +1,38 @@
+import type { ObjectMeta } from '../api/common';
+
+/**
+ * What a watcher sends a resource workflow: the object's identity, metadata and spec. Never its
+ * status (ours to write) and never Secret data (only Secret versions), so histories hold no secrets.
+ */
+export interface ObjectSnapshot<Spec> {
+  metadata: Pick<
+    ObjectMeta,
+    | 'name'
+    | 'namespace'
+    | 'uid'
+    | 'generation'
+    | 'resourceVersion'
+    | 'labels'
+    | 'annotations'
+    | 'finalizers'
+    | 'deletionTimestamp'
+  >;
+  spec: Spec;
+  /** resourceVersions of Secrets the object references, so a Secret change re-triggers reconcile. */
+  referencedSecretVersions?: Record<string, string>;
+}
+
+export interface ObjectDeleted {
+  uid?: string;
+}
+
+export interface ResourceWorkflowInput<Spec, State = undefined> {
+  kind: string;
+  namespace?: string;
+  name: string;
+  /** Carried across continue-as-new: the newest snapshot not yet reconciled, if any. */
+  pending?: ObjectSnapshot<Spec>;
+  /** Carried across continue-as-new: the last snapshot reconciled. */
+  current?: ObjectSnapshot<Spec>;
+  state?: State;
+}
