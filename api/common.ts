@@ -66,3 +66,28 @@ export interface KubeObject<Spec, Status> {
   spec: Spec;
   status?: Status;
 }
+
+export const vipServiceNamePattern = '^svc:[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
+export const vipServicePortPattern = '^(tcp:[0-9]{1,5}(-[0-9]{1,5})?|do-not-validate)$';
+
+/** metav1.LabelSelector. */
+export const labelSelectorSchema = s.object({
+  matchLabels: s.optional(s.map(s.string({ maxLength: 63 }), { maxProperties: 64 })),
+  matchExpressions: s.optional(
+    s.array(
+      s.object({
+        key: s.string({ minLength: 1, maxLength: 317 }),
+        operator: s.enum(['In', 'NotIn', 'Exists', 'DoesNotExist'] as const),
+        values: s.optional(s.array(s.string({ maxLength: 63 }), { maxItems: 64 })),
+      }),
+      { maxItems: 32 },
+    ),
+  ),
+});
+export type LabelSelector = Infer<typeof labelSelectorSchema>;
+
+export const tailnetNameSchema = s.string({
+  description: 'Name of the TailscaleTailnet (cluster-scoped) whose credentials this object uses.',
+  pattern: dnsLabelPattern,
+  maxLength: 63,
+});

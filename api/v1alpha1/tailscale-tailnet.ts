@@ -29,6 +29,11 @@ export const tailscaleTailnetSpecSchema = s.object({
 export const tailscaleTailnetStatusSchema = s.object({
   observedGeneration: s.optional(observedGenerationSchema),
   conditions: s.optional(conditionsSchema),
+  dnsSuffix: s.optional(
+    s.string({
+      description: 'The tailnet MagicDNS suffix, e.g. tail0622b6.ts.net, discovered from its devices.',
+    }),
+  ),
 });
 
 export type TailscaleTailnetSpec = Infer<typeof tailscaleTailnetSpecSchema>;
@@ -47,6 +52,7 @@ export const tailscaleTailnetCrd = defineCrd({
   printerColumns: [
     { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
     { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason' },
+    { name: 'DNS Suffix', type: 'string', jsonPath: '.status.dnsSuffix' },
     { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
   ],
 });

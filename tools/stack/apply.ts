@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import {
   ApiextensionsV1Api,
   KubernetesObjectApi,
+  loadYaml,
   PatchStrategy,
   type KubeConfig,
   type KubernetesObject,
@@ -31,8 +32,24 @@ export function readManifestDir(
 export async function applyManifests(kc: KubeConfig, objects: KubernetesObject[]): Promise<void> {
   const api = KubernetesObjectApi.makeApiClient(kc);
   for (const obj of objects) {
-    await api.patch(obj, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply);
+    await api.patch(
+      toClientModel(obj),
+      undefined,
+      undefined,
+      fieldManager,
+      true,
+      PatchStrategy.ServerSideApply,
+    );
   }
+}
+
+/**
+ * client-node serializes known kinds through its generated models, which read camelCase properties
+ * (`xKubernetesValidations`) and silently drop wire names (`x-kubernetes-validations`). A raw manifest
+ * must therefore be deserialized into the model first, or CRD validation rules vanish on the way.
+ */
+function toClientModel(obj: KubernetesObject): KubernetesObject {
+  return loadYaml<KubernetesObject>(JSON.stringify(obj));
 }
 
 export async function waitForCrdsEstablished(

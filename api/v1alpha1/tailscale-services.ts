@@ -1,0 +1,134 @@
+import {
+  conditionsSchema,
+  labelSelectorSchema,
+  observedGenerationSchema,
+  tagSchema,
+  tailnetNameSchema,
+  vipServiceNamePattern,
+  vipServicePortPattern,
+} from '../common';
+import { defineCrd, type ObjectOfCrd } from '../crd';
+import { s, type Infer } from '../schema';
+import { endpointPortSchema } from './tailscale-endpoints';
+
+export const vipServiceSpecSchema = s.object(
+  {
+    name: s.optional(
+      s.string({
+        description: 'Tailscale Service name, svc:<dns-label>. Defaults to svc:<metadata.name>.',
+        pattern: vipServiceNamePattern,
+      }),
+    ),
+    ports: s.array(s.string({ pattern: vipServicePortPattern }), {
+      description: 'Ports as tcp:<port> or tcp:<first>-<last>, or exactly ["do-not-validate"].',
+      minItems: 1,
+      maxItems: 32,
+      'x-kubernetes-list-type': 'set',
+    }),
+    tags: s.array(tagSchema, {
+      description: 'ACL tags of the service; hosts must be allowed to serve them.',
+      minItems: 1,
+      maxItems: 16,
+      'x-kubernetes-list-type': 'set',
+    }),
+    comment: s.optional(s.string({ maxLength: 512 })),
+  },
+  {
+    'x-kubernetes-validations': [
+      {
+        rule: '!self.ports.exists(p, p == "do-not-validate") || size(self.ports) == 1',
+        message: '"do-not-validate" must be the only port',
+      },
+    ],
+  },
+);
+
+export const endpointTemplateSchema = s.object(
+  {
+    tags: s.optional(s.array(tagSchema, { minItems: 1, maxItems: 16 })),
+    connectionType: s.optional(s.enum(['ingress', 'egress', 'bidirectional'] as const)),
+    replicas: s.optional(s.integer({ minimum: 0, maximum: 32 })),
+    ports: s.optional(s.array(endpointPortSchema, { maxItems: 32 })),
+    labels: s.optional(s.map(s.string({ maxLength: 63 }), { maxProperties: 32 })),
+    nameSuffix: s.optional(
+      s.string({ pattern: '^-[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 20, default: '-endpoints' }),
+    ),
+  },
+  {
+    description:
+      'When no TailscaleEndpoints match the selector, one named <name><nameSuffix> is created from this template; it is deleted once nothing selects it.',
+  },
+);
+
+export const tailscaleServicesSpecSchema = s.object({
+  tailnet: tailnetNameSchema,
+  selector: labelSelectorSchema,
+  vipService: vipServiceSpecSchema,
+  endpointTemplate: s.optional(endpointTemplateSchema),
+});
+
+export const vipServiceStatusSchema = s.object({
+  name: s.string(),
+  addresses: s.optional(s.array(s.string())),
+  dnsName: s.optional(s.string()),
+  ownerOperator: s.optional(s.string()),
+  consumers: s.optional(s.integer({ minimum: 0 })),
+});
+
+export const selectedEndpointsStatusSchema = s.object({
+  name: s.string(),
+  autoProvisioned: s.optional(s.boolean()),
+  devices: s.optional(s.array(s.string())),
+  ready: s.boolean(),
+});
+
+export const tailscaleServicesStatusSchema = s.object({
+  observedGeneration: s.optional(observedGenerationSchema),
+  conditions: s.optional(conditionsSchema),
+  vipService: s.optional(vipServiceStatusSchema),
+  selectedEndpoints: s.optional(s.array(selectedEndpointsStatusSchema, { maxItems: 256 })),
+  totalBackends: s.optional(s.integer({ minimum: 0 })),
+  healthyBackends: s.optional(s.integer({ minimum: 0 })),
+});
+
+export type TailscaleServicesSpec = Infer<typeof tailscaleServicesSpecSchema>;
+export type TailscaleServicesStatus = Infer<typeof tailscaleServicesStatusSchema>;
+
+export const tailscaleServicesCrd = defineCrd({
+  kind: 'TailscaleServices',
+  plural: 'tailscaleservices',
+  singular: 'tailscaleservices',
+  shortNames: ['tssvc'],
+  scope: 'Namespaced',
+  description:
+    'A Tailscale VIP service served by the TailscaleEndpoints its label selector picks (like Service → Pods).',
+  spec: tailscaleServicesSpecSchema,
+  status: tailscaleServicesStatusSchema,
+  specValidations: [
+    {
+      rule: '!has(self.endpointTemplate) || (has(self.selector.matchLabels) && size(self.selector.matchLabels) > 0)',
+      message:
+        'endpointTemplate needs selector.matchLabels: auto-provisioned endpoints are labelled with them',
+    },
+    {
+      rule: 'self.tailnet == oldSelf.tailnet',
+      message: 'tailnet is immutable: create a new TailscaleServices instead',
+    },
+  ],
+  printerColumns: [
+    { name: 'VIP Service', type: 'string', jsonPath: '.status.vipService.name' },
+    { name: 'Address', type: 'string', jsonPath: '.status.vipService.addresses[0]' },
+    { name: 'DNS Name', type: 'string', jsonPath: '.status.vipService.dnsName' },
+    { name: 'Backends', type: 'integer', jsonPath: '.status.totalBackends' },
+    { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+    {
+      name: 'Reason',
+      type: 'string',
+      jsonPath: '.status.conditions[?(@.type=="Ready")].reason',
+      priority: 1,
+    },
+    { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+  ],
+});
+
+export type TailscaleServices = ObjectOfCrd<typeof tailscaleServicesCrd>;

@@ -1,0 +1,153 @@
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { createTestNamespace, testKubeConfig, uniqueName } from '../../support/stack';
+
+const group = 'gateway.tailscale.com';
+const version = 'v1alpha1';
+
+/** The API server's own refusal message (CRD schema, CEL), or undefined when it accepted the object. */
+async function rejection(create: () => Promise<unknown>): Promise<string | undefined> {
+  try {
+    await create();
+    return undefined;
+  } catch (err) {
+    const body = (err as { body?: string }).body;
+    return body ? (JSON.parse(body) as { message: string }).message : String(err);
+  }
+}
+
+describe('CRD schemas reject invalid specs at the API server, naming the field', () => {
+  let kc: KubeConfig;
+  let api: CustomObjectsApi;
+  let namespace: string;
+
+  beforeAll(async () => {
+    kc = testKubeConfig();
+    api = kc.makeApiClient(CustomObjectsApi);
+    namespace = await createTestNamespace(kc, 'crds');
+  });
+
+  const services = (spec: Record<string, unknown>) => () =>
+    api.createNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'tailscaleservices',
+      body: {
+        apiVersion: `${group}/${version}`,
+        kind: 'TailscaleServices',
+        metadata: { name: uniqueName('svc') },
+        spec,
+      },
+    });
+  const endpoints = (spec: Record<string, unknown>) => () =>
+    api.createNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'tailscaleendpoints',
+      body: {
+        apiVersion: `${group}/${version}`,
+        kind: 'TailscaleEndpoints',
+        metadata: { name: uniqueName('ep') },
+        spec,
+      },
+    });
+  const validService = {
+    tailnet: 'corp',
+    selector: { matchLabels: { app: 'web' } },
+    vipService: { name: 'svc:web', ports: ['tcp:443'], tags: ['tag:web'] },
+  };
+
+  it('accepts a valid TailscaleServices and applies defaults', async () => {
+    expect(
+      await rejection(services({ ...validService, endpointTemplate: { tags: ['tag:k8s'] } })),
+    ).toBeUndefined();
+  });
+
+  it.each([
+    [
+      'a VIP name without svc:',
+      { vipService: { ...validService.vipService, name: 'web' } },
+      'spec.vipService.name',
+    ],
+    [
+      'an upper-case VIP name',
+      { vipService: { ...validService.vipService, name: 'svc:Web' } },
+      'spec.vipService.name',
+    ],
+    [
+      'a bare port number',
+      { vipService: { ...validService.vipService, ports: ['443'] } },
+      'spec.vipService.ports[0]',
+    ],
+    [
+      'a udp port',
+      { vipService: { ...validService.vipService, ports: ['udp:53'] } },
+      'spec.vipService.ports[0]',
+    ],
+    [
+      'do-not-validate beside other ports',
+      { vipService: { ...validService.vipService, ports: ['do-not-validate', 'tcp:80'] } },
+      'do-not-validate',
+    ],
+    [
+      'a tag without tag:',
+      { vipService: { ...validService.vipService, tags: ['web'] } },
+      'spec.vipService.tags[0]',
+    ],
+    ['no tags', { vipService: { ...validService.vipService, tags: [] } }, 'spec.vipService.tags'],
+    [
+      'a bad selector operator',
+      { selector: { matchExpressions: [{ key: 'a', operator: 'Is' }] } },
+      'operator',
+    ],
+    [
+      'an endpointTemplate without matchLabels',
+      { selector: { matchExpressions: [{ key: 'a', operator: 'Exists' }] }, endpointTemplate: {} },
+      'endpointTemplate needs selector.matchLabels',
+    ],
+    ['a tailnet name that is not a DNS label', { tailnet: 'Corp_Net' }, 'spec.tailnet'],
+  ])('rejects %s', async (_case, override, field) => {
+    const message = await rejection(services({ ...validService, ...override }));
+    expect(message).toBeDefined();
+    expect(message).toContain(field);
+  });
+
+  it.each([
+    ['negative replicas', { proxy: { replicas: -1 } }, 'spec.proxy.replicas'],
+    ['a bad tag', { tags: ['k8s'] }, 'spec.tags[0]'],
+    ['both proxy and proxyGroup', { proxy: {}, proxyGroup: 'pool' }, 'either proxy'],
+    ['a port out of range', { ports: [{ port: 70000 }] }, 'spec.ports[0].port'],
+  ])('rejects TailscaleEndpoints with %s', async (_case, override, field) => {
+    const message = await rejection(endpoints({ tailnet: 'corp', tags: ['tag:k8s'], ...override }));
+    expect(message).toBeDefined();
+    expect(message).toContain(field);
+  });
+
+  it('keeps tailnet immutable', async () => {
+    const name = uniqueName('immutable');
+    await api.createNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'tailscaleendpoints',
+      body: {
+        apiVersion: `${group}/${version}`,
+        kind: 'TailscaleEndpoints',
+        metadata: { name },
+        spec: { tailnet: 'a', tags: ['tag:k8s'] },
+      },
+    });
+    const message = await rejection(() =>
+      api.patchNamespacedCustomObject({
+        group,
+        version,
+        namespace,
+        plural: 'tailscaleendpoints',
+        name,
+        body: [{ op: 'replace', path: '/spec/tailnet', value: 'b' }],
+      }),
+    );
+    expect(message).toContain('tailnet is immutable');
+  });
+});
