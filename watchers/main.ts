@@ -8,6 +8,7 @@ import { temporalConnectionOptions } from '../runtime/temporal';
 import { customResourceInformer } from './custom-resource-informer';
 import type { Informer } from './informer';
 import { WorkflowSignaler } from './signaler';
+import { proxyWatchedKinds } from './proxy-kinds';
 import { tailscaleTailnetWatch } from './tailscale-tailnet';
 import { changedDelivery, deletedDelivery, type WatchedKind } from './watched-kind';
 

@@ -24,7 +24,12 @@ async function main() {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowBundle: { codePath: workflowBundlePath() },
-    activities: createActivities({ kube: loadKubeConfig(config.kubeconfigPath), logger }),
+    activities: createActivities({
+      kube: loadKubeConfig(config.kubeconfigPath),
+      logger,
+      identity: { operatorId: config.operatorId, clusterId: config.clusterId },
+      tailscaleApiBaseUrl: config.tailscaleApiBaseUrl,
+    }),
   });
   logger.info('worker started', {
     taskQueue: config.temporal.taskQueue,
