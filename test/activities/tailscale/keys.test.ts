@@ -1,0 +1,47 @@
+/** Typed auth key calls against the simulator. */
+import type { TailscaleClient } from '../../../activities/tailscale/client';
+import { createAuthKey, deleteKey, getKey, listKeys } from '../../../activities/tailscale/keys';
+import { startSim, type SimHarness } from '../../simulators/tailscale/support';
+import { clientFor, thrown } from './support';
+
+let h: SimHarness;
+let client: TailscaleClient;
+beforeAll(async () => {
+  h = await startSim();
+  client = await clientFor(h, ['auth_keys'], ['tag:k8s']);
+});
+afterAll(() => h.close());
+
+test('creates the proxy key the operator needs; the secret logs a device in once', async () => {
+  const created = await createAuthKey(client, {
+    preauthorized: true,
+    tags: ['tag:k8s'],
+    description: 'pg-0',
+  });
+  expect(created).toMatchObject({
+    key: expect.stringMatching(/^tskey-auth-/) as unknown,
+    invalid: false,
+    description: 'pg-0',
+    capabilities: { reusable: false, ephemeral: false, preauthorized: true, tags: ['tag:k8s'] },
+  });
+  await h.admin.registerDevice({ authKey: created.key, hostname: 'pg-0' });
+  const read = await getKey(client, created.id);
+  expect(read!.invalid).toBe(true);
+  expect(read).not.toHaveProperty('key');
+  expect((await listKeys(client)).map((k) => k.id)).toContain(created.id);
+});
+
+test('revoke with deleteKey; a missing key reads as null / false', async () => {
+  const created = await createAuthKey(client, { tags: ['tag:k8s'], reusable: true });
+  expect(await deleteKey(client, created.id)).toBe(true);
+  expect((await getKey(client, created.id))!.invalid).toBe(true);
+  expect(await getKey(client, 'kMISSINGCNTRL')).toBeNull();
+  expect(await deleteKey(client, 'kMISSINGCNTRL')).toBe(false);
+});
+
+test('an untagged key from an OAuth client is a non-retryable bad request', async () => {
+  expect(await thrown(() => createAuthKey(client, {}))).toMatchObject({
+    type: 'TailscaleBadRequest',
+    retryable: false,
+  });
+});
