@@ -15,7 +15,7 @@ const devicesWrite: ScopeRequirement = { scope: 'devices:core', whenMissing: 403
 
 export type DeviceFields = 'default' | 'all';
 
-export function deviceFqdn(tailnet: TailnetRecord, device: DeviceRecord): string {
+function deviceFqdn(tailnet: TailnetRecord, device: DeviceRecord): string {
   return `${device.dnsLabel}.${tailnet.dnsSuffix}`;
 }
 
@@ -119,7 +119,7 @@ function listDevices(ctx: ApiContext) {
 }
 
 /** The path's device, by nodeId (preferred) or legacy numeric id. */
-export function pathDevice(ctx: ApiContext): DeviceRecord {
+function pathDevice(ctx: ApiContext): DeviceRecord {
   const id = ctx.req.params.deviceId ?? '';
   if (!/^(\d+|n[A-Za-z0-9]+CNTRL)$/.test(id)) throw new ApiError(400, 'invalid ID');
   pruneEphemeralDevices(ctx.core, ctx.tailnet);

@@ -2,6 +2,14 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ApiError } from './api-error';
 
+/** The client went away before its request body was complete: nothing to answer. */
+export class RequestAbortedError extends Error {
+  constructor() {
+    super('request aborted');
+    this.name = 'RequestAbortedError';
+  }
+}
+
 /**
  * Reads the whole body, or fails with 413 once it passes `limit`. An oversized body is still drained
  * (up to 16× the limit) so the client gets the JSON answer instead of a reset mid-upload.
@@ -21,7 +29,7 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
     });
     req.on('error', reject);
     req.on('close', () => {
-      if (!req.complete) reject(new Error('request aborted'));
+      if (!req.complete) reject(new RequestAbortedError());
     });
   });
 }

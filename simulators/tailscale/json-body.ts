@@ -1,5 +1,5 @@
 /** Typed reads of a JSON request body; every type mismatch is a 400 with the field named. */
-import { ApiError, badRequest } from './api-error';
+import { badRequest } from './api-error';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -72,11 +72,3 @@ export function optionalObject(body: JsonObject, field: string): JsonObject | un
   if (typeof value !== 'object' || Array.isArray(value)) throw badRequest(`"${field}" must be an object`);
   return value as JsonObject;
 }
-
-export function requiredString(body: JsonObject, field: string): string {
-  const value = optionalString(body, field);
-  if (value === undefined || value === '') throw badRequest(`"${field}" is required`);
-  return value;
-}
-
-export const isApiError = (err: unknown): err is ApiError => err instanceof ApiError;

@@ -79,7 +79,7 @@ export function loginDevice(
   return { tailnet, device };
 }
 
-export function findDeviceAnywhere(
+function findDeviceAnywhere(
   core: SimulatorCore,
   nodeId: string,
 ): { tailnet: TailnetRecord; device: DeviceRecord } {

@@ -27,7 +27,7 @@ import { countedRoute, RequestCounter, unmatchedRoute } from './counters';
 import { deviceRoutes } from './devices';
 import { FaultInjector, type FaultOutcome } from './faults';
 import { hostRoutes } from './hosts';
-import { readBody, sendApiError, sendJson, sendText } from './http-io';
+import { readBody, RequestAbortedError, sendApiError, sendJson, sendText } from './http-io';
 import { seededRandom } from './ids';
 import { keyRoutes } from './keys';
 import { oauthRoutes } from './oauth';
@@ -193,7 +193,7 @@ class RequestHandler {
 
   private fail(res: ServerResponse, err: unknown): void {
     if (err instanceof ApiError) return sendApiError(res, err);
-    if (err instanceof Error && err.message === 'request aborted') return;
+    if (err instanceof RequestAbortedError) return;
     this.deps.logger.error('simulator: unexpected error', {
       error: err instanceof Error ? err.stack : String(err),
     });
