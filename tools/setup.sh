@@ -91,7 +91,7 @@ setup_controlplane() {
   work=$repo/tools/controlplane
   local minor=${v#1.}
   minor=${minor%%.*}
-  log "kube-apiserver $v: building from Go modules (cold: ~15 min on 2 cores; cached afterwards)"
+  log "kube-apiserver $v: building from Go modules (cold: ~6 min on 2 cores; cached afterwards)"
   (cd "$work" && with_heartbeat "go build kube-apiserver" env CGO_ENABLED=0 go build -trimpath \
     -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=v$v -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor" \
     -o "$dir/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver)
@@ -135,7 +135,7 @@ setup_envoy_gateway() {
   mkdir -p "$dir"
   # The module has no replace directives (since v1.6), so `go install module@version` builds it as released;
   # -mod=mod is not allowed with a version suffix, hence the GOFLAGS override.
-  log "envoy-gateway $v: building from the Go module (cold: ~15 min on 2 cores; cached afterwards)"
+  log "envoy-gateway $v: building from the Go module (cold: ~6 min on 2 cores; cached afterwards)"
   rm -rf "$dir/bin.tmp"
   with_heartbeat "go install envoy-gateway" env CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOBIN="$dir/bin.tmp" \
     go install -trimpath -ldflags "-s -w -X github.com/envoyproxy/gateway/internal/cmd/version.envoyGatewayVersion=v$v" \

@@ -1,11 +1,15 @@
 import type { CrdDefinition } from '../crd';
 import { tailscaleEndpointsCrd } from './tailscale-endpoints';
+import { tailscaleGatewayCrd } from './tailscale-gateway';
 import { tailscaleProxyGroupCrd } from './tailscale-proxy-group';
+import { tailscaleRoutePolicyCrd } from './tailscale-route-policy';
 import { tailscaleServicesCrd } from './tailscale-services';
 import { tailscaleTailnetCrd } from './tailscale-tailnet';
 
 export * from './tailscale-endpoints';
+export * from './tailscale-gateway';
 export * from './tailscale-proxy-group';
+export * from './tailscale-route-policy';
 export * from './tailscale-services';
 export * from './tailscale-tailnet';
 
@@ -15,4 +19,6 @@ export const allCrds: CrdDefinition<unknown, unknown>[] = [
   tailscaleEndpointsCrd,
   tailscaleServicesCrd,
   tailscaleProxyGroupCrd,
+  tailscaleGatewayCrd,
+  tailscaleRoutePolicyCrd,
 ] as CrdDefinition<unknown, unknown>[];
