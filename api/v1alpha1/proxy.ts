@@ -67,3 +67,122 @@ export const statefulSetStatusSchema = s.object({
   createdAt: s.optional(s.string({ format: 'date-time' })),
 });
 export type StatefulSetStatus = Infer<typeof statefulSetStatusSchema>;
+
+/** Which of our kinds owns a proxy StatefulSet; also the first segment of its workflow id. */
+export type ProxyParentKind = 'TailscaleEndpoints' | 'TailscaleProxyGroup';
+export type ConnectionType = 'ingress' | 'egress' | 'bidirectional';
+
+export interface ProxyPort {
+  name?: string;
+  port: number;
+  protocol?: 'TCP' | 'UDP';
+}
+
+/**
+ * A TailscaleEndpoints or TailscaleProxyGroup reduced to what its proxies need, with defaults applied
+ * (the API server applies the schema's nested defaults only when `spec.proxy` is present).
+ */
+export interface ProxyDeployment {
+  kind: ProxyParentKind;
+  name: string;
+  namespace: string;
+  uid: string;
+  /** The parent's labels; its owned objects carry them too, so a label-scoped operator sees them. */
+  labels: Record<string, string>;
+  tailnet: string;
+  tags: string[];
+  replicas: number;
+  image: string;
+  hostnamePrefix: string;
+  connectionType: ConnectionType;
+  ports: ProxyPort[];
+  resources?: ProxyPodSpec['resources'];
+  nodeSelector?: ProxyPodSpec['nodeSelector'];
+  tolerations?: ProxyPodSpec['tolerations'];
+  affinity?: ProxyPodSpec['affinity'];
+}
+
+export const defaultProxyReplicas = 2;
+export const defaultProxyImage = 'tailscale/tailscale:stable';
+
+export interface ProxyParentSpec {
+  tailnet: string;
+  tags: string[];
+  proxy?: ProxyPodSpec;
+  connectionType?: ConnectionType;
+  type?: 'ingress' | 'egress';
+  ports?: ProxyPort[];
+}
+
+export function proxyDeploymentOf(
+  kind: ProxyParentKind,
+  metadata: { name: string; namespace?: string; uid?: string; labels?: Record<string, string> },
+  spec: ProxyParentSpec,
+): ProxyDeployment {
+  const proxy: ProxyPodSpec = spec.proxy ?? {};
+  const deployment: ProxyDeployment = {
+    kind,
+    name: metadata.name,
+    namespace: metadata.namespace ?? '',
+    uid: metadata.uid ?? '',
+    labels: { ...(metadata.labels ?? {}) },
+    tailnet: spec.tailnet,
+    tags: [...spec.tags],
+    replicas: proxy.replicas ?? defaultProxyReplicas,
+    image: proxy.image ?? defaultProxyImage,
+    hostnamePrefix: proxy.hostnamePrefix ?? metadata.name,
+    connectionType: spec.connectionType ?? spec.type ?? 'bidirectional',
+    ports: (spec.ports ?? []).map((p) => ({ ...p, protocol: p.protocol ?? 'TCP' })),
+  };
+  if (proxy.resources) deployment.resources = proxy.resources;
+  if (proxy.nodeSelector) deployment.nodeSelector = proxy.nodeSelector;
+  if (proxy.tolerations) deployment.tolerations = proxy.tolerations;
+  if (proxy.affinity) deployment.affinity = proxy.affinity;
+  return deployment;
+}
+
+/** A spec the schema accepts but the proxies cannot be built from; `field` is what to fix. */
+export interface ProxySpecProblem {
+  field: string;
+  message: string;
+}
+
+// Pod names `<name>-<ordinal>` and the `statefulset.kubernetes.io/pod-name` label must stay DNS labels.
+const maxProxyNameLength = 52;
+const serviceNamePattern = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** What the CRD schema cannot check: rules that involve metadata.name or span list items. */
+export function proxySpecProblem(deployment: ProxyDeployment): ProxySpecProblem | undefined {
+  const { name, ports } = deployment;
+  if (name.length > maxProxyNameLength || !dnsLabel.test(name)) {
+    return {
+      field: 'metadata.name',
+      message: `metadata.name "${name}" must be a DNS label of at most ${maxProxyNameLength} characters: it names the proxy StatefulSet and its pods`,
+    };
+  }
+  if (ports.length > 0 && !serviceNamePattern.test(name)) {
+    return {
+      field: 'metadata.name',
+      message: `metadata.name "${name}" must start with a letter when spec.ports is set: it also names the proxies' Service`,
+    };
+  }
+  const seen = new Map<string, number>();
+  for (const [i, port] of ports.entries()) {
+    const portName = proxyPortName(port);
+    const first = seen.get(portName);
+    if (first !== undefined) {
+      return {
+        field: `spec.ports[${i}].name`,
+        message: `spec.ports[${i}] and spec.ports[${first}] share the Service port name "${portName}": give them distinct names`,
+      };
+    }
+    seen.set(portName, i);
+  }
+  return undefined;
+}
+
+/** The Service port name: the declared one, else `<protocol>-<port>`. */
+export function proxyPortName(port: ProxyPort): string {
+  return port.name ?? `${(port.protocol ?? 'TCP').toLowerCase()}-${port.port}`;
+}

@@ -1,0 +1,191 @@
+import { isDeepStrictEqual } from 'node:util';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ProxyDeployment } from '../../api/v1alpha1/proxy';
+import type { Logger } from '../../runtime/logger';
+import {
+  desiredConfigSecret,
+  desiredTailscaledConfig,
+  ordinals,
+  parseTailscaledConfig,
+  proxyNames,
+  tailscaledConfigKey,
+} from '../specs/proxy-group';
+import type { KubeObjects, WireObject } from '../kubernetes/apply';
+import { isConflict, toKubeActivityFailure } from '../kubernetes/errors';
+import { isSubsetOf } from '../kubernetes/subset';
+import type { TailscaleClient } from '../tailscale/client';
+import { deleteDevice } from '../tailscale/devices';
+import { isTailscaleApiError, toActivityFailure } from '../tailscale/errors';
+import { createAuthKey, deleteKey } from '../tailscale/keys';
+import { readReplicaState, secretValue } from './state-secret';
+
+export interface EnsureProxyConfigsInput {
+  deployment: ProxyDeployment;
+  /** False while the workflow's reissue rate limit holds: requests wait for a later pass. */
+  allowReissue: boolean;
+}
+
+export interface ReplicaConfigOutcome {
+  ordinal: number;
+  deviceId?: string;
+  /** IDs only: the key itself goes from the API response straight into the config Secret. */
+  mintedKeyId?: string;
+  reissued: boolean;
+  reissueDeferred: boolean;
+  configWritten: boolean;
+}
+
+export interface ProxyConfigsOutcome {
+  replicas: ReplicaConfigOutcome[];
+}
+
+export interface ConfigDeps {
+  objects: KubeObjects;
+  /** Resolved only when a key must be minted or a stale device deleted. */
+  tailscale: () => Promise<TailscaleClient>;
+  logger: Logger;
+}
+
+const maxWriteAttempts = 5;
+
+/**
+ * Renders each replica's tailscaled config into its config Secret. An auth key is minted only for a
+ * replica without a device (no `device_id` in its state Secret) and no key yet, or when the proxy asks
+ * for a fresh one (`reissue_authkey`); it is dropped once the device exists. `AdvertiseServices` is
+ * read back and preserved: the TailscaleServices workflow writes it.
+ */
+export async function ensureProxyConfigs(
+  deps: ConfigDeps,
+  input: EnsureProxyConfigsInput,
+): Promise<ProxyConfigsOutcome> {
+  const d = input.deployment;
+  const replicas = await Promise.all(ordinals(d.replicas).map((i) => ensureReplicaConfig(deps, input, i)));
+  return { replicas };
+}
+
+async function ensureReplicaConfig(
+  deps: ConfigDeps,
+  input: EnsureProxyConfigsInput,
+  ordinal: number,
+): Promise<ReplicaConfigOutcome> {
+  const d = input.deployment;
+  const outcome: ReplicaConfigOutcome = {
+    ordinal,
+    reissued: false,
+    reissueDeferred: false,
+    configWritten: false,
+  };
+  let minted: { id: string; key: string } | undefined;
+  try {
+    for (let attempt = 1; ; attempt++) {
+      const [stateSecret, configSecret] = await Promise.all([
+        deps.objects.read({
+          apiVersion: 'v1',
+          kind: 'Secret',
+          namespace: d.namespace,
+          name: proxyNames.stateSecret(d, ordinal),
+        }),
+        deps.objects.read({
+          apiVersion: 'v1',
+          kind: 'Secret',
+          namespace: d.namespace,
+          name: proxyNames.configSecret(d, ordinal),
+        }),
+      ]);
+      const state = readReplicaState(stateSecret);
+      const current = parseTailscaledConfig(secretValue(configSecret, tailscaledConfigKey));
+      const currentKey =
+        typeof current?.AuthKey === 'string' && current.AuthKey !== '' ? current.AuthKey : undefined;
+      if (state.deviceId) outcome.deviceId = state.deviceId;
+
+      // containerboot puts the key that failed (or "no-authkey") here; once we configure another key the
+      // request is answered, which keeps this idempotent across retries.
+      const reissueRequested =
+        state.reissueAuthKey !== undefined &&
+        (currentKey === undefined || state.reissueAuthKey === currentKey);
+      let authKey: string | undefined;
+      if (minted) {
+        authKey = minted.key;
+      } else if (reissueRequested && !input.allowReissue) {
+        outcome.reissueDeferred = true;
+        authKey = currentKey;
+      } else if (reissueRequested || (!state.deviceId && !currentKey)) {
+        const client = await deps.tailscale();
+        if (reissueRequested && state.deviceId) await deleteDevice(client, state.deviceId);
+        minted = await mintAuthKey(client, d, ordinal);
+        outcome.mintedKeyId = minted.id;
+        outcome.reissued = reissueRequested;
+        authKey = minted.key;
+      } else {
+        authKey = state.deviceId ? undefined : currentKey;
+      }
+
+      const config = desiredTailscaledConfig(d, ordinal, { authKey, current });
+      const desired = desiredConfigSecret(d, ordinal, config) as WireObject;
+      // Compared as parsed JSON: another writer's formatting or key order is not a change.
+      const { data: _data, ...metadataOnly } = desired;
+      if (configSecret && isDeepStrictEqual(config, current) && isSubsetOf(metadataOnly, configSecret)) {
+        return outcome;
+      }
+      try {
+        await deps.objects.applyIfChanged(desired, undefined, {
+          resourceVersion: configSecret?.metadata.resourceVersion,
+        });
+        outcome.configWritten = true;
+        return outcome;
+      } catch (err) {
+        // Someone else (TailscaleServices editing AdvertiseServices) wrote in between: re-read, keep our key.
+        if (isConflict(err) && attempt < maxWriteAttempts) continue;
+        throw err;
+      }
+    }
+  } catch (err) {
+    if (minted) await revokeUnused(deps, d, minted.id);
+    if (err instanceof ApplicationFailure) throw err;
+    if (isTailscaleApiError(err)) throw toActivityFailure(err);
+    throw toKubeActivityFailure(
+      err,
+      `writing the config Secret of replica ${ordinal} of ${d.kind} ${d.namespace}/${d.name}`,
+    );
+  }
+}
+
+async function mintAuthKey(client: TailscaleClient, d: ProxyDeployment, ordinal: number) {
+  try {
+    const created = await createAuthKey(client, {
+      reusable: false,
+      ephemeral: false,
+      preauthorized: true,
+      tags: d.tags,
+      description: keyDescription(d, ordinal),
+    });
+    return { id: created.id, key: created.key };
+  } catch (err) {
+    if (isTailscaleApiError(err) && (err.status === 400 || err.status === 403)) {
+      throw ApplicationFailure.create({
+        type: 'AuthKeyRejected',
+        nonRetryable: true,
+        message: `spec.tags: Tailscale refused an auth key tagged ${d.tags.join(', ')} (${err.apiMessage ?? err.message}); the tags must be owned by the OAuth client of TailscaleTailnet ${d.tailnet}, which needs the auth_keys scope`,
+      });
+    }
+    throw err;
+  }
+}
+
+// At most 50 letters, digits, spaces and dashes.
+function keyDescription(d: ProxyDeployment, ordinal: number): string {
+  return `tsgw ${d.namespace} ${d.name}-${ordinal}`.replace(/[^A-Za-z0-9 -]/g, '-').slice(0, 50);
+}
+
+/** A key minted by a failed attempt never reached a config Secret: revoke it so one replica has one key. */
+async function revokeUnused(deps: ConfigDeps, d: ProxyDeployment, keyId: string): Promise<void> {
+  try {
+    await deleteKey(await deps.tailscale(), keyId);
+  } catch (err) {
+    deps.logger.warn('could not revoke an unused auth key; it expires on its own', {
+      parent: `${d.namespace}/${d.name}`,
+      keyId,
+      error: err instanceof Error ? err.message : String(err),
+    });
+  }
+}

@@ -1,0 +1,352 @@
+/**
+ * Desired objects of a proxy StatefulSet (Tailscale's `proxygroup_specs.go` conventions): pure
+ * functions, a TailscaleEndpoints or TailscaleProxyGroup in, manifests out. Nothing here reads or
+ * writes anything, so every rule about names, labels, env and volumes is unit-testable.
+ */
+import type {
+  V1Container,
+  V1EnvVar,
+  V1OwnerReference,
+  V1Role,
+  V1RoleBinding,
+  V1Secret,
+  V1Service,
+  V1ServiceAccount,
+  V1StatefulSet,
+  V1Volume,
+  V1VolumeMount,
+} from '@kubernetes/client-node';
+import { apiVersion } from '../../api/common';
+import { proxyPortName, type ProxyDeployment, type ProxyParentKind } from '../../api/v1alpha1/proxy';
+
+export const proxyFinalizer = 'gateway.tailscale.com/finalizer';
+export const proxyFieldManager = 'tailscale-gateway-operator';
+/** containerboot picks the highest `cap-<N>.hujson` it supports; 106 is the ProxyGroup minimum. */
+export const tailscaledConfigKey = 'cap-106.hujson';
+export const proxyContainerName = 'tailscale';
+
+export const proxyLabelKeys = {
+  managedBy: 'app.kubernetes.io/managed-by',
+  name: 'app.kubernetes.io/name',
+  instance: 'app.kubernetes.io/instance',
+  /** `endpoints` or `proxygroup`: the first segment of the owning workflow's id. */
+  parentKind: 'gateway.tailscale.com/parent-kind',
+  parentName: 'gateway.tailscale.com/parent-name',
+  secretType: 'gateway.tailscale.com/secret-type',
+  replica: 'gateway.tailscale.com/replica',
+} as const;
+export const managedByValue = 'tailscale-gateway-operator';
+
+export type ProxyParentKindLabel = 'endpoints' | 'proxygroup';
+export type ProxySecretType = 'state' | 'config';
+
+export function parentKindLabel(kind: ProxyParentKind): ProxyParentKindLabel {
+  return kind === 'TailscaleEndpoints' ? 'endpoints' : 'proxygroup';
+}
+
+/** Every name derived from the parent; the config Secret name is a contract with TailscaleServices. */
+export const proxyNames = {
+  statefulSet: (d: Pick<ProxyDeployment, 'name'>) => d.name,
+  serviceAccount: (d: Pick<ProxyDeployment, 'name'>) => d.name,
+  role: (d: Pick<ProxyDeployment, 'name'>) => d.name,
+  roleBinding: (d: Pick<ProxyDeployment, 'name'>) => d.name,
+  service: (d: Pick<ProxyDeployment, 'name'>) => d.name,
+  pod: (d: Pick<ProxyDeployment, 'name'>, ordinal: number) => `${d.name}-${ordinal}`,
+  stateSecret: (d: Pick<ProxyDeployment, 'name'>, ordinal: number) => `${d.name}-${ordinal}`,
+  configSecret: (d: Pick<ProxyDeployment, 'name'>, ordinal: number) => `${d.name}-${ordinal}-config`,
+  hostname: (d: Pick<ProxyDeployment, 'hostnamePrefix'>, ordinal: number) => `${d.hostnamePrefix}-${ordinal}`,
+  configVolume: (ordinal: number) => `tailscaledconfig-${ordinal}`,
+};
+
+export const configMountPath = (d: Pick<ProxyDeployment, 'name'>, ordinal: number) =>
+  `/etc/tsconfig/${proxyNames.pod(d, ordinal)}`;
+
+export const ordinals = (replicas: number): number[] => Array.from({ length: replicas }, (_, i) => i);
+
+/** Selects the proxy pods; immutable on a StatefulSet, so it never includes user labels. */
+export function proxySelectorLabels(d: Pick<ProxyDeployment, 'kind' | 'name'>): Record<string, string> {
+  return {
+    [proxyLabelKeys.parentKind]: parentKindLabel(d.kind),
+    [proxyLabelKeys.parentName]: d.name,
+  };
+}
+
+/** Labels of every owned object: the parent's own labels, then ours (ours win on a clash). */
+export function proxyLabels(d: ProxyDeployment): Record<string, string> {
+  return {
+    ...d.labels,
+    [proxyLabelKeys.managedBy]: managedByValue,
+    [proxyLabelKeys.name]: 'tailscale-proxy',
+    [proxyLabelKeys.instance]: d.name,
+    ...proxySelectorLabels(d),
+  };
+}
+
+export function proxyOwnerReference(d: ProxyDeployment): V1OwnerReference {
+  return { apiVersion, kind: d.kind, name: d.name, uid: d.uid, controller: true, blockOwnerDeletion: true };
+}
+
+function metadataOf(d: ProxyDeployment, name: string, extraLabels: Record<string, string> = {}) {
+  return {
+    name,
+    namespace: d.namespace,
+    labels: { ...proxyLabels(d), ...extraLabels },
+    ownerReferences: [proxyOwnerReference(d)],
+  };
+}
+
+export function desiredServiceAccount(d: ProxyDeployment): V1ServiceAccount {
+  return { apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadataOf(d, proxyNames.serviceAccount(d)) };
+}
+
+/** Proxies may read and write only their own state Secrets, and emit events; nothing else. */
+export function desiredRole(d: ProxyDeployment): V1Role {
+  const stateSecrets = ordinals(d.replicas).map((i) => proxyNames.stateSecret(d, i));
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: metadataOf(d, proxyNames.role(d)),
+    rules: [
+      // An empty resourceNames would grant every Secret in the namespace: leave the rule out instead.
+      ...(stateSecrets.length
+        ? [
+            {
+              apiGroups: [''],
+              resources: ['secrets'],
+              verbs: ['get', 'patch', 'update'],
+              resourceNames: stateSecrets,
+            },
+          ]
+        : []),
+      { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch', 'get'] },
+    ],
+  };
+}
+
+export function desiredRoleBinding(d: ProxyDeployment): V1RoleBinding {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: metadataOf(d, proxyNames.roleBinding(d)),
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: proxyNames.role(d) },
+    subjects: [{ kind: 'ServiceAccount', name: proxyNames.serviceAccount(d), namespace: d.namespace }],
+  };
+}
+
+function secretLabels(type: ProxySecretType, ordinal: number): Record<string, string> {
+  return { [proxyLabelKeys.secretType]: type, [proxyLabelKeys.replica]: String(ordinal) };
+}
+
+/**
+ * Pre-created empty so the parent can own it; tailscaled (containerboot) fills in its keys. No `data`
+ * on purpose: server-side apply then never touches what the proxy wrote.
+ */
+export function desiredStateSecret(d: ProxyDeployment, ordinal: number): V1Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: metadataOf(d, proxyNames.stateSecret(d, ordinal), secretLabels('state', ordinal)),
+  };
+}
+
+/** tailscaled's `ipn.ConfigVAlpha` as we write it (JSON is valid HuJSON). */
+export interface TailscaledConfig {
+  Version: 'alpha0';
+  Locked: 'false';
+  Hostname: string;
+  acceptDNS: 'false';
+  AuthKey?: string;
+  AdvertiseServices?: string[];
+  [key: string]: unknown;
+}
+
+/**
+ * The config for one replica. `AdvertiseServices` belongs to the TailscaleServices workflow, so it is
+ * carried over from `current` verbatim, never set from here.
+ */
+export function desiredTailscaledConfig(
+  d: ProxyDeployment,
+  ordinal: number,
+  opts: { authKey?: string; current?: Record<string, unknown> },
+): TailscaledConfig {
+  const config: TailscaledConfig = {
+    Version: 'alpha0',
+    Locked: 'false',
+    Hostname: proxyNames.hostname(d, ordinal),
+    acceptDNS: 'false',
+  };
+  if (opts.authKey) config.AuthKey = opts.authKey;
+  const advertised = opts.current?.AdvertiseServices;
+  if (Array.isArray(advertised) && advertised.every((s) => typeof s === 'string')) {
+    config.AdvertiseServices = [...(advertised)];
+  }
+  return config;
+}
+
+export function desiredConfigSecret(d: ProxyDeployment, ordinal: number, config: TailscaledConfig): V1Secret {
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: metadataOf(d, proxyNames.configSecret(d, ordinal), secretLabels('config', ordinal)),
+    data: { [tailscaledConfigKey]: Buffer.from(JSON.stringify(config)).toString('base64') },
+  };
+}
+
+/**
+ * Parses a `cap-<N>.hujson` value: JSON plus comments and trailing commas (HuJSON), which other
+ * writers may use. Undefined when it is not an object.
+ */
+export function parseTailscaledConfig(text: string | undefined): Record<string, unknown> | undefined {
+  if (text === undefined || text.trim() === '') return undefined;
+  try {
+    const value: unknown = JSON.parse(stripHujson(text));
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function stripHujson(text: string): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"') {
+      const end = endOfString(text, i);
+      out += text.slice(i, end);
+      i = end - 1;
+    } else if (c === '/' && text[i + 1] === '/') {
+      while (i < text.length && text[i] !== '\n') i++;
+      out += '\n';
+    } else if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      i = end === -1 ? text.length : end + 1;
+    } else {
+      out += c;
+    }
+  }
+  return out.replace(/,(\s*[}\]])/g, '$1');
+}
+
+function endOfString(text: string, start: number): number {
+  for (let i = start + 1; i < text.length; i++) {
+    if (text[i] === '\\') i++;
+    else if (text[i] === '"') return i + 1;
+  }
+  return text.length;
+}
+
+function proxyEnv(): V1EnvVar[] {
+  const field = (name: string, fieldPath: string): V1EnvVar => ({
+    name,
+    valueFrom: { fieldRef: { fieldPath } },
+  });
+  // POD_NAME comes first: the later values expand $(POD_NAME), which only works for variables defined before them.
+  return [
+    field('POD_NAME', 'metadata.name'),
+    field('POD_UID', 'metadata.uid'),
+    field('POD_IP', 'status.podIP'),
+    { name: 'TS_USERSPACE', value: 'false' },
+    { name: 'TS_KUBE_SECRET', value: '$(POD_NAME)' },
+    { name: 'TS_STATE', value: 'kube:$(POD_NAME)' },
+    { name: 'TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR', value: '/etc/tsconfig/$(POD_NAME)' },
+  ];
+}
+
+// Every replica's config is mounted into every pod; each pod reads its own via $(POD_NAME).
+function configVolumes(d: ProxyDeployment): { volumes: V1Volume[]; mounts: V1VolumeMount[] } {
+  const all = ordinals(d.replicas);
+  return {
+    volumes: all.map((i) => ({
+      name: proxyNames.configVolume(i),
+      secret: { secretName: proxyNames.configSecret(d, i) },
+    })),
+    mounts: all.map((i) => ({
+      name: proxyNames.configVolume(i),
+      mountPath: configMountPath(d, i),
+      readOnly: true,
+    })),
+  };
+}
+
+function proxyContainer(d: ProxyDeployment, mounts: V1VolumeMount[]): V1Container {
+  const container: V1Container = {
+    name: proxyContainerName,
+    image: d.image,
+    env: proxyEnv(),
+    volumeMounts: mounts,
+    // Kernel networking (TS_USERSPACE=false) needs to manage routes and netfilter.
+    securityContext: { privileged: true },
+  };
+  if (d.ports.length) {
+    container.ports = d.ports.map((p) => ({
+      name: proxyPortName(p),
+      containerPort: p.port,
+      protocol: p.protocol,
+    }));
+  }
+  if (d.resources) container.resources = d.resources;
+  return container;
+}
+
+// Forwarding must be on for the proxy to route between the tailnet and the cluster.
+const sysctlerScript =
+  'sysctl -w net.ipv4.ip_forward=1 && if sysctl net.ipv6.conf.all.forwarding; then sysctl -w net.ipv6.conf.all.forwarding=1; fi';
+
+export function desiredStatefulSet(d: ProxyDeployment): V1StatefulSet {
+  const { volumes, mounts } = configVolumes(d);
+  const podLabels = { ...proxyLabels(d), ...proxySelectorLabels(d) };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: metadataOf(d, proxyNames.statefulSet(d)),
+    spec: {
+      replicas: d.replicas,
+      podManagementPolicy: 'Parallel',
+      selector: { matchLabels: proxySelectorLabels(d) },
+      template: {
+        metadata: { labels: podLabels },
+        spec: {
+          serviceAccountName: proxyNames.serviceAccount(d),
+          initContainers: [
+            {
+              name: 'sysctler',
+              image: d.image,
+              command: ['/bin/sh', '-c'],
+              args: [sysctlerScript],
+              securityContext: { privileged: true },
+            },
+          ],
+          containers: [proxyContainer(d, mounts)],
+          volumes,
+          ...(d.nodeSelector ? { nodeSelector: d.nodeSelector } : {}),
+          ...(d.tolerations ? { tolerations: d.tolerations } : {}),
+          ...(d.affinity ? { affinity: d.affinity } : {}),
+        },
+      },
+    },
+  };
+}
+
+/** One Service over the proxy pods with a port per declared port; none when no port is declared. */
+export function desiredService(d: ProxyDeployment): V1Service | undefined {
+  if (!d.ports.length) return undefined;
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: metadataOf(d, proxyNames.service(d)),
+    spec: {
+      type: 'ClusterIP',
+      selector: proxySelectorLabels(d),
+      ports: d.ports.map((p) => ({
+        name: proxyPortName(p),
+        port: p.port,
+        targetPort: p.port,
+        protocol: p.protocol,
+      })),
+    },
+  };
+}
