@@ -37,6 +37,8 @@ export interface ExtensionServerOptions {
   health: HookHealth;
   /** Larger requests are refused with RESOURCE_EXHAUSTED by grpc-js (keep >= EG's maxMessageSize). */
   maxMessageBytes: number;
+  /** Sees every call's raw request and response (tests, debugging). */
+  observer?: (hook: HookName, request: Buffer, response: Buffer | undefined) => void;
 }
 
 const identity = (b: Buffer) => b;
@@ -122,6 +124,7 @@ export function createExtensionServer(opts: ExtensionServerOptions): grpc.Server
         opts.metrics.hookDuration.observe({ hook: name }, seconds);
         opts.health.record(outcome);
       });
+      opts.observer?.(name, call.request, 'response' in result ? result.response : undefined);
       if ('error' in result) callback(result.error, null);
       else callback(null, result.response);
     };
