@@ -64,9 +64,7 @@ describe('proto/: our copies agree with the real definitions field by field', ()
         const realType = realField!.resolvedType ? fullName(realField!.resolvedType) : realField!.type;
         const ourType = field.resolvedType ? fullName(field.resolvedType) : field.type;
         const opaque =
-          ourType === 'bytes' &&
-          realField!.resolvedType !== null &&
-          'fieldsArray' in realField!.resolvedType!;
+          ourType === 'bytes' && realField!.resolvedType !== null && 'fieldsArray' in realField!.resolvedType;
         expect([fullName(type), field.name, opaque ? realType : ourType, field.repeated]).toEqual([
           fullName(type),
           field.name,
