@@ -1,18 +1,28 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../runtime/logger';
-import { consumerKeyOf, type ActivityContext, type OperatorIdentity } from './context';
+import type { ActivityContext, OperatorIdentity } from './context';
 import { createEndpointsActivities } from './endpoints';
 import { CustomObjects } from './kubernetes/custom-objects';
 import { checkSecretKeys } from './kubernetes/secrets';
 import { patchStatus, type PatchStatusInput } from './kubernetes/status';
+import { setFinalizer, type FinalizerTarget } from './kubernetes/finalizers';
+import { createServicesActivities } from './services';
+import { createTailnetCheckActivities } from './tailnet-checks';
 import { TailscaleClientRegistry } from './tailscale/client-registry';
 import { TailnetClients } from './tailnets';
+import { createTemporalSignalActivities, type TemporalDeps } from './temporal-signals';
+import { createVipActivities } from './vip';
+
+/** The finalizer on every object whose deletion needs Tailscale-side cleanup first. */
+export const finalizerName = 'gateway.tailscale.com/finalizer';
 
 export interface ActivityDeps {
   kube: KubeConfig;
   logger: Logger;
   identity: OperatorIdentity;
   tailscaleApiBaseUrl: string;
+  /** For activities that signal other workflows (signal-with-start is client-only). */
+  temporal?: TemporalDeps;
 }
 
 export function createActivityContext(deps: ActivityDeps): ActivityContext {
@@ -43,9 +53,16 @@ export function createActivities(deps: ActivityDeps) {
     async checkOAuthSecret(ref: { namespace: string; name: string }) {
       return checkSecretKeys(deps.kube, ref, ['client_id', 'client_secret']);
     },
-    async operatorIdentity() {
-      return { ...ctx.identity, consumerKey: consumerKeyOf(ctx.identity) };
+    async ensureFinalizer(input: FinalizerTarget) {
+      return setFinalizer(deps.kube, input, finalizerName, true);
     },
+    async removeFinalizer(input: FinalizerTarget) {
+      return setFinalizer(deps.kube, input, finalizerName, false);
+    },
+    ...createTailnetCheckActivities(ctx),
+    ...createServicesActivities(ctx),
+    ...createVipActivities(ctx),
+    ...createTemporalSignalActivities(deps.temporal),
     ...createEndpointsActivities(ctx),
   };
 }

@@ -1,5 +1,4 @@
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
-import type { ObjectMeta } from '../api/common';
 import type { Logger } from '../runtime/logger';
 import { Backoff, sleep } from './backoff';
 
@@ -8,7 +7,12 @@ export interface ListPage<T> {
   metadata?: { resourceVersion?: string; continue?: string };
 }
 
-export interface InformerOptions<T extends { metadata?: Partial<ObjectMeta> }> {
+/** What the informer needs of an object: its identity and version. */
+export interface Watchable {
+  metadata?: { name?: string; namespace?: string; resourceVersion?: string };
+}
+
+export interface InformerOptions<T extends Watchable> {
   name: string;
   kc: KubeConfig;
   /** Collection path for the watch, e.g. /apis/gateway.tailscale.com/v1alpha1/tailscaletailnets. */
@@ -25,6 +29,8 @@ export interface InformerOptions<T extends { metadata?: Partial<ObjectMeta> }> {
   onDelete(obj: T): void;
   /** After each successful (re)list: every object is in the cache. */
   onSynced?(objects: T[]): void;
+  /** Keep whole objects in the cache (default). Off: only names are kept, e.g. for Secrets. */
+  keepObjects?: boolean;
 }
 
 export interface InformerStats {
@@ -41,8 +47,9 @@ const pageSize = 500;
  * any error, relist on 410 Gone, bookmarks to keep the resourceVersion fresh, a watchdog for silent
  * streams, and a periodic relist. Events are level-triggered upserts; consumers must be idempotent.
  */
-export class Informer<T extends { metadata?: Partial<ObjectMeta> }> {
+export class Informer<T extends Watchable> {
   private readonly cache = new Map<string, T>();
+  private readonly keep: boolean;
   private resourceVersion = '';
   private readonly stopController = new AbortController();
   private activeWatch: AbortController | undefined;
@@ -52,7 +59,16 @@ export class Informer<T extends { metadata?: Partial<ObjectMeta> }> {
   readonly stats: InformerStats = { lists: 0, watches: 0, restarts: 0, gone410: 0 };
   private synced = false;
 
-  constructor(private readonly opts: InformerOptions<T>) {}
+  constructor(private readonly opts: InformerOptions<T>) {
+    this.keep = opts.keepObjects ?? true;
+  }
+
+  private remember(key: string, obj: T): void {
+    this.cache.set(
+      key,
+      this.keep ? obj : ({ metadata: { name: obj.metadata?.name, namespace: obj.metadata?.namespace } } as T),
+    );
+  }
 
   start(): void {
     this.loop ??= this.run();
@@ -124,7 +140,7 @@ export class Informer<T extends { metadata?: Partial<ObjectMeta> }> {
       }
     }
     for (const [key, item] of seen) {
-      this.cache.set(key, item);
+      this.remember(key, item);
       this.opts.onUpsert(item);
     }
     this.resourceVersion = resourceVersion;
@@ -199,7 +215,7 @@ export class Informer<T extends { metadata?: Partial<ObjectMeta> }> {
     switch (phase) {
       case 'ADDED':
       case 'MODIFIED':
-        this.cache.set(keyOf(obj), obj);
+        this.remember(keyOf(obj), obj);
         this.opts.onUpsert(obj);
         break;
       case 'DELETED':
@@ -217,7 +233,7 @@ export class Informer<T extends { metadata?: Partial<ObjectMeta> }> {
   }
 }
 
-function keyOf(obj: { metadata?: Partial<ObjectMeta> }): string {
+function keyOf(obj: Watchable): string {
   return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
 }
 

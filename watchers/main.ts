@@ -6,21 +6,30 @@ import { loadKubeConfig } from '../runtime/kube';
 import { createLogger, type Logger } from '../runtime/logger';
 import { temporalConnectionOptions } from '../runtime/temporal';
 import { customResourceInformer } from './custom-resource-informer';
-import type { Informer } from './informer';
+import type { Informer, Watchable } from './informer';
+import { startDependencyInformers } from './dependency-informers';
+import { tailscaleServicesWatch } from './tailscale-services';
 import { WorkflowSignaler } from './signaler';
 import { proxyWatchedKinds } from './proxy-kinds';
 import { tailscaleTailnetWatch } from './tailscale-tailnet';
 import { changedDelivery, deletedDelivery, type WatchedKind } from './watched-kind';
 
-const watchedKinds: WatchedKind<KubeObject<unknown, unknown>>[] = [tailscaleTailnetWatch];
+const watchedKinds: WatchedKind<KubeObject<unknown, unknown>>[] = [
+  tailscaleTailnetWatch,
+  tailscaleServicesWatch,
+  ...proxyWatchedKinds,
+];
 
 export interface Watchers {
   signaler: WorkflowSignaler;
-  informers: Informer<KubeObject<unknown, unknown>>[];
+  informers: Informer<Watchable>[];
   stop(): Promise<void>;
 }
 
-/** Starts one informer per watched kind (and per namespace when scoped), all feeding one signaler. */
+/**
+ * Starts one informer per watched kind (and per namespace when scoped), all feeding one signaler, plus
+ * the dependency informers (Secrets, endpoints) whose changes re-evaluate the kinds that depend on them.
+ */
 export function startWatchers(deps: {
   config: OperatorConfig;
   kc: KubeConfig;
@@ -29,11 +38,32 @@ export function startWatchers(deps: {
 }): Watchers {
   const { config, kc, client, logger } = deps;
   const signaler = new WorkflowSignaler({ client, taskQueue: config.temporal.taskQueue, logger });
-  const informers: Informer<KubeObject<unknown, unknown>>[] = [];
+  const namespaces = config.watchNamespaces.length ? config.watchNamespaces : [undefined];
+  const kindInformers: {
+    kind: WatchedKind<KubeObject<unknown, unknown>>;
+    informer: Informer<KubeObject<unknown, unknown>>;
+  }[] = [];
+
+  const dependencies = startDependencyInformers({
+    kc,
+    sources: new Set(watchedKinds.flatMap((k) => k.dependsOn ?? [])),
+    namespaces,
+    resyncIntervalMs: config.resyncIntervalMs,
+    logger,
+    onChange: (source, namespace) => {
+      for (const { kind, informer } of kindInformers) {
+        if (!kind.dependsOn?.includes(source)) continue;
+        for (const obj of informer.list()) {
+          // Secrets may be referenced across namespaces (cluster-scoped tailnets); endpoints only locally.
+          if (source === 'endpoints' && obj.metadata.namespace !== namespace) continue;
+          signaler.enqueue(changedDelivery(kind, obj, dependencies.lookups));
+        }
+      }
+    },
+  });
+
   for (const kind of watchedKinds) {
-    const namespaces =
-      kind.resource.namespaced && config.watchNamespaces.length ? config.watchNamespaces : [undefined];
-    for (const namespace of namespaces) {
+    for (const namespace of kind.resource.namespaced ? namespaces : [undefined]) {
       const informer = customResourceInformer<KubeObject<unknown, unknown>>({
         kc,
         resource: kind.resource,
@@ -41,13 +71,17 @@ export function startWatchers(deps: {
         labelSelector: config.watchLabelSelector,
         resyncIntervalMs: config.resyncIntervalMs,
         logger,
-        onUpsert: (obj) => signaler.enqueue(changedDelivery(kind, obj)),
+        onUpsert: (obj) => signaler.enqueue(changedDelivery(kind, obj, dependencies.lookups)),
         onDelete: (obj) => signaler.enqueue(deletedDelivery(kind, obj)),
       });
+      kindInformers.push({ kind, informer });
       informer.start();
-      informers.push(informer);
     }
   }
+  const informers = [
+    ...kindInformers.map((k) => k.informer as Informer<Watchable>),
+    ...dependencies.informers,
+  ];
   return {
     signaler,
     informers,

@@ -9,4 +9,10 @@ export const tailscaleTailnetWatch: WatchedKind<TailscaleTailnet> = {
   workflowType: 'tailscaleTailnetWorkflow',
   workflowId: (tailnet) => tailnetWorkflowId(tailnet.metadata.name),
   extraSearchAttributes: (tailnet) => [{ key: tailscaleTailnetKey, value: tailnet.metadata.name }],
+  dependsOn: ['secrets'],
+  // A rotated OAuth Secret re-runs the credential check.
+  related: (tailnet, lookups) => {
+    const { namespace, name } = tailnet.spec.oauthSecretRef;
+    return { [`secret/${namespace}/${name}`]: lookups.secretVersion(namespace, name) ?? 'absent' };
+  },
 };

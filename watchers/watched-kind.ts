@@ -11,6 +11,17 @@ export interface WatchedKind<T extends KubeObject<unknown, unknown>> {
   workflowType: string;
   workflowId(obj: T): string;
   extraSearchAttributes?(obj: T): SearchAttributePair[];
+  /** Related objects whose changes must reach this object's workflow (see RelatedLookups). */
+  dependsOn?: RelatedSource[];
+  related?(obj: T, lookups: RelatedLookups): Record<string, string>;
+}
+
+export type RelatedSource = 'secrets' | 'endpoints';
+
+/** Read-only views of the dependency informers' caches. */
+export interface RelatedLookups {
+  secretVersion(namespace: string, name: string): string | undefined;
+  endpointsIn(namespace: string): KubeObject<unknown, unknown>[];
 }
 
 export function snapshotOf<Spec>(obj: KubeObject<Spec, unknown>): ObjectSnapshot<Spec> {
@@ -50,15 +61,17 @@ export function fingerprintOf(snapshot: ObjectSnapshot<unknown>): string {
     labels ?? {},
     finalizers ?? [],
     deletionTimestamp ?? null,
-    snapshot.referencedSecretVersions ?? {},
+    snapshot.relatedVersions ?? {},
   ]);
 }
 
 export function changedDelivery<T extends KubeObject<unknown, unknown>>(
   kind: WatchedKind<T>,
   obj: T,
+  lookups?: RelatedLookups,
 ): WorkflowDelivery {
   const snapshot = snapshotOf(obj);
+  if (kind.related && lookups) snapshot.relatedVersions = kind.related(obj, lookups);
   const input: ResourceWorkflowInput<unknown> = {
     kind: kind.resource.kind,
     namespace: obj.metadata.namespace,

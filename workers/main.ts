@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { loadOperatorConfig } from '../runtime/config';
@@ -19,6 +20,8 @@ async function main() {
     throw new Error(`workflow bundle ${workflowBundlePath()} is missing: run npm run build`);
   }
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
+  const clientConnection = await Connection.connect(temporalConnectionOptions(config.temporal));
+  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
@@ -29,6 +32,7 @@ async function main() {
       logger,
       identity: { operatorId: config.operatorId, clusterId: config.clusterId },
       tailscaleApiBaseUrl: config.tailscaleApiBaseUrl,
+      temporal: { client, taskQueue: config.temporal.taskQueue },
     }),
   });
   logger.info('worker started', {
@@ -36,7 +40,7 @@ async function main() {
     namespace: config.temporal.namespace,
   });
   await worker.run();
-  await connection.close();
+  await Promise.all([connection.close(), clientConnection.close()]);
   logger.info('worker stopped');
 }
 

@@ -1,3 +1,6 @@
 // The worker's workflow bundle entry point: every workflow type the operator runs.
 export { tailscaleTailnetWorkflow } from './tailscale-tailnet';
+export { tailscaleServicesWorkflow } from './tailscale-services';
+export { vipServiceWorkflow } from './vip-service';
+export { sweeperWorkflow } from './sweeper';
 export * from './proxies';

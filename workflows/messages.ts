@@ -13,3 +13,40 @@ export interface ResourceWorkflowStatus {
   lastError?: string;
 }
 export const resourceStatusQuery = defineQuery<ResourceWorkflowStatus>('status');
+
+/** A local consumer (a TailscaleServices or TailscaleGateway workflow) joining, updating or leaving a VIP service. */
+export interface VipConsumerChange {
+  consumerWorkflowId: string;
+  /** The local object, e.g. services/<ns>/<name>; recorded in the registry's routes. */
+  route: string;
+  /** Increases with every change a consumer sends; the VIP workflow acknowledges the newest it applied. */
+  requestId: number;
+  remove?: boolean;
+  spec?: { ports: string[]; tags: string[]; comment?: string };
+  devices?: string[];
+}
+export const vipConsumerSignal = defineSignal<[VipConsumerChange]>('vipConsumer');
+
+/** What the VIP workflow tells each local consumer after applying its changes. */
+export interface VipServiceReport {
+  serviceName: string;
+  ackRequestId: number;
+  attached: boolean;
+  outcome: string;
+  addresses: string[];
+  ownerOperator?: string;
+  consumers: number;
+  message: string;
+  error?: string;
+}
+export const vipStatusSignal = defineSignal<[VipServiceReport]>('vipStatus');
+
+export interface VipServiceWorkflowState {
+  serviceName: string;
+  localConsumers: string[];
+  last?: VipServiceReport;
+}
+export const vipStateQuery = defineQuery<VipServiceWorkflowState>('vipState');
+
+/** Stops a sweeper (its tailnet was deleted). */
+export const stopSweeperSignal = defineSignal('stopSweeper');

@@ -23,6 +23,8 @@ export interface ResourceLoopOptions<Spec, State> {
   reconcile(snapshot: ObjectSnapshot<Spec>, state: State | undefined): Promise<State | undefined>;
   /** Runs once the object carries a deletionTimestamp; removes our finalizer when done. */
   cleanup?(snapshot: ObjectSnapshot<Spec>, state: State | undefined): Promise<void>;
+  /** Runs when the object is gone from the API server (no finalizer of ours held it). */
+  onDeleted?(state: State | undefined): Promise<void>;
   continueAsNew(next: ResourceWorkflowInput<Spec, State>): Promise<never>;
 }
 
@@ -59,6 +61,7 @@ export async function runResourceLoop<Spec, State>(options: ResourceLoopOptions<
       await condition(() => pending !== undefined || deleted);
     }
     if (deleted) {
+      await options.onDeleted?.(state);
       status.phase = 'Done';
       log.info('object deleted; workflow done', { kind: input.kind, name: input.name });
       return;

@@ -1,12 +1,24 @@
-import { continueAsNew, proxyActivities } from '@temporalio/workflow';
+import {
+  continueAsNew,
+  getExternalWorkflowHandle,
+  ParentClosePolicy,
+  proxyActivities,
+  startChild,
+} from '@temporalio/workflow';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import type { ConditionUpdate } from '../api/conditions';
 import type { ResourceRef } from '../api/crd';
 import type { TailscaleTailnetSpec } from '../api/v1alpha1/tailscale-tailnet';
 import type { Activities } from '../activities';
+import type { TailnetCheck } from '../activities/tailnet-checks';
+import { sweeperWorkflowId } from './ids';
+import { stopSweeperSignal } from './messages';
 import { runResourceLoop } from './resource-loop';
+import { tailscaleTailnetKey } from './search-attributes';
+import { sweeperWorkflow } from './sweeper';
 import type { ObjectSnapshot, ResourceWorkflowInput } from './types';
 
-const { checkOAuthSecret, patchStatus } = proxyActivities<Activities>({
+const { checkTailnetCredentials, patchStatus } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10 },
 });
@@ -20,55 +32,68 @@ const tailnetResource: ResourceRef = {
   namespaced: false,
 };
 
-export type TailscaleTailnetWorkflowInput = ResourceWorkflowInput<TailscaleTailnetSpec>;
+interface TailnetState {
+  sweeperStarted: boolean;
+}
 
-/** One per TailscaleTailnet (`tailnet/<name>`): checks its OAuth Secret and publishes the outcome. */
+export type TailscaleTailnetWorkflowInput = ResourceWorkflowInput<TailscaleTailnetSpec, TailnetState>;
+
+/**
+ * One per TailscaleTailnet (`tailnet/<name>`): checks the OAuth client (Secret, token, every scope the
+ * operator needs), discovers the MagicDNS suffix, publishes the outcome, and keeps the tailnet's sweeper
+ * running. Re-checks on a durable timer and whenever the object or its Secret changes.
+ */
 export async function tailscaleTailnetWorkflow(input: TailscaleTailnetWorkflowInput): Promise<void> {
-  await runResourceLoop({
+  await runResourceLoop<TailscaleTailnetSpec, TailnetState>({
     input,
     recheckInterval: '6h',
     reconcile: reconcileTailnet,
+    onDeleted: async () => {
+      try {
+        await getExternalWorkflowHandle(sweeperWorkflowId(input.name)).signal(stopSweeperSignal);
+      } catch {
+        // no sweeper running
+      }
+    },
     continueAsNew: (next) => continueAsNew<typeof tailscaleTailnetWorkflow>(next),
   });
 }
 
-async function reconcileTailnet(snapshot: ObjectSnapshot<TailscaleTailnetSpec>): Promise<undefined> {
-  const ref = snapshot.spec.oauthSecretRef;
-  const secret = await checkOAuthSecret(ref);
+async function reconcileTailnet(
+  snapshot: ObjectSnapshot<TailscaleTailnetSpec>,
+  state: TailnetState | undefined,
+): Promise<TailnetState> {
+  const check = await checkTailnetCredentials({ name: snapshot.metadata.name });
   await patchStatus({
     resource: tailnetResource,
     name: snapshot.metadata.name,
     uid: snapshot.metadata.uid,
     observedGeneration: snapshot.metadata.generation,
-    conditions: [readyCondition(`${ref.namespace}/${ref.name}`, secret)],
+    conditions: [readyCondition(snapshot, check)],
+    fields: { dnsSuffix: check.dnsSuffix ?? null },
   });
-  return undefined;
+  if (!check.ready || state?.sweeperStarted) return { sweeperStarted: state?.sweeperStarted ?? false };
+  try {
+    await startChild(sweeperWorkflow, {
+      workflowId: sweeperWorkflowId(snapshot.metadata.name),
+      args: [{ tailnet: snapshot.metadata.name }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      typedSearchAttributes: [{ key: tailscaleTailnetKey, value: snapshot.metadata.name }],
+    });
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+  }
+  return { sweeperStarted: true };
 }
 
 function readyCondition(
-  secretName: string,
-  secret: { found: boolean; missingKeys: string[] },
+  snapshot: ObjectSnapshot<TailscaleTailnetSpec>,
+  check: TailnetCheck,
 ): ConditionUpdate {
-  if (!secret.found) {
-    return {
-      type: 'Ready',
-      status: 'False',
-      reason: 'InvalidSecret',
-      message: `Secret ${secretName} (spec.oauthSecretRef) not found: create it with keys client_id and client_secret of a Tailscale OAuth client`,
-    };
-  }
-  if (secret.missingKeys.length) {
-    return {
-      type: 'Ready',
-      status: 'False',
-      reason: 'InvalidSecret',
-      message: `Secret ${secretName} (spec.oauthSecretRef) is missing key(s) ${secret.missingKeys.join(', ')}: add the Tailscale OAuth client's ${secret.missingKeys.join(' and ')}`,
-    };
-  }
-  return {
-    type: 'Ready',
-    status: 'Unknown',
-    reason: 'CredentialsNotVerified',
-    message: `Secret ${secretName} holds client_id and client_secret; they have not been checked against the Tailscale API yet`,
-  };
+  const ref = snapshot.spec.oauthSecretRef;
+  const message =
+    check.reason === 'InvalidSecret' || check.reason === 'InvalidOAuth'
+      ? `${check.message} (spec.oauthSecretRef ${ref.namespace}/${ref.name})`
+      : check.message;
+  return { type: 'Ready', status: check.ready ? 'True' : 'False', reason: check.reason, message };
 }

@@ -18,8 +18,11 @@ export interface ObjectSnapshot<Spec> {
     | 'deletionTimestamp'
   >;
   spec: Spec;
-  /** resourceVersions of Secrets the object references, so a Secret change re-triggers reconcile. */
-  referencedSecretVersions?: Record<string, string>;
+  /**
+   * Versions of related objects (a referenced Secret's resourceVersion, the endpoints a selector picks),
+   * so a change to them re-triggers reconcile. Never their contents.
+   */
+  relatedVersions?: Record<string, string>;
 }
 
 export interface ObjectDeleted {

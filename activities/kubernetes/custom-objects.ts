@@ -29,6 +29,73 @@ export class CustomObjects {
     return obj as T;
   }
 
+  async list<T extends KubeObject<unknown, unknown>>(
+    resource: ResourceRef,
+    opts: { namespace?: string; labelSelector?: string } = {},
+  ): Promise<T[]> {
+    const { group, version, plural } = resource;
+    const page = (
+      opts.namespace
+        ? await this.api.listNamespacedCustomObject({
+            group,
+            version,
+            plural,
+            namespace: opts.namespace,
+            labelSelector: opts.labelSelector,
+          })
+        : await this.api.listClusterCustomObject({
+            group,
+            version,
+            plural,
+            labelSelector: opts.labelSelector,
+          })
+    ) as { items: T[] };
+    return page.items;
+  }
+
+  async create<T extends KubeObject<unknown, unknown>>(resource: ResourceRef, body: T): Promise<T> {
+    const { group, version, plural } = resource;
+    const namespace = body.metadata.namespace;
+    const obj: unknown = namespace
+      ? await this.api.createNamespacedCustomObject({ group, version, plural, namespace, body })
+      : await this.api.createClusterCustomObject({ group, version, plural, body });
+    return obj as T;
+  }
+
+  async delete(resource: ResourceRef, key: ObjectKey & { uid?: string }): Promise<void> {
+    const { group, version, plural } = resource;
+    const body = key.uid ? { preconditions: { uid: key.uid } } : undefined;
+    if (key.namespace) {
+      await this.api.deleteNamespacedCustomObject({
+        group,
+        version,
+        plural,
+        namespace: key.namespace,
+        name: key.name,
+        body,
+      });
+    } else {
+      await this.api.deleteClusterCustomObject({ group, version, plural, name: key.name, body });
+    }
+  }
+
+  /** RFC 6902 JSON patch (client-node's default patch content type). */
+  async jsonPatch(resource: ResourceRef, key: ObjectKey, patch: object[]): Promise<void> {
+    const { group, version, plural } = resource;
+    if (key.namespace) {
+      await this.api.patchNamespacedCustomObject({
+        group,
+        version,
+        plural,
+        namespace: key.namespace,
+        name: key.name,
+        body: patch,
+      });
+    } else {
+      await this.api.patchClusterCustomObject({ group, version, plural, name: key.name, body: patch });
+    }
+  }
+
   async replaceStatus<T extends KubeObject<unknown, unknown>>(resource: ResourceRef, body: T): Promise<T> {
     const { group, version, plural } = resource;
     const { name, namespace } = body.metadata;

@@ -20,6 +20,9 @@ export interface TestOperator extends OperatorProcesses {
 
 const instanceLabel = 'test.tailscale-gateway.com/instance';
 
+/** The labels an object needs to be seen by the test operator `instance`. */
+export const instanceLabels = (instance: string) => ({ [instanceLabel]: instance });
+
 /**
  * Runs the real worker and watchers processes against the test stack, scoped to one test file by a
  * label selector and task queue, so test files running in parallel never see each other's objects.
@@ -46,7 +49,7 @@ export function startOperator(opts: TestOperatorOptions): TestOperator {
   return Object.assign(processes, {
     taskQueue,
     labelSelector,
-    labels: { [instanceLabel]: opts.instance },
+    labels: instanceLabels(opts.instance),
     logDir,
   });
 }

@@ -1,0 +1,280 @@
+import { CoreV1Api, type V1Secret } from '@kubernetes/client-node';
+import type { LabelSelector } from '../api/common';
+import { isReady } from '../api/conditions';
+import { resourceOf } from '../api/crd';
+import { tailscaleEndpointsCrd, type TailscaleEndpoints } from '../api/v1alpha1/tailscale-endpoints';
+import { tailscaleServicesCrd, type TailscaleServices } from '../api/v1alpha1/tailscale-services';
+import type { TailscaleTailnet } from '../api/v1alpha1/tailscale-tailnet';
+import type { ActivityContext } from './context';
+import { isConflict, isNotFound, toKubeActivityFailure } from './kubernetes/errors';
+import { selectorIsEmpty, selectorMatches, selectorToQuery } from '../api/label-selector';
+import { tailnetResource } from './tailnets';
+
+export const endpointsResource = resourceOf(tailscaleEndpointsCrd);
+export const servicesResource = resourceOf(tailscaleServicesCrd);
+export const autoProvisionedAnnotation = 'tailscale-gateway.com/auto-provisioned';
+/** The tailscaled config file in each replica's config Secret (Tailscale ProxyGroup convention). */
+export const tailscaledConfigKey = 'cap-106.hujson';
+
+export interface TailnetStatusView {
+  exists: boolean;
+  ready: boolean;
+  reason: string;
+  message: string;
+  dnsSuffix?: string;
+}
+
+export interface EndpointsTemplateInput {
+  nameSuffix?: string;
+  tags?: string[];
+  connectionType?: 'ingress' | 'egress' | 'bidirectional';
+  replicas?: number;
+  ports?: { name?: string; port: number; protocol?: 'TCP' | 'UDP' }[];
+  labels?: Record<string, string>;
+}
+
+export interface SelectEndpointsInput {
+  namespace: string;
+  /** The TailscaleServices doing the selecting (owner of anything auto-provisioned). */
+  owner: { name: string; uid?: string };
+  tailnet: string;
+  selector: LabelSelector;
+  template?: EndpointsTemplateInput;
+  /** Tags for auto-provisioned endpoints when the template names none. */
+  defaultTags: string[];
+}
+
+export interface SelectedEndpoints {
+  name: string;
+  autoProvisioned: boolean;
+  ready: boolean;
+  devices: string[];
+  nodeIds: string[];
+  onlineDevices: number;
+}
+
+export interface Selection {
+  selected: SelectedEndpoints[];
+  /** Matching endpoints on another tailnet: not used, reported. */
+  wrongTailnet: string[];
+  provisioned?: string;
+}
+
+export interface AdvertiseInput {
+  namespace: string;
+  serviceName: string;
+  advertiseOn: string[];
+  withdrawFrom: string[];
+}
+
+export function createServicesActivities(ctx: ActivityContext) {
+  const core = ctx.kube.makeApiClient(CoreV1Api);
+
+  async function listSelected(input: SelectEndpointsInput): Promise<TailscaleEndpoints[]> {
+    if (selectorIsEmpty(input.selector)) return [];
+    try {
+      return await ctx.objects.list<TailscaleEndpoints>(endpointsResource, {
+        namespace: input.namespace,
+        labelSelector: selectorToQuery(input.selector),
+      });
+    } catch (err) {
+      throw toKubeActivityFailure(err, `listing TailscaleEndpoints in ${input.namespace}`);
+    }
+  }
+
+  async function provision(input: SelectEndpointsInput): Promise<string> {
+    const template = input.template ?? {};
+    const name = `${input.owner.name}${template.nameSuffix ?? '-endpoints'}`.slice(0, 63).replace(/-+$/, '');
+    const endpoints: TailscaleEndpoints = {
+      apiVersion: 'gateway.tailscale.com/v1alpha1',
+      kind: 'TailscaleEndpoints',
+      metadata: {
+        name,
+        namespace: input.namespace,
+        labels: { ...template.labels, ...input.selector.matchLabels },
+        annotations: { [autoProvisionedAnnotation]: 'true' },
+        ownerReferences: input.owner.uid
+          ? [
+              {
+                apiVersion: 'gateway.tailscale.com/v1alpha1',
+                kind: 'TailscaleServices',
+                name: input.owner.name,
+                uid: input.owner.uid,
+              },
+            ]
+          : undefined,
+      },
+      spec: {
+        tailnet: input.tailnet,
+        tags: template.tags ?? input.defaultTags,
+        connectionType: template.connectionType,
+        proxy: template.replicas === undefined ? undefined : { replicas: template.replicas },
+        ports: template.ports,
+      },
+    };
+    try {
+      await ctx.objects.create(endpointsResource, endpoints);
+      ctx.logger.info('auto-provisioned TailscaleEndpoints', {
+        namespace: input.namespace,
+        name,
+        for: input.owner.name,
+      });
+    } catch (err) {
+      if (!isConflict(err)) throw toKubeActivityFailure(err, `auto-provisioning TailscaleEndpoints ${name}`);
+    }
+    return name;
+  }
+
+  async function configSecrets(namespace: string, endpoints: string): Promise<V1Secret[]> {
+    const pattern = new RegExp(`^${endpoints.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-\\d+-config$`);
+    const list = await core.listNamespacedSecret({ namespace });
+    return list.items.filter((s) => pattern.test(s.metadata?.name ?? ''));
+  }
+
+  /** Adds or removes one service name in a config Secret's AdvertiseServices; writes only on change. */
+  async function editAdvertised(secret: V1Secret, serviceName: string, advertise: boolean): Promise<boolean> {
+    const raw = Buffer.from(secret.data?.[tailscaledConfigKey] ?? '', 'base64').toString('utf8');
+    if (!raw) return false;
+    const config = JSON.parse(raw) as { AdvertiseServices?: string[] };
+    const current = config.AdvertiseServices ?? [];
+    const next = advertise
+      ? [...new Set([...current, serviceName])].sort()
+      : current.filter((s) => s !== serviceName);
+    if (JSON.stringify(next) === JSON.stringify(current)) return false;
+    config.AdvertiseServices = next;
+    await core.replaceNamespacedSecret({
+      namespace: secret.metadata?.namespace ?? '',
+      name: secret.metadata?.name ?? '',
+      body: {
+        ...secret,
+        data: {
+          ...secret.data,
+          [tailscaledConfigKey]: Buffer.from(JSON.stringify(config)).toString('base64'),
+        },
+      },
+    });
+    return true;
+  }
+
+  return {
+    async getTailnetStatus(input: { name: string }): Promise<TailnetStatusView> {
+      try {
+        const tailnet = await ctx.objects.get<TailscaleTailnet>(tailnetResource, { name: input.name });
+        const ready = tailnet.status?.conditions?.find((c) => c.type === 'Ready');
+        return {
+          exists: true,
+          ready: isReady(tailnet.status?.conditions),
+          reason: ready?.reason ?? 'Pending',
+          message: ready?.message ?? 'not reconciled yet',
+          dnsSuffix: tailnet.status?.dnsSuffix,
+        };
+      } catch (err) {
+        if (isNotFound(err))
+          return {
+            exists: false,
+            ready: false,
+            reason: 'TailnetNotFound',
+            message: `TailscaleTailnet ${input.name} does not exist`,
+          };
+        throw toKubeActivityFailure(err, `reading TailscaleTailnet ${input.name}`);
+      }
+    },
+
+    /** The endpoints a selector picks (auto-provisioning one from the template when none match). */
+    async selectEndpoints(input: SelectEndpointsInput): Promise<Selection> {
+      let matched = await listSelected(input);
+      let provisioned: string | undefined;
+      if (!matched.length && input.template) {
+        provisioned = await provision(input);
+        matched = await listSelected(input);
+      }
+      const onTailnet = matched.filter((e) => e.spec.tailnet === input.tailnet);
+      return {
+        provisioned,
+        wrongTailnet: matched.filter((e) => e.spec.tailnet !== input.tailnet).map((e) => e.metadata.name),
+        selected: onTailnet
+          .map((e) => {
+            const devices = e.status?.devices ?? [];
+            return {
+              name: e.metadata.name,
+              autoProvisioned: e.metadata.annotations?.[autoProvisionedAnnotation] === 'true',
+              ready: isReady(e.status?.conditions),
+              devices: devices.map((d) => d.hostname),
+              nodeIds: devices.flatMap((d) => (d.nodeID ? [d.nodeID] : [])),
+              onlineDevices: devices.filter((d) => d.online ?? d.connected).length,
+            };
+          })
+          .sort((a, b) => a.name.localeCompare(b.name)),
+      };
+    },
+
+    /** Puts the service into (or takes it out of) AdvertiseServices of each replica's tailscaled config. */
+    async setAdvertisedServices(
+      input: AdvertiseInput,
+    ): Promise<{ configured: number; replicas: number; writes: number }> {
+      let configured = 0;
+      let replicas = 0;
+      let writes = 0;
+      const work = [
+        ...input.advertiseOn.map((name) => [name, true] as const),
+        ...input.withdrawFrom
+          .filter((n) => !input.advertiseOn.includes(n))
+          .map((name) => [name, false] as const),
+      ];
+      for (const [endpoints, advertise] of work) {
+        for (const secret of await configSecrets(input.namespace, endpoints)) {
+          for (let attempt = 0; ; attempt++) {
+            try {
+              if (await editAdvertised(secret, input.serviceName, advertise)) writes++;
+              break;
+            } catch (err) {
+              if (!isConflict(err) || attempt >= 4)
+                throw toKubeActivityFailure(err, `editing ${secret.metadata?.name}`);
+              Object.assign(
+                secret,
+                await core.readNamespacedSecret({
+                  namespace: input.namespace,
+                  name: secret.metadata?.name ?? '',
+                }),
+              );
+            }
+          }
+          if (advertise) {
+            replicas++;
+            configured++;
+          }
+        }
+      }
+      return { configured, replicas, writes };
+    },
+
+    /** Deletes auto-provisioned endpoints that no TailscaleServices in the namespace selects any more. */
+    async cleanupAutoProvisionedEndpoints(input: { namespace: string }): Promise<{ deleted: string[] }> {
+      const [endpoints, services] = await Promise.all([
+        ctx.objects.list<TailscaleEndpoints>(endpointsResource, { namespace: input.namespace }),
+        ctx.objects.list<TailscaleServices>(servicesResource, { namespace: input.namespace }),
+      ]);
+      const live = services.filter((s) => !s.metadata.deletionTimestamp);
+      const deleted: string[] = [];
+      for (const e of endpoints) {
+        if (e.metadata.annotations?.[autoProvisionedAnnotation] !== 'true') continue;
+        const selected = live.some(
+          (s) => !selectorIsEmpty(s.spec.selector) && selectorMatches(s.spec.selector, e.metadata.labels),
+        );
+        if (selected) continue;
+        try {
+          await ctx.objects.delete(endpointsResource, {
+            namespace: input.namespace,
+            name: e.metadata.name,
+            uid: e.metadata.uid,
+          });
+          deleted.push(e.metadata.name);
+        } catch (err) {
+          if (!isNotFound(err) && !isConflict(err))
+            throw toKubeActivityFailure(err, `deleting ${e.metadata.name}`);
+        }
+      }
+      return { deleted };
+    },
+  };
+}

@@ -1,0 +1,40 @@
+import type { Client } from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
+import { vipWorkflowId } from '../workflows/ids';
+import { vipConsumerSignal, type VipConsumerChange } from '../workflows/messages';
+import { resourceKindKey, tailscaleTailnetKey, vipServiceNameKey } from '../workflows/search-attributes';
+import type { VipServiceWorkflowInput } from '../workflows/vip-service';
+
+export interface TemporalDeps {
+  client: Client;
+  taskQueue: string;
+}
+
+/**
+ * Workflows cannot signal-with-start another workflow, so consumers reach their VIP workflow through
+ * this activity: it starts `vip/<tailnet>/<svc>` if needed and delivers the change either way.
+ */
+export function createTemporalSignalActivities(temporal: TemporalDeps | undefined) {
+  return {
+    async signalVipService(
+      input: VipConsumerChange & { tailnet: string; serviceName: string },
+    ): Promise<void> {
+      if (!temporal) throw new Error('BUG: the worker was started without a Temporal client for activities');
+      const { tailnet, serviceName, ...change } = input;
+      const args: [VipServiceWorkflowInput] = [{ tailnet, serviceName }];
+      await temporal.client.workflow.signalWithStart('vipServiceWorkflow', {
+        workflowId: vipWorkflowId(tailnet, serviceName),
+        taskQueue: temporal.taskQueue,
+        args,
+        signal: vipConsumerSignal,
+        signalArgs: [change],
+        typedSearchAttributes: [
+          { key: resourceKindKey, value: 'VipService' },
+          { key: tailscaleTailnetKey, value: tailnet },
+          { key: vipServiceNameKey, value: serviceName },
+        ] as SearchAttributePair[],
+        memo: { vipService: serviceName, tailnet },
+      });
+    },
+  };
+}

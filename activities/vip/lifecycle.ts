@@ -1,0 +1,397 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { TailscaleClient } from '../tailscale/client';
+import { isTailscaleApiError } from '../tailscale/errors';
+import { listDevices } from '../tailscale/devices';
+import {
+  deleteVipService,
+  getVipService,
+  listVipServices,
+  putVipService,
+  type VipService,
+  type VipServiceInput,
+} from '../tailscale/vip-services';
+import {
+  attachConsumer,
+  consumerUpToDate,
+  detachConsumer,
+  foreignOwnerReferences,
+  newRegistry,
+  readRegistry,
+  RegistryError,
+  staleConsumers,
+  withOwnerReference,
+  withoutOwnerReference,
+  writeRegistry,
+  type ServiceRegistry,
+} from './registry';
+
+export interface VipServiceSpec {
+  ports: string[];
+  tags: string[];
+  comment?: string;
+}
+
+export interface AttachInput {
+  serviceName: string;
+  spec: VipServiceSpec;
+  /** Local objects consuming the service (services/<ns>/<name>, ...). */
+  routes: string[];
+  /** Node IDs of our proxies serving it (liveness evidence for peers' sweepers). */
+  devices?: string[];
+}
+
+export type AttachOutcome = 'Created' | 'Attached' | 'Updated' | 'UpToDate' | 'NotOwned' | 'SpecMismatch';
+
+export interface AttachResult {
+  outcome: AttachOutcome;
+  addresses: string[];
+  ownerOperator?: string;
+  consumers: number;
+  message: string;
+  /** Read-modify-write rounds lost to a concurrent writer before ours stuck. */
+  lostUpdates: number;
+}
+
+export interface DetachResult {
+  outcome: 'Detached' | 'Deleted' | 'NotFound' | 'NotOwned' | 'NotAttached';
+  consumers: number;
+  message: string;
+  lostUpdates: number;
+}
+
+export interface LifecycleOptions {
+  client: TailscaleClient;
+  /** `<clusterID>/<operatorID>`. */
+  self: string;
+  now?: () => number;
+  /** Refresh our lastSeen when it is older than this even if nothing else changed. */
+  refreshAfterMs: number;
+  maxAttempts?: number;
+  random?: () => number;
+}
+
+const defaultComment =
+  'Managed by the Tailscale Gateway Operator (gateway.tailscale.com registry); do not edit.';
+
+export class LostUpdateError extends Error {
+  override name = 'LostUpdateError';
+}
+
+/**
+ * Create the VIP service, or attach to the existing one, through the registry. The API has no ETag, so
+ * every write is read-modify-write, verified by reading back; a write lost to a concurrent writer is
+ * retried after a jittered pause. A service without our registry is never modified.
+ */
+export async function attachVipService(opts: LifecycleOptions, input: AttachInput): Promise<AttachResult> {
+  return withLostUpdateRetries(opts, async (lostUpdates) => {
+    const nowMs = (opts.now ?? Date.now)();
+    const now = new Date(nowMs).toISOString();
+    const current = await getVipService(opts.client, input.serviceName);
+    const entry = { routes: input.routes, devices: input.devices };
+
+    if (!current) {
+      const registry = attachConsumer(newRegistry(input.serviceName, opts.self, now), opts.self, entry, now);
+      const body: VipServiceInput = {
+        name: input.serviceName,
+        comment: input.spec.comment ?? defaultComment,
+        ports: input.spec.ports,
+        tags: input.spec.tags,
+        annotations: withOwnerReference(writeRegistry({}, registry, opts.self), opts.self),
+      };
+      try {
+        await putVipService(opts.client, body);
+      } catch (err) {
+        // A PUT without addrs on a service that now exists: another operator created it since our GET.
+        if (isTailscaleApiError(err) && err.status === 400 && /addrs/i.test(err.apiMessage ?? '')) {
+          throw new LostUpdateError(`${input.serviceName} was created concurrently`);
+        }
+        throw err;
+      }
+      const stored = await verify(opts, input.serviceName, (r) =>
+        Boolean(r?.consumers[opts.self]?.lastSeen === now),
+      );
+      return result('Created', stored, lostUpdates, `created ${input.serviceName}`);
+    }
+
+    const registry = parseRegistryOrExplain(current);
+    if (!registry) {
+      return {
+        outcome: 'NotOwned',
+        addresses: current.addrs,
+        consumers: 0,
+        lostUpdates,
+        message: notOwnedMessage(current),
+      };
+    }
+    const owner = registry.ownerOperator === opts.self || !registry.consumers[registry.ownerOperator];
+    const specDiffers = !sameSpec(current, input.spec);
+    const fresh = consumerUpToDate(registry, opts.self, entry, nowMs, opts.refreshAfterMs);
+    if (fresh && (!owner || !specDiffers)) {
+      const mismatch = !owner && specDiffers;
+      return result(
+        mismatch ? 'SpecMismatch' : 'UpToDate',
+        current,
+        lostUpdates,
+        mismatch ? mismatchMessage(registry, current) : 'up to date',
+      );
+    }
+
+    const wasAttached = Boolean(registry.consumers[opts.self]);
+    const next = attachConsumer(registry, opts.self, entry, now);
+    if (owner) next.ownerOperator = opts.self;
+    next.vipAddresses = current.addrs;
+    const body: VipServiceInput = {
+      name: current.name,
+      addrs: current.addrs,
+      comment: owner ? (input.spec.comment ?? defaultComment) : current.comment,
+      ports: owner ? input.spec.ports : current.ports,
+      tags: owner ? input.spec.tags : current.tags,
+      annotations: withOwnerReference(writeRegistry(current.annotations, next), opts.self),
+    };
+    await putVipService(opts.client, body);
+    const stored = await verify(
+      opts,
+      input.serviceName,
+      (r, svc) => r?.consumers[opts.self]?.lastSeen === now && (!owner || sameSpec(svc, input.spec)),
+    );
+    if (!owner && specDiffers)
+      return result('SpecMismatch', stored, lostUpdates, mismatchMessage(registry, stored));
+    const outcome: AttachOutcome = !wasAttached ? 'Attached' : 'Updated';
+    return result(outcome, stored, lostUpdates, `${outcome.toLowerCase()} ${input.serviceName}`);
+  });
+}
+
+/** Leave the registry; delete the service when no consumer (ours or Tailscale's operator's) is left. */
+export async function detachVipService(opts: LifecycleOptions, serviceName: string): Promise<DetachResult> {
+  return withLostUpdateRetries(opts, async (lostUpdates) => {
+    const now = new Date((opts.now ?? Date.now)()).toISOString();
+    const current = await getVipService(opts.client, serviceName);
+    if (!current)
+      return { outcome: 'NotFound', consumers: 0, lostUpdates, message: `${serviceName} is already gone` };
+    const registry = parseRegistryOrExplain(current);
+    if (!registry)
+      return { outcome: 'NotOwned', consumers: 0, lostUpdates, message: notOwnedMessage(current) };
+    if (!registry.consumers[opts.self]) {
+      return {
+        outcome: 'NotAttached',
+        consumers: Object.keys(registry.consumers).length,
+        lostUpdates,
+        message: `not a consumer of ${serviceName}`,
+      };
+    }
+    const next = detachConsumer(registry, opts.self, now);
+    const annotations = withoutOwnerReference(current.annotations ?? {}, opts.self);
+    const remaining = Object.keys(next.consumers).length;
+    if (remaining === 0 && foreignOwnerReferences(annotations, next).length === 0) {
+      await deleteVipService(opts.client, serviceName);
+      await verifyGone(opts, serviceName);
+      return {
+        outcome: 'Deleted',
+        consumers: 0,
+        lostUpdates,
+        message: `deleted ${serviceName}: no consumer left`,
+      };
+    }
+    await putVipService(opts.client, {
+      name: current.name,
+      addrs: current.addrs,
+      comment: current.comment,
+      ports: current.ports,
+      tags: current.tags,
+      annotations: writeRegistry(annotations, next),
+    });
+    await verify(opts, serviceName, (r) => Boolean(r && !r.consumers[opts.self]), { allowMissing: true });
+    return {
+      outcome: 'Detached',
+      consumers: remaining,
+      lostUpdates,
+      message: `detached from ${serviceName}; ${remaining} consumer(s) remain`,
+    };
+  });
+}
+
+export interface SweepResult {
+  services: number;
+  removed: { service: string; consumers: string[] }[];
+  refreshed: string[];
+  deleted: string[];
+  writes: number;
+}
+
+/**
+ * One batched pass over a tailnet: drop consumers not seen for `staleAfterMs` whose devices are all gone,
+ * refresh our own lastSeen only where no live device of ours vouches for us. Reads only when idle.
+ */
+export async function sweepVipServices(
+  opts: LifecycleOptions & { staleAfterMs: number },
+): Promise<SweepResult> {
+  const nowMs = (opts.now ?? Date.now)();
+  const [services, devices] = await Promise.all([listVipServices(opts.client), listDevices(opts.client)]);
+  const live = new Set(
+    devices
+      .filter(
+        (d) => d.connectedToControl || (d.lastSeen && nowMs - Date.parse(d.lastSeen) <= opts.staleAfterMs),
+      )
+      .map((d) => d.nodeId),
+  );
+  const result: SweepResult = { services: 0, removed: [], refreshed: [], deleted: [], writes: 0 };
+  for (const service of services) {
+    let registry: ServiceRegistry | undefined;
+    try {
+      registry = readRegistry(service.annotations);
+    } catch {
+      continue;
+    }
+    if (!registry) continue;
+    result.services++;
+    const stale = staleConsumers(registry, {
+      now: nowMs,
+      staleAfterMs: opts.staleAfterMs,
+      self: opts.self,
+      liveDevices: live,
+    });
+    const mine = registry.consumers[opts.self];
+    const vouched = (mine?.devices ?? []).some((d) => live.has(d));
+    const refresh =
+      Boolean(mine) && !vouched && nowMs - Date.parse(mine?.lastSeen ?? '') > opts.refreshAfterMs;
+    if (!stale.length && !refresh) continue;
+
+    const outcome = await sweepOne(opts, service.name, stale, refresh);
+    result.writes++;
+    if (outcome.removed.length) result.removed.push({ service: service.name, consumers: outcome.removed });
+    if (outcome.refreshed) result.refreshed.push(service.name);
+    if (outcome.deleted) result.deleted.push(service.name);
+  }
+  return result;
+}
+
+async function sweepOne(
+  opts: LifecycleOptions,
+  serviceName: string,
+  stale: string[],
+  refresh: boolean,
+): Promise<{ removed: string[]; refreshed: boolean; deleted: boolean }> {
+  return withLostUpdateRetries(opts, async () => {
+    const now = new Date((opts.now ?? Date.now)()).toISOString();
+    const current = await getVipService(opts.client, serviceName);
+    const registry = current ? readRegistry(current.annotations) : undefined;
+    if (!current || !registry) return { removed: [], refreshed: false, deleted: false };
+    let next = registry;
+    let annotations = current.annotations ?? {};
+    const removed = stale.filter((key) => next.consumers[key]);
+    for (const key of removed) {
+      next = detachConsumer(next, key, now);
+      annotations = withoutOwnerReference(annotations, key);
+    }
+    const mine = next.consumers[opts.self];
+    if (refresh && mine) next = attachConsumer(next, opts.self, mine, now);
+    if (Object.keys(next.consumers).length === 0 && foreignOwnerReferences(annotations, next).length === 0) {
+      await deleteVipService(opts.client, serviceName);
+      await verifyGone(opts, serviceName);
+      return { removed, refreshed: false, deleted: true };
+    }
+    await putVipService(opts.client, {
+      name: current.name,
+      addrs: current.addrs,
+      comment: current.comment,
+      ports: current.ports,
+      tags: current.tags,
+      annotations: writeRegistry(annotations, next),
+    });
+    await verify(opts, serviceName, (r) => Boolean(r) && removed.every((k) => !r?.consumers[k]), {
+      allowMissing: true,
+    });
+    return { removed, refreshed: refresh && Boolean(mine), deleted: false };
+  });
+}
+
+function parseRegistryOrExplain(service: VipService): ServiceRegistry | undefined {
+  try {
+    return readRegistry(service.annotations);
+  } catch (err) {
+    if (err instanceof RegistryError) throw new RegistryError(`VIP service ${service.name}: ${err.message}`);
+    throw err;
+  }
+}
+
+function notOwnedMessage(service: VipService): string {
+  const tailscaleOwned = Boolean(service.annotations?.['tailscale.com/owner-references']);
+  return (
+    `VIP service ${service.name} already exists and is not managed through the gateway.tailscale.com registry` +
+    (tailscaleOwned ? ' (it belongs to the Tailscale Kubernetes operator)' : '') +
+    ': it is left untouched. Choose another spec.vipService.name, or delete that service in the Tailscale admin console.'
+  );
+}
+
+function mismatchMessage(registry: ServiceRegistry, service: VipService): string {
+  return (
+    `attached to ${service.name}, whose ports/tags are managed by operator ${registry.ownerOperator} ` +
+    `(ports ${JSON.stringify(service.ports ?? [])}, tags ${JSON.stringify(service.tags ?? [])}); this object's ` +
+    'spec.vipService differs and is not applied: align it with the owner'
+  );
+}
+
+function sameSpec(service: VipService, spec: VipServiceSpec): boolean {
+  const norm = (a: string[] | undefined) => JSON.stringify([...(a ?? [])].sort());
+  return (
+    norm(service.ports) === norm(spec.ports) &&
+    norm(service.tags) === norm(spec.tags) &&
+    (spec.comment === undefined || service.comment === spec.comment)
+  );
+}
+
+function result(
+  outcome: AttachOutcome,
+  service: VipService,
+  lostUpdates: number,
+  message: string,
+): AttachResult {
+  const registry = readRegistry(service.annotations);
+  return {
+    outcome,
+    addresses: service.addrs,
+    ownerOperator: registry?.ownerOperator,
+    consumers: Object.keys(registry?.consumers ?? {}).length,
+    lostUpdates,
+    message,
+  };
+}
+
+async function verify(
+  opts: LifecycleOptions,
+  serviceName: string,
+  holds: (registry: ServiceRegistry | undefined, service: VipService) => boolean,
+  { allowMissing = false } = {},
+): Promise<VipService> {
+  const stored = await getVipService(opts.client, serviceName);
+  if (!stored) {
+    if (allowMissing) return { name: serviceName, addrs: [] };
+    throw new LostUpdateError(`${serviceName} vanished right after our write`);
+  }
+  if (!holds(readRegistry(stored.annotations), stored)) {
+    throw new LostUpdateError(`our write to ${serviceName} was overwritten by a concurrent writer`);
+  }
+  return stored;
+}
+
+async function verifyGone(opts: LifecycleOptions, serviceName: string): Promise<void> {
+  const stored = await getVipService(opts.client, serviceName);
+  // Someone attached between our read and delete and recreated it: theirs now, not a lost update of ours.
+  if (stored && !readRegistry(stored.annotations)) throw new LostUpdateError(`${serviceName} reappeared`);
+}
+
+async function withLostUpdateRetries<T>(
+  opts: LifecycleOptions,
+  attempt: (lostUpdates: number) => Promise<T>,
+): Promise<T> {
+  const maxAttempts = opts.maxAttempts ?? 8;
+  const random = opts.random ?? Math.random;
+  for (let lost = 0; ; lost++) {
+    try {
+      return await attempt(lost);
+    } catch (err) {
+      if (!(err instanceof LostUpdateError) || lost + 1 >= maxAttempts) throw err;
+      await sleep(Math.round(50 + random() * 200 * 2 ** Math.min(lost, 4)));
+    }
+  }
+}

@@ -1,0 +1,199 @@
+import { TailscaleClient } from '../../../activities/tailscale/client';
+import { createAuthKey } from '../../../activities/tailscale/keys';
+import { getVipService, putVipService } from '../../../activities/tailscale/vip-services';
+import {
+  attachVipService,
+  detachVipService,
+  sweepVipServices,
+  type LifecycleOptions,
+} from '../../../activities/vip/lifecycle';
+import { readRegistry, registryAnnotation } from '../../../activities/vip/registry';
+import { startTailscaleSimulator, type TailscaleSimulator } from '../../../simulators/tailscale/server';
+
+const spec = { ports: ['tcp:443'], tags: ['tag:web'] };
+const minute = 60_000;
+
+describe('VIP service lifecycle through the shared registry, against the Tailscale simulator over HTTP', () => {
+  let sim: TailscaleSimulator;
+  let client: TailscaleClient;
+  let clock = Date.now();
+  const operator = (self: string, extra: Partial<LifecycleOptions> = {}): LifecycleOptions => ({
+    client,
+    self,
+    refreshAfterMs: 15 * minute,
+    now: () => clock,
+    random: () => 0,
+    ...extra,
+  });
+
+  beforeAll(async () => {
+    sim = await startTailscaleSimulator({ dnsSuffix: 'tail9f00.ts.net', seed: 7 });
+    const oauth = await sim.admin.createOAuthClient({
+      scopes: ['devices:core', 'auth_keys', 'services'],
+      tags: ['tag:k8s'],
+    });
+    client = new TailscaleClient({ clientId: oauth.id, clientSecret: oauth.secret, baseUrl: sim.url });
+  });
+  afterAll(() => sim.close());
+  beforeEach(async () => {
+    await sim.admin.clearFaults();
+    clock = Date.now();
+  });
+
+  const registryOf = async (name: string) => readRegistry((await getVipService(client, name))?.annotations);
+
+  it('creates once, attaches the second operator, keeps the service until the last consumer detaches', async () => {
+    const a = operator('east/op-a');
+    const b = operator('west/op-b');
+    const created = await attachVipService(a, {
+      serviceName: 'svc:shared',
+      spec,
+      routes: ['services/default/web'],
+    });
+    expect(created.outcome).toBe('Created');
+    expect(created.addresses).toHaveLength(2);
+
+    const attached = await attachVipService(b, {
+      serviceName: 'svc:shared',
+      spec,
+      routes: ['services/prod/web'],
+    });
+    expect(attached.outcome).toBe('Attached');
+    expect(attached.addresses).toEqual(created.addresses);
+    expect(Object.keys((await registryOf('svc:shared'))?.consumers ?? {}).sort()).toEqual([
+      'east/op-a',
+      'west/op-b',
+    ]);
+
+    expect((await detachVipService(a, 'svc:shared')).outcome).toBe('Detached');
+    const afterA = await registryOf('svc:shared');
+    expect(Object.keys(afterA?.consumers ?? {})).toEqual(['west/op-b']);
+    expect(afterA?.ownerOperator).toBe('west/op-b');
+
+    expect((await detachVipService(b, 'svc:shared')).outcome).toBe('Deleted');
+    expect(await getVipService(client, 'svc:shared')).toBeNull();
+  });
+
+  it('never modifies or deletes a service created outside the registry', async () => {
+    await putVipService(client, {
+      name: 'svc:foreign',
+      ports: ['tcp:80'],
+      tags: ['tag:other'],
+      annotations: { 'tailscale.com/owner-references': '{"ownerRefs":[{"operatorID":"nTailscaleOp"}]}' },
+    });
+    const before = await getVipService(client, 'svc:foreign');
+    await sim.admin.resetRequestCounts();
+    const result = await attachVipService(operator('east/op-a'), {
+      serviceName: 'svc:foreign',
+      spec,
+      routes: ['r'],
+    });
+    expect(result.outcome).toBe('NotOwned');
+    expect(result.message).toContain('Tailscale Kubernetes operator');
+    expect((await detachVipService(operator('east/op-a'), 'svc:foreign')).outcome).toBe('NotOwned');
+    expect((await sim.admin.requestCounts()).writes).toBe(0);
+    expect(await getVipService(client, 'svc:foreign')).toEqual(before);
+  });
+
+  it('makes no write when the registry already says what it would write', async () => {
+    const a = operator('east/op-a');
+    await attachVipService(a, { serviceName: 'svc:idle', spec, routes: ['services/default/idle'] });
+    await sim.admin.resetRequestCounts();
+    for (let i = 0; i < 5; i++) {
+      expect(
+        (await attachVipService(a, { serviceName: 'svc:idle', spec, routes: ['services/default/idle'] }))
+          .outcome,
+      ).toBe('UpToDate');
+    }
+    expect((await sim.admin.requestCounts()).writes).toBe(0);
+    await detachVipService(a, 'svc:idle');
+  });
+
+  it('applies port and tag changes of the owner, and reports a non-owner whose spec differs', async () => {
+    const a = operator('east/op-a');
+    const b = operator('west/op-b');
+    await attachVipService(a, { serviceName: 'svc:spec', spec, routes: ['a'] });
+    const updated = await attachVipService(a, {
+      serviceName: 'svc:spec',
+      spec: { ports: ['tcp:443', 'tcp:80'], tags: ['tag:web', 'tag:api'] },
+      routes: ['a'],
+    });
+    expect(updated.outcome).toBe('Updated');
+    const stored = await getVipService(client, 'svc:spec');
+    expect(stored?.ports).toEqual(['tcp:443', 'tcp:80']);
+    expect(stored?.tags).toEqual(['tag:web', 'tag:api']);
+
+    const mismatch = await attachVipService(b, { serviceName: 'svc:spec', spec, routes: ['b'] });
+    expect(mismatch.outcome).toBe('SpecMismatch');
+    expect(mismatch.message).toContain('east/op-a');
+    expect((await getVipService(client, 'svc:spec'))?.ports).toEqual(['tcp:443', 'tcp:80']);
+    await detachVipService(b, 'svc:spec');
+    await detachVipService(a, 'svc:spec');
+  });
+
+  it('ends 20 concurrent attach/detach rounds of 3 operators with the registry exactly matching, despite lost updates', async () => {
+    await sim.admin.addFault({
+      kind: 'lost-update',
+      mode: 'drop',
+      method: 'PUT',
+      path: '**/svc:race',
+      rate: 0.3,
+    });
+    const ops = ['east/a', 'west/b', 'north/c'].map((key) =>
+      operator(key, { random: Math.random, maxAttempts: 30 }),
+    );
+    const expected = new Set<string>();
+    for (let round = 0; round < 20; round++) {
+      // Each operator flips a coin: attach or detach, all at once.
+      const moves = ops.map(
+        (op) => [op, (round * 7 + op.self.length * 3 + round * round) % 3 !== 0] as const,
+      );
+      await Promise.all(
+        moves.map(async ([op, attach]) => {
+          if (attach)
+            await attachVipService(op, { serviceName: 'svc:race', spec, routes: [`${op.self}/route`] });
+          else await detachVipService(op, 'svc:race');
+        }),
+      );
+      for (const [op, attach] of moves) {
+        if (attach) expected.add(op.self);
+        else expected.delete(op.self);
+      }
+      const registry = await registryOf('svc:race');
+      expect(Object.keys(registry?.consumers ?? {}).sort()).toEqual([...expected].sort());
+      if (!expected.size) expect(await getVipService(client, 'svc:race')).toBeNull();
+    }
+    const [rule] = await sim.admin.listFaults();
+    expect(rule?.fired).toBeGreaterThan(0);
+    await Promise.all(ops.map((op) => detachVipService(op, 'svc:race')));
+    expect(await getVipService(client, 'svc:race')).toBeNull();
+  });
+
+  it('sweeps a stale consumer, keeps one whose device is alive, and writes nothing when idle', async () => {
+    const oauthKey = await createAuthKey(client, { preauthorized: true, tags: ['tag:k8s'] });
+    const device = await sim.admin.registerDevice({ authKey: oauthKey.key, hostname: 'proxy-0' });
+    const a = operator('east/op-a');
+    await attachVipService(a, { serviceName: 'svc:swept', spec, routes: ['a'] });
+    await attachVipService(operator('gone/op-x'), { serviceName: 'svc:swept', spec, routes: ['x'] });
+    await attachVipService(operator('alive/op-y'), {
+      serviceName: 'svc:swept',
+      spec,
+      routes: ['y'],
+      devices: [device.nodeId],
+    });
+
+    clock += 31 * minute;
+    const sweep = await sweepVipServices({ ...a, staleAfterMs: 30 * minute });
+    expect(sweep.removed).toEqual([{ service: 'svc:swept', consumers: ['gone/op-x'] }]);
+    expect(Object.keys((await registryOf('svc:swept'))?.consumers ?? {}).sort()).toEqual([
+      'alive/op-y',
+      'east/op-a',
+    ]);
+
+    await sim.admin.resetRequestCounts();
+    const idle = await sweepVipServices({ ...a, staleAfterMs: 30 * minute });
+    expect(idle.writes).toBe(0);
+    expect((await sim.admin.requestCounts()).writes).toBe(0);
+    expect((await getVipService(client, 'svc:swept'))?.annotations?.[registryAnnotation]).toBeDefined();
+  });
+});

@@ -1,0 +1,311 @@
+import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { Client } from '@temporalio/client';
+import type { TailscaleEndpoints, TailscaleServices } from '../../../api/v1alpha1';
+import { getVipService, listVipServices } from '../../../activities/tailscale/vip-services';
+import { readRegistry } from '../../../activities/vip/registry';
+import { servicesWorkflowId, vipWorkflowId } from '../../../workflows/ids';
+import { vipServiceNameKey } from '../../../workflows/search-attributes';
+import { eventually } from '../../support/eventually';
+import { instanceLabels, startOperator, type TestOperator } from '../../support/operator';
+import { recordHistory } from '../../support/record-history';
+import { createTestNamespace, temporalClient, testKubeConfig, uniqueName } from '../../support/stack';
+import { startTestTailnet, type TestTailnet } from '../../support/tailscale';
+
+const group = 'gateway.tailscale.com';
+const version = 'v1alpha1';
+const configKey = 'cap-106.hujson';
+
+describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow', () => {
+  let kc: KubeConfig;
+  let objects: CustomObjectsApi;
+  let core: CoreV1Api;
+  let operator: TestOperator;
+  let tailnet: TestTailnet;
+  let temporalConn: { client: Client; close(): Promise<void> };
+  let namespace: string;
+
+  beforeAll(async () => {
+    kc = testKubeConfig();
+    objects = kc.makeApiClient(CustomObjectsApi);
+    core = kc.makeApiClient(CoreV1Api);
+    namespace = await createTestNamespace(kc, 'services');
+    const instance = uniqueName('services');
+    tailnet = await startTestTailnet({
+      kc,
+      namespace,
+      name: uniqueName('corp'),
+      labels: instanceLabels(instance),
+    });
+    operator = startOperator({
+      instance,
+      watchNamespaces: [namespace],
+      env: { OPERATOR_ID: 'op-a', CLUSTER_ID: 'east', TAILSCALE_API_BASE_URL: tailnet.sim.url },
+    });
+    temporalConn = await temporalClient();
+  });
+
+  afterAll(async () => {
+    await operator?.stop();
+    await temporalConn?.close();
+    await tailnet?.close();
+  });
+
+  /** Endpoints as the endpoints workflow leaves them: the object plus one tailscaled config Secret per replica. */
+  const createEndpoints = async (name: string, labels: Record<string, string>, replicas = 2) => {
+    await objects.createNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'tailscaleendpoints',
+      body: {
+        apiVersion: `${group}/${version}`,
+        kind: 'TailscaleEndpoints',
+        metadata: { name, labels },
+        spec: { tailnet: tailnet.name, tags: ['tag:k8s'], proxy: { replicas } },
+      },
+    });
+    for (let i = 0; i < replicas; i++) {
+      await core.createNamespacedSecret({
+        namespace,
+        body: {
+          metadata: { name: `${name}-${i}-config` },
+          stringData: {
+            [configKey]: JSON.stringify({
+              Version: 'alpha0',
+              Hostname: `${name}-${i}`,
+              AdvertiseServices: [],
+            }),
+          },
+        },
+      });
+    }
+  };
+
+  const advertisedBy = async (endpoints: string, replica: number) => {
+    const secret = await core.readNamespacedSecret({ namespace, name: `${endpoints}-${replica}-config` });
+    const config = JSON.parse(Buffer.from(secret.data?.[configKey] ?? '', 'base64').toString()) as {
+      AdvertiseServices?: string[];
+    };
+    return config.AdvertiseServices ?? [];
+  };
+
+  const createServices = (name: string, spec: Record<string, unknown>) =>
+    objects.createNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'tailscaleservices',
+      body: {
+        apiVersion: `${group}/${version}`,
+        kind: 'TailscaleServices',
+        metadata: { name, labels: operator.labels },
+        spec,
+      },
+    });
+
+  const getServices = async (name: string) =>
+    (await objects.getNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'tailscaleservices',
+      name,
+    })) as TailscaleServices;
+
+  const readyAt = async (name: string, generation: number) => {
+    const svc = await getServices(name);
+    const ready = svc.status?.conditions?.find((c) => c.type === 'Ready');
+    return svc.status?.observedGeneration === generation && ready?.status === 'True' ? svc : undefined;
+  };
+
+  it('creates the VIP service, advertises it on the selected proxies, follows spec changes, and deletes it', async () => {
+    const name = uniqueName('web');
+    const serviceName = `svc:${name}`;
+    await createEndpoints(`${name}-proxies`, { app: name });
+    await createServices(name, {
+      tailnet: tailnet.name,
+      selector: { matchLabels: { app: name } },
+      vipService: { ports: ['tcp:443'], tags: ['tag:web'] },
+    });
+
+    const ready = await eventually('Ready', () => readyAt(name, 1), { timeoutMs: 60_000 });
+    const stored = await getVipService(tailnet.api, serviceName);
+    expect(stored).toMatchObject({ name: serviceName, ports: ['tcp:443'], tags: ['tag:web'] });
+    const registry = readRegistry(stored?.annotations);
+    expect(registry?.ownerOperator).toBe('east/op-a');
+    expect(registry?.consumers['east/op-a']?.routes).toEqual([`services/${namespace}/${name}`]);
+    expect(stored?.annotations?.['gateway.tailscale.com/schema-version']).toBe('v1');
+    expect(ready.status?.vipService).toMatchObject({
+      name: serviceName,
+      addresses: stored?.addrs,
+      dnsName: `${name}.${tailnet.dnsSuffix}`,
+      ownerOperator: 'east/op-a',
+      consumers: 1,
+    });
+    expect(ready.metadata.finalizers).toContain('gateway.tailscale.com/finalizer');
+    expect(await advertisedBy(`${name}-proxies`, 0)).toEqual([serviceName]);
+    expect(await advertisedBy(`${name}-proxies`, 1)).toEqual([serviceName]);
+
+    // The Temporal UI shows the VIP service's own workflow, searchable by name.
+    const vip = await temporalConn.client.workflow
+      .getHandle(vipWorkflowId(tailnet.name, serviceName))
+      .describe();
+    expect(vip.typedSearchAttributes.get(vipServiceNameKey)).toBe(serviceName);
+    expect(vip.memo).toMatchObject({ vipService: serviceName, addresses: stored?.addrs });
+
+    await objects.patchNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'tailscaleservices',
+      name,
+      body: [
+        {
+          op: 'replace',
+          path: '/spec/vipService',
+          value: { ports: ['tcp:443', 'tcp:8443'], tags: ['tag:web', 'tag:api'] },
+        },
+      ],
+    });
+    await eventually('Ready at generation 2', () => readyAt(name, 2), { timeoutMs: 60_000 });
+    const updated = await getVipService(tailnet.api, serviceName);
+    expect(updated?.ports).toEqual(['tcp:443', 'tcp:8443']);
+    expect(updated?.tags).toEqual(['tag:web', 'tag:api']);
+    expect(updated?.addrs).toEqual(stored?.addrs);
+
+    await objects.deleteNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'tailscaleservices',
+      name,
+    });
+    await eventually(
+      'object gone (finalizer removed)',
+      async () => {
+        try {
+          await getServices(name);
+          return undefined;
+        } catch {
+          return true;
+        }
+      },
+      { timeoutMs: 60_000 },
+    );
+    expect(await getVipService(tailnet.api, serviceName)).toBeNull();
+    expect(await advertisedBy(`${name}-proxies`, 0)).toEqual([]);
+    const handle = temporalConn.client.workflow.getHandle(servicesWorkflowId(namespace, name));
+    await eventually('services workflow completed', async () =>
+      (await handle.describe()).status.name === 'COMPLETED' ? true : undefined,
+    );
+    await recordHistory('tailscale-services', 'create-update-delete', handle);
+    await recordHistory(
+      'vip-service',
+      'create-update-delete',
+      temporalConn.client.workflow.getHandle(vipWorkflowId(tailnet.name, serviceName)),
+    );
+  });
+
+  it('auto-provisions endpoints from the template and deletes them once nothing selects them', async () => {
+    const name = uniqueName('auto');
+    await createServices(name, {
+      tailnet: tailnet.name,
+      selector: { matchLabels: { app: name, tier: 'frontend' } },
+      vipService: { ports: ['tcp:80'], tags: ['tag:web'] },
+      endpointTemplate: { tags: ['tag:k8s'], replicas: 1, nameSuffix: '-proxies' },
+    });
+    const provisioned = await eventually(
+      'auto-provisioned endpoints',
+      async () =>
+        (await objects.getNamespacedCustomObject({
+          group,
+          version,
+          namespace,
+          plural: 'tailscaleendpoints',
+          name: `${name}-proxies`,
+        })) as TailscaleEndpoints,
+    );
+    expect(provisioned.metadata.annotations?.['tailscale-gateway.com/auto-provisioned']).toBe('true');
+    expect(provisioned.metadata.labels).toMatchObject({ app: name, tier: 'frontend' });
+    expect(provisioned.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'TailscaleServices', name });
+    expect(provisioned.spec).toMatchObject({
+      tailnet: tailnet.name,
+      tags: ['tag:k8s'],
+      proxy: { replicas: 1 },
+    });
+
+    // A hand-made endpoints object with the same labels is never deleted by the cleanup.
+    await createEndpoints(`${name}-manual`, { app: name, tier: 'frontend' }, 1);
+    await objects.deleteNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'tailscaleservices',
+      name,
+    });
+    await eventually(
+      'auto-provisioned endpoints deleted',
+      async () => {
+        try {
+          await objects.getNamespacedCustomObject({
+            group,
+            version,
+            namespace,
+            plural: 'tailscaleendpoints',
+            name: `${name}-proxies`,
+          });
+          return undefined;
+        } catch {
+          return true;
+        }
+      },
+      { timeoutMs: 60_000 },
+    );
+    await objects.getNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'tailscaleendpoints',
+      name: `${name}-manual`,
+    });
+  });
+
+  it('reports invalid input as conditions that name the field, and keeps reconciling other objects', async () => {
+    const noTailnet = uniqueName('notailnet');
+    await createServices(noTailnet, {
+      tailnet: 'does-not-exist',
+      selector: { matchLabels: { app: noTailnet } },
+      vipService: { ports: ['tcp:80'], tags: ['tag:web'] },
+    });
+    const noMatch = uniqueName('nomatch');
+    await createServices(noMatch, {
+      tailnet: tailnet.name,
+      selector: { matchLabels: { app: 'nothing-has-this' } },
+      vipService: { ports: ['tcp:80'], tags: ['tag:web'] },
+    });
+    const reason = async (name: string) => {
+      const ready = (await getServices(name)).status?.conditions?.find((c) => c.type === 'Ready');
+      return ready?.status === 'False' ? ready : undefined;
+    };
+    const missing = await eventually('TailnetNotFound', () => reason(noTailnet));
+    expect(missing).toMatchObject({ reason: 'TailnetNotFound' });
+    expect(missing.message).toContain('spec.tailnet');
+    const nothing = await eventually('NoEndpointsSelected', () => reason(noMatch));
+    expect(nothing).toMatchObject({ reason: 'NoEndpointsSelected' });
+    expect(nothing.message).toContain('spec.selector');
+
+    const good = uniqueName('good');
+    await createEndpoints(`${good}-proxies`, { app: good }, 1);
+    await createServices(good, {
+      tailnet: tailnet.name,
+      selector: { matchLabels: { app: good } },
+      vipService: { ports: ['tcp:80'], tags: ['tag:web'] },
+    });
+    await eventually('valid object Ready beside the invalid ones', () => readyAt(good, 1), {
+      timeoutMs: 60_000,
+    });
+    const names = (await listVipServices(tailnet.api)).map((s) => s.name);
+    expect(names).toContain(`svc:${good}`);
+    expect(names).not.toContain(`svc:${noTailnet}`);
+  });
+});

@@ -1,0 +1,258 @@
+import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { TailscaleServices } from '../../../api/v1alpha1';
+import { getVipService, listVipServices, putVipService } from '../../../activities/tailscale/vip-services';
+import { readRegistry } from '../../../activities/vip/registry';
+import { startTailscaleSimulator, type TailscaleSimulator } from '../../../simulators/tailscale/server';
+import { eventually } from '../../support/eventually';
+import { instanceLabels, startOperator, type TestOperator } from '../../support/operator';
+import { createTestNamespace, testKubeConfig, uniqueName } from '../../support/stack';
+import { startTestTailnet, type TestTailnet } from '../../support/tailscale';
+
+const group = 'gateway.tailscale.com';
+const version = 'v1alpha1';
+const configKey = 'cap-106.hujson';
+
+interface Cluster {
+  namespace: string;
+  tailnet: TestTailnet;
+  operator: TestOperator;
+}
+
+/**
+ * Two operators (different cluster and operator ids, own Temporal namespaces, workers and task queues)
+ * sharing one tailnet, as two clusters would.
+ */
+describe('VIP services shared by two operators through the registry', () => {
+  let kc: KubeConfig;
+  let objects: CustomObjectsApi;
+  let core: CoreV1Api;
+  let sim: TailscaleSimulator;
+  let east: Cluster;
+  let west: Cluster;
+
+  const startCluster = async (cluster: string, temporalNamespace: string): Promise<Cluster> => {
+    const namespace = await createTestNamespace(kc, cluster);
+    const instance = uniqueName(cluster);
+    const tailnet = await startTestTailnet({
+      kc,
+      namespace,
+      name: uniqueName(`${cluster}-corp`),
+      labels: instanceLabels(instance),
+      sim,
+    });
+    const operator = startOperator({
+      instance,
+      temporalNamespace,
+      watchNamespaces: [namespace],
+      env: { OPERATOR_ID: `op-${cluster}`, CLUSTER_ID: cluster, TAILSCALE_API_BASE_URL: sim.url },
+    });
+    return { namespace, tailnet, operator };
+  };
+
+  beforeAll(async () => {
+    kc = testKubeConfig();
+    objects = kc.makeApiClient(CustomObjectsApi);
+    core = kc.makeApiClient(CoreV1Api);
+    sim = await startTailscaleSimulator({ dnsSuffix: 'tail0b1d.ts.net' });
+    east = await startCluster('east', 'default');
+    west = await startCluster('west', 'operator-b');
+  });
+
+  afterAll(async () => {
+    await Promise.all([east?.operator.stop(), west?.operator.stop()]);
+    await sim?.close();
+  });
+
+  const createServices = async (c: Cluster, name: string, serviceName: string, ports = ['tcp:443']) => {
+    await objects.createNamespacedCustomObject({
+      group,
+      version,
+      namespace: c.namespace,
+      plural: 'tailscaleendpoints',
+      body: {
+        apiVersion: `${group}/${version}`,
+        kind: 'TailscaleEndpoints',
+        metadata: { name: `${name}-proxies`, labels: { app: name } },
+        spec: { tailnet: c.tailnet.name, tags: ['tag:k8s'], proxy: { replicas: 1 } },
+      },
+    });
+    await core.createNamespacedSecret({
+      namespace: c.namespace,
+      body: {
+        metadata: { name: `${name}-proxies-0-config` },
+        stringData: { [configKey]: JSON.stringify({ Version: 'alpha0', AdvertiseServices: [] }) },
+      },
+    });
+    await objects.createNamespacedCustomObject({
+      group,
+      version,
+      namespace: c.namespace,
+      plural: 'tailscaleservices',
+      body: {
+        apiVersion: `${group}/${version}`,
+        kind: 'TailscaleServices',
+        metadata: { name, labels: c.operator.labels },
+        spec: {
+          tailnet: c.tailnet.name,
+          selector: { matchLabels: { app: name } },
+          vipService: { name: serviceName, ports, tags: ['tag:web'] },
+        },
+      },
+    });
+  };
+
+  const condition = async (c: Cluster, name: string, type: string) => {
+    const svc = (await objects.getNamespacedCustomObject({
+      group,
+      version,
+      namespace: c.namespace,
+      plural: 'tailscaleservices',
+      name,
+    })) as TailscaleServices;
+    return svc.status?.conditions?.find((x) => x.type === type);
+  };
+
+  const deleted = async (c: Cluster, name: string) => {
+    await objects.deleteNamespacedCustomObject({
+      group,
+      version,
+      namespace: c.namespace,
+      plural: 'tailscaleservices',
+      name,
+    });
+    await eventually(
+      `${name} gone`,
+      async () => {
+        try {
+          await objects.getNamespacedCustomObject({
+            group,
+            version,
+            namespace: c.namespace,
+            plural: 'tailscaleservices',
+            name,
+          });
+          return undefined;
+        } catch {
+          return true;
+        }
+      },
+      { timeoutMs: 60_000 },
+    );
+  };
+
+  const consumersOf = async (serviceName: string) =>
+    Object.keys(
+      readRegistry((await getVipService(east.tailnet.api, serviceName))?.annotations)?.consumers ?? {},
+    ).sort();
+
+  it('the second operator attaches instead of creating; the service lives until both have left', async () => {
+    const serviceName = `svc:${uniqueName('shared')}`;
+    await createServices(east, 'web', serviceName);
+    await eventually(
+      'east Ready',
+      async () => ((await condition(east, 'web', 'Ready'))?.status === 'True' ? true : undefined),
+      { timeoutMs: 60_000 },
+    );
+    expect((await condition(east, 'web', 'VIPServiceReady'))?.reason).toBe('Created');
+
+    await createServices(west, 'web', serviceName);
+    const westVip = await eventually(
+      'west attached',
+      async () => {
+        const c = await condition(west, 'web', 'VIPServiceReady');
+        return c?.status === 'True' ? c : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+    expect(westVip.reason).toBe('Attached');
+    expect(await consumersOf(serviceName)).toEqual(['east/op-east', 'west/op-west']);
+    expect((await listVipServices(east.tailnet.api)).filter((s) => s.name === serviceName)).toHaveLength(1);
+
+    await deleted(east, 'web');
+    const stored = await getVipService(east.tailnet.api, serviceName);
+    expect(stored).not.toBeNull();
+    expect(await consumersOf(serviceName)).toEqual(['west/op-west']);
+    expect(readRegistry(stored?.annotations)?.ownerOperator).toBe('west/op-west');
+
+    await deleted(west, 'web');
+    expect(await getVipService(east.tailnet.api, serviceName)).toBeNull();
+  });
+
+  it('leaves a VIP service created outside the registry untouched and says so in status', async () => {
+    const serviceName = `svc:${uniqueName('foreign')}`;
+    await putVipService(east.tailnet.api, {
+      name: serviceName,
+      ports: ['tcp:80'],
+      tags: ['tag:other'],
+      annotations: {
+        'tailscale.com/owner-references': '{"ownerRefs":[{"operatorID":"nTailscaleOperator"}]}',
+      },
+    });
+    const before = await getVipService(east.tailnet.api, serviceName);
+    await createServices(east, 'foreign', serviceName);
+    const refused = await eventually(
+      'NotOwned',
+      async () => {
+        const c = await condition(east, 'foreign', 'VIPServiceReady');
+        return c?.status === 'False' ? c : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+    expect(refused.reason).toBe('NotOwned');
+    expect(refused.message).toContain('left untouched');
+    expect((await condition(east, 'foreign', 'Ready'))?.status).toBe('False');
+
+    await deleted(east, 'foreign');
+    expect(await getVipService(east.tailnet.api, serviceName)).toEqual(before);
+  });
+
+  it('converges to the same end state when the worker is killed mid-reconcile, with no duplicate or orphan', async () => {
+    const serviceName = `svc:${uniqueName('crash')}`;
+    await createServices(east, 'crash', serviceName);
+    // Kill as soon as the VIP workflow is creating the service, then bring a new worker up.
+    await eventually('VIP service write started', async () =>
+      (await sim.admin.requestCounts()).writes > 0 ? true : undefined,
+    );
+    await east.operator.killWorker();
+    east.operator.startWorker();
+    await eventually(
+      'Ready after the crash',
+      async () => ((await condition(east, 'crash', 'Ready'))?.status === 'True' ? true : undefined),
+      { timeoutMs: 90_000 },
+    );
+    expect((await listVipServices(east.tailnet.api)).filter((s) => s.name === serviceName)).toHaveLength(1);
+
+    await objects.deleteNamespacedCustomObject({
+      group,
+      version,
+      namespace: east.namespace,
+      plural: 'tailscaleservices',
+      name: 'crash',
+    });
+    await east.operator.killWorker();
+    east.operator.startWorker();
+    await eventually(
+      'deleted after the crash',
+      async () => ((await getVipService(east.tailnet.api, serviceName)) ? undefined : true),
+      { timeoutMs: 90_000 },
+    );
+    await eventually(
+      'object gone',
+      async () => {
+        try {
+          await objects.getNamespacedCustomObject({
+            group,
+            version,
+            namespace: east.namespace,
+            plural: 'tailscaleservices',
+            name: 'crash',
+          });
+          return undefined;
+        } catch {
+          return true;
+        }
+      },
+      { timeoutMs: 60_000 },
+    );
+  });
+});

@@ -1,0 +1,33 @@
+import { createHash } from 'node:crypto';
+import { resourceOf } from '../api/crd';
+import { selectorMatches } from '../api/label-selector';
+import { tailscaleServicesCrd, type TailscaleServices } from '../api/v1alpha1/tailscale-services';
+import type { TailscaleEndpoints } from '../api/v1alpha1/tailscale-endpoints';
+import { servicesWorkflowId } from '../workflows/ids';
+import { tailscaleTailnetKey, vipServiceNameKey } from '../workflows/search-attributes';
+import type { WatchedKind } from './watched-kind';
+
+export const tailscaleServicesWatch: WatchedKind<TailscaleServices> = {
+  resource: resourceOf(tailscaleServicesCrd),
+  workflowType: 'tailscaleServicesWorkflow',
+  workflowId: (svc) => servicesWorkflowId(svc.metadata.namespace ?? '', svc.metadata.name),
+  extraSearchAttributes: (svc) => [
+    { key: tailscaleTailnetKey, value: svc.spec.tailnet },
+    { key: vipServiceNameKey, value: svc.spec.vipService.name ?? `svc:${svc.metadata.name}` },
+  ],
+  dependsOn: ['endpoints'],
+  // The endpoints its selector picks, and whether their devices are up: a change re-runs the selection.
+  related: (svc, lookups) => {
+    const picked = (lookups.endpointsIn(svc.metadata.namespace ?? '') as TailscaleEndpoints[])
+      .filter((e) => selectorMatches(svc.spec.selector, e.metadata.labels))
+      .map((e) => [
+        e.metadata.name,
+        e.metadata.generation,
+        e.spec.tailnet,
+        (e.status?.devices ?? []).map((d) => [d.nodeID, d.online ?? d.connected]),
+        e.status?.conditions?.find((c) => c.type === 'Ready')?.status,
+      ])
+      .sort();
+    return { endpoints: createHash('sha256').update(JSON.stringify(picked)).digest('hex').slice(0, 16) };
+  },
+};

@@ -1,0 +1,314 @@
+import { condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { ConditionUpdate } from '../api/conditions';
+import type { ResourceRef } from '../api/crd';
+import type { TailscaleServicesSpec } from '../api/v1alpha1/tailscale-services';
+import type { Activities } from '../activities';
+import type { Selection } from '../activities/services';
+import { vipStatusSignal, type VipServiceReport } from './messages';
+import { runResourceLoop } from './resource-loop';
+import type { ObjectSnapshot, ResourceWorkflowInput } from './types';
+
+const acts = proxyActivities<Activities>({
+  startToCloseTimeout: '20s',
+  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10 },
+});
+
+const servicesResource: ResourceRef = {
+  group: 'gateway.tailscale.com',
+  version: 'v1alpha1',
+  plural: 'tailscaleservices',
+  kind: 'TailscaleServices',
+  namespaced: true,
+};
+
+/** What a pass remembers for the next: where we advertised, which VIP we joined, our request counter. */
+export interface ServicesState {
+  advertisedOn: string[];
+  vip?: { tailnet: string; serviceName: string };
+  requestId: number;
+}
+
+export type TailscaleServicesWorkflowInput = ResourceWorkflowInput<TailscaleServicesSpec, ServicesState>;
+
+const vipReplyTimeout = '2m';
+
+/**
+ * One per TailscaleServices (`services/<ns>/<name>`): selects (or auto-provisions) endpoints, advertises
+ * the VIP service on their proxies, joins the VIP workflow that owns the service, publishes status.
+ */
+export async function tailscaleServicesWorkflow(input: TailscaleServicesWorkflowInput): Promise<void> {
+  let report: VipServiceReport | undefined;
+  setHandler(vipStatusSignal, (r) => {
+    if (!report || r.ackRequestId >= report.ackRequestId) report = r;
+  });
+  const vipReply = async (requestId: number) => {
+    await condition(() => (report?.ackRequestId ?? -1) >= requestId, vipReplyTimeout);
+    return report && report.ackRequestId >= requestId ? report : undefined;
+  };
+
+  await runResourceLoop<TailscaleServicesSpec, ServicesState>({
+    input,
+    recheckInterval: '6h',
+    reconcile: (snapshot, state) =>
+      reconcileServices(snapshot, state ?? { advertisedOn: [], requestId: 0 }, vipReply),
+    cleanup: (snapshot, state) =>
+      cleanupServices(snapshot, state ?? { advertisedOn: [], requestId: 0 }, vipReply),
+    continueAsNew: (next) => continueAsNew<typeof tailscaleServicesWorkflow>(next),
+  });
+}
+
+type VipReply = (requestId: number) => Promise<VipServiceReport | undefined>;
+
+export function vipServiceNameOf(snapshot: ObjectSnapshot<TailscaleServicesSpec>): string {
+  return snapshot.spec.vipService.name ?? `svc:${snapshot.metadata.name}`;
+}
+
+async function reconcileServices(
+  snapshot: ObjectSnapshot<TailscaleServicesSpec>,
+  state: ServicesState,
+  vipReply: VipReply,
+): Promise<ServicesState> {
+  const { metadata, spec } = snapshot;
+  const namespace = metadata.namespace ?? '';
+  const serviceName = vipServiceNameOf(snapshot);
+  const publish = (conditions: ConditionUpdate[], fields: Record<string, unknown> = {}) =>
+    acts.patchStatus({
+      resource: servicesResource,
+      namespace,
+      name: metadata.name,
+      uid: metadata.uid,
+      observedGeneration: metadata.generation,
+      conditions,
+      fields,
+    });
+
+  const invalid = validate(snapshot, serviceName);
+  if (invalid) {
+    await publish([notReady('InvalidSpec', invalid)]);
+    return state;
+  }
+  if (!metadata.finalizers?.includes('gateway.tailscale.com/finalizer')) {
+    await acts.ensureFinalizer({
+      resource: servicesResource,
+      namespace,
+      name: metadata.name,
+      uid: metadata.uid,
+    });
+  }
+
+  const tailnet = await acts.getTailnetStatus({ name: spec.tailnet });
+  if (!tailnet.ready) {
+    const reason = tailnet.exists ? 'TailnetNotReady' : 'TailnetNotFound';
+    await publish([
+      notReady(
+        reason,
+        `spec.tailnet: ${tailnet.exists ? `TailscaleTailnet ${spec.tailnet} is not Ready (${tailnet.reason}: ${tailnet.message})` : tailnet.message}`,
+      ),
+    ]);
+    return state;
+  }
+
+  const selection = await acts.selectEndpoints({
+    namespace,
+    owner: { name: metadata.name, uid: metadata.uid },
+    tailnet: spec.tailnet,
+    selector: spec.selector,
+    template: spec.endpointTemplate,
+    defaultTags: spec.vipService.tags,
+  });
+  const selectedNames = selection.selected.map((e) => e.name);
+  const advertised = await acts.setAdvertisedServices({
+    namespace,
+    serviceName,
+    advertiseOn: selectedNames,
+    withdrawFrom: state.advertisedOn.filter((n) => !selectedNames.includes(n)),
+  });
+
+  // A renamed VIP service (or moved tailnet): leave the old one first.
+  const next: ServicesState = {
+    advertisedOn: selectedNames,
+    requestId: state.requestId,
+    vip: { tailnet: spec.tailnet, serviceName },
+  };
+  if (state.vip && (state.vip.serviceName !== serviceName || state.vip.tailnet !== spec.tailnet)) {
+    next.requestId++;
+    await leaveVip(snapshot, state.vip, next.requestId);
+  }
+  next.requestId++;
+  await acts.signalVipService({
+    tailnet: spec.tailnet,
+    serviceName,
+    consumerWorkflowId: workflowInfo().workflowId,
+    route: routeOf(snapshot),
+    requestId: next.requestId,
+    spec: { ports: spec.vipService.ports, tags: spec.vipService.tags, comment: spec.vipService.comment },
+    devices: selection.selected.flatMap((e) => e.nodeIds),
+  });
+  const vip = await vipReply(next.requestId);
+  await acts.cleanupAutoProvisionedEndpoints({ namespace });
+
+  const dnsName = tailnet.dnsSuffix ? `${serviceName.slice('svc:'.length)}.${tailnet.dnsSuffix}` : undefined;
+  await publish(servicesConditions(selection, vip, advertised), {
+    vipService: vip?.attached
+      ? {
+          name: serviceName,
+          addresses: vip.addresses,
+          dnsName,
+          ownerOperator: vip.ownerOperator,
+          consumers: vip.consumers,
+        }
+      : { name: serviceName },
+    selectedEndpoints: selection.selected.map((e) => ({
+      name: e.name,
+      autoProvisioned: e.autoProvisioned,
+      devices: e.devices,
+      ready: e.ready,
+    })),
+    totalBackends: selection.selected.reduce((n, e) => n + e.devices.length, 0),
+    healthyBackends: selection.selected.reduce((n, e) => n + e.onlineDevices, 0),
+  });
+  return next;
+}
+
+async function cleanupServices(
+  snapshot: ObjectSnapshot<TailscaleServicesSpec>,
+  state: ServicesState,
+  vipReply: VipReply,
+): Promise<void> {
+  const { metadata } = snapshot;
+  const namespace = metadata.namespace ?? '';
+  const serviceName = vipServiceNameOf(snapshot);
+  // Order of the reference (§2.8): stop advertising, leave (or delete) the VIP service, then the rest.
+  await acts.setAdvertisedServices({
+    namespace,
+    serviceName,
+    advertiseOn: [],
+    withdrawFrom: state.advertisedOn,
+  });
+  const vip = state.vip ?? { tailnet: snapshot.spec.tailnet, serviceName };
+  for (let requestId = state.requestId + 1; ; requestId++) {
+    await leaveVip(snapshot, vip, requestId);
+    const reply = await vipReply(requestId);
+    if (reply && !reply.error) break;
+    // Tailscale unreachable or refusing: keep the finalizer (nothing is orphaned) and try again.
+  }
+  await acts.cleanupAutoProvisionedEndpoints({ namespace });
+  await acts.removeFinalizer({
+    resource: servicesResource,
+    namespace,
+    name: metadata.name,
+    uid: metadata.uid,
+  });
+}
+
+async function leaveVip(
+  snapshot: ObjectSnapshot<TailscaleServicesSpec>,
+  vip: { tailnet: string; serviceName: string },
+  requestId: number,
+): Promise<void> {
+  await acts.signalVipService({
+    ...vip,
+    consumerWorkflowId: workflowInfo().workflowId,
+    route: routeOf(snapshot),
+    requestId,
+    remove: true,
+  });
+}
+
+const routeOf = (snapshot: ObjectSnapshot<unknown>) =>
+  `services/${snapshot.metadata.namespace ?? ''}/${snapshot.metadata.name}`;
+
+function validate(snapshot: ObjectSnapshot<TailscaleServicesSpec>, serviceName: string): string | undefined {
+  if (!/^svc:[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(serviceName)) {
+    return `spec.vipService.name is unset and metadata.name ${snapshot.metadata.name} does not make a valid svc:<dns-label>: set spec.vipService.name`;
+  }
+  const { matchLabels, matchExpressions } = snapshot.spec.selector;
+  if (!Object.keys(matchLabels ?? {}).length && !(matchExpressions ?? []).length) {
+    return 'spec.selector is empty: it must name the labels of the TailscaleEndpoints to use';
+  }
+  return undefined;
+}
+
+const notReady = (reason: string, message: string): ConditionUpdate => ({
+  type: 'Ready',
+  status: 'False',
+  reason,
+  message,
+});
+
+function servicesConditions(
+  selection: Selection,
+  vip: VipServiceReport | undefined,
+  advertised: { replicas: number },
+): ConditionUpdate[] {
+  const selected = selection.selected.length;
+  const wrong = selection.wrongTailnet.length
+    ? `; ignored (other tailnet): ${selection.wrongTailnet.join(', ')}`
+    : '';
+  const endpoints: ConditionUpdate = selected
+    ? {
+        type: 'EndpointsSelected',
+        status: 'True',
+        reason: 'EndpointsSelected',
+        message: `${selected} TailscaleEndpoints selected${wrong}`,
+      }
+    : {
+        type: 'EndpointsSelected',
+        status: 'False',
+        reason: 'NoEndpointsSelected',
+        message: `spec.selector matches no TailscaleEndpoints on this tailnet${wrong}: label some, or add spec.endpointTemplate`,
+      };
+  const vipReady: ConditionUpdate = !vip
+    ? {
+        type: 'VIPServiceReady',
+        status: 'Unknown',
+        reason: 'Pending',
+        message: 'waiting for the VIP service workflow',
+      }
+    : vip.error
+      ? { type: 'VIPServiceReady', status: 'False', reason: 'TailscaleError', message: vip.error }
+      : !vip.attached
+        ? { type: 'VIPServiceReady', status: 'False', reason: vip.outcome, message: vip.message }
+        : vip.outcome === 'SpecMismatch'
+          ? { type: 'VIPServiceReady', status: 'True', reason: 'SpecMismatch', message: vip.message }
+          : {
+              type: 'VIPServiceReady',
+              status: 'True',
+              reason: vip.outcome === 'Created' ? 'Created' : 'Attached',
+              message: `${vip.message}; ${vip.consumers} consumer(s)`,
+            };
+  const proxies: ConditionUpdate = advertised.replicas
+    ? {
+        type: 'ProxyConfigReady',
+        status: 'True',
+        reason: 'Advertised',
+        message: `advertised by ${advertised.replicas} proxy replica(s)`,
+      }
+    : {
+        type: 'ProxyConfigReady',
+        status: 'False',
+        reason: 'NoProxies',
+        message: 'no proxy replica config to advertise the service on yet',
+      };
+  const ready: ConditionUpdate =
+    endpoints.status === 'True' && vipReady.status === 'True' && proxies.status === 'True'
+      ? {
+          type: 'Ready',
+          status: 'True',
+          reason: 'Ready',
+          message: 'VIP service exists and is advertised by the selected endpoints',
+        }
+      : notReady(
+          endpoints.status !== 'True'
+            ? endpoints.reason
+            : vipReady.status !== 'True'
+              ? vipReady.reason
+              : proxies.reason,
+          endpoints.status !== 'True'
+            ? endpoints.message
+            : vipReady.status !== 'True'
+              ? vipReady.message
+              : proxies.message,
+        );
+  return [endpoints, vipReady, proxies, ready];
+}

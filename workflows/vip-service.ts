@@ -1,0 +1,215 @@
+import {
+  allHandlersFinished,
+  ApplicationFailure,
+  condition,
+  continueAsNew,
+  getExternalWorkflowHandle,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertMemo,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import {
+  vipConsumerSignal,
+  vipStateQuery,
+  vipStatusSignal,
+  type VipConsumerChange,
+  type VipServiceReport,
+} from './messages';
+
+const { attachVipService, detachVipService } = proxyActivities<Activities>({
+  startToCloseTimeout: '45s',
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '2m',
+    maximumAttempts: 12,
+    nonRetryableErrorTypes: ['TailnetNotFound', 'InvalidSecret', 'RegistryUnsupported'],
+  },
+});
+
+export interface VipServiceWorkflowInput {
+  tailnet: string;
+  serviceName: string;
+  /** Carried across continue-as-new. */
+  consumers?: Record<string, VipConsumerChange>;
+  pendingRemovals?: VipConsumerChange[];
+}
+
+/** Re-verify the service this often while consumers exist (repairs drift; reads only when nothing changed). */
+const recheckInterval = '4h';
+/** Linger this long with no local consumer before finishing, so a quick re-add reuses this run. */
+const idleGrace = '2m';
+const maxFailureBackoffMs = 15 * 60_000;
+
+/**
+ * `vip/<tailnet>/<svc>`: the only writer of one VIP service in this operator. It serializes every local
+ * change (consumers joining, updating, leaving), creates or attaches through the shared registry, detaches
+ * when the last local consumer leaves, and reports the outcome to each consumer workflow.
+ */
+export async function vipServiceWorkflow(input: VipServiceWorkflowInput): Promise<void> {
+  const consumers = new Map(Object.entries(input.consumers ?? {}));
+  const pendingRemovals: VipConsumerChange[] = [...(input.pendingRemovals ?? [])];
+  let dirty = consumers.size > 0 || pendingRemovals.length > 0;
+  let last: VipServiceReport | undefined;
+  const reported = new Map<string, string>();
+
+  setHandler(vipConsumerSignal, (change) => {
+    if (change.remove) {
+      consumers.delete(change.consumerWorkflowId);
+      pendingRemovals.push(change);
+    } else {
+      consumers.set(change.consumerWorkflowId, change);
+    }
+    dirty = true;
+  });
+  setHandler(vipStateQuery, () => ({
+    serviceName: input.serviceName,
+    localConsumers: [...consumers.keys()],
+    last,
+  }));
+
+  let failures = 0;
+  for (;;) {
+    const wait = failures
+      ? Math.min(2 ** failures * 5000, maxFailureBackoffMs)
+      : consumers.size
+        ? recheckInterval
+        : idleGrace;
+    const woke = await condition(() => dirty, wait);
+    if (!woke && consumers.size === 0 && pendingRemovals.length === 0 && failures === 0) return;
+    dirty = false;
+
+    const removals = pendingRemovals.splice(0);
+    try {
+      last = consumers.size ? await attach(input, consumers) : await detach(input);
+      failures = 0;
+    } catch (err) {
+      failures++;
+      pendingRemovals.unshift(...removals);
+      last = failureReport(input.serviceName, err, consumers);
+      log.warn('VIP service change failed; will retry', {
+        service: input.serviceName,
+        error: last.error,
+        failures,
+      });
+    }
+    await report(last, consumers, removals, reported);
+    upsertMemo({
+      vipService: input.serviceName,
+      tailnet: input.tailnet,
+      addresses: last.addresses,
+      consumers: last.consumers,
+      localConsumers: [...consumers.values()].map((c) => c.route),
+      outcome: last.outcome,
+      lastError: last.error ?? null,
+    });
+
+    if (workflowInfo().continueAsNewSuggested) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof vipServiceWorkflow>({
+        ...input,
+        consumers: Object.fromEntries(consumers),
+        pendingRemovals,
+      });
+    }
+  }
+}
+
+async function attach(
+  input: VipServiceWorkflowInput,
+  consumers: Map<string, VipConsumerChange>,
+): Promise<VipServiceReport> {
+  // Every local consumer shares one spec: the earliest-registered consumer's (stable across runs).
+  const ordered = [...consumers.values()].sort((a, b) => a.route.localeCompare(b.route));
+  const spec = ordered.find((c) => c.spec)?.spec;
+  if (!spec) throw ApplicationFailure.nonRetryable('no consumer carries a VIP service spec', 'BUG');
+  const result = await attachVipService({
+    tailnet: input.tailnet,
+    serviceName: input.serviceName,
+    spec,
+    routes: ordered.map((c) => c.route),
+    devices: [...new Set(ordered.flatMap((c) => c.devices ?? []))].sort(),
+  });
+  const attached = result.outcome !== 'NotOwned';
+  return {
+    serviceName: input.serviceName,
+    ackRequestId: 0,
+    attached,
+    outcome: result.outcome,
+    addresses: result.addresses,
+    ownerOperator: result.ownerOperator,
+    consumers: result.consumers,
+    message: result.message,
+  };
+}
+
+async function detach(input: VipServiceWorkflowInput): Promise<VipServiceReport> {
+  const result = await detachVipService({ tailnet: input.tailnet, serviceName: input.serviceName });
+  return {
+    serviceName: input.serviceName,
+    ackRequestId: 0,
+    attached: false,
+    outcome: result.outcome,
+    addresses: [],
+    consumers: result.consumers,
+    message: result.message,
+  };
+}
+
+function failureReport(
+  serviceName: string,
+  err: unknown,
+  consumers: Map<string, VipConsumerChange>,
+): VipServiceReport {
+  const cause = err instanceof Error && 'cause' in err && err.cause instanceof Error ? err.cause : err;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  const type = cause instanceof ApplicationFailure ? cause.type : undefined;
+  return {
+    serviceName,
+    ackRequestId: 0,
+    attached: false,
+    outcome: 'Error',
+    addresses: [],
+    consumers: consumers.size,
+    message,
+    error: type ? `${type}: ${message}` : message,
+  };
+}
+
+/** Tells each consumer what happened, only when it differs from what that consumer last heard. */
+async function report(
+  base: VipServiceReport,
+  consumers: Map<string, VipConsumerChange>,
+  removals: VipConsumerChange[],
+  reported: Map<string, string>,
+): Promise<void> {
+  const targets: [VipConsumerChange, VipServiceReport][] = [
+    ...[...consumers.values()].map((c): [VipConsumerChange, VipServiceReport] => [
+      c,
+      { ...base, ackRequestId: c.requestId },
+    ]),
+    ...removals
+      .filter((r) => !consumers.has(r.consumerWorkflowId))
+      .map((r): [VipConsumerChange, VipServiceReport] => [
+        r,
+        { ...base, attached: false, ackRequestId: r.requestId, addresses: base.error ? [] : base.addresses },
+      ]),
+  ];
+  for (const [consumer, message] of targets) {
+    const key = JSON.stringify(message);
+    if (reported.get(consumer.consumerWorkflowId) === key) continue;
+    try {
+      await getExternalWorkflowHandle(consumer.consumerWorkflowId).signal(vipStatusSignal, message);
+      reported.set(consumer.consumerWorkflowId, key);
+    } catch (err) {
+      // The consumer finished meanwhile (e.g. deleted without waiting): nobody left to tell.
+      log.info('consumer workflow unreachable', {
+        consumer: consumer.consumerWorkflowId,
+        error: String(err),
+      });
+    }
+  }
+}
