@@ -91,7 +91,7 @@ setup_controlplane() {
   work=$repo/tools/controlplane
   local minor=${v#1.}
   minor=${minor%%.*}
-  log "kube-apiserver $v: building from Go modules (cold: ~6 min on 2 cores; cached afterwards)"
+  log "kube-apiserver $v: building from Go modules (cold: ~15 min on 2 cores; cached afterwards)"
   (cd "$work" && with_heartbeat "go build kube-apiserver" env CGO_ENABLED=0 go build -trimpath \
     -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=v$v -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor" \
     -o "$dir/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver)
