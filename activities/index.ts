@@ -23,6 +23,12 @@ export interface ActivityDeps {
   tailscaleApiBaseUrl: string;
   /** For activities that signal other workflows (signal-with-start is client-only). */
   temporal?: TemporalDeps;
+  sweeper?: SweeperSettings;
+}
+
+export interface SweeperSettings {
+  intervalMs: number;
+  staleAfterMs: number;
 }
 
 export function createActivityContext(deps: ActivityDeps): ActivityContext {
@@ -58,6 +64,10 @@ export function createActivities(deps: ActivityDeps) {
     },
     async removeFinalizer(input: FinalizerTarget) {
       return setFinalizer(deps.kube, input, finalizerName, false);
+    },
+    /** Operator-wide settings workflows need (workflow code cannot read the environment). */
+    async sweeperSettings(): Promise<SweeperSettings> {
+      return Promise.resolve(deps.sweeper ?? { intervalMs: 10 * 60_000, staleAfterMs: 30 * 60_000 });
     },
     ...createTailnetCheckActivities(ctx),
     ...createServicesActivities(ctx),

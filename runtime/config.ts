@@ -16,6 +16,10 @@ export interface OperatorConfig {
   watchLabelSelector: string | undefined;
   /** Periodic full relist of every watch, on top of the watch stream (level-triggered safety net). */
   resyncIntervalMs: number;
+  /** Time between two passes of a tailnet's stale-consumer sweeper. */
+  sweepIntervalMs: number;
+  /** A consumer unseen this long, with no live device, is removed from a VIP service registry. */
+  staleConsumerMs: number;
 }
 
 export interface TemporalConfig {
@@ -45,6 +49,8 @@ export function loadOperatorConfig(env: Env = process.env): OperatorConfig {
     watchNamespaces: list(env, 'WATCH_NAMESPACES'),
     watchLabelSelector: optional(env, 'WATCH_LABEL_SELECTOR'),
     resyncIntervalMs: seconds(env, 'RESYNC_INTERVAL_SECONDS', 600) * 1000,
+    sweepIntervalMs: seconds(env, 'SWEEP_INTERVAL_SECONDS', 600) * 1000,
+    staleConsumerMs: seconds(env, 'STALE_CONSUMER_SECONDS', 1800) * 1000,
   };
 }
 

@@ -3,6 +3,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, Worker, makeTelemetryFilterString } from '@temporalio/worker';
 import { createActivities } from '../activities';
 import { loadOperatorConfig } from '../runtime/config';
+import { startHealthServerFromEnv } from '../runtime/health-server';
 import { loadKubeConfig } from '../runtime/kube';
 import { createLogger, type Logger } from '../runtime/logger';
 import { workflowBundlePath } from '../runtime/paths';
@@ -33,13 +34,19 @@ async function main() {
       identity: { operatorId: config.operatorId, clusterId: config.clusterId },
       tailscaleApiBaseUrl: config.tailscaleApiBaseUrl,
       temporal: { client, taskQueue: config.temporal.taskQueue },
+      sweeper: { intervalMs: config.sweepIntervalMs, staleAfterMs: config.staleConsumerMs },
     }),
+  });
+  const health = await startHealthServerFromEnv({
+    logger,
+    ready: () => (worker.getState() === 'RUNNING' ? undefined : `worker is ${worker.getState()}`),
   });
   logger.info('worker started', {
     taskQueue: config.temporal.taskQueue,
     namespace: config.temporal.namespace,
   });
   await worker.run();
+  await health?.close();
   await Promise.all([connection.close(), clientConnection.close()]);
   logger.info('worker stopped');
 }

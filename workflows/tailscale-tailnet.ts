@@ -18,7 +18,7 @@ import { tailscaleTailnetKey } from './search-attributes';
 import { sweeperWorkflow } from './sweeper';
 import type { ObjectSnapshot, ResourceWorkflowInput } from './types';
 
-const { checkTailnetCredentials, patchStatus } = proxyActivities<Activities>({
+const { checkTailnetCredentials, patchStatus, sweeperSettings } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
   retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10 },
 });
@@ -73,10 +73,17 @@ async function reconcileTailnet(
     fields: { dnsSuffix: check.dnsSuffix ?? null },
   });
   if (!check.ready || state?.sweeperStarted) return { sweeperStarted: state?.sweeperStarted ?? false };
+  const settings = await sweeperSettings();
   try {
     await startChild(sweeperWorkflow, {
       workflowId: sweeperWorkflowId(snapshot.metadata.name),
-      args: [{ tailnet: snapshot.metadata.name }],
+      args: [
+        {
+          tailnet: snapshot.metadata.name,
+          intervalMs: settings.intervalMs,
+          staleAfterMs: settings.staleAfterMs,
+        },
+      ],
       parentClosePolicy: ParentClosePolicy.ABANDON,
       typedSearchAttributes: [{ key: tailscaleTailnetKey, value: snapshot.metadata.name }],
     });
