@@ -4,8 +4,9 @@
 #   - kube-apiserver and etcd, built from Go modules through tools/controlplane/go.mod
 #   - the Gateway API CRDs (standard + experimental), from the sigs.k8s.io/gateway-api Go module
 #   - Envoy Gateway (the extension server's real client in stack tests), from the github.com/envoyproxy/gateway Go module
+#   - helm (renders deploy/chart in the chart tests), from the helm.sh/helm/v3 Go module
 # Everything lands under $TSGW_CACHE_DIR (default ~/.cache/tailscale-gateway-operator), keyed by version,
-# and is rebuilt only when absent. Usage: tools/setup.sh [all|temporal|controlplane|gateway-api|envoy-gateway|node]
+# and is rebuilt only when absent. Usage: tools/setup.sh [all|temporal|controlplane|gateway-api|envoy-gateway|helm|node]
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -145,6 +146,29 @@ setup_envoy_gateway() {
   log "envoy-gateway: $("$dir/envoy-gateway" version 2>/dev/null | head -1)"
 }
 
+setup_helm() {
+  local v dir
+  v=$(version_of helm)
+  dir=$cache/helm/$v
+  if [ -x "$dir/helm" ]; then
+    log "helm $v: cached at $dir/helm"
+    return
+  fi
+  need_cmd go "Install Go >= 1.26 (helm v$v is built from its Go module)."
+  need_disk "$cache" 300
+  need_disk "$(go env GOMODCACHE)" 1500
+  mkdir -p "$dir"
+  # helm.sh/helm/v3 has no replace directives, so `go install module@version` builds it as released.
+  log "helm $v: building from the Go module (cold: ~4 min on 2 cores; cached afterwards)"
+  rm -rf "$dir/bin.tmp"
+  with_heartbeat "go install helm" env CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOBIN="$dir/bin.tmp" \
+    go install -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=v$v" \
+    "helm.sh/helm/v3/cmd/helm@v$v"
+  mv "$dir/bin.tmp/helm" "$dir/helm"
+  rm -rf "$dir/bin.tmp"
+  log "helm: $("$dir/helm" version --short 2>/dev/null)"
+}
+
 what=${1:-all}
 case $what in
   node) setup_node ;;
@@ -152,12 +176,14 @@ case $what in
   controlplane) setup_controlplane ;;
   gateway-api) setup_gateway_api ;;
   envoy-gateway) setup_envoy_gateway ;;
+  helm) setup_helm ;;
   all)
     setup_node
     setup_temporal
     setup_gateway_api
     setup_controlplane
     setup_envoy_gateway
+    setup_helm
     ;;
-  *) die "unknown part '$what' (all|node|temporal|controlplane|gateway-api|envoy-gateway)" ;;
+  *) die "unknown part '$what' (all|node|temporal|controlplane|gateway-api|envoy-gateway|helm)" ;;
 esac
