@@ -1,4 +1,5 @@
-import { isReady } from '../api/conditions';
+import { ApplicationFailure } from '@temporalio/common';
+import { findCondition, isReady } from '../api/conditions';
 import { resourceOf } from '../api/crd';
 import type { DeviceStatus, ProxyDeployment, StatefulSetStatus } from '../api/v1alpha1/proxy';
 import { tailscaleProxyGroupCrd, type TailscaleProxyGroup } from '../api/v1alpha1/tailscale-proxy-group';
@@ -17,6 +18,7 @@ const describe = (d: ProxyDeployment) => `${d.kind} ${d.namespace}/${d.name}`;
 
 export interface ProxyGroupView {
   found: boolean;
+  tailnet?: string;
   type?: 'ingress' | 'egress';
   ready: boolean;
   devices: DeviceStatus[];
@@ -39,9 +41,21 @@ export function createEndpointsActivities(ctx: ActivityContext) {
       return setFinalizer(ctx.kube, target, proxyFinalizer, false);
     },
 
-    /** Fails with TailnetNotFound or InvalidSecret when the tailnet cannot be used. */
-    async checkProxyTailnet(tailnet: string): Promise<void> {
-      await classified(`reading TailscaleTailnet ${tailnet}`, () => ctx.tailnets.client(tailnet));
+    /**
+     * Fails with TailnetNotFound or InvalidSecret when the tailnet cannot be used, and with
+     * TailnetNotReady when its own check found a problem (a tailnet not checked yet is not blocking).
+     */
+    async checkProxyTailnet(name: string): Promise<void> {
+      await classified(`reading TailscaleTailnet ${name}`, async () => {
+        const { tailnet } = await ctx.tailnets.client(name);
+        const ready = findCondition(tailnet.status?.conditions, 'Ready');
+        if (ready?.status !== 'False') return;
+        throw ApplicationFailure.create({
+          type: 'TailnetNotReady',
+          nonRetryable: true,
+          message: `spec.tailnet: TailscaleTailnet ${name} is not Ready (${ready.reason}: ${ready.message})`,
+        });
+      });
     },
 
     async applyProxyObjects(deployment: ProxyDeployment) {
@@ -94,6 +108,7 @@ export function createEndpointsActivities(ctx: ActivityContext) {
           const pg = await ctx.objects.get<TailscaleProxyGroup>(resourceOf(tailscaleProxyGroupCrd), key);
           return {
             found: true,
+            tailnet: pg.spec.tailnet,
             type: pg.spec.type,
             ready: isReady(pg.status?.conditions),
             devices: pg.status?.devices ?? [],

@@ -1,5 +1,53 @@
+import { createHash } from 'node:crypto';
 import type { KubeObject } from '../api/common';
-import type { WatchedKind } from './watched-kind';
+import { resourceOf } from '../api/crd';
+import { proxyDeploymentOf, type ProxyParentKind, type ProxyParentSpec } from '../api/v1alpha1/proxy';
+import { tailscaleEndpointsCrd, type TailscaleEndpoints } from '../api/v1alpha1/tailscale-endpoints';
+import { tailscaleProxyGroupCrd, type TailscaleProxyGroup } from '../api/v1alpha1/tailscale-proxy-group';
+import { ordinals, proxyNames } from '../activities/specs/proxy-group';
+import { endpointsWorkflowId, proxyGroupWorkflowId } from '../workflows/ids';
+import { tailscaleTailnetKey } from '../workflows/search-attributes';
+import type { RelatedLookups, WatchedKind } from './watched-kind';
+
+/**
+ * The versions of the parent's state and config Secrets, hashed: a proxy registering its device (or
+ * losing its state, or someone deleting a config Secret) re-runs the parent's reconcile at once
+ * instead of at its next timer.
+ */
+export function proxySecretsVersion(
+  kind: ProxyParentKind,
+  obj: KubeObject<ProxyParentSpec, unknown>,
+  lookups: RelatedLookups,
+): Record<string, string> {
+  const d = proxyDeploymentOf(kind, obj.metadata, obj.spec);
+  if ((obj.spec as { proxyGroup?: string }).proxyGroup) return {};
+  const versions = ordinals(d.replicas).flatMap((i) => [
+    lookups.secretVersion(d.namespace, proxyNames.stateSecret(d, i)) ?? '',
+    lookups.secretVersion(d.namespace, proxyNames.configSecret(d, i)) ?? '',
+  ]);
+  return { proxySecrets: createHash('sha256').update(versions.join(',')).digest('hex').slice(0, 16) };
+}
+
+export const tailscaleEndpointsWatch: WatchedKind<TailscaleEndpoints> = {
+  resource: resourceOf(tailscaleEndpointsCrd),
+  workflowType: 'tailscaleEndpointsWorkflow',
+  workflowId: (ep) => endpointsWorkflowId(ep.metadata.namespace ?? '', ep.metadata.name),
+  extraSearchAttributes: (ep) => [{ key: tailscaleTailnetKey, value: ep.spec.tailnet }],
+  dependsOn: ['secrets'],
+  related: (ep, lookups) => proxySecretsVersion('TailscaleEndpoints', ep, lookups),
+};
+
+export const tailscaleProxyGroupWatch: WatchedKind<TailscaleProxyGroup> = {
+  resource: resourceOf(tailscaleProxyGroupCrd),
+  workflowType: 'tailscaleProxyGroupWorkflow',
+  workflowId: (pg) => proxyGroupWorkflowId(pg.metadata.namespace ?? '', pg.metadata.name),
+  extraSearchAttributes: (pg) => [{ key: tailscaleTailnetKey, value: pg.spec.tailnet }],
+  dependsOn: ['secrets'],
+  related: (pg, lookups) => proxySecretsVersion('TailscaleProxyGroup', pg, lookups),
+};
 
 /** Watched kinds of the proxy machinery (TailscaleEndpoints, TailscaleProxyGroup). */
-export const proxyWatchedKinds: WatchedKind<KubeObject<unknown, unknown>>[] = [];
+export const proxyWatchedKinds = [
+  tailscaleEndpointsWatch,
+  tailscaleProxyGroupWatch,
+] as unknown as WatchedKind<KubeObject<unknown, unknown>>[];

@@ -1,2 +1,3 @@
-// Workflows of TailscaleEndpoints and TailscaleProxyGroup (issue 6) are exported from here.
-export {};
+// Workflows of TailscaleEndpoints and TailscaleProxyGroup (issue 6), sharing the proxy machinery.
+export { tailscaleEndpointsWorkflow } from './tailscale-endpoints';
+export { tailscaleProxyGroupWorkflow } from './tailscale-proxy-group';

@@ -71,10 +71,9 @@ export function proxySelectorLabels(d: Pick<ProxyDeployment, 'kind' | 'name'>): 
   };
 }
 
-/** Labels of every owned object: the parent's own labels, then ours (ours win on a clash). */
-export function proxyLabels(d: ProxyDeployment): Record<string, string> {
+/** Labels of every owned object. */
+export function proxyLabels(d: Pick<ProxyDeployment, 'kind' | 'name'>): Record<string, string> {
   return {
-    ...d.labels,
     [proxyLabelKeys.managedBy]: managedByValue,
     [proxyLabelKeys.name]: 'tailscale-proxy',
     [proxyLabelKeys.instance]: d.name,
@@ -179,7 +178,7 @@ export function desiredTailscaledConfig(
   if (opts.authKey) config.AuthKey = opts.authKey;
   const advertised = opts.current?.AdvertiseServices;
   if (Array.isArray(advertised) && advertised.every((s) => typeof s === 'string')) {
-    config.AdvertiseServices = [...(advertised)];
+    config.AdvertiseServices = [...advertised];
   }
   return config;
 }

@@ -87,8 +87,6 @@ export interface ProxyDeployment {
   name: string;
   namespace: string;
   uid: string;
-  /** The parent's labels; its owned objects carry them too, so a label-scoped operator sees them. */
-  labels: Record<string, string>;
   tailnet: string;
   tags: string[];
   replicas: number;
@@ -116,7 +114,7 @@ export interface ProxyParentSpec {
 
 export function proxyDeploymentOf(
   kind: ProxyParentKind,
-  metadata: { name: string; namespace?: string; uid?: string; labels?: Record<string, string> },
+  metadata: { name: string; namespace?: string; uid?: string },
   spec: ProxyParentSpec,
 ): ProxyDeployment {
   const proxy: ProxyPodSpec = spec.proxy ?? {};
@@ -125,7 +123,6 @@ export function proxyDeploymentOf(
     name: metadata.name,
     namespace: metadata.namespace ?? '',
     uid: metadata.uid ?? '',
-    labels: { ...(metadata.labels ?? {}) },
     tailnet: spec.tailnet,
     tags: [...spec.tags],
     replicas: proxy.replicas ?? defaultProxyReplicas,

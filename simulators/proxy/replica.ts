@@ -1,0 +1,152 @@
+/**
+ * One proxy replica playing tailscaled + containerboot: log in with the auth key from its config,
+ * record the device in its state Secret, keep `pod_uid` current, and advertise exactly the services
+ * its config lists. Every write is skipped when the state already says it, so an idle replica writes
+ * nothing.
+ */
+import { createHash } from 'node:crypto';
+import { parseTailscaledConfig, tailscaledConfigKey } from '../../activities/specs/proxy-group';
+import type { TailscaleSimulatorAdmin } from '../tailscale/admin';
+import { ApiError } from '../tailscale/api-error';
+import type { ProxySecrets, SecretData } from './secrets';
+
+export type ProxyTailscale = Pick<
+  TailscaleSimulatorAdmin,
+  'registerDevice' | 'setDeviceOnline' | 'advertiseServices' | 'unadvertiseServices'
+>;
+
+export interface ReplicaTarget {
+  namespace: string;
+  stateSecret: string;
+  configSecret: string;
+  pod: { name: string; uid: string };
+}
+
+export interface ReplicaOutcome {
+  /** Logged in and serving for this pod. */
+  ready: boolean;
+  nodeId?: string;
+  loggedIn?: boolean;
+  rejectedKey?: boolean;
+}
+
+/** What containerboot writes when it has no usable key: a request for one. */
+export const noAuthKey = 'no-authkey';
+
+export async function syncReplica(
+  secrets: ProxySecrets,
+  tailscale: ProxyTailscale,
+  target: ReplicaTarget,
+): Promise<ReplicaOutcome> {
+  const [state, configData] = await Promise.all([
+    secrets.read(target.namespace, target.stateSecret),
+    secrets.read(target.namespace, target.configSecret),
+  ]);
+  const config = parseTailscaledConfig(configData?.[tailscaledConfigKey]);
+  // containerboot cannot start without its state Secret and config file.
+  if (!state || !config) return { ready: false };
+
+  const changes: Record<string, string | null> = {};
+  const outcome: ReplicaOutcome = { ready: false };
+  let nodeId = state.device_id;
+  let fqdn = state.device_fqdn;
+  if (!nodeId) {
+    const authKey = typeof config.AuthKey === 'string' ? config.AuthKey : undefined;
+    // Without a key, or with one already reported as failing, tailscaled waits for the operator.
+    if (!authKey || state.reissue_authkey === authKey) return outcome;
+    try {
+      const device = await tailscale.registerDevice({
+        authKey,
+        hostname: typeof config.Hostname === 'string' ? config.Hostname : target.pod.name,
+      });
+      nodeId = device.nodeId;
+      fqdn = `${device.name}.`;
+      Object.assign(changes, {
+        device_id: device.nodeId,
+        device_fqdn: fqdn,
+        device_ips: JSON.stringify(device.addresses),
+        tailscale_capver: '106',
+        reissue_authkey: null,
+      });
+      outcome.loggedIn = true;
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.status !== 400) throw err;
+      // The control plane refused the key (spent, revoked, expired): ask the operator for another.
+      await secrets.patch(target.namespace, target.stateSecret, { reissue_authkey: authKey });
+      return { ...outcome, rejectedKey: true };
+    }
+  }
+  if (state.pod_uid !== target.pod.uid) {
+    changes.pod_uid = target.pod.uid;
+    if (!outcome.loggedIn && !(await setOnline(tailscale, nodeId, true))) {
+      await loggedOut(secrets, target);
+      return outcome;
+    }
+  }
+
+  const profileKey = state['_current-profile'] ?? profileKeyOf(nodeId);
+  const advertised = advertisedIn(state[profileKey]);
+  const wanted = stringList(config.AdvertiseServices);
+  const add = wanted.filter((s) => !advertised.includes(s));
+  const remove = advertised.filter((s) => !wanted.includes(s));
+  try {
+    if (add.length) await tailscale.advertiseServices({ nodeId, services: add });
+    if (remove.length) await tailscale.unadvertiseServices({ nodeId, services: remove });
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) {
+      await loggedOut(secrets, target);
+      return outcome;
+    }
+    throw err;
+  }
+  if (outcome.loggedIn || add.length || remove.length || !state[profileKey]) {
+    changes['_current-profile'] = profileKey;
+    changes[profileKey] = JSON.stringify({
+      Config: { NodeID: nodeId, UserProfile: { LoginName: fqdn ?? '' } },
+      AdvertiseServices: wanted,
+    });
+  }
+  if (Object.keys(changes).length) await secrets.patch(target.namespace, target.stateSecret, changes);
+  return { ...outcome, ready: true, nodeId };
+}
+
+/** The device is gone from the tailnet: tailscaled is logged out and needs a new key. */
+async function loggedOut(secrets: ProxySecrets, target: ReplicaTarget): Promise<void> {
+  await secrets.patch(target.namespace, target.stateSecret, {
+    device_id: null,
+    device_fqdn: null,
+    device_ips: null,
+    reissue_authkey: noAuthKey,
+  });
+}
+
+async function setOnline(tailscale: ProxyTailscale, nodeId: string, online: boolean): Promise<boolean> {
+  try {
+    await tailscale.setDeviceOnline({ nodeId, online });
+    return true;
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) return false;
+    throw err;
+  }
+}
+
+export async function markOffline(tailscale: ProxyTailscale, state: SecretData | undefined): Promise<void> {
+  if (state?.device_id) await setOnline(tailscale, state.device_id, false);
+}
+
+// tailscaled's kubestore keys: `profile-<4 hex>`, the current one named by `_current-profile`.
+const profileKeyOf = (nodeId: string) =>
+  `profile-${createHash('sha256').update(nodeId).digest('hex').slice(0, 4)}`;
+
+function advertisedIn(prefs: string | undefined): string[] {
+  if (!prefs) return [];
+  try {
+    return stringList((JSON.parse(prefs) as { AdvertiseServices?: unknown }).AdvertiseServices);
+  } catch {
+    return [];
+  }
+}
+
+function stringList(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((s): s is string => typeof s === 'string') : [];
+}

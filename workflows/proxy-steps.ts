@@ -1,0 +1,391 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  log,
+  proxyActivities,
+  type RetryPolicy,
+} from '@temporalio/workflow';
+import type { ConditionUpdate } from '../api/conditions';
+import type { ResourceRef } from '../api/crd';
+import {
+  proxyDeploymentOf,
+  proxySpecProblem,
+  type DeviceStatus,
+  type ProxyDeployment,
+  type ProxyParentKind,
+  type ProxyParentSpec,
+  type StatefulSetStatus,
+} from '../api/v1alpha1/proxy';
+import type { Activities } from '../activities';
+import type { ProxyConfigsOutcome } from '../activities/proxies/configs';
+import type { ProxyObservation } from '../activities/proxies/devices';
+import type { ObjectSnapshot } from './types';
+
+const retry: RetryPolicy = {
+  initialInterval: '1s',
+  backoffCoefficient: 2,
+  maximumInterval: '1m',
+  maximumAttempts: 10,
+};
+const {
+  addProxyFinalizer,
+  removeProxyFinalizer,
+  checkProxyTailnet,
+  applyProxyObjects,
+  removeProxyReplicas,
+  deleteStaleProxyDevices,
+  observeProxyDevices,
+  deleteProxy,
+  readProxyGroupStatus,
+  patchStatus,
+} = proxyActivities<Activities>({ startToCloseTimeout: '1m', retry });
+const { ensureProxyConfigs } = proxyActivities<Activities>({ startToCloseTimeout: '2m', retry });
+
+// Kept literal (not imported from activities/) so workflow code stays free of I/O modules.
+const finalizer = 'gateway.tailscale.com/finalizer';
+const resources: Record<ProxyParentKind, ResourceRef> = {
+  TailscaleEndpoints: {
+    group: 'gateway.tailscale.com',
+    version: 'v1alpha1',
+    plural: 'tailscaleendpoints',
+    kind: 'TailscaleEndpoints',
+    namespaced: true,
+  },
+  TailscaleProxyGroup: {
+    group: 'gateway.tailscale.com',
+    version: 'v1alpha1',
+    plural: 'tailscaleproxygroups',
+    kind: 'TailscaleProxyGroup',
+    namespaced: true,
+  },
+};
+
+/** Timer intervals: short while converging, doubling while nothing changes, up to the stable maximum. */
+export const refresh = {
+  shortMs: 5_000,
+  convergingMaxMs: 60_000,
+  stableMaxMs: 30 * 60_000,
+  /** At most one auth key reissue pass per object this often (tailscale-api.md §2.9). */
+  reissueGapMs: 30_000,
+};
+
+export const ProxyReason = {
+  Ready: 'Ready',
+  Provisioning: 'Provisioning',
+  InvalidSpec: 'InvalidSpec',
+  TailnetNotReady: 'TailnetNotReady',
+  AuthKeyRejected: 'AuthKeyRejected',
+  NameConflict: 'NameConflict',
+  ReconcileError: 'ReconcileError',
+  ProxyGroupNotFound: 'ProxyGroupNotFound',
+  ProxyGroupNotReady: 'ProxyGroupNotReady',
+  DevicesObserved: 'DevicesObserved',
+  TailscaleApiError: 'TailscaleApiError',
+} as const;
+
+export interface ProxyWorkflowState {
+  /** Completed reconcile passes, across continue-as-new. */
+  reconciles: number;
+  /** nodeId per ordinal as last observed: a replica that registers again gets its old device deleted. */
+  devices: Record<string, string>;
+  /** Workflow time (ms) of the last auth key reissue. */
+  lastReissueAt?: number;
+  intervalMs: number;
+  /** The last published devices and StatefulSet, kept when the devices API fails. */
+  published?: { devices: DeviceStatus[]; statefulSets: StatefulSetStatus[]; readyReason: string };
+}
+
+export const initialProxyState = (): ProxyWorkflowState => ({
+  reconciles: 0,
+  devices: {},
+  intervalMs: refresh.shortMs,
+});
+
+export interface ReconcileOutcome {
+  state: ProxyWorkflowState;
+  waitMs: number;
+}
+
+type Snapshot = ObjectSnapshot<unknown>;
+
+export function deploymentOf(kind: ProxyParentKind, snapshot: Snapshot): ProxyDeployment {
+  return proxyDeploymentOf(kind, snapshot.metadata, snapshot.spec as ProxyParentSpec);
+}
+
+/**
+ * One pass: validate, hold a finalizer before creating anything outside the object, check the tailnet,
+ * apply the Kubernetes objects, give replicas without a device an auth key, remove replicas scaled
+ * away and devices replaced, then observe the devices and publish status.
+ */
+export async function reconcileProxies(
+  kind: ProxyParentKind,
+  snapshot: Snapshot,
+  state: ProxyWorkflowState,
+): Promise<ReconcileOutcome> {
+  const d = deploymentOf(kind, snapshot);
+  const publish = publisher(d, snapshot);
+  const problem = proxySpecProblem(d);
+  if (problem) {
+    await publish({ reason: ProxyReason.InvalidSpec, message: problem.message });
+    return { state, waitMs: refresh.stableMaxMs };
+  }
+  const proxyGroup = (snapshot.spec as { proxyGroup?: string }).proxyGroup;
+  if (kind === 'TailscaleEndpoints' && proxyGroup) {
+    return reconcileProxyGroupBacked(d, snapshot, state, proxyGroup);
+  }
+
+  try {
+    if (!snapshot.metadata.finalizers?.includes(finalizer)) await addProxyFinalizer(targetOf(d));
+    await checkProxyTailnet(d.tailnet);
+    const applied = await applyProxyObjects(d);
+    const now = Date.now();
+    const allowReissue =
+      state.lastReissueAt === undefined || now - state.lastReissueAt >= refresh.reissueGapMs;
+    const configs = await ensureProxyConfigs({ deployment: d, allowReissue });
+    const reissued = configs.replicas.some((r) => r.reissued);
+    const devices = await retireOldDevices(d, state, configs, applied.extraOrdinals);
+    const observed = await observeProxyDevices({ deployment: d, previous: state.published?.devices });
+    const next: ProxyWorkflowState = {
+      ...state,
+      devices: { ...devices, ...observed.deviceIds },
+      ...(reissued ? { lastReissueAt: now } : {}),
+    };
+    return await publishObservation(d, snapshot, next, configs, observed);
+  } catch (err) {
+    const condition = userErrorCondition(d, err);
+    if (!condition) {
+      await publish({ reason: ProxyReason.ReconcileError, message: errorMessage(err) }).catch(
+        () => undefined,
+      );
+      throw err;
+    }
+    await publish(condition);
+    const intervalMs = nextInterval(state.intervalMs, false, false);
+    return { state: { ...state, intervalMs }, waitMs: intervalMs };
+  }
+}
+
+/** Deletes the devices of removed ordinals and devices a replica has replaced; returns the remaining map. */
+async function retireOldDevices(
+  d: ProxyDeployment,
+  state: ProxyWorkflowState,
+  configs: ProxyConfigsOutcome,
+  extraOrdinals: number[],
+): Promise<Record<string, string>> {
+  const devices = { ...state.devices };
+  const removed = new Set([
+    ...extraOrdinals,
+    ...Object.keys(devices)
+      .map(Number)
+      .filter((i) => i >= d.replicas),
+  ]);
+  if (removed.size) {
+    await removeProxyReplicas({
+      deployment: d,
+      ordinals: [...removed].sort((a, b) => a - b),
+      knownDevices: devices,
+    });
+    for (const ordinal of removed) delete devices[String(ordinal)];
+  }
+  const replaced = configs.replicas
+    .filter((r) => r.deviceId && devices[String(r.ordinal)] && devices[String(r.ordinal)] !== r.deviceId)
+    .map((r) => devices[String(r.ordinal)]!);
+  if (replaced.length) {
+    log.info('deleting devices replaced by a new registration', { parent: d.name, devices: replaced });
+    await deleteStaleProxyDevices({ tailnet: d.tailnet, nodeIds: replaced });
+  }
+  return devices;
+}
+
+async function publishObservation(
+  d: ProxyDeployment,
+  snapshot: Snapshot,
+  state: ProxyWorkflowState,
+  configs: ProxyConfigsOutcome,
+  observed: ProxyObservation,
+): Promise<ReconcileOutcome> {
+  const ready = observed.readyDevices === d.replicas && observed.devices.length === d.replicas;
+  const readyCondition: ConditionUpdate = ready
+    ? {
+        type: 'Ready',
+        status: 'True',
+        reason: ProxyReason.Ready,
+        message: `${d.replicas}/${d.replicas} devices connected`,
+      }
+    : {
+        type: 'Ready',
+        status: 'False',
+        reason: ProxyReason.Provisioning,
+        message: provisioningMessage(d, configs, observed),
+      };
+  const devicesCondition: ConditionUpdate = observed.apiError
+    ? {
+        type: 'DevicesObserved',
+        status: 'False',
+        reason: ProxyReason.TailscaleApiError,
+        message: `The Tailscale devices API failed; connected, lastSeen and tags are from the last successful read: ${observed.apiError}`,
+      }
+    : {
+        type: 'DevicesObserved',
+        status: 'True',
+        reason: ProxyReason.DevicesObserved,
+        message: 'Devices read from the Tailscale API',
+      };
+  const statefulSets = observed.statefulSet ? [observed.statefulSet] : [];
+  const published = { devices: observed.devices, statefulSets, readyReason: readyCondition.message };
+  const changed = JSON.stringify(published) !== JSON.stringify(state.published);
+  await patchStatus({
+    resource: resources[d.kind],
+    namespace: d.namespace,
+    name: d.name,
+    uid: d.uid,
+    observedGeneration: snapshot.metadata.generation,
+    conditions: [readyCondition, devicesCondition],
+    fields: { devices: observed.devices, statefulSets },
+  });
+  const intervalMs = nextInterval(state.intervalMs, changed, ready && !observed.apiError);
+  const deferred = configs.replicas.some((r) => r.reissueDeferred);
+  const untilReissue = (state.lastReissueAt ?? 0) + refresh.reissueGapMs - Date.now();
+  const waitMs = deferred ? Math.max(1_000, Math.min(intervalMs, untilReissue)) : intervalMs;
+  return { state: { ...state, intervalMs, published }, waitMs };
+}
+
+function nextInterval(previousMs: number, changed: boolean, stable: boolean): number {
+  if (changed) return refresh.shortMs;
+  return Math.min(previousMs * 2, stable ? refresh.stableMaxMs : refresh.convergingMaxMs);
+}
+
+function provisioningMessage(
+  d: ProxyDeployment,
+  configs: ProxyConfigsOutcome,
+  observed: ProxyObservation,
+): string {
+  const waiting: string[] = [];
+  for (const r of configs.replicas) {
+    const pod = `${d.name}-${r.ordinal}`;
+    const device = observed.devices.find((dev) => dev.statefulSetPod === pod);
+    if (r.reissueDeferred)
+      waiting.push(`${pod} asked for a new auth key (reissue rate limited to one per 30 s)`);
+    else if (!device) waiting.push(`${pod} has not registered its device yet`);
+    else if (!device.online) waiting.push(`${pod} is not running with its device`);
+    else if (!device.connected) waiting.push(`the device of ${pod} (${device.nodeID}) is not connected`);
+  }
+  return `${observed.readyDevices}/${d.replicas} devices connected; ${waiting.join('; ') || 'waiting for the StatefulSet'}`;
+}
+
+/** A TailscaleEndpoints that uses a shared TailscaleProxyGroup publishes the pool's devices as its own. */
+async function reconcileProxyGroupBacked(
+  d: ProxyDeployment,
+  snapshot: Snapshot,
+  state: ProxyWorkflowState,
+  proxyGroup: string,
+): Promise<ReconcileOutcome> {
+  // Switched from proxies of its own: those go first.
+  if (snapshot.metadata.finalizers?.includes(finalizer)) {
+    await deleteProxy({ deployment: d, knownDevices: state.devices });
+    await removeProxyFinalizer(targetOf(d));
+    state = { ...state, devices: {} };
+  }
+  const pg = await readProxyGroupStatus({ namespace: d.namespace, name: proxyGroup });
+  const where = `TailscaleProxyGroup ${d.namespace}/${proxyGroup} (spec.proxyGroup)`;
+  let update: Pick<ConditionUpdate, 'reason' | 'message'> | undefined;
+  if (!pg.found) {
+    update = { reason: ProxyReason.ProxyGroupNotFound, message: `${where} does not exist` };
+  } else if (pg.tailnet !== d.tailnet) {
+    update = {
+      reason: ProxyReason.InvalidSpec,
+      message: `spec.tailnet ${d.tailnet} differs from the tailnet ${pg.tailnet} of ${where}`,
+    };
+  } else if (d.connectionType !== pg.type) {
+    update = {
+      reason: ProxyReason.InvalidSpec,
+      message: `spec.connectionType ${d.connectionType} needs a proxy group of that type, but ${where} is of type ${pg.type}`,
+    };
+  }
+  const ready = !update && pg.ready;
+  const condition =
+    update ??
+    (pg.ready
+      ? { reason: ProxyReason.Ready, message: `${where} is Ready` }
+      : { reason: ProxyReason.ProxyGroupNotReady, message: `${where} is not Ready yet` });
+  const published = { devices: pg.devices, statefulSets: pg.statefulSets, readyReason: condition.message };
+  await patchStatus({
+    resource: resources[d.kind],
+    namespace: d.namespace,
+    name: d.name,
+    uid: d.uid,
+    observedGeneration: snapshot.metadata.generation,
+    conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', ...condition }],
+    fields: { devices: pg.devices, statefulSets: pg.statefulSets },
+  });
+  const changed = JSON.stringify(published) !== JSON.stringify(state.published);
+  const intervalMs = nextInterval(state.intervalMs, changed, ready);
+  return { state: { ...state, intervalMs, published }, waitMs: intervalMs };
+}
+
+/**
+ * Deletion: every device, every owned object (nothing garbage-collects them on a bare API server),
+ * then the finalizer. Without our finalizer nothing outside the object was ever created.
+ */
+export async function cleanupProxies(
+  kind: ProxyParentKind,
+  snapshot: Snapshot,
+  state: ProxyWorkflowState,
+  opts: { objectGone: boolean },
+): Promise<void> {
+  if (!snapshot.metadata.finalizers?.includes(finalizer)) return;
+  const d = deploymentOf(kind, snapshot);
+  const result = await deleteProxy({ deployment: d, knownDevices: state.devices });
+  if (result.orphanedDevices.length) {
+    log.warn('devices left in the tailnet: its TailscaleTailnet is gone', {
+      devices: result.orphanedDevices,
+    });
+  }
+  if (!opts.objectGone) await removeProxyFinalizer(targetOf(d));
+}
+
+function targetOf(d: ProxyDeployment) {
+  return { resource: resources[d.kind], namespace: d.namespace, name: d.name, uid: d.uid };
+}
+
+function publisher(d: ProxyDeployment, snapshot: Snapshot) {
+  return (update: Omit<ConditionUpdate, 'type' | 'status'>) =>
+    patchStatus({
+      resource: resources[d.kind],
+      namespace: d.namespace,
+      name: d.name,
+      uid: d.uid,
+      observedGeneration: snapshot.metadata.generation,
+      conditions: [{ type: 'Ready', status: 'False', ...update }],
+    });
+}
+
+const tailnetFailures = new Set([
+  'TailnetNotFound',
+  'InvalidSecret',
+  'TailscaleUnauthorized',
+  'TailscaleForbidden',
+]);
+
+/** Failures a user has to fix become a condition; anything else is retried. */
+function userErrorCondition(
+  d: ProxyDeployment,
+  err: unknown,
+): Omit<ConditionUpdate, 'type' | 'status'> | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  if (!(cause instanceof ApplicationFailure) || !cause.type) return undefined;
+  if (tailnetFailures.has(cause.type)) {
+    return { reason: ProxyReason.TailnetNotReady, message: `spec.tailnet ${d.tailnet}: ${cause.message}` };
+  }
+  if (cause.type === 'TailnetNotReady')
+    return { reason: ProxyReason.TailnetNotReady, message: cause.message };
+  if (cause.type === 'AuthKeyRejected')
+    return { reason: ProxyReason.AuthKeyRejected, message: cause.message };
+  if (cause.type === 'NameConflict') return { reason: ProxyReason.NameConflict, message: cause.message };
+  return undefined;
+}
+
+function errorMessage(err: unknown): string {
+  if (err instanceof ActivityFailure && err.cause) return err.cause.message;
+  return err instanceof Error ? err.message : String(err);
+}
