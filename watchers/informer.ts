@@ -184,8 +184,9 @@ export class Informer<T extends Watchable> {
       const query: Record<string, string | boolean | number> = {
         resourceVersion: this.resourceVersion,
         allowWatchBookmarks: true,
-        timeoutSeconds: Math.round(300 + Math.random() * 300),
       };
+      // No timeoutSeconds: the API server closes each watch after a random time between its
+      // --min-request-timeout and twice that, which spreads reconnects of many informers.
       if (this.opts.labelSelector) query.labelSelector = this.opts.labelSelector;
       if (this.opts.fieldSelector) query.fieldSelector = this.opts.fieldSelector;
 

@@ -1,0 +1,119 @@
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeObject } from '../../../api/common';
+import { createLogger } from '../../../runtime/logger';
+import { Informer, type ListPage } from '../../../watchers/informer';
+import { eventually } from '../../support/eventually';
+import { createTestNamespace, testKubeConfig, uniqueName } from '../../support/stack';
+
+const group = 'gateway.tailscale.com';
+const version = 'v1alpha1';
+const plural = 'tailscaleendpoints';
+type Obj = KubeObject<unknown, unknown>;
+
+describe('Informer against the real API server: reconnects, 410 Gone, relists', () => {
+  let kc: KubeConfig;
+  let api: CustomObjectsApi;
+  let namespace: string;
+  const informers: Informer<Obj>[] = [];
+
+  beforeAll(async () => {
+    kc = testKubeConfig();
+    api = kc.makeApiClient(CustomObjectsApi);
+    namespace = await createTestNamespace(kc, 'informer');
+  });
+  afterAll(() => Promise.all(informers.map((i) => i.stop())));
+
+  const create = (name: string) =>
+    api.createNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural,
+      body: {
+        apiVersion: `${group}/${version}`,
+        kind: 'TailscaleEndpoints',
+        metadata: { name, labels: { batch: 'informer' } },
+        spec: { tailnet: 'corp', tags: ['tag:k8s'] },
+      },
+    });
+
+  const start = (list: (opts: { limit: number; continue?: string }) => Promise<ListPage<Obj>>) => {
+    const seen = new Map<string, string>();
+    const deleted = new Set<string>();
+    const informer = new Informer<Obj>({
+      name: 'test',
+      kc,
+      path: `/apis/${group}/${version}/namespaces/${namespace}/${plural}`,
+      list,
+      resyncIntervalMs: 3_600_000,
+      logger: createLogger({ level: 'error' }),
+      onUpsert: (o) => seen.set(o.metadata.name, o.metadata.resourceVersion ?? ''),
+      onDelete: (o) => {
+        seen.delete(o.metadata.name);
+        deleted.add(o.metadata.name);
+      },
+    });
+    informer.start();
+    informers.push(informer);
+    return { informer, seen, deleted };
+  };
+
+  const realList = async ({ limit, continue: cont }: { limit: number; continue?: string }) =>
+    (await api.listNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural,
+      limit,
+      _continue: cont,
+    })) as ListPage<Obj>;
+
+  it('sees every change across the watch closes the API server forces (min-request-timeout 10 s)', async () => {
+    const { informer, seen, deleted } = start(realList);
+    await eventually('synced', async () => (informer.hasSynced ? true : undefined));
+    const names: string[] = [];
+    // Changes spread over 25 s: each watch lasts 10–20 s, so some land while the informer reconnects.
+    for (let i = 0; i < 10; i++) {
+      const name = uniqueName('rc');
+      names.push(name);
+      await create(name);
+      await new Promise((r) => setTimeout(r, 2500));
+    }
+    await api.deleteNamespacedCustomObject({ group, version, namespace, plural, name: names[0] ?? '' });
+    await eventually('every object seen', async () =>
+      names.slice(1).every((n) => seen.has(n)) ? true : undefined,
+    );
+    await eventually('the deletion seen', async () => (deleted.has(names[0] ?? '') ? true : undefined));
+    expect(informer.stats.watches).toBeGreaterThanOrEqual(2);
+  }, 60_000);
+
+  it('relists after 410 Gone (a resourceVersion the server no longer has) and loses nothing', async () => {
+    const before = uniqueName('gone');
+    await create(before);
+    let lists = 0;
+    // The first list claims an ancient resourceVersion, as after a long disconnect: the watch gets 410.
+    const { informer, seen } = start(async (opts) => {
+      const page = await realList(opts);
+      return lists++ === 0 ? { ...page, metadata: { ...page.metadata, resourceVersion: '1' } } : page;
+    });
+    await eventually('410 handled', async () => (informer.stats.gone410 >= 1 ? true : undefined));
+    const after = uniqueName('gone');
+    await create(after);
+    await eventually('objects from before and after the 410', async () =>
+      seen.has(before) && seen.has(after) ? true : undefined,
+    );
+    expect(lists).toBeGreaterThanOrEqual(2);
+  });
+
+  it('restarts with backoff after a failed list, then recovers', async () => {
+    let failures = 2;
+    const { informer, seen } = start(async (opts) => {
+      if (failures-- > 0) throw Object.assign(new Error('injected list failure'), { statusCode: 503 });
+      return realList(opts);
+    });
+    const name = uniqueName('recover');
+    await create(name);
+    await eventually('recovered', async () => (seen.has(name) ? true : undefined), { timeoutMs: 15_000 });
+    expect(informer.stats.restarts).toBeGreaterThanOrEqual(2);
+  });
+});
