@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject } from '../api/common';
 import { loadOperatorConfig, type OperatorConfig } from '../runtime/config';
+import { startHealthServerFromEnv } from '../runtime/health-server';
 import { loadKubeConfig } from '../runtime/kube';
 import { createLogger, type Logger } from '../runtime/logger';
 import { temporalConnectionOptions } from '../runtime/temporal';
@@ -99,6 +100,13 @@ async function main() {
   const connection = await Connection.connect(temporalConnectionOptions(config.temporal));
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const watchers = startWatchers({ config, kc, client, logger });
+  const health = await startHealthServerFromEnv({
+    logger,
+    ready: () => {
+      const listing = watchers.informers.filter((i) => !i.hasSynced).length;
+      return listing ? `${listing} informer(s) have not listed yet` : undefined;
+    },
+  });
   logger.info('watchers started', {
     kinds: watchedKinds.map((k) => k.resource.kind),
     namespaces: config.watchNamespaces.length ? config.watchNamespaces : 'all',
@@ -109,6 +117,7 @@ async function main() {
   const shutdown = async (signal: string) => {
     logger.info('shutting down', { signal });
     await watchers.stop();
+    await health?.close();
     await connection.close();
     process.exit(0);
   };
