@@ -1,0 +1,17 @@
+{{/* Rules across values that values.schema.json cannot express; each failure says what to change. */}}
+{{- define "tsgw.validate" -}}
+{{- $q := .Values.envoyGateway.extensionManager.maxMessageSize | toString }}
+{{- $n := regexFind "^[0-9]+" $q | int64 }}
+{{- $unit := trimPrefix (regexFind "^[0-9]+" $q) $q }}
+{{- $mult := get (dict "" 1 "K" 1000 "Ki" 1024 "M" 1000000 "Mi" 1048576) $unit | int64 }}
+{{- $bytes := mul $n $mult }}
+{{- if and .Values.extension.enabled (gt $bytes (.Values.extension.maxMessageBytes | int64)) }}
+{{- fail (printf "envoyGateway.extensionManager.maxMessageSize (%s = %d bytes) exceeds extension.maxMessageBytes (%d): Envoy Gateway would send requests the extension server refuses. Raise extension.maxMessageBytes or lower maxMessageSize." $q $bytes (.Values.extension.maxMessageBytes | int64)) }}
+{{- end }}
+{{- if and .Values.temporal.apiKey.secretName (not .Values.temporal.apiKey.secretKey) }}
+{{- fail "temporal.apiKey.secretKey is empty: name the key of the API key in Secret temporal.apiKey.secretName" }}
+{{- end }}
+{{- if eq (.Values.extension.grpcPort | int) (.Values.extension.httpPort | int) }}
+{{- fail (printf "extension.grpcPort and extension.httpPort are both %v: the gRPC and HTTP servers need different ports" .Values.extension.grpcPort) }}
+{{- end }}
+{{- end -}}
