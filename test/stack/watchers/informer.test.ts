@@ -70,7 +70,7 @@ describe('Informer against the real API server: reconnects, 410 Gone, relists', 
 
   it('sees every change across the watch closes the API server forces (min-request-timeout 10 s)', async () => {
     const { informer, seen, deleted } = start(realList);
-    await eventually('synced', async () => (informer.hasSynced ? true : undefined));
+    await eventually('synced', () => (informer.hasSynced ? true : undefined));
     const names: string[] = [];
     // Changes spread over 25 s: each watch lasts 10–20 s, so some land while the informer reconnects.
     for (let i = 0; i < 10; i++) {
@@ -83,7 +83,7 @@ describe('Informer against the real API server: reconnects, 410 Gone, relists', 
     await eventually('every object seen', async () =>
       names.slice(1).every((n) => seen.has(n)) ? true : undefined,
     );
-    await eventually('the deletion seen', async () => (deleted.has(names[0] ?? '') ? true : undefined));
+    await eventually('the deletion seen', () => (deleted.has(names[0] ?? '') ? true : undefined));
     expect(informer.stats.watches).toBeGreaterThanOrEqual(2);
   }, 60_000);
 
@@ -96,10 +96,10 @@ describe('Informer against the real API server: reconnects, 410 Gone, relists', 
       const page = await realList(opts);
       return lists++ === 0 ? { ...page, metadata: { ...page.metadata, resourceVersion: '1' } } : page;
     });
-    await eventually('410 handled', async () => (informer.stats.gone410 >= 1 ? true : undefined));
+    await eventually('410 handled', () => (informer.stats.gone410 >= 1 ? true : undefined));
     const after = uniqueName('gone');
     await create(after);
-    await eventually('objects from before and after the 410', async () =>
+    await eventually('objects from before and after the 410', () =>
       seen.has(before) && seen.has(after) ? true : undefined,
     );
     expect(lists).toBeGreaterThanOrEqual(2);
@@ -113,7 +113,7 @@ describe('Informer against the real API server: reconnects, 410 Gone, relists', 
     });
     const name = uniqueName('recover');
     await create(name);
-    await eventually('recovered', async () => (seen.has(name) ? true : undefined), { timeoutMs: 15_000 });
+    await eventually('recovered', () => (seen.has(name) ? true : undefined), { timeoutMs: 15_000 });
     expect(informer.stats.restarts).toBeGreaterThanOrEqual(2);
   });
 });
