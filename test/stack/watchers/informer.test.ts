@@ -80,7 +80,7 @@ describe('Informer against the real API server: reconnects, 410 Gone, relists', 
       await new Promise((r) => setTimeout(r, 2500));
     }
     await api.deleteNamespacedCustomObject({ group, version, namespace, plural, name: names[0] ?? '' });
-    await eventually('every object seen', async () =>
+    await eventually('every object seen', () =>
       names.slice(1).every((n) => seen.has(n)) ? true : undefined,
     );
     await eventually('the deletion seen', () => (deleted.has(names[0] ?? '') ? true : undefined));
