@@ -146,6 +146,24 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     expect(await advertisedBy(`${name}-proxies`, 0)).toEqual([serviceName]);
     expect(await advertisedBy(`${name}-proxies`, 1)).toEqual([serviceName]);
 
+    // Our own status writes and unrelated metadata edits reach no workflow: signals cost Temporal actions.
+    const servicesHandle = temporalConn.client.workflow.getHandle(servicesWorkflowId(namespace, name));
+    const signalCount = async () =>
+      ((await servicesHandle.fetchHistory()).events ?? []).filter(
+        (e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'objectChanged',
+      ).length;
+    const signalsBefore = await signalCount();
+    await objects.patchNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'tailscaleservices',
+      name,
+      body: [{ op: 'add', path: '/metadata/annotations', value: { 'example.com/note': 'irrelevant' } }],
+    });
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await signalCount()).toBe(signalsBefore);
+
     // The Temporal UI shows the VIP service's own workflow, searchable by name.
     const vip = await temporalConn.client.workflow
       .getHandle(vipWorkflowId(tailnet.name, serviceName))
