@@ -1,4 +1,13 @@
-import { conditionsSchema, dnsLabelPattern, labelSelectorSchema, observedGenerationSchema } from '../common';
+import {
+  conditionsSchema,
+  dnsLabelPattern,
+  labelSelectorSchema,
+  observedGenerationSchema,
+  tagSchema,
+  tailnetNameSchema,
+  vipServiceNamePattern,
+  vipServicePortPattern,
+} from '../common';
 import { defineCrd, type ObjectOfCrd } from '../crd';
 import { s, type Infer } from '../schema';
 
@@ -30,6 +39,73 @@ const routeGenerationSchema = s.object(
   },
 );
 
+const routeKindSchema = s.enum(['HTTPRoute', 'GRPCRoute', 'TCPRoute', 'TLSRoute', 'UDPRoute'] as const);
+
+const publishSchema = s.object(
+  {
+    route: s.optional(
+      s.object({
+        kind: s.optional(
+          s.enum(['HTTPRoute', 'GRPCRoute', 'TCPRoute', 'TLSRoute', 'UDPRoute'] as const, {
+            default: 'HTTPRoute',
+          }),
+        ),
+        name: s.string({ minLength: 1, maxLength: 253 }),
+        namespace: s.optional(
+          s.string({
+            description: 'Defaults to this object’s namespace.',
+            pattern: dnsLabelPattern,
+            maxLength: 63,
+          }),
+        ),
+      }),
+    ),
+    routeSelector: s.optional(labelSelectorSchema),
+    tailnet: s.optional(
+      s.string({
+        description: 'TailscaleTailnet to publish on; defaults to the only entry of spec.tailnets.',
+        pattern: dnsLabelPattern,
+        maxLength: 63,
+      }),
+    ),
+    vipService: s.object({
+      name: s.optional(
+        s.string({
+          description:
+            'svc:<dns-label>; defaults to svc:<route name>. Routes publishing the same name (on this or other gateways, or a TailscaleServices) share one VIP service.',
+          pattern: vipServiceNamePattern,
+        }),
+      ),
+      ports: s.optional(
+        s.array(s.string({ pattern: vipServicePortPattern }), {
+          description:
+            'tcp:<port> or tcp:<first>-<last>; defaults to the ports of the Gateway listeners the route attaches through.',
+          minItems: 1,
+          maxItems: 32,
+          'x-kubernetes-list-type': 'set',
+        }),
+      ),
+      tags: s.array(tagSchema, {
+        description: 'ACL tags of the VIP service.',
+        minItems: 1,
+        maxItems: 16,
+        'x-kubernetes-list-type': 'set',
+      }),
+      comment: s.optional(s.string({ maxLength: 512 })),
+    }),
+  },
+  {
+    description:
+      'Routes attached to the Gateway to publish on a tailnet as Tailscale VIP services: one named route, or every attached route whose labels match routeSelector.',
+    'x-kubernetes-validations': [
+      {
+        rule: 'has(self.route) != has(self.routeSelector)',
+        message: 'set exactly one of route and routeSelector',
+      },
+    ],
+  },
+);
+
 export const tailscaleGatewaySpecSchema = s.object({
   gatewayRef: s.object(
     {
@@ -52,15 +128,34 @@ export const tailscaleGatewaySpecSchema = s.object({
     }),
   ),
   routeGeneration: s.optional(routeGenerationSchema),
+  publish: s.optional(
+    s.array(publishSchema, {
+      description:
+        'Which attached routes become Tailscale VIP services; the operator creates or attaches to each service and detaches when the route goes.',
+      maxItems: 64,
+    }),
+  ),
 });
 
 const routeBackendSchema = s.object({
   kind: s.enum(['TailscaleServices', 'TailscaleEndpoints'] as const),
   name: s.string(),
+  namespace: s.optional(s.string({ description: 'Set when it differs from the route’s namespace.' })),
   vipService: s.optional(
     s.string({ description: 'svc:<name> of the VIP service, when the backend has one.' }),
   ),
+  ready: s.optional(s.boolean({ description: 'The backend exists, is permitted and is Ready.' })),
 });
+
+const routePublishedSchema = s.object(
+  {
+    tailnet: tailnetNameSchema,
+    vipService: s.string({ description: 'svc:<name>' }),
+    addresses: s.optional(s.array(s.string(), { maxItems: 4 })),
+    dnsName: s.optional(s.string()),
+  },
+  { description: 'The VIP service this route is published as (spec.publish).' },
+);
 
 export const tailscaleGatewayStatusSchema = s.object({
   observedGeneration: s.optional(observedGenerationSchema),
@@ -68,10 +163,11 @@ export const tailscaleGatewayStatusSchema = s.object({
   routes: s.optional(
     s.array(
       s.object({
-        kind: s.enum(['HTTPRoute', 'GRPCRoute', 'TCPRoute', 'TLSRoute', 'UDPRoute'] as const),
+        kind: routeKindSchema,
         namespace: s.string(),
         name: s.string(),
         backends: s.optional(s.array(routeBackendSchema, { maxItems: 64 })),
+        published: s.optional(routePublishedSchema),
       }),
       {
         description: 'Routes attached to the Gateway and the Tailscale backends they reach.',
@@ -83,6 +179,8 @@ export const tailscaleGatewayStatusSchema = s.object({
 
 export type TailscaleGatewaySpec = Infer<typeof tailscaleGatewaySpecSchema>;
 export type TailscaleGatewayStatus = Infer<typeof tailscaleGatewayStatusSchema>;
+export type TailscaleGatewayPublish = NonNullable<TailscaleGatewaySpec['publish']>[number];
+export type TailscaleGatewayRouteStatus = NonNullable<TailscaleGatewayStatus['routes']>[number];
 
 export const tailscaleGatewayCrd = defineCrd({
   kind: 'TailscaleGateway',
@@ -95,6 +193,14 @@ export const tailscaleGatewayCrd = defineCrd({
   spec: tailscaleGatewaySpecSchema,
   status: tailscaleGatewayStatusSchema,
   specValidations: [
+    {
+      rule: '!has(self.publish) || self.publish.all(p, has(p.tailnet) || (has(self.tailnets) && size(self.tailnets) == 1))',
+      message: 'publish[].tailnet is required unless spec.tailnets names exactly one tailnet',
+    },
+    {
+      rule: '!has(self.publish) || !has(self.tailnets) || size(self.tailnets) == 0 || self.publish.all(p, !has(p.tailnet) || p.tailnet in self.tailnets)',
+      message: 'publish[].tailnet must be one of spec.tailnets',
+    },
     {
       rule: "!has(self.routeGeneration) || !has(self.routeGeneration.pathPrefix) || self.routeGeneration.pathPrefix.contains('{service}') || has(self.routeGeneration.serviceSelector)",
       message:
