@@ -2,10 +2,12 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../runtime/logger';
 import type { ActivityContext, OperatorIdentity } from './context';
 import { createEndpointsActivities } from './endpoints';
+import { createGatewayActivities } from './gateway';
 import { CustomObjects } from './kubernetes/custom-objects';
 import { checkSecretKeys } from './kubernetes/secrets';
 import { patchStatus, type PatchStatusInput } from './kubernetes/status';
 import { setFinalizer, type FinalizerTarget } from './kubernetes/finalizers';
+import { createRoutePolicyActivities } from './route-policy';
 import { createServicesActivities } from './services';
 import { createTailnetCheckActivities } from './tailnet-checks';
 import { TailscaleClientRegistry } from './tailscale/client-registry';
@@ -74,6 +76,8 @@ export function createActivities(deps: ActivityDeps) {
     ...createVipActivities(ctx),
     ...createTemporalSignalActivities(deps.temporal),
     ...createEndpointsActivities(ctx),
+    ...createGatewayActivities(ctx),
+    ...createRoutePolicyActivities(ctx),
   };
 }
 

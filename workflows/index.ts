@@ -3,4 +3,6 @@ export { tailscaleTailnetWorkflow } from './tailscale-tailnet';
 export { tailscaleServicesWorkflow } from './tailscale-services';
 export { vipServiceWorkflow } from './vip-service';
 export { sweeperWorkflow } from './sweeper';
+export { tailscaleGatewayWorkflow } from './tailscale-gateway';
+export { tailscaleRoutePolicyWorkflow } from './tailscale-route-policy';
 export * from './proxies';
