@@ -5,6 +5,7 @@ import { tailscaleEndpointsCrd } from '../api/v1alpha1/tailscale-endpoints';
 import type { Logger } from '../runtime/logger';
 import { customResourceInformer } from './custom-resource-informer';
 import { Informer, type Watchable } from './informer';
+import { startGatewayApiInformers } from './routes';
 import type { RelatedLookups, RelatedSource } from './watched-kind';
 
 export interface DependencyInformers {
@@ -80,9 +81,12 @@ export function startDependencyInformers(opts: {
       informers.push(informer);
     }
   }
+  const gatewayApi = startGatewayApiInformers(opts);
+  informers.push(...gatewayApi.informers);
   return {
     informers,
     lookups: {
+      ...gatewayApi.lookups,
       secretVersion: (namespace, name) => secretVersions.get(`${namespace}/${name}`),
       endpointsIn: (namespace) => [...(endpoints.get(namespace)?.values() ?? [])],
     },

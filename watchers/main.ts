@@ -10,6 +10,8 @@ import { customResourceInformer } from './custom-resource-informer';
 import type { Informer, Watchable } from './informer';
 import { startDependencyInformers } from './dependency-informers';
 import { tailscaleServicesWatch } from './tailscale-services';
+import { tailscaleGatewayWatch } from './tailscale-gateway';
+import { tailscaleRoutePolicyWatch } from './tailscale-route-policy';
 import { WorkflowSignaler } from './signaler';
 import { proxyWatchedKinds } from './proxy-kinds';
 import { tailscaleTailnetWatch } from './tailscale-tailnet';
@@ -19,6 +21,8 @@ const watchedKinds: WatchedKind<KubeObject<unknown, unknown>>[] = [
   tailscaleTailnetWatch,
   tailscaleServicesWatch,
   ...proxyWatchedKinds,
+  tailscaleGatewayWatch,
+  tailscaleRoutePolicyWatch,
 ];
 
 export interface Watchers {

@@ -3,6 +3,7 @@ import type { KubeObject } from '../api/common';
 import type { ResourceRef } from '../api/crd';
 import { k8sNamespaceKey, resourceKindKey } from '../workflows/search-attributes';
 import type { ObjectSnapshot, ResourceWorkflowInput } from '../workflows/types';
+import type { GatewayApiLookups, GatewayApiRelatedSource } from './routes';
 import type { WorkflowDelivery } from './signaler';
 
 /** How one of our kinds maps onto its workflow. Watchers hold no other logic (DESIGN §1). */
@@ -16,10 +17,10 @@ export interface WatchedKind<T extends KubeObject<unknown, unknown>> {
   related?(obj: T, lookups: RelatedLookups): Record<string, string>;
 }
 
-export type RelatedSource = 'secrets' | 'endpoints';
+export type RelatedSource = 'secrets' | 'endpoints' | GatewayApiRelatedSource;
 
 /** Read-only views of the dependency informers' caches. */
-export interface RelatedLookups {
+export interface RelatedLookups extends GatewayApiLookups {
   secretVersion(namespace: string, name: string): string | undefined;
   endpointsIn(namespace: string): KubeObject<unknown, unknown>[];
 }
