@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   log,
   proxyActivities,
+  proxyLocalActivities,
   type RetryPolicy,
 } from '@temporalio/workflow';
 import type { ConditionUpdate } from '../api/conditions';
@@ -27,17 +28,18 @@ const retry: RetryPolicy = {
   maximumInterval: '1m',
   maximumAttempts: 10,
 };
+// Reads and idempotent Kubernetes writes run as local activities: a pass that changes nothing then
+// costs one or two workflow tasks instead of a round trip through the server per step.
+const { checkProxyTailnet, applyProxyObjects, observeProxyDevices, patchStatus, addProxyFinalizer } =
+  proxyLocalActivities<Activities>({ startToCloseTimeout: '1m', retry });
+// Steps that mint keys or delete devices stay regular activities: durable, retried by the server,
+// and visible as their own events in the Temporal UI.
 const {
-  addProxyFinalizer,
   removeProxyFinalizer,
-  checkProxyTailnet,
-  applyProxyObjects,
   removeProxyReplicas,
   deleteStaleProxyDevices,
-  observeProxyDevices,
   deleteProxy,
   readProxyGroupStatus,
-  patchStatus,
 } = proxyActivities<Activities>({ startToCloseTimeout: '1m', retry });
 const { ensureProxyConfigs } = proxyActivities<Activities>({ startToCloseTimeout: '2m', retry });
 
@@ -143,11 +145,12 @@ export async function reconcileProxies(
       state.lastReissueAt === undefined || now - state.lastReissueAt >= refresh.reissueGapMs;
     const configs = await ensureProxyConfigs({ deployment: d, allowReissue });
     const reissued = configs.replicas.some((r) => r.reissued);
-    const devices = await retireOldDevices(d, state, configs, applied.extraOrdinals);
+    const known = await removeScaledDownReplicas(d, state.devices, applied.extraOrdinals);
     const observed = await observeProxyDevices({ deployment: d, previous: state.published?.devices });
+    await deleteReplacedDevices(d, known, observed.deviceIds);
     const next: ProxyWorkflowState = {
       ...state,
-      devices: { ...devices, ...observed.deviceIds },
+      devices: { ...known, ...observed.deviceIds },
       ...(reissued ? { lastReissueAt: now } : {}),
     };
     return await publishObservation(d, snapshot, next, configs, observed);
@@ -165,36 +168,41 @@ export async function reconcileProxies(
   }
 }
 
-/** Deletes the devices of removed ordinals and devices a replica has replaced; returns the remaining map. */
-async function retireOldDevices(
+/** Deletes the devices and Secrets of ordinals scaled away; returns the devices still known. */
+async function removeScaledDownReplicas(
   d: ProxyDeployment,
-  state: ProxyWorkflowState,
-  configs: ProxyConfigsOutcome,
+  known: Record<string, string>,
   extraOrdinals: number[],
 ): Promise<Record<string, string>> {
-  const devices = { ...state.devices };
+  const devices = { ...known };
   const removed = new Set([
     ...extraOrdinals,
     ...Object.keys(devices)
       .map(Number)
       .filter((i) => i >= d.replicas),
   ]);
-  if (removed.size) {
-    await removeProxyReplicas({
-      deployment: d,
-      ordinals: [...removed].sort((a, b) => a - b),
-      knownDevices: devices,
-    });
-    for (const ordinal of removed) delete devices[String(ordinal)];
-  }
-  const replaced = configs.replicas
-    .filter((r) => r.deviceId && devices[String(r.ordinal)] && devices[String(r.ordinal)] !== r.deviceId)
-    .map((r) => devices[String(r.ordinal)]!);
-  if (replaced.length) {
-    log.info('deleting devices replaced by a new registration', { parent: d.name, devices: replaced });
-    await deleteStaleProxyDevices({ tailnet: d.tailnet, nodeIds: replaced });
-  }
+  if (!removed.size) return devices;
+  await removeProxyReplicas({
+    deployment: d,
+    ordinals: [...removed].sort((a, b) => a - b),
+    knownDevices: devices,
+  });
+  for (const ordinal of removed) delete devices[String(ordinal)];
   return devices;
+}
+
+/** A replica that registered again (its state was lost) leaves its previous device behind: delete it. */
+async function deleteReplacedDevices(
+  d: ProxyDeployment,
+  known: Record<string, string>,
+  observed: Record<string, string>,
+): Promise<void> {
+  const replaced = Object.entries(observed)
+    .filter(([ordinal, id]) => known[ordinal] && known[ordinal] !== id)
+    .map(([ordinal]) => known[ordinal]!);
+  if (!replaced.length) return;
+  log.info('deleting devices replaced by a new registration', { parent: d.name, devices: replaced });
+  await deleteStaleProxyDevices({ tailnet: d.tailnet, nodeIds: replaced });
 }
 
 async function publishObservation(
@@ -372,7 +380,8 @@ function userErrorCondition(
   d: ProxyDeployment,
   err: unknown,
 ): Omit<ConditionUpdate, 'type' | 'status'> | undefined {
-  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  // A failed activity arrives as ActivityFailure(cause); a failed local activity as the cause itself.
+  const cause = err instanceof ActivityFailure ? err.cause : err;
   if (!(cause instanceof ApplicationFailure) || !cause.type) return undefined;
   if (tailnetFailures.has(cause.type)) {
     return { reason: ProxyReason.TailnetNotReady, message: `spec.tailnet ${d.tailnet}: ${cause.message}` };

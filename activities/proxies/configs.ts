@@ -172,9 +172,9 @@ async function mintAuthKey(client: TailscaleClient, d: ProxyDeployment, ordinal:
   }
 }
 
-// At most 50 letters, digits, spaces and dashes.
+// At most 50 letters, digits, spaces and dashes; the replica's name leads so it survives truncation.
 function keyDescription(d: ProxyDeployment, ordinal: number): string {
-  return `tsgw ${d.namespace} ${d.name}-${ordinal}`.replace(/[^A-Za-z0-9 -]/g, '-').slice(0, 50);
+  return `${d.name}-${ordinal} in ${d.namespace}`.replace(/[^A-Za-z0-9 -]/g, '-').slice(0, 50);
 }
 
 /** A key minted by a failed attempt never reached a config Secret: revoke it so one replica has one key. */

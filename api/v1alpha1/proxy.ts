@@ -171,7 +171,7 @@ export function proxySpecProblem(deployment: ProxyDeployment): ProxySpecProblem 
     if (first !== undefined) {
       return {
         field: `spec.ports[${i}].name`,
-        message: `spec.ports[${i}] and spec.ports[${first}] share the Service port name "${portName}": give them distinct names`,
+        message: `spec.ports[${i}].name: "${portName}" is already the Service port name of spec.ports[${first}]; give the ports distinct names`,
       };
     }
     seen.set(portName, i);

@@ -16,7 +16,7 @@ import {
 import { managedByValue, proxyLabelKeys } from '../../activities/specs/proxy-group';
 import { createLogger, type Logger } from '../../runtime/logger';
 import { Backoff, sleep } from '../../watchers/backoff';
-import { Informer, type ListPage } from '../../watchers/informer';
+import { Informer } from '../../watchers/informer';
 import { PodController } from './pods';
 import { markOffline, syncReplica, type ProxyTailscale } from './replica';
 import { ProxySecrets } from './secrets';

@@ -1,0 +1,319 @@
+import { CoreV1Api } from '@kubernetes/client-node';
+import { deleteKey, listKeys } from '../../../activities/tailscale/keys';
+import { listVipServiceHosts, putVipService } from '../../../activities/tailscale/vip-services';
+import { startProxySimulator } from '../../../simulators/proxy/simulator';
+import { snapshotOf } from '../../../watchers/watched-kind';
+import { endpointsWorkflowId } from '../../../workflows/ids';
+import { objectChangedSignal } from '../../../workflows/messages';
+import { eventually } from '../../support/eventually';
+import { createTestNamespace, uniqueName } from '../../support/stack';
+import {
+  configKey,
+  configOf,
+  devicesNamed,
+  editConfig,
+  proxyParents,
+  secretData,
+  startProxyHarness,
+  type ProxyHarness,
+} from './tailscale-endpoints-harness';
+
+describe('TailscaleEndpoints under faults: advertised services, lost state, restarts, key reissue, bad specs', () => {
+  let h: ProxyHarness;
+  let endpoints: ReturnType<typeof proxyParents>;
+
+  beforeAll(async () => {
+    h = await startProxyHarness('endpoints-faults');
+    endpoints = proxyParents(h, 'TailscaleEndpoints');
+  });
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const stateOf = async (name: string, namespace = h.namespace) =>
+    h.core.readNamespacedSecret({ namespace, name });
+
+  const keysOf = async (replica: string) =>
+    (await listKeys(h.tailnet.api)).filter((k) => k.description.startsWith(`${replica} `));
+
+  it('reflects AdvertiseServices edits as service hosts, and keeps them across re-renders of the config', async () => {
+    const name = uniqueName('adv');
+    await endpoints.create(name, { proxy: { replicas: 2 } });
+    await endpoints.waitReady(name);
+    const devices = await devicesNamed(h, name);
+    const service = `svc:${name}`;
+    await putVipService(h.tailnet.api, { name: service, ports: ['tcp:443'], tags: ['tag:k8s'] });
+
+    // What the TailscaleServices workflow does: add the service to each replica's config.
+    for (const i of [0, 1]) {
+      await editConfig(h, `${name}-${i}-config`, (c) => {
+        c.AdvertiseServices = [service];
+      });
+    }
+    const hosts = await eventually('both proxies advertising', async () => {
+      const found = await listVipServiceHosts(h.tailnet.api, service);
+      return found.length === 2 ? found : undefined;
+    });
+    expect(hosts.map((x) => x.nodeId).sort()).toEqual(devices.map((d) => d.nodeId).sort());
+
+    // A re-render (new hostname prefix) rewrites the config but keeps AdvertiseServices.
+    await endpoints.patch(name, [{ op: 'add', path: '/spec/proxy/hostnamePrefix', value: `${name}-x` }]);
+    for (const i of [0, 1]) {
+      const config = await eventually(`config ${i} re-rendered`, async () => {
+        const c = await configOf(h, `${name}-${i}-config`);
+        return c.Hostname === `${name}-x-${i}` ? c : undefined;
+      });
+      expect(config.AdvertiseServices).toEqual([service]);
+    }
+    expect(await listVipServiceHosts(h.tailnet.api, service)).toHaveLength(2);
+
+    // Unselecting: the proxies stop advertising.
+    for (const i of [0, 1]) {
+      await editConfig(h, `${name}-${i}-config`, (c) => {
+        c.AdvertiseServices = [];
+      });
+    }
+    await eventually('no proxy advertising', async () =>
+      (await listVipServiceHosts(h.tailnet.api, service)).length === 0 ? true : undefined,
+    );
+  });
+
+  it('a replica that lost its state gets exactly one new key, registers again, and its old device is deleted', async () => {
+    const name = uniqueName('wipe');
+    await endpoints.create(name, { proxy: { replicas: 1 } });
+    await endpoints.waitReady(name);
+    const [old] = await devicesNamed(h, name);
+    expect(await keysOf(`${name}-0`)).toHaveLength(1);
+
+    await h.proxies.wipeReplicaState(h.namespace, name, 0);
+    const fresh = await eventually('a new device for replica 0', async () => {
+      const id = secretData(await stateOf(`${name}-0`), 'device_id');
+      return id && id !== old!.nodeId ? id : undefined;
+    });
+    await eventually('old device deleted', async () => {
+      const ids = (await devicesNamed(h, name)).map((d) => d.nodeId);
+      return ids.length === 1 && ids[0] === fresh ? ids : undefined;
+    });
+    expect(await keysOf(`${name}-0`)).toHaveLength(2);
+    const ep = await eventually('status lists the new device', async () => {
+      const obj = await endpoints.get(name);
+      return obj.status?.devices?.[0]?.nodeID === fresh &&
+        obj.status.conditions?.find((c) => c.type === 'Ready')?.status === 'True'
+        ? obj
+        : undefined;
+    });
+    expect(ep.status?.devices).toHaveLength(1);
+  });
+
+  it('a restarted replica keeps its device; a replica held down is reported until it comes back', async () => {
+    const name = uniqueName('restart');
+    await endpoints.create(name, { proxy: { replicas: 2 } });
+    await endpoints.waitReady(name);
+    const before = await stateOf(`${name}-1`);
+    const keysBefore = (await listKeys(h.tailnet.api)).length;
+
+    await h.proxies.killReplica(h.namespace, name, 1);
+    const podUid = await eventually('new pod_uid in the state', async () => {
+      const uid = secretData(await stateOf(`${name}-1`), 'pod_uid');
+      return uid !== secretData(before, 'pod_uid') ? uid : undefined;
+    });
+    const pod = await h.core.readNamespacedPod({ namespace: h.namespace, name: `${name}-1` });
+    expect(pod.metadata?.uid).toBe(podUid);
+    expect(secretData(await stateOf(`${name}-1`), 'device_id')).toBe(secretData(before, 'device_id'));
+    expect((await listKeys(h.tailnet.api)).length).toBe(keysBefore);
+    await endpoints.waitReady(name);
+
+    await h.proxies.killReplica(h.namespace, name, 0, { restart: false });
+    const down = await eventually('replica 0 reported down', async () => {
+      const ready = await endpoints.ready(name);
+      return ready?.status === 'False' ? ready : undefined;
+    });
+    expect(down.reason).toBe('Provisioning');
+    expect(down.message).toContain(`${name}-0`);
+    const status = (await endpoints.get(name)).status?.devices?.find((d) => d.statefulSetPod === `${name}-0`);
+    expect(status).toMatchObject({ online: false, connected: false });
+    expect(status?.lastSeen).toBeDefined();
+
+    h.proxies.restartReplica(h.namespace, name, 0);
+    await eventually('Ready again', async () =>
+      (await endpoints.ready(name))?.status === 'True' ? true : undefined,
+    );
+  });
+
+  it('reissues a key the proxy reports as refused, at most once per 30 s per object', async () => {
+    // A namespace no proxy simulator watches yet: the test plays containerboot's reissue request itself.
+    const namespace = await createTestNamespace(h.kc, 'reissue');
+    const core = h.kc.makeApiClient(CoreV1Api);
+    const name = uniqueName('reissue');
+    await h.objects.createNamespacedCustomObject({
+      group: 'gateway.tailscale.com',
+      version: 'v1alpha1',
+      namespace,
+      plural: 'tailscaleendpoints',
+      body: {
+        apiVersion: 'gateway.tailscale.com/v1alpha1',
+        kind: 'TailscaleEndpoints',
+        metadata: { name, labels: h.operator.labels },
+        spec: { tailnet: h.tailnet.name, tags: ['tag:k8s'], proxy: { replicas: 1 } },
+      },
+    });
+    const configuredKey = async () => {
+      const secret = await core
+        .readNamespacedSecret({ namespace, name: `${name}-0-config` })
+        .catch(() => undefined);
+      const config = secret
+        ? (JSON.parse(secretData(secret, configKey) || '{}') as { AuthKey?: string })
+        : {};
+      return config.AuthKey;
+    };
+    const refuse = async (key: string) => {
+      const [info] = await keysOf(`${name}-0`).then((keys) => keys.filter((k) => !k.invalid));
+      await deleteKey(h.tailnet.api, info!.id);
+      await core.patchNamespacedSecret({
+        namespace,
+        name: `${name}-0`,
+        body: [{ op: 'add', path: '/data', value: { reissue_authkey: Buffer.from(key).toString('base64') } }],
+      });
+    };
+
+    const first = await eventually('first key', configuredKey);
+    await refuse(first);
+    const second = await eventually('reissued key', async () => {
+      const key = await configuredKey();
+      return key && key !== first ? key : undefined;
+    });
+    const reissuedAt = Date.now();
+
+    await refuse(second);
+    const deferred = await eventually('reissue deferred by the rate limit', async () => {
+      const ready = await h.objects
+        .getNamespacedCustomObject({
+          group: 'gateway.tailscale.com',
+          version: 'v1alpha1',
+          namespace,
+          plural: 'tailscaleendpoints',
+          name,
+        })
+        .then(
+          (o) => (o as { status?: { conditions?: { type: string; message: string }[] } }).status?.conditions,
+        );
+      const message = ready?.find((c) => c.type === 'Ready')?.message ?? '';
+      return message.includes('rate limited') ? message : undefined;
+    });
+    expect(deferred).toContain(`${name}-0 asked for a new auth key`);
+    expect(await configuredKey()).toBe(second);
+    const third = await eventually(
+      'key reissued after the rate limit',
+      async () => {
+        const key = await configuredKey();
+        return key && key !== second ? key : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+    expect(Date.now() - reissuedAt).toBeGreaterThanOrEqual(29_000);
+    expect(third).not.toBe(first);
+    expect(await keysOf(`${name}-0`)).toHaveLength(3);
+
+    // The proxy comes up with the third key.
+    const proxies = startProxySimulator({
+      kc: h.kc,
+      tailscale: h.tailnet.sim.admin,
+      namespaces: [namespace],
+    });
+    try {
+      await eventually(
+        'device registered with the reissued key',
+        async () =>
+          secretData(await core.readNamespacedSecret({ namespace, name: `${name}-0` }), 'device_id') ||
+          undefined,
+      );
+    } finally {
+      await proxies.stop();
+    }
+  }, 120_000);
+
+  it('keeps the last device status when the devices API fails, and says so', async () => {
+    const name = uniqueName('apifail');
+    await endpoints.create(name, { proxy: { replicas: 1 } });
+    const ready = await endpoints.waitReady(name);
+    const device = ready.status!.devices![0]!;
+    const fault = await h.tailnet.sim.admin.addFault({
+      kind: 'error',
+      status: 500,
+      method: 'GET',
+      path: '/api/v2/device/*',
+    });
+    try {
+      const handle = h.temporal.workflow.getHandle(endpointsWorkflowId(h.namespace, name));
+      await handle.signal(objectChangedSignal, snapshotOf(await endpoints.get(name)));
+      const observed = await eventually('DevicesObserved=False', async () => {
+        const obj = await endpoints.get(name);
+        const c = obj.status?.conditions?.find((x) => x.type === 'DevicesObserved');
+        return c?.status === 'False' ? obj : undefined;
+      });
+      expect(observed.status?.conditions?.find((c) => c.type === 'DevicesObserved')).toMatchObject({
+        reason: 'TailscaleApiError',
+      });
+      expect(observed.status?.devices).toEqual([device]);
+    } finally {
+      await h.tailnet.sim.admin.removeFault(fault.id);
+    }
+    const handle = h.temporal.workflow.getHandle(endpointsWorkflowId(h.namespace, name));
+    await handle.signal(objectChangedSignal, snapshotOf(await endpoints.get(name)));
+    await eventually('DevicesObserved=True again', async () =>
+      (await endpoints.get(name)).status?.conditions?.find((x) => x.type === 'DevicesObserved')?.status ===
+      'True'
+        ? true
+        : undefined,
+    );
+  });
+
+  describe('bad specs are rejected by the schema or reported with the field to fix', () => {
+    const rejection = async (spec: Record<string, unknown>, name = uniqueName('bad')) => {
+      try {
+        await endpoints.create(name, spec);
+      } catch (err) {
+        return String((err as { body?: unknown }).body);
+      }
+      throw new Error('the API server accepted the object');
+    };
+
+    it('rejects replicas < 0 and malformed tags at admission, naming the field', async () => {
+      expect(await rejection({ proxy: { replicas: -1 } })).toContain('spec.proxy.replicas');
+      expect(await rejection({ tags: ['k8s'] })).toContain('spec.tags[0]');
+    });
+
+    it('reports an unknown tailnet, a too-long name, clashing port names and tags the OAuth client does not own', async () => {
+      const unknown = uniqueName('nonet');
+      await endpoints.create(unknown, { tailnet: 'no-such-tailnet' });
+      const tailnet = await endpoints.waitReason(unknown, 'TailnetNotReady');
+      expect(tailnet.message).toContain('spec.tailnet');
+      expect(tailnet.message).toContain('no-such-tailnet');
+
+      const long = `long-${'x'.repeat(50)}`;
+      await endpoints.create(long, {});
+      expect((await endpoints.waitReason(long, 'InvalidSpec')).message).toContain('metadata.name');
+
+      const ports = uniqueName('ports');
+      await endpoints.create(ports, {
+        ports: [
+          { name: 'web', port: 80 },
+          { name: 'web', port: 81 },
+        ],
+      });
+      expect((await endpoints.waitReason(ports, 'InvalidSpec')).message).toContain('spec.ports[1].name');
+
+      const foreign = uniqueName('foreign');
+      await endpoints.create(foreign, { tags: ['tag:not-ours'] });
+      const rejected = await endpoints.waitReason(foreign, 'AuthKeyRejected');
+      expect(rejected.message).toContain('spec.tags');
+
+      // None of them created a device, and a valid object next to them still converges.
+      for (const bad of [unknown, long, ports, foreign]) expect(await devicesNamed(h, bad)).toEqual([]);
+      const good = uniqueName('good');
+      await endpoints.create(good, { proxy: { replicas: 1 } });
+      await endpoints.waitReady(good);
+    });
+  });
+});

@@ -1,0 +1,402 @@
+import { listKeys } from '../../../activities/tailscale/keys';
+import { snapshotOf } from '../../../watchers/watched-kind';
+import { endpointsWorkflowId } from '../../../workflows/ids';
+import { objectChangedSignal, resourceStatusQuery } from '../../../workflows/messages';
+import { resourceKindKey } from '../../../workflows/search-attributes';
+import { eventually } from '../../support/eventually';
+import { recordHistory } from '../../support/record-history';
+import { uniqueName } from '../../support/stack';
+import {
+  configKey,
+  configOf as configOfSecret,
+  devicesNamed as devicesWithPrefix,
+  proxyParents,
+  secretData,
+  startProxyHarness,
+  type ProxyHarness,
+} from './tailscale-endpoints-harness';
+
+describe('TailscaleEndpoints: proxy StatefulSets, auth keys, devices and status on the real stack', () => {
+  let h: ProxyHarness;
+  let endpoints: ReturnType<typeof proxyParents>;
+  let core: ProxyHarness['core'];
+  let apps: ProxyHarness['apps'];
+  let rbac: ProxyHarness['rbac'];
+  let namespace: string;
+
+  beforeAll(async () => {
+    h = await startProxyHarness('endpoints');
+    endpoints = proxyParents(h, 'TailscaleEndpoints');
+    ({ core, apps, rbac, namespace } = h);
+  });
+
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const createEndpoints = (name: string, spec: Record<string, unknown>) => endpoints.create(name, spec);
+  const getEndpoints = (name: string) => endpoints.get(name);
+  const waitReady = (name: string, generation = 1) => endpoints.waitReady(name, generation);
+  const configOf = (secretName: string) => configOfSecret(h, secretName);
+  const devicesNamed = (prefix: string) => devicesWithPrefix(h, prefix);
+
+  it('builds the proxies of a 2-replica endpoints object, registers two devices and reports them Ready', async () => {
+    const name = uniqueName('web');
+    await createEndpoints(name, {
+      connectionType: 'ingress',
+      proxy: {
+        replicas: 2,
+        resources: { requests: { cpu: '10m', memory: '32Mi' } },
+        nodeSelector: { 'kubernetes.io/os': 'linux' },
+        tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'proxies', effect: 'NoSchedule' }],
+      },
+      ports: [{ name: 'http', port: 80 }, { port: 443 }],
+    });
+    const ep = await waitReady(name);
+    const uid = ep.metadata.uid!;
+    const owner = {
+      apiVersion: 'gateway.tailscale.com/v1alpha1',
+      kind: 'TailscaleEndpoints',
+      name,
+      uid,
+      controller: true,
+      blockOwnerDeletion: true,
+    };
+    const labels = {
+      'app.kubernetes.io/managed-by': 'tailscale-gateway-operator',
+      'app.kubernetes.io/name': 'tailscale-proxy',
+      'app.kubernetes.io/instance': name,
+      'gateway.tailscale.com/parent-kind': 'endpoints',
+      'gateway.tailscale.com/parent-name': name,
+    };
+    expect(ep.metadata.finalizers).toContain('gateway.tailscale.com/finalizer');
+
+    // ServiceAccount, Role (own state Secrets only), RoleBinding.
+    const sa = await core.readNamespacedServiceAccount({ namespace, name });
+    expect(sa.metadata?.labels).toEqual(labels);
+    expect(sa.metadata?.ownerReferences).toEqual([owner]);
+    const role = await rbac.readNamespacedRole({ namespace, name });
+    expect(role.metadata?.ownerReferences).toEqual([owner]);
+    expect(role.rules).toEqual([
+      {
+        apiGroups: [''],
+        resources: ['secrets'],
+        verbs: ['get', 'patch', 'update'],
+        resourceNames: [`${name}-0`, `${name}-1`],
+      },
+      { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch', 'get'] },
+    ]);
+    const binding = await rbac.readNamespacedRoleBinding({ namespace, name });
+    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name });
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name, namespace }]);
+
+    // StatefulSet: env and volume conventions, pod knobs from the spec.
+    const sts = await apps.readNamespacedStatefulSet({ namespace, name });
+    expect(sts.metadata?.labels).toEqual(labels);
+    expect(sts.metadata?.ownerReferences).toEqual([owner]);
+    expect(sts.spec?.replicas).toBe(2);
+    expect(sts.spec?.podManagementPolicy).toBe('Parallel');
+    expect(sts.spec?.selector.matchLabels).toEqual({
+      'gateway.tailscale.com/parent-kind': 'endpoints',
+      'gateway.tailscale.com/parent-name': name,
+    });
+    const podSpec = sts.spec!.template.spec!;
+    expect(sts.spec?.template.metadata?.labels).toEqual(labels);
+    expect(podSpec.serviceAccountName).toBe(name);
+    expect(podSpec.nodeSelector).toEqual({ 'kubernetes.io/os': 'linux' });
+    expect(podSpec.tolerations).toEqual([
+      { key: 'dedicated', operator: 'Equal', value: 'proxies', effect: 'NoSchedule' },
+    ]);
+    expect(podSpec.initContainers?.map((c) => c.name)).toEqual(['sysctler']);
+    expect(podSpec.containers).toHaveLength(1);
+    const container = podSpec.containers[0]!;
+    expect(container.name).toBe('tailscale');
+    expect(container.image).toBe('tailscale/tailscale:stable');
+    expect(container.securityContext?.privileged).toBe(true);
+    expect(container.resources?.requests).toEqual({ cpu: '10m', memory: '32Mi' });
+    expect(container.ports).toEqual([
+      { name: 'http', containerPort: 80, protocol: 'TCP' },
+      { name: 'tcp-443', containerPort: 443, protocol: 'TCP' },
+    ]);
+    expect(container.env).toEqual([
+      { name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } },
+      { name: 'POD_UID', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.uid' } } },
+      { name: 'POD_IP', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'status.podIP' } } },
+      { name: 'TS_USERSPACE', value: 'false' },
+      { name: 'TS_KUBE_SECRET', value: '$(POD_NAME)' },
+      { name: 'TS_STATE', value: 'kube:$(POD_NAME)' },
+      { name: 'TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR', value: '/etc/tsconfig/$(POD_NAME)' },
+    ]);
+    expect(container.volumeMounts).toEqual([
+      { name: 'tailscaledconfig-0', mountPath: `/etc/tsconfig/${name}-0`, readOnly: true },
+      { name: 'tailscaledconfig-1', mountPath: `/etc/tsconfig/${name}-1`, readOnly: true },
+    ]);
+    expect(podSpec.volumes?.map((v) => [v.name, v.secret?.secretName])).toEqual([
+      ['tailscaledconfig-0', `${name}-0-config`],
+      ['tailscaledconfig-1', `${name}-1-config`],
+    ]);
+
+    // A Service with a port per declared port.
+    const service = await core.readNamespacedService({ namespace, name });
+    expect(service.metadata?.ownerReferences).toEqual([owner]);
+    expect(service.spec?.selector).toEqual(sts.spec?.selector.matchLabels);
+    expect(service.spec?.ports?.map((p) => [p.name, p.port, p.targetPort, p.protocol])).toEqual([
+      ['http', 80, 80, 'TCP'],
+      ['tcp-443', 443, 443, 'TCP'],
+    ]);
+
+    // State and config Secrets per replica; the auth key is gone from the config once the device exists.
+    const devices = await devicesNamed(name);
+    expect(devices.map((d) => d.hostname).sort()).toEqual([`${name}-0`, `${name}-1`]);
+    for (const i of [0, 1]) {
+      const state = await core.readNamespacedSecret({ namespace, name: `${name}-${i}` });
+      expect(state.metadata?.labels).toEqual({
+        ...labels,
+        'gateway.tailscale.com/secret-type': 'state',
+        'gateway.tailscale.com/replica': String(i),
+      });
+      expect(state.metadata?.ownerReferences).toEqual([owner]);
+      const device = devices.find((d) => d.hostname === `${name}-${i}`)!;
+      expect(device.tags).toEqual(['tag:k8s']);
+      expect(device.authorized).toBe(true);
+      expect(secretData(state, 'device_id')).toBe(device.nodeId);
+      expect(secretData(state, 'device_fqdn')).toBe(`${device.name}.`);
+      expect(JSON.parse(secretData(state, 'device_ips'))).toEqual(device.addresses);
+
+      // The key stays in the config only until the device exists; the pass after registration drops it.
+      const config = await eventually(`config of replica ${i} without its auth key`, async () => {
+        const secret = await core.readNamespacedSecret({ namespace, name: `${name}-${i}-config` });
+        return 'AuthKey' in JSON.parse(secretData(secret, configKey)) ? undefined : secret;
+      });
+      expect(config.metadata?.labels).toEqual({
+        ...labels,
+        'gateway.tailscale.com/secret-type': 'config',
+        'gateway.tailscale.com/replica': String(i),
+      });
+      expect(config.metadata?.ownerReferences).toEqual([owner]);
+      expect(Object.keys(config.data ?? {})).toEqual([configKey]);
+      expect(JSON.parse(secretData(config, configKey))).toEqual({
+        Version: 'alpha0',
+        Locked: 'false',
+        Hostname: `${name}-${i}`,
+        acceptDNS: 'false',
+      });
+    }
+
+    // One single-use, pre-authorized, tagged key per replica.
+    const keys = (await listKeys(h.tailnet.api)).filter((k) => k.description.startsWith(`${name}-`));
+    expect(keys.map((k) => k.description.split(' ')[0]).sort()).toEqual([`${name}-0`, `${name}-1`]);
+    for (const key of keys) {
+      expect(key.capabilities).toEqual({
+        reusable: false,
+        ephemeral: false,
+        preauthorized: true,
+        tags: ['tag:k8s'],
+      });
+      expect(key.invalid).toBe(true);
+    }
+
+    // Status: both devices with their IPs and pods.
+    const pods = await core.listNamespacedPod({
+      namespace,
+      labelSelector: `gateway.tailscale.com/parent-name=${name}`,
+    });
+    expect(ep.status?.devices).toHaveLength(2);
+    for (const i of [0, 1]) {
+      const device = devices.find((d) => d.hostname === `${name}-${i}`)!;
+      const status = ep.status!.devices!.find((d) => d.statefulSetPod === `${name}-${i}`);
+      expect(status).toEqual({
+        hostname: `${name}-${i}`,
+        statefulSetPod: `${name}-${i}`,
+        nodeID: device.nodeId,
+        tailscaleIP: device.addresses[0],
+        tailscaleIPs: device.addresses,
+        tailscaleFQDN: device.name,
+        online: true,
+        connected: true,
+        tags: ['tag:k8s'],
+      });
+      expect(pods.items.find((p) => p.metadata?.name === `${name}-${i}`)).toBeDefined();
+    }
+    expect(ep.status?.statefulSets).toEqual([
+      {
+        name,
+        replicas: 2,
+        readyReplicas: 2,
+        service: name,
+        createdAt: sts.metadata?.creationTimestamp?.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      },
+    ]);
+    expect(ep.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'True',
+      reason: 'Ready',
+      message: '2/2 devices connected',
+      observedGeneration: 1,
+    });
+    expect(ep.status?.conditions?.find((c) => c.type === 'DevicesObserved')).toMatchObject({
+      status: 'True',
+    });
+
+    const handle = h.temporal.workflow.getHandle(endpointsWorkflowId(namespace, name));
+    const description = await handle.describe();
+    expect(description.type).toBe('tailscaleEndpointsWorkflow');
+    expect(description.typedSearchAttributes.get(resourceKindKey)).toBe('TailscaleEndpoints');
+    // Auth keys never enter the workflow's history.
+    expect(JSON.stringify(await handle.fetchHistory())).not.toMatch(/tskey-auth-/);
+    await recordHistory('tailscale-endpoints', 'ready', handle);
+  });
+
+  /** Every object the endpoints own, by kind/name, with its resourceVersion. */
+  const versionsOf = async (name: string) => {
+    const selector = `gateway.tailscale.com/parent-name=${name}`;
+    const [secrets, pods] = await Promise.all([
+      core.listNamespacedSecret({ namespace, labelSelector: selector }),
+      core.listNamespacedPod({ namespace, labelSelector: selector }),
+    ]);
+    const one = async (kind: string, read: () => Promise<{ metadata?: { resourceVersion?: string } }>) =>
+      [kind, (await read()).metadata?.resourceVersion] as const;
+    const singles = await Promise.all([
+      one('TailscaleEndpoints', () => getEndpoints(name)),
+      one('StatefulSet', () => apps.readNamespacedStatefulSet({ namespace, name })),
+      one('ServiceAccount', () => core.readNamespacedServiceAccount({ namespace, name })),
+      one('Role', () => rbac.readNamespacedRole({ namespace, name })),
+      one('RoleBinding', () => rbac.readNamespacedRoleBinding({ namespace, name })),
+    ]);
+    return Object.fromEntries([
+      ...singles,
+      ...secrets.items.map((x) => [`Secret/${x.metadata?.name}`, x.metadata?.resourceVersion] as const),
+      ...pods.items.map((x) => [`Pod/${x.metadata?.name}`, x.metadata?.resourceVersion] as const),
+    ]);
+  };
+
+  const settled = async (name: string) => {
+    await waitReady(name);
+    for (const i of [0, 1]) {
+      await eventually(`replica ${i} config without a key`, async () =>
+        'AuthKey' in (await configOf(`${name}-${i}-config`)) ? undefined : true,
+      );
+    }
+    // Quiet: nothing owned changes for two seconds.
+    let before = await versionsOf(name);
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 2_000));
+      await h.proxies.idle();
+      const after = await versionsOf(name);
+      if (JSON.stringify(after) === JSON.stringify(before)) return after;
+      before = after;
+    }
+  };
+
+  it('reconciles 100 times without a change and writes nothing: no auth key, no Tailscale write, no Secret write', async () => {
+    const name = uniqueName('idle');
+    await createEndpoints(name, { proxy: { replicas: 2 } });
+    const versions = await settled(name);
+    const handle = h.temporal.workflow.getHandle(endpointsWorkflowId(namespace, name));
+    const countsBefore = await h.tailnet.sim.admin.requestCounts();
+    const keysBefore = (await listKeys(h.tailnet.api)).length;
+    const snapshot = snapshotOf(await getEndpoints(name));
+    const reconcilesBefore = (await handle.query(resourceStatusQuery)).reconciles;
+
+    const started = Date.now();
+    for (let n = 1; n <= 100; n++) {
+      await handle.signal(objectChangedSignal, snapshot);
+      await eventually(
+        `reconcile ${n}`,
+        async () =>
+          (await handle.query(resourceStatusQuery)).reconciles >= reconcilesBefore + n ? true : undefined,
+        { intervalMs: 10 },
+      );
+    }
+    const elapsedMs = Date.now() - started;
+
+    const counts = await h.tailnet.sim.admin.requestCounts();
+    const writes = counts.writes - countsBefore.writes;
+    const calls = counts.total - countsBefore.total;
+    process.stdout.write(
+      `\n100 idle reconciles in ${elapsedMs} ms: ${writes} Tailscale writes, ${calls} Tailscale calls (${JSON.stringify(
+        Object.fromEntries(
+          Object.entries(counts.routes)
+            .map(([route, c]) => [route, c - (countsBefore.routes[route] ?? 0)] as const)
+            .filter(([, c]) => c > 0),
+        ),
+      )})\n`,
+    );
+    expect(writes).toBe(0);
+    expect(counts.routes['POST /api/v2/tailnet/-/keys'] ?? 0).toBe(
+      countsBefore.routes['POST /api/v2/tailnet/-/keys'] ?? 0,
+    );
+    expect((await listKeys(h.tailnet.api)).length).toBe(keysBefore);
+    expect(await versionsOf(name)).toEqual(versions);
+    expect((await handle.query(resourceStatusQuery)).lastError).toBeUndefined();
+  }, 300_000);
+
+  it('scales 3 → 1: ordinals 1 and 2 lose their devices and Secrets, ordinal 0 keeps its device', async () => {
+    const name = uniqueName('scale');
+    await createEndpoints(name, { proxy: { replicas: 3 } });
+    await waitReady(name);
+    const before = await devicesNamed(name);
+    expect(before.map((d) => d.hostname).sort()).toEqual([0, 1, 2].map((i) => `${name}-${i}`));
+    const first = before.find((d) => d.hostname === `${name}-0`)!;
+
+    await endpoints.patch(name, [{ op: 'replace', path: '/spec/proxy/replicas', value: 1 }]);
+    const ep = await waitReady(name, 2);
+    await eventually('devices of ordinals 1 and 2 deleted', async () => {
+      const left = await devicesNamed(name);
+      return left.length === 1 ? left : undefined;
+    });
+    expect((await devicesNamed(name)).map((d) => d.nodeId)).toEqual([first.nodeId]);
+    const secrets = await core.listNamespacedSecret({
+      namespace,
+      labelSelector: `gateway.tailscale.com/parent-name=${name}`,
+    });
+    expect(secrets.items.map((x) => x.metadata?.name).sort()).toEqual([`${name}-0`, `${name}-0-config`]);
+    expect(ep.status?.devices?.map((d) => d.nodeID)).toEqual([first.nodeId]);
+    expect(ep.status?.statefulSets?.[0]).toMatchObject({ replicas: 1, readyReplicas: 1 });
+    const role = await rbac.readNamespacedRole({ namespace, name });
+    expect(role.rules?.[0]?.resourceNames).toEqual([`${name}-0`]);
+    await recordHistory(
+      'tailscale-endpoints',
+      'scaled-down',
+      h.temporal.workflow.getHandle(endpointsWorkflowId(namespace, name)),
+    );
+  });
+
+  it('deletion removes every device and owned object, then the finalizer, and ends the workflow', async () => {
+    const name = uniqueName('gone');
+    await createEndpoints(name, { proxy: { replicas: 2 }, ports: [{ port: 8080 }] });
+    await waitReady(name);
+    expect(await devicesNamed(name)).toHaveLength(2);
+
+    await endpoints.delete(name);
+    const handle = h.temporal.workflow.getHandle(endpointsWorkflowId(namespace, name));
+    await eventually('workflow completion', async () =>
+      (await handle.describe()).status.name === 'COMPLETED' ? true : undefined,
+    );
+    await eventually('object gone', async () => {
+      try {
+        await getEndpoints(name);
+        return undefined;
+      } catch {
+        return true;
+      }
+    });
+    expect(await devicesNamed(name)).toEqual([]);
+    const selector = `gateway.tailscale.com/parent-name=${name}`;
+    expect((await core.listNamespacedSecret({ namespace, labelSelector: selector })).items).toEqual([]);
+    const stillThere = await Promise.allSettled([
+      apps.readNamespacedStatefulSet({ namespace, name }),
+      core.readNamespacedService({ namespace, name }),
+      core.readNamespacedServiceAccount({ namespace, name }),
+      rbac.readNamespacedRole({ namespace, name }),
+      rbac.readNamespacedRoleBinding({ namespace, name }),
+    ]);
+    expect(stillThere.map((r) => r.status)).toEqual([
+      'rejected',
+      'rejected',
+      'rejected',
+      'rejected',
+      'rejected',
+    ]);
+    await recordHistory('tailscale-endpoints', 'deleted', handle);
+  });
+});
