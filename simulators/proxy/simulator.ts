@@ -76,7 +76,7 @@ export class ProxySimulator {
           path: `/apis/apps/v1${scope}/statefulsets`,
           labelSelector: ourLabel,
           list: async ({ limit, continue: cont }) =>
-            (namespace
+            namespace
               ? await apps.listNamespacedStatefulSet({
                   namespace,
                   labelSelector: ourLabel,
@@ -87,7 +87,7 @@ export class ProxySimulator {
                   labelSelector: ourLabel,
                   limit,
                   _continue: cont,
-                })),
+                }),
           resyncIntervalMs,
           logger: this.logger,
           onUpsert: (sts) => this.enqueue(sts.metadata?.namespace, sts.metadata?.name),
@@ -99,7 +99,7 @@ export class ProxySimulator {
           path: `/api/v1${scope}/secrets`,
           labelSelector: ourLabel,
           list: async ({ limit, continue: cont }) =>
-            (namespace
+            namespace
               ? await core.listNamespacedSecret({
                   namespace,
                   labelSelector: ourLabel,
@@ -110,7 +110,7 @@ export class ProxySimulator {
                   labelSelector: ourLabel,
                   limit,
                   _continue: cont,
-                })),
+                }),
           resyncIntervalMs,
           logger: this.logger,
           keepObjects: false,
