@@ -2,6 +2,7 @@ import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-no
 import type { KubeObject } from '../api/common';
 import { resourceOf } from '../api/crd';
 import { tailscaleEndpointsCrd } from '../api/v1alpha1/tailscale-endpoints';
+import { tailscaleTailnetCrd, type TailscaleTailnet } from '../api/v1alpha1/tailscale-tailnet';
 import type { Logger } from '../runtime/logger';
 import { customResourceInformer } from './custom-resource-informer';
 import { Informer, type Watchable } from './informer';
@@ -81,6 +82,30 @@ export function startDependencyInformers(opts: {
       informers.push(informer);
     }
   }
+  // Tailnets are cluster-scoped and referenced by name: one turning Ready (or appearing) re-runs the
+  // objects waiting for it instead of leaving them TailnetNotReady until their recheck timer.
+  const tailnetStates = new Map<string, string>();
+  if (opts.sources.has('tailnets')) {
+    const informer = customResourceInformer<TailscaleTailnet>({
+      kc: opts.kc,
+      resource: resourceOf(tailscaleTailnetCrd),
+      resyncIntervalMs: opts.resyncIntervalMs,
+      logger: opts.logger,
+      onUpsert: (t) => {
+        const ready = t.status?.conditions?.find((c) => c.type === 'Ready');
+        const state = JSON.stringify([t.metadata.uid, ready?.status, ready?.reason, t.status?.dnsSuffix]);
+        if (tailnetStates.get(t.metadata.name) === state) return;
+        tailnetStates.set(t.metadata.name, state);
+        opts.onChange('tailnets', '');
+      },
+      onDelete: (t) => {
+        tailnetStates.delete(t.metadata.name);
+        opts.onChange('tailnets', '');
+      },
+    });
+    informer.start();
+    informers.push(informer);
+  }
   const gatewayApi = startGatewayApiInformers(opts);
   informers.push(...gatewayApi.informers);
   return {
@@ -89,6 +114,7 @@ export function startDependencyInformers(opts: {
       ...gatewayApi.lookups,
       secretVersion: (namespace, name) => secretVersions.get(`${namespace}/${name}`),
       endpointsIn: (namespace) => [...(endpoints.get(namespace)?.values() ?? [])],
+      tailnetState: (name) => tailnetStates.get(name),
     },
   };
 }

@@ -15,8 +15,9 @@ export const tailscaleServicesWatch: WatchedKind<TailscaleServices> = {
     { key: tailscaleTailnetKey, value: svc.spec.tailnet },
     { key: vipServiceNameKey, value: svc.spec.vipService.name ?? `svc:${svc.metadata.name}` },
   ],
-  dependsOn: ['endpoints'],
+  dependsOn: ['endpoints', 'tailnets'],
   // The endpoints its selector picks, and whether their devices are up: a change re-runs the selection.
+  // Its tailnet's readiness: a TailscaleServices created before its tailnet is Ready reconciles once it is.
   related: (svc, lookups) => {
     const picked = (lookups.endpointsIn(svc.metadata.namespace ?? '') as TailscaleEndpoints[])
       .filter((e) => selectorMatches(svc.spec.selector, e.metadata.labels))
@@ -28,6 +29,9 @@ export const tailscaleServicesWatch: WatchedKind<TailscaleServices> = {
         e.status?.conditions?.find((c) => c.type === 'Ready')?.status,
       ])
       .sort();
-    return { endpoints: createHash('sha256').update(JSON.stringify(picked)).digest('hex').slice(0, 16) };
+    return {
+      endpoints: createHash('sha256').update(JSON.stringify(picked)).digest('hex').slice(0, 16),
+      tailnet: lookups.tailnetState(svc.spec.tailnet) ?? 'absent',
+    };
   },
 };

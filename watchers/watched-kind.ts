@@ -17,12 +17,14 @@ export interface WatchedKind<T extends KubeObject<unknown, unknown>> {
   related?(obj: T, lookups: RelatedLookups): Record<string, string>;
 }
 
-export type RelatedSource = 'secrets' | 'endpoints' | GatewayApiRelatedSource;
+export type RelatedSource = 'secrets' | 'endpoints' | 'tailnets' | GatewayApiRelatedSource;
 
 /** Read-only views of the dependency informers' caches. */
 export interface RelatedLookups extends GatewayApiLookups {
   secretVersion(namespace: string, name: string): string | undefined;
   endpointsIn(namespace: string): KubeObject<unknown, unknown>[];
+  /** What dependents of a TailscaleTailnet care about (its Ready condition, DNS suffix); undefined if absent. */
+  tailnetState(name: string): string | undefined;
 }
 
 export function snapshotOf<Spec>(obj: KubeObject<Spec, unknown>): ObjectSnapshot<Spec> {
