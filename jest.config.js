@@ -19,12 +19,21 @@ module.exports = {
       displayName: 'unit',
       roots: ['<rootDir>/test'],
       testMatch: ['**/*.test.ts'],
-      testPathIgnorePatterns: ['/test/stack/', '/node_modules/'],
+      testPathIgnorePatterns: ['/test/stack/', '/test/faults/', '/node_modules/'],
     },
     {
       ...shared,
       displayName: 'stack',
       roots: ['<rootDir>/test/stack'],
+      testMatch: ['**/*.test.ts'],
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+      globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+    },
+    {
+      // Fault injection on the same stack (jest runs a global setup shared by projects once).
+      ...shared,
+      displayName: 'faults',
+      roots: ['<rootDir>/test/faults'],
       testMatch: ['**/*.test.ts'],
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       globalTeardown: '<rootDir>/test/support/global-teardown.ts',

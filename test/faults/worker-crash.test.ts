@@ -1,0 +1,108 @@
+/**
+ * Case 1: the worker is SIGKILLed while a Tailscale write of a VIP service is in flight, during its
+ * create, its update and its delete; a new worker takes over.
+ *
+ * Guards: durable workflows plus activities that are idempotent when a write landed but its activity
+ * never completed (the retry reads first: attach finds its own registry entry instead of creating a
+ * second service; detach treats an already deleted service as done), and a finalizer released only
+ * after the Tailscale side is confirmed. Shown to fail (locally, once) with detach treating a missing
+ * service as an error: the delete phase never releases the finalizer.
+ */
+import { getVipService } from '../../activities/tailscale/vip-services';
+import { eventually } from '../support/eventually';
+import { uniqueName } from '../support/stack';
+import { finalizer } from './support/kube';
+import { injectFault } from './support/tailscale-faults';
+import { consumersOf, startFaultWorld, vipServicesNamed, type FaultWorld } from './support/world';
+
+// An activity whose worker died is retried once its start-to-close timeout (45 s) expires.
+const afterCrashMs = 150_000;
+const holdMs = 3000;
+
+describe('worker killed mid-write: create, update and delete of a VIP service converge', () => {
+  let w: FaultWorld;
+
+  beforeAll(async () => {
+    w = await startFaultWorld({ prefix: 'crash' });
+  });
+  afterAll(async () => {
+    await w?.close();
+  });
+
+  /** Holds the next matching write for `holdMs`, kills the worker while it is held, restarts it. */
+  const crashDuring = async (method: 'PUT' | 'DELETE', serviceName: string, act: () => Promise<unknown>) => {
+    const fault = await injectFault(w.tailnet.sim.admin, {
+      kind: 'latency',
+      latencyMs: holdMs,
+      method,
+      path: `**/vip-services/${serviceName}`,
+      count: 1,
+    });
+    await act();
+    await fault.waitFired(1, 90_000);
+    await w.operator.killWorker();
+    // The write lands on the simulator after its worker is gone: its activity never completes.
+    await new Promise((r) => setTimeout(r, holdMs + 500));
+    w.operator.startWorker();
+  };
+
+  it('kills the worker during each write and ends with one service, one registry entry, no orphan', async () => {
+    const name = uniqueName('web');
+    const serviceName = `svc:${name}`;
+    const route = `services/${w.namespace}/${name}`;
+    await w.objects.createManualEndpoints(`${name}-proxies`, w.tailnet.name, { app: name }, 2);
+
+    // Create.
+    await crashDuring('PUT', serviceName, () =>
+      w.objects.create(
+        'TailscaleServices',
+        name,
+        {
+          tailnet: w.tailnet.name,
+          selector: { matchLabels: { app: name } },
+          vipService: { ports: ['tcp:443'], tags: ['tag:web'] },
+        },
+        w.operator.labels,
+      ),
+    );
+    const landed = await getVipService(w.tailnet.api, serviceName);
+    expect(landed).not.toBeNull();
+    const created = await w.objects.waitReady('TailscaleServices', name, afterCrashMs);
+    const afterCreate = await vipServicesNamed(w, 'svc:');
+    expect(afterCreate.map((s) => s.name)).toEqual([serviceName]);
+    expect(afterCreate[0]).toMatchObject({ ports: ['tcp:443'], tags: ['tag:web'], addrs: landed?.addrs });
+    expect(consumersOf(afterCreate[0])).toEqual({ [w.consumerKey]: [route] });
+    expect(created.metadata.finalizers).toEqual([finalizer]);
+    expect(created.status?.vipService).toMatchObject({ name: serviceName, addresses: landed?.addrs });
+    expect(await w.objects.advertised(`${name}-proxies`, 0)).toEqual([serviceName]);
+    expect(await w.objects.advertised(`${name}-proxies`, 1)).toEqual([serviceName]);
+
+    // Update.
+    await crashDuring('PUT', serviceName, () =>
+      w.objects.patch('TailscaleServices', name, [
+        { op: 'replace', path: '/spec/vipService/ports', value: ['tcp:443', 'tcp:8443'] },
+      ]),
+    );
+    const updated = await w.objects.waitReady('TailscaleServices', name, afterCrashMs);
+    expect(updated.metadata.generation).toBe(2);
+    const afterUpdate = await vipServicesNamed(w, 'svc:');
+    expect(afterUpdate.map((s) => s.name)).toEqual([serviceName]);
+    expect(afterUpdate[0]).toMatchObject({ ports: ['tcp:443', 'tcp:8443'], addrs: landed?.addrs });
+    expect(consumersOf(afterUpdate[0])).toEqual({ [w.consumerKey]: [route] });
+
+    // Delete.
+    await crashDuring('DELETE', serviceName, () => w.objects.delete('TailscaleServices', name));
+    expect(await getVipService(w.tailnet.api, serviceName)).toBeNull();
+    // The finalizer is held until the VIP workflow has confirmed the service gone to its consumer.
+    expect((await w.objects.get('TailscaleServices', name))?.metadata.finalizers).toEqual([finalizer]);
+    await w.objects.waitGone('TailscaleServices', name, afterCrashMs);
+    expect(await vipServicesNamed(w, 'svc:')).toEqual([]);
+    expect(await w.objects.advertised(`${name}-proxies`, 0)).toEqual([]);
+    expect(await w.objects.advertised(`${name}-proxies`, 1)).toEqual([]);
+    // Nothing recreated it afterwards (a late retry of an old attach would).
+    await new Promise((r) => setTimeout(r, 3000));
+    await eventually('still no VIP service', async () =>
+      (await vipServicesNamed(w, 'svc:')).length === 0 ? true : undefined,
+    );
+  }, 600_000);
+});
