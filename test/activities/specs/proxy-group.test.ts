@@ -1,0 +1,307 @@
+import { proxyDeploymentOf, proxySpecProblem, type ProxyDeployment } from '../../../api/v1alpha1/proxy';
+import { isSubsetOf } from '../../../activities/kubernetes/subset';
+import {
+  desiredConfigSecret,
+  desiredRole,
+  desiredRoleBinding,
+  desiredService,
+  desiredServiceAccount,
+  desiredStatefulSet,
+  desiredStateSecret,
+  desiredTailscaledConfig,
+  parseTailscaledConfig,
+  proxyLabels,
+  tailscaledConfigKey,
+} from '../../../activities/specs/proxy-group';
+
+const endpoints = (spec: Record<string, unknown> = {}, name = 'web'): ProxyDeployment =>
+  proxyDeploymentOf(
+    'TailscaleEndpoints',
+    { name, namespace: 'apps', uid: 'uid-1' },
+    { tailnet: 'corp', tags: ['tag:k8s'], ...spec },
+  );
+
+const owner = {
+  apiVersion: 'gateway.tailscale.com/v1alpha1',
+  kind: 'TailscaleEndpoints',
+  name: 'web',
+  uid: 'uid-1',
+  controller: true,
+  blockOwnerDeletion: true,
+};
+
+describe('proxyDeploymentOf', () => {
+  it('applies the defaults the API server only applies when spec.proxy is present', () => {
+    expect(endpoints()).toEqual({
+      kind: 'TailscaleEndpoints',
+      name: 'web',
+      namespace: 'apps',
+      uid: 'uid-1',
+      tailnet: 'corp',
+      tags: ['tag:k8s'],
+      replicas: 2,
+      image: 'tailscale/tailscale:stable',
+      hostnamePrefix: 'web',
+      connectionType: 'bidirectional',
+      ports: [],
+    });
+  });
+
+  it('takes a proxy group type as its connection type and defaults port protocols to TCP', () => {
+    const pg = proxyDeploymentOf(
+      'TailscaleProxyGroup',
+      { name: 'pool' },
+      { tailnet: 'corp', tags: ['tag:k8s'], type: 'egress' },
+    );
+    expect(pg.connectionType).toBe('egress');
+    expect(endpoints({ ports: [{ port: 53, protocol: 'UDP' }, { port: 80 }] }).ports).toEqual([
+      { port: 53, protocol: 'UDP' },
+      { port: 80, protocol: 'TCP' },
+    ]);
+  });
+});
+
+describe('proxySpecProblem', () => {
+  it.each([
+    ['a name too long for pod names', endpoints({}, `n${'x'.repeat(52)}`), 'metadata.name'],
+    ['a name with dots', endpoints({}, 'web.internal'), 'metadata.name'],
+    ['a Service name starting with a digit', endpoints({ ports: [{ port: 80 }] }, '1web'), 'metadata.name'],
+    [
+      'two ports with one name',
+      endpoints({
+        ports: [
+          { port: 80, name: 'web' },
+          { port: 81, name: 'web' },
+        ],
+      }),
+      'spec.ports[1].name',
+    ],
+    [
+      'a declared name equal to a default one',
+      endpoints({ ports: [{ port: 80 }, { port: 81, name: 'tcp-80' }] }),
+      'spec.ports[1].name',
+    ],
+  ])('names the field for %s', (_, deployment, field) => {
+    const problem = proxySpecProblem(deployment);
+    expect(problem?.field).toBe(field);
+    expect(problem?.message.startsWith(field)).toBe(true);
+  });
+
+  it('accepts a plain spec, and a digit-first name without ports', () => {
+    expect(proxySpecProblem(endpoints({ ports: [{ port: 80 }, { port: 443 }] }))).toBeUndefined();
+    expect(proxySpecProblem(endpoints({}, '1web'))).toBeUndefined();
+  });
+});
+
+describe('desired objects', () => {
+  const d = endpoints({
+    proxy: {
+      replicas: 2,
+      image: 'tailscale/tailscale:v1.88.1',
+      resources: { limits: { memory: '64Mi' } },
+      nodeSelector: { pool: 'edge' },
+      tolerations: [{ key: 'edge', operator: 'Exists' }],
+      affinity: { nodeAffinity: {} },
+    },
+    ports: [
+      { name: 'http', port: 80 },
+      { port: 53, protocol: 'UDP' },
+    ],
+  });
+  const labels = {
+    'app.kubernetes.io/managed-by': 'tailscale-gateway-operator',
+    'app.kubernetes.io/name': 'tailscale-proxy',
+    'app.kubernetes.io/instance': 'web',
+    'gateway.tailscale.com/parent-kind': 'endpoints',
+    'gateway.tailscale.com/parent-name': 'web',
+  };
+
+  it('labels and owns every object', () => {
+    expect(proxyLabels(d)).toEqual(labels);
+    for (const obj of [
+      desiredServiceAccount(d),
+      desiredRole(d),
+      desiredRoleBinding(d),
+      desiredStatefulSet(d),
+      desiredService(d)!,
+    ]) {
+      expect(obj.metadata).toEqual({ name: 'web', namespace: 'apps', labels, ownerReferences: [owner] });
+    }
+    expect(
+      proxyLabels(
+        proxyDeploymentOf('TailscaleProxyGroup', { name: 'pool' }, { tailnet: 'corp', tags: ['tag:k8s'] }),
+      ),
+    ).toMatchObject({
+      'gateway.tailscale.com/parent-kind': 'proxygroup',
+    });
+  });
+
+  it('lets proxies touch only their own state Secrets, and never all Secrets when there are no replicas', () => {
+    expect(desiredRole(d).rules).toEqual([
+      {
+        apiGroups: [''],
+        resources: ['secrets'],
+        verbs: ['get', 'patch', 'update'],
+        resourceNames: ['web-0', 'web-1'],
+      },
+      { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch', 'get'] },
+    ]);
+    expect(desiredRole({ ...d, replicas: 0 }).rules).toEqual([
+      { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch', 'get'] },
+    ]);
+    expect(desiredRoleBinding(d)).toMatchObject({
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'web' },
+      subjects: [{ kind: 'ServiceAccount', name: 'web', namespace: 'apps' }],
+    });
+  });
+
+  it('pre-creates state Secrets without data, so applying them never touches what the proxy wrote', () => {
+    const secret = desiredStateSecret(d, 1);
+    expect(secret.metadata?.name).toBe('web-1');
+    expect(secret.metadata?.labels).toEqual({
+      ...labels,
+      'gateway.tailscale.com/secret-type': 'state',
+      'gateway.tailscale.com/replica': '1',
+    });
+    expect(secret).not.toHaveProperty('data');
+  });
+
+  it('builds the StatefulSet with the ProxyGroup env and volume conventions and the pod knobs of the spec', () => {
+    const sts = desiredStatefulSet(d);
+    expect(sts.spec?.replicas).toBe(2);
+    expect(sts.spec?.selector.matchLabels).toEqual({
+      'gateway.tailscale.com/parent-kind': 'endpoints',
+      'gateway.tailscale.com/parent-name': 'web',
+    });
+    const pod = sts.spec!.template.spec!;
+    expect(pod.serviceAccountName).toBe('web');
+    expect(pod.nodeSelector).toEqual({ pool: 'edge' });
+    expect(pod.tolerations).toEqual([{ key: 'edge', operator: 'Exists' }]);
+    expect(pod.affinity).toEqual({ nodeAffinity: {} });
+    const container = pod.containers[0]!;
+    expect(container.image).toBe('tailscale/tailscale:v1.88.1');
+    expect(container.resources).toEqual({ limits: { memory: '64Mi' } });
+    expect(container.env?.map((e) => [e.name, e.value ?? e.valueFrom?.fieldRef?.fieldPath])).toEqual([
+      ['POD_NAME', 'metadata.name'],
+      ['POD_UID', 'metadata.uid'],
+      ['POD_IP', 'status.podIP'],
+      ['TS_USERSPACE', 'false'],
+      ['TS_KUBE_SECRET', '$(POD_NAME)'],
+      ['TS_STATE', 'kube:$(POD_NAME)'],
+      ['TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR', '/etc/tsconfig/$(POD_NAME)'],
+    ]);
+    expect(container.volumeMounts).toEqual([
+      { name: 'tailscaledconfig-0', mountPath: '/etc/tsconfig/web-0', readOnly: true },
+      { name: 'tailscaledconfig-1', mountPath: '/etc/tsconfig/web-1', readOnly: true },
+    ]);
+    expect(pod.volumes).toEqual([
+      { name: 'tailscaledconfig-0', secret: { secretName: 'web-0-config' } },
+      { name: 'tailscaledconfig-1', secret: { secretName: 'web-1-config' } },
+    ]);
+    expect(container.ports).toEqual([
+      { name: 'http', containerPort: 80, protocol: 'TCP' },
+      { name: 'udp-53', containerPort: 53, protocol: 'UDP' },
+    ]);
+  });
+
+  it('leaves optional pod knobs out when the spec has none', () => {
+    const pod = desiredStatefulSet(endpoints()).spec!.template.spec!;
+    expect(pod).not.toHaveProperty('nodeSelector');
+    expect(pod).not.toHaveProperty('tolerations');
+    expect(pod).not.toHaveProperty('affinity');
+    expect(pod.containers[0]).not.toHaveProperty('resources');
+    expect(pod.containers[0]).not.toHaveProperty('ports');
+  });
+
+  it('gives each declared port a Service port, and builds no Service without ports', () => {
+    expect(desiredService(d)?.spec).toEqual({
+      type: 'ClusterIP',
+      selector: {
+        'gateway.tailscale.com/parent-kind': 'endpoints',
+        'gateway.tailscale.com/parent-name': 'web',
+      },
+      ports: [
+        { name: 'http', port: 80, targetPort: 80, protocol: 'TCP' },
+        { name: 'udp-53', port: 53, targetPort: 53, protocol: 'UDP' },
+      ],
+    });
+    expect(desiredService(endpoints())).toBeUndefined();
+  });
+});
+
+describe('tailscaled config', () => {
+  const d = endpoints({ proxy: { hostnamePrefix: 'edge' } });
+
+  it('carries the auth key only when given one, and the replica hostname', () => {
+    expect(desiredTailscaledConfig(d, 1, { authKey: 'tskey-auth-x' })).toEqual({
+      Version: 'alpha0',
+      Locked: 'false',
+      Hostname: 'edge-1',
+      acceptDNS: 'false',
+      AuthKey: 'tskey-auth-x',
+    });
+    expect(desiredTailscaledConfig(d, 1, {})).not.toHaveProperty('AuthKey');
+  });
+
+  it('preserves AdvertiseServices from the current config and never invents it', () => {
+    const current = {
+      Version: 'alpha0',
+      Hostname: 'old',
+      AdvertiseServices: ['svc:web'],
+      AuthKey: 'tskey-auth-old',
+    };
+    expect(desiredTailscaledConfig(d, 0, { current })).toEqual({
+      Version: 'alpha0',
+      Locked: 'false',
+      Hostname: 'edge-0',
+      acceptDNS: 'false',
+      AdvertiseServices: ['svc:web'],
+    });
+    expect(desiredTailscaledConfig(d, 0, { current: { AdvertiseServices: [] } }).AdvertiseServices).toEqual(
+      [],
+    );
+    expect(desiredTailscaledConfig(d, 0, { current: { AdvertiseServices: 'svc:web' } })).not.toHaveProperty(
+      'AdvertiseServices',
+    );
+  });
+
+  it('stores the config as JSON under cap-106.hujson, and reads HuJSON back', () => {
+    const config = desiredTailscaledConfig(d, 0, { authKey: 'tskey-auth-x' });
+    const secret = desiredConfigSecret(d, 0, config);
+    expect(secret.metadata?.name).toBe('web-0-config');
+    expect(secret.metadata?.labels?.['gateway.tailscale.com/secret-type']).toBe('config');
+    const text = Buffer.from(secret.data![tailscaledConfigKey]!, 'base64').toString();
+    expect(parseTailscaledConfig(text)).toEqual(config);
+    expect(
+      parseTailscaledConfig(
+        '{\n  // written by hand\n  "Hostname": "a//b", /* note */\n  "AdvertiseServices": ["svc:x",],\n}',
+      ),
+    ).toEqual({ Hostname: 'a//b', AdvertiseServices: ['svc:x'] });
+    expect(parseTailscaledConfig('')).toBeUndefined();
+    expect(parseTailscaledConfig('[1]')).toBeUndefined();
+    expect(parseTailscaledConfig('{not json')).toBeUndefined();
+  });
+});
+
+describe('isSubsetOf (the "already applied?" check)', () => {
+  it('ignores fields the server added, but not a changed or missing field we set', () => {
+    const desired = {
+      metadata: { labels: { a: 'b' } },
+      spec: { replicas: 2, env: [{ name: 'A', value: '1' }] },
+    };
+    const live = {
+      metadata: { labels: { a: 'b' }, resourceVersion: '7' },
+      spec: { replicas: 2, revisionHistoryLimit: 10, env: [{ name: 'A', value: '1' }] },
+    };
+    expect(isSubsetOf(desired, live)).toBe(true);
+    expect(isSubsetOf(desired, { ...live, spec: { ...live.spec, replicas: 3 } })).toBe(false);
+    expect(isSubsetOf(desired, { ...live, metadata: { labels: {} } })).toBe(false);
+  });
+
+  it('compares lists item by item and by length', () => {
+    expect(isSubsetOf([{ a: 1 }], [{ a: 1, b: 2 }])).toBe(true);
+    expect(isSubsetOf([{ a: 1 }], [{ a: 1 }, { a: 2 }])).toBe(false);
+    expect(isSubsetOf([], [])).toBe(true);
+    expect(isSubsetOf({ port: 80 }, { port: '80' })).toBe(true);
+  });
+});
