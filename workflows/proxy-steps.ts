@@ -327,7 +327,8 @@ async function reconcileProxyGroupBacked(
     fields: { devices: pg.devices, statefulSets: pg.statefulSets },
   });
   const changed = JSON.stringify(published) !== JSON.stringify(state.published);
-  const intervalMs = nextInterval(state.intervalMs, changed, ready);
+  // Nothing signals us when the pool changes, so its status is polled at the converging pace.
+  const intervalMs = nextInterval(state.intervalMs, changed, false);
   return { state: { ...state, intervalMs, published }, waitMs: intervalMs };
 }
 
