@@ -1,0 +1,537 @@
+import type * as grpc from '@grpc/grpc-js';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { Client } from '@temporalio/client';
+import type { Condition } from '../../../api/common';
+import type { TailscaleGateway, TailscaleServices } from '../../../api/v1alpha1';
+import { getVipService, listVipServices } from '../../../activities/tailscale/vip-services';
+import { readRegistry } from '../../../activities/vip/registry';
+import { BackendIndex } from '../../../extension/backend-index';
+import { clusterCodec, rpcCodecs } from '../../../extension/codec';
+import { HookHealth } from '../../../extension/health';
+import { IndexFeed } from '../../../extension/index-feed';
+import { createExtensionMetrics } from '../../../extension/metrics';
+import { createExtensionServer, listen } from '../../../extension/server';
+import { createLogger } from '../../../runtime/logger';
+import { gatewayWorkflowId } from '../../../workflows/ids';
+import { egCustomBackendCluster, extensionResource } from '../../extension/fixtures';
+import { callHook, hookClient } from '../../extension/grpc-client';
+import { eventually } from '../../support/eventually';
+import { instanceLabels, startOperator, type TestOperator } from '../../support/operator';
+import { recordHistory } from '../../support/record-history';
+import { createTestNamespace, temporalClient, testKubeConfig, uniqueName } from '../../support/stack';
+import { startTestTailnet, type TestTailnet } from '../../support/tailscale';
+
+const group = 'gateway.tailscale.com';
+const version = 'v1alpha1';
+const gatewayApi = 'gateway.networking.k8s.io';
+const configKey = 'cap-106.hujson';
+const routePlural = { HTTPRoute: 'httproutes', GRPCRoute: 'grpcroutes', TCPRoute: 'tcproutes' } as const;
+type RouteKind = keyof typeof routePlural;
+
+describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backends, and routes published as VIP services', () => {
+  let kc: KubeConfig;
+  let objects: CustomObjectsApi;
+  let core: CoreV1Api;
+  let operator: TestOperator;
+  let tailnet: TestTailnet;
+  let temporalConn: { client: Client; close(): Promise<void> };
+  let namespace: string;
+
+  beforeAll(async () => {
+    kc = testKubeConfig();
+    objects = kc.makeApiClient(CustomObjectsApi);
+    core = kc.makeApiClient(CoreV1Api);
+    namespace = await createTestNamespace(kc, 'gateway');
+    const instance = uniqueName('gateway');
+    tailnet = await startTestTailnet({
+      kc,
+      namespace,
+      name: uniqueName('corp'),
+      labels: instanceLabels(instance),
+    });
+    operator = startOperator({
+      instance,
+      watchNamespaces: [namespace],
+      env: { OPERATOR_ID: 'op-a', CLUSTER_ID: 'east', TAILSCALE_API_BASE_URL: tailnet.sim.url },
+    });
+    temporalConn = await temporalClient();
+  });
+
+  afterAll(async () => {
+    await operator?.stop();
+    await temporalConn?.close();
+    await tailnet?.close();
+  });
+
+  const createGateway = (name: string, listeners: Record<string, unknown>[]) =>
+    objects.createNamespacedCustomObject({
+      group: gatewayApi,
+      version: 'v1',
+      namespace,
+      plural: 'gateways',
+      body: {
+        apiVersion: `${gatewayApi}/v1`,
+        kind: 'Gateway',
+        metadata: { name },
+        spec: { gatewayClassName: 'eg', listeners },
+      },
+    });
+
+  /** Routes are user objects: no operator label, as in a real cluster. */
+  const createRoute = (
+    kind: RouteKind,
+    name: string,
+    spec: Record<string, unknown>,
+    labels: Record<string, string> = {},
+  ) =>
+    objects.createNamespacedCustomObject({
+      group: gatewayApi,
+      version: 'v1',
+      namespace,
+      plural: routePlural[kind],
+      body: { apiVersion: `${gatewayApi}/v1`, kind, metadata: { name, labels }, spec },
+    });
+
+  const deleteRoute = (kind: RouteKind, name: string) =>
+    objects.deleteNamespacedCustomObject({
+      group: gatewayApi,
+      version: 'v1',
+      namespace,
+      plural: routePlural[kind],
+      name,
+    });
+
+  const tsBackend = (kind: 'TailscaleServices' | 'TailscaleEndpoints', name: string) => ({
+    group,
+    kind,
+    name,
+  });
+
+  const createTailscaleGateway = (name: string, spec: Record<string, unknown>) =>
+    objects.createNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'tailscalegateways',
+      body: {
+        apiVersion: `${group}/${version}`,
+        kind: 'TailscaleGateway',
+        metadata: { name, labels: operator.labels },
+        spec,
+      },
+    });
+
+  const getTailscaleGateway = async (name: string) =>
+    (await objects.getNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'tailscalegateways',
+      name,
+    })) as TailscaleGateway;
+
+  const conditionOf = (gw: TailscaleGateway, type: string): Condition | undefined =>
+    gw.status?.conditions?.find((c) => c.type === type);
+
+  /** Polls until the TailscaleGateway's status satisfies `accept`. */
+  const statusWhere = (name: string, what: string, accept: (gw: TailscaleGateway) => boolean) =>
+    eventually(
+      what,
+      async () => {
+        const gw = await getTailscaleGateway(name);
+        return accept(gw) ? gw : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+
+  const gone = (what: string, read: () => Promise<unknown>) =>
+    eventually(
+      what,
+      async () => {
+        try {
+          await read();
+          return undefined;
+        } catch {
+          return true;
+        }
+      },
+      { timeoutMs: 60_000 },
+    );
+
+  /** A TailscaleServices the services workflow makes Ready: endpoints + their config Secret, then the object. */
+  const createReadyServices = async (name: string, serviceName: string) => {
+    await objects.createNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'tailscaleendpoints',
+      body: {
+        apiVersion: `${group}/${version}`,
+        kind: 'TailscaleEndpoints',
+        metadata: { name: `${name}-proxies`, labels: { app: name } },
+        spec: { tailnet: tailnet.name, tags: ['tag:k8s'], proxy: { replicas: 1 } },
+      },
+    });
+    await core.createNamespacedSecret({
+      namespace,
+      body: {
+        metadata: { name: `${name}-proxies-0-config` },
+        stringData: { [configKey]: JSON.stringify({ Version: 'alpha0', AdvertiseServices: [] }) },
+      },
+    });
+    await objects.createNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'tailscaleservices',
+      body: {
+        apiVersion: `${group}/${version}`,
+        kind: 'TailscaleServices',
+        metadata: { name, labels: operator.labels },
+        spec: {
+          tailnet: tailnet.name,
+          selector: { matchLabels: { app: name } },
+          vipService: { name: serviceName, ports: ['tcp:80'], tags: ['tag:web'] },
+        },
+      },
+    });
+    return eventually(
+      `${name} Ready`,
+      async () => {
+        const svc = (await objects.getNamespacedCustomObject({
+          group,
+          version,
+          namespace,
+          plural: 'tailscaleservices',
+          name,
+        })) as TailscaleServices;
+        return svc.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? svc : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+  };
+
+  it('maps attached routes to their Tailscale backends, follows route changes, and names what is wrong', async () => {
+    const web = uniqueName('web');
+    const webService = `svc:${web}`;
+    const ready = await createReadyServices(web, webService);
+    const gw = uniqueName('eg');
+    await createGateway(gw, [
+      { name: 'http', port: 80, protocol: 'HTTP' },
+      { name: 'db', port: 5432, protocol: 'TCP' },
+    ]);
+    const tsgw = uniqueName('tsgw');
+    await createTailscaleGateway(tsgw, { gatewayRef: { name: gw }, tailnets: [tailnet.name] });
+
+    const empty = await statusWhere(
+      tsgw,
+      'Ready without routes',
+      (g) => conditionOf(g, 'Ready')?.status === 'True',
+    );
+    expect(conditionOf(empty, 'ServicesReady')).toMatchObject({
+      status: 'True',
+      reason: 'NoTailscaleBackends',
+    });
+    expect(empty.status?.routes ?? []).toEqual([]);
+    expect(empty.metadata.finalizers).toContain('gateway.tailscale.com/finalizer');
+
+    // Routes created after the TailscaleGateway: the route watchers re-trigger its workflow.
+    const route = uniqueName('route');
+    await createRoute('HTTPRoute', route, {
+      parentRefs: [{ name: gw }],
+      rules: [
+        {
+          matches: [{ path: { type: 'PathPrefix', value: '/web' } }],
+          backendRefs: [tsBackend('TailscaleServices', web)],
+        },
+      ],
+    });
+    const grpc = uniqueName('grpc');
+    await createRoute('GRPCRoute', grpc, {
+      parentRefs: [{ name: gw, sectionName: 'http' }],
+      rules: [{ backendRefs: [{ name: 'plain-service', port: 9000 }] }],
+    });
+    // Not attached: a TCP listener admits no HTTPRoute, and another Gateway is not ours.
+    const wrongListener = uniqueName('wrong-listener');
+    await createRoute('HTTPRoute', wrongListener, {
+      parentRefs: [{ name: gw, sectionName: 'db' }],
+      rules: [{ backendRefs: [tsBackend('TailscaleServices', web)] }],
+    });
+    const otherGateway = uniqueName('other-gw');
+    await createRoute('HTTPRoute', otherGateway, {
+      parentRefs: [{ name: 'someone-elses-gateway' }],
+      rules: [{ backendRefs: [tsBackend('TailscaleServices', web)] }],
+    });
+
+    const mapped = await statusWhere(
+      tsgw,
+      'the HTTPRoute and GRPCRoute mapped',
+      (g) =>
+        (g.status?.routes ?? []).length === 2 && conditionOf(g, 'ServicesReady')?.reason === 'ServicesReady',
+    );
+    expect(mapped.status?.routes).toEqual([
+      {
+        kind: 'HTTPRoute',
+        namespace,
+        name: route,
+        backends: [{ kind: 'TailscaleServices', name: web, vipService: webService, ready: true }],
+      },
+      { kind: 'GRPCRoute', namespace, name: grpc, backends: [] },
+    ]);
+    expect(conditionOf(mapped, 'Ready')).toMatchObject({ status: 'True', reason: 'Ready' });
+    expect(conditionOf(mapped, 'Ready')?.observedGeneration).toBe(1);
+
+    // A TCPRoute whose backend does not exist: both conditions say which route and which backendRef.
+    const db = uniqueName('db');
+    await createRoute('TCPRoute', db, {
+      parentRefs: [{ name: gw, sectionName: 'db' }],
+      rules: [{ backendRefs: [tsBackend('TailscaleServices', 'no-such-backend')] }],
+    });
+    const broken = await statusWhere(
+      tsgw,
+      'BackendNotFound',
+      (g) => conditionOf(g, 'ServicesReady')?.reason === 'BackendNotFound',
+    );
+    const servicesReady = conditionOf(broken, 'ServicesReady');
+    expect(servicesReady?.status).toBe('False');
+    expect(servicesReady?.message).toContain(
+      `TCPRoute ${namespace}/${db} spec.rules[0].backendRefs[0]: TailscaleServices ${namespace}/no-such-backend does not exist`,
+    );
+    expect(conditionOf(broken, 'Ready')).toMatchObject({ status: 'False', reason: 'BackendNotFound' });
+    expect(broken.status?.routes?.map((r) => `${r.kind}/${r.name}`)).toEqual([
+      `HTTPRoute/${route}`,
+      `GRPCRoute/${grpc}`,
+      `TCPRoute/${db}`,
+    ]);
+
+    // End to end with the extension server: its index, fed by the same API server, resolves the route's
+    // backend to the VIP service the mapping names, and the route's cluster reaches that VIP.
+    const index = new BackendIndex();
+    const logger = createLogger({ level: 'warn' });
+    const feed = new IndexFeed({
+      kc,
+      index,
+      logger,
+      clusterDomain: 'cluster.local',
+      resyncIntervalMs: 60_000,
+      namespaces: [namespace],
+      coalesceMs: 5,
+    });
+    const server = createExtensionServer({
+      index,
+      logger,
+      clusterDomain: 'cluster.local',
+      metrics: createExtensionMetrics({
+        size: () => index.current().size,
+        ageSeconds: () => index.ageMs() / 1000,
+        version: () => index.current().version,
+        loaded: () => index.loaded,
+      }),
+      health: new HookHealth({ windowMs: 60_000, maxFailureRatio: 0.1, staleAfterMs: 600_000 }),
+      maxMessageBytes: 4 << 20,
+    });
+    let client: grpc.Client | undefined;
+    try {
+      feed.start();
+      client = hookClient(await listen(server, '127.0.0.1:0'));
+      await eventually('index loaded', () => Promise.resolve(index.loaded ? true : undefined));
+      const mapping = broken.status?.routes?.[0]?.backends?.[0];
+      const backend = index.current().backend('TailscaleServices', namespace, mapping?.name ?? '');
+      expect(`svc:${backend?.serviceName}`).toBe(mapping?.vipService);
+      expect(
+        index
+          .current()
+          .gatewayBindings(namespace, gw)
+          .map((b) => b.name),
+      ).toEqual([tsgw]);
+
+      const request = rpcCodecs.PostClusterModify.request.encode({
+        cluster: egCustomBackendCluster(`httproute/${namespace}/${route}/rule/0`),
+        postClusterContext: {
+          backendExtensionResources: [
+            extensionResource({
+              apiVersion: `${group}/${version}`,
+              kind: 'TailscaleServices',
+              metadata: { name: web, namespace },
+            }),
+          ],
+        },
+      });
+      const response = rpcCodecs.PostClusterModify.response.decode(
+        await callHook(client, 'PostClusterModify', request),
+      );
+      const cluster = clusterCodec.decode(response.cluster!);
+      const addresses = (cluster.loadAssignment?.endpoints ?? []).flatMap((l) =>
+        l.lbEndpoints.map((e) => e.endpoint.address.socketAddress.address),
+      );
+      const vipV4 = ready.status?.vipService?.addresses?.find((a) => !a.includes(':'));
+      expect(vipV4).toBeDefined();
+      expect(addresses).toContain(vipV4);
+    } finally {
+      client?.close();
+      server.forceShutdown();
+      await feed.stop();
+    }
+
+    // The route goes: back to Ready, and the mapping forgets it.
+    await deleteRoute('TCPRoute', db);
+    const healed = await statusWhere(tsgw, 'Ready again', (g) => conditionOf(g, 'Ready')?.status === 'True');
+    expect(healed.status?.routes?.map((r) => r.name)).toEqual([route, grpc]);
+  }, 240_000);
+
+  it('publishes routes as VIP services: attaches instead of duplicating, detaches when a route goes, deletes with the last consumer', async () => {
+    const shared = `svc:${uniqueName('shared')}`;
+    const gwA = uniqueName('eg-a');
+    const gwB = uniqueName('eg-b');
+    await createGateway(gwA, [{ name: 'http', port: 8080, protocol: 'HTTP' }]);
+    await createGateway(gwB, [{ name: 'http', port: 8080, protocol: 'HTTP' }]);
+    const routeA = uniqueName('ra');
+    const routeB = uniqueName('rb');
+    const labelled = uniqueName('rl');
+    await createRoute('HTTPRoute', routeA, { parentRefs: [{ name: gwA }], rules: [{}] });
+    await createRoute('HTTPRoute', routeB, { parentRefs: [{ name: gwB }], rules: [{}] });
+    await createRoute(
+      'HTTPRoute',
+      labelled,
+      { parentRefs: [{ name: gwA }], rules: [{}] },
+      { tailnet: 'yes' },
+    );
+
+    const tsgwA = uniqueName('tsgw-a');
+    const tsgwB = uniqueName('tsgw-b');
+    await createTailscaleGateway(tsgwA, {
+      gatewayRef: { name: gwA },
+      tailnets: [tailnet.name],
+      publish: [
+        { route: { name: routeA }, vipService: { name: shared, tags: ['tag:gw'] } },
+        { routeSelector: { matchLabels: { tailnet: 'yes' } }, vipService: { tags: ['tag:gw'] } },
+      ],
+    });
+    await createTailscaleGateway(tsgwB, {
+      gatewayRef: { name: gwB },
+      publish: [
+        { route: { name: routeB }, tailnet: tailnet.name, vipService: { name: shared, tags: ['tag:gw'] } },
+      ],
+    });
+
+    const readyA = await statusWhere(tsgwA, 'A Ready', (g) => conditionOf(g, 'Ready')?.status === 'True');
+    await statusWhere(tsgwB, 'B Ready', (g) => conditionOf(g, 'Ready')?.status === 'True');
+    const services = await listVipServices(tailnet.api);
+    expect(services.filter((s) => s.name === shared)).toHaveLength(1);
+    const stored = await getVipService(tailnet.api, shared);
+    expect(stored).toMatchObject({ ports: ['tcp:8080'], tags: ['tag:gw'] });
+    expect(readRegistry(stored?.annotations)?.consumers['east/op-a']?.routes).toEqual(
+      [
+        `gateway/${namespace}/${tsgwA}/HTTPRoute/${namespace}/${routeA}`,
+        `gateway/${namespace}/${tsgwB}/HTTPRoute/${namespace}/${routeB}`,
+      ].sort(),
+    );
+    const ownService = `svc:${labelled}`;
+    expect(await getVipService(tailnet.api, ownService)).toMatchObject({
+      name: ownService,
+      ports: ['tcp:8080'],
+    });
+
+    const publishedA = Object.fromEntries((readyA.status?.routes ?? []).map((r) => [r.name, r.published]));
+    expect(publishedA[routeA]).toEqual({
+      tailnet: tailnet.name,
+      vipService: shared,
+      addresses: stored?.addrs,
+      dnsName: `${shared.slice(4)}.${tailnet.dnsSuffix}`,
+    });
+    expect(publishedA[labelled]?.vipService).toBe(ownService);
+    expect(conditionOf(readyA, 'ServicesReady')?.message).toContain('2 VIP service(s) published');
+
+    // The route goes: A leaves the shared service, B keeps it alive.
+    await deleteRoute('HTTPRoute', routeA);
+    await eventually(
+      'A detached from the shared service',
+      async () => {
+        const routes = readRegistry((await getVipService(tailnet.api, shared))?.annotations)?.consumers[
+          'east/op-a'
+        ]?.routes;
+        return routes?.length === 1 ? routes : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+    expect(
+      readRegistry((await getVipService(tailnet.api, shared))?.annotations)?.consumers['east/op-a']?.routes,
+    ).toEqual([`gateway/${namespace}/${tsgwB}/HTTPRoute/${namespace}/${routeB}`]);
+    await statusWhere(
+      tsgwA,
+      'A forgot the route',
+      (g) => !(g.status?.routes ?? []).some((r) => r.name === routeA),
+    );
+
+    // B is deleted: its finalizer holds it until it left; the shared service had no other consumer.
+    await objects.deleteNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'tailscalegateways',
+      name: tsgwB,
+    });
+    await gone('B gone', () => getTailscaleGateway(tsgwB));
+    expect(await getVipService(tailnet.api, shared)).toBeNull();
+    expect(await getVipService(tailnet.api, ownService)).not.toBeNull();
+
+    await objects.deleteNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'tailscalegateways',
+      name: tsgwA,
+    });
+    await gone('A gone', () => getTailscaleGateway(tsgwA));
+    expect(await getVipService(tailnet.api, ownService)).toBeNull();
+
+    for (const name of [tsgwA, tsgwB]) {
+      const handle = temporalConn.client.workflow.getHandle(gatewayWorkflowId(namespace, name));
+      await eventually('gateway workflow completed', async () =>
+        (await handle.describe()).status.name === 'COMPLETED' ? true : undefined,
+      );
+    }
+    await recordHistory(
+      'tailscale-gateway',
+      'publish-detach-delete',
+      temporalConn.client.workflow.getHandle(gatewayWorkflowId(namespace, tsgwA)),
+    );
+  }, 240_000);
+
+  it('reports a missing Gateway and a published route that is not attached, by field', async () => {
+    const missing = uniqueName('tsgw-missing');
+    await createTailscaleGateway(missing, {
+      gatewayRef: { name: 'no-such-gateway' },
+      tailnets: [tailnet.name],
+    });
+    const notFound = await statusWhere(
+      missing,
+      'GatewayNotFound',
+      (g) => conditionOf(g, 'Ready')?.reason === 'GatewayNotFound',
+    );
+    expect(conditionOf(notFound, 'Ready')?.message).toBe(
+      `spec.gatewayRef: Gateway ${namespace}/no-such-gateway does not exist`,
+    );
+
+    const gw = uniqueName('eg-c');
+    await createGateway(gw, [{ name: 'http', port: 80, protocol: 'HTTP' }]);
+    const unattached = uniqueName('tsgw-unattached');
+    await createTailscaleGateway(unattached, {
+      gatewayRef: { name: gw },
+      tailnets: [tailnet.name],
+      publish: [{ route: { name: 'not-a-route' }, vipService: { tags: ['tag:gw'] } }],
+    });
+    const problem = await statusWhere(
+      unattached,
+      'PublishedRouteNotAttached',
+      (g) => conditionOf(g, 'ServicesReady')?.reason === 'PublishedRouteNotAttached',
+    );
+    expect(conditionOf(problem, 'ServicesReady')?.message).toContain(
+      `spec.publish[0].route: HTTPRoute ${namespace}/not-a-route is not attached to the Gateway`,
+    );
+    expect(conditionOf(problem, 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'PublishedRouteNotAttached',
+    });
+  });
+});
