@@ -1,0 +1,209 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { parse } from 'yaml';
+import { collectEnvVars } from '../../../tools/generate-docs';
+import { chartPath, renderChart, type RenderedObject } from '../../../tools/helm';
+import { repoRoot } from '../../../runtime/paths';
+import { createTestNamespace, testKubeConfig, uniqueName } from '../../support/stack';
+import { Discovery, serverSideApply } from './kube-requests';
+
+const ciDir = join(chartPath(), 'ci');
+const valuesFiles = readdirSync(ciDir)
+  .filter((f) => f.endsWith('-values.yaml'))
+  .sort();
+
+interface Container {
+  name: string;
+  command?: string[];
+  env?: { name: string; value?: string; valueFrom?: unknown }[];
+  securityContext?: Record<string, unknown>;
+  readinessProbe?: { httpGet?: { path: string } };
+  livenessProbe?: { httpGet?: { path: string } };
+  startupProbe?: { httpGet?: { path: string } };
+  resources?: { requests?: unknown; limits?: unknown };
+}
+interface PodSpec {
+  serviceAccountName?: string;
+  securityContext?: Record<string, unknown>;
+  containers: Container[];
+}
+type Workload = RenderedObject & {
+  spec: { replicas?: number; strategy?: { type: string }; template: { spec: PodSpec } };
+};
+
+const byKind = (objects: RenderedObject[], kind: string) => objects.filter((o) => o.kind === kind);
+const component = (o: RenderedObject) =>
+  (o.metadata.labels as Record<string, string> | undefined)?.['app.kubernetes.io/component'];
+
+describe('the Helm chart: rendered for every CI values file and accepted by the real API server', () => {
+  let kc: KubeConfig;
+  let discovery: Discovery;
+  let namespace: string;
+
+  beforeAll(async () => {
+    kc = testKubeConfig();
+    discovery = new Discovery(kc);
+    namespace = await createTestNamespace(kc, 'chart');
+  });
+
+  it('has at least three values files under deploy/chart/ci', () => {
+    expect(valuesFiles.length).toBeGreaterThanOrEqual(3);
+  });
+
+  describe.each(valuesFiles)('%s', (file) => {
+    let objects: RenderedObject[];
+    let values: Record<string, unknown>;
+    beforeAll(async () => {
+      values = (parse(readFileSync(join(ciDir, file), 'utf8')) as Record<string, unknown> | null) ?? {};
+      objects = await renderChart({
+        release: uniqueName('tsgw').slice(0, 20),
+        namespace,
+        valuesFiles: [join(ciDir, file)],
+        includeCrds: true,
+      });
+    });
+
+    it('every rendered object passes a strict server-side dry-run', async () => {
+      expect(objects.length).toBeGreaterThan(5);
+      const refused: string[] = [];
+      for (const obj of objects) {
+        const res = await serverSideApply(kc, discovery, obj, { namespace, dryRun: true });
+        if (res.status >= 300) {
+          refused.push(`${obj.kind}/${obj.metadata.name}: HTTP ${res.status} ${String(res.body.message)}`);
+        }
+      }
+      expect(refused).toEqual([]);
+    });
+
+    it('runs each process non-root on a read-only root filesystem, with probes and resources', () => {
+      const workloads = [...byKind(objects, 'Deployment'), ...byKind(objects, 'Job')] as Workload[];
+      expect(workloads.length).toBeGreaterThan(0);
+      for (const w of workloads) {
+        const pod = w.spec.template.spec;
+        expect([w.metadata.name, pod.securityContext?.runAsNonRoot]).toEqual([w.metadata.name, true]);
+        for (const c of pod.containers) {
+          expect([w.metadata.name, c.securityContext]).toMatchObject([
+            w.metadata.name,
+            {
+              readOnlyRootFilesystem: true,
+              allowPrivilegeEscalation: false,
+              capabilities: { drop: ['ALL'] },
+            },
+          ]);
+          expect(c.resources?.requests).toBeDefined();
+          if (w.kind !== 'Deployment') continue;
+          expect([w.metadata.name, c.livenessProbe?.httpGet?.path]).toEqual([w.metadata.name, '/healthz']);
+          expect([w.metadata.name, c.readinessProbe?.httpGet?.path]).toEqual([w.metadata.name, '/ready']);
+        }
+      }
+    });
+
+    it('gives each process its own ServiceAccount and the right command', () => {
+      const deployments = byKind(objects, 'Deployment') as Workload[];
+      const serviceAccounts = new Set(byKind(objects, 'ServiceAccount').map((s) => s.metadata.name));
+      const commands = deployments.map((d) => d.spec.template.spec.containers[0]?.command?.join(' '));
+      const extension = (values.extension as { enabled?: boolean } | undefined)?.enabled !== false;
+      expect(commands.sort()).toEqual(
+        [
+          'node dist/watchers/main.js',
+          'node dist/workers/main.js',
+          ...(extension ? ['node dist/extension/main.js'] : []),
+        ].sort(),
+      );
+      const accounts = deployments.map((d) => d.spec.template.spec.serviceAccountName ?? '');
+      expect(new Set(accounts).size).toBe(deployments.length);
+      for (const sa of accounts) expect(serviceAccounts).toContain(sa);
+    });
+
+    it('runs the watchers as a singleton that is never doubled during a rollout', () => {
+      const watchers = byKind(objects, 'Deployment').find((d) => component(d) === 'watchers') as Workload;
+      expect(watchers.spec.replicas).toBeLessThanOrEqual(1);
+      expect(watchers.spec.strategy?.type).toBe('Recreate');
+      expect(byKind(objects, 'PodDisruptionBudget').map(component)).not.toContain('watchers');
+    });
+
+    it('sets only environment variables the processes read', () => {
+      const known = new Set(collectEnvVars().map((v) => v.name));
+      const chartDefined = new Set(['NODE_OPTIONS']);
+      const unknown = (byKind(objects, 'Deployment') as Workload[])
+        .flatMap((d) => d.spec.template.spec.containers.flatMap((c) => c.env ?? []))
+        .map((e) => e.name)
+        .filter((name) => !known.has(name) && !chartDefined.has(name));
+      expect(unknown).toEqual([]);
+    });
+
+    it("points Envoy Gateway's extensionManager at the extension Service, otherwise as in deploy/envoy-gateway", () => {
+      const configMap = byKind(objects, 'ConfigMap').find((c) =>
+        c.metadata.name.endsWith('envoy-gateway-values'),
+      );
+      const service = byKind(objects, 'Service').find(
+        (s) => (s.spec as { ports: { name: string }[] }).ports[0]?.name === 'grpc',
+      );
+      if ((values.extension as { enabled?: boolean } | undefined)?.enabled === false) {
+        expect([configMap, service]).toEqual([undefined, undefined]);
+        return;
+      }
+      const rendered = (
+        parse((configMap?.data as Record<string, string>)['envoy-gateway-values.yaml'] ?? '') as {
+          config: { envoyGateway: { extensionManager: Record<string, unknown> } };
+        }
+      ).config.envoyGateway.extensionManager;
+      const source = (
+        parse(
+          readFileSync(join(repoRoot(), 'deploy', 'envoy-gateway', 'extension-manager.yaml'), 'utf8'),
+        ) as { extensionManager: Record<string, unknown> }
+      ).extensionManager;
+      const { service: fqdn, maxMessageSize: _m, failOpen: _f, ...rest } = rendered;
+      const { service: _s, maxMessageSize: _m2, failOpen: _f2, ...sourceRest } = source;
+      expect(rest).toEqual(sourceRest);
+      const port = (service?.spec as { ports: { port: number }[] }).ports[0]?.port;
+      expect(fqdn).toEqual({
+        fqdn: {
+          hostname: expect.stringMatching(
+            new RegExp(`^${service?.metadata.name}\\.${namespace}\\.svc\\.`),
+          ) as unknown,
+          port,
+        },
+      });
+    });
+  });
+
+  it('the dry-run refuses what the API server refuses (a misspelled field passed through extraEnv)', async () => {
+    const objects = await renderChart({
+      release: 'typo',
+      namespace,
+      set: ['worker.extraEnv[0].name=EXTRA', 'worker.extraEnv[0].valeu=x'],
+    });
+    const worker = objects.find((o) => o.kind === 'Deployment' && component(o) === 'worker');
+    const res = await serverSideApply(kc, discovery, worker as RenderedObject, { namespace, dryRun: true });
+    // Server-side apply answers an undeclared field with 500 ("field not declared in schema"), not 400.
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(String(res.body.message)).toMatch(/valeu.*not declared in schema/);
+  });
+
+  describe('values.schema.json and the chart reject bad values with a message naming the value', () => {
+    it.each([
+      [['watchers.replicas=2'], "'/watchers/replicas': maximum: got 2, want 1"],
+      [['operatorId=Bad_ID'], "'/operatorId'"],
+      [['worker.replica=3'], "additional properties 'replica' not allowed"],
+      [['temporal.address=http://temporal:7233'], "'/temporal/address'"],
+      [['logLevel=verbose'], "'/logLevel'"],
+      [['securityContext.readOnlyRootFilesystem=false'], "'/securityContext/readOnlyRootFilesystem'"],
+      [['image.digest=sha256:abc'], "'/image/digest'"],
+      [['tailscale.apiBaseUrl=ftp://api.tailscale.com'], "'/tailscale/apiBaseUrl'"],
+      [['extension.maxMessageBytes=1000'], "'/extension/maxMessageBytes'"],
+      [
+        ['envoyGateway.extensionManager.maxMessageSize=32M'],
+        'maxMessageSize (32M = 32000000 bytes) exceeds extension.maxMessageBytes (16777216)',
+      ],
+      [['extension.httpPort=5005'], 'extension.grpcPort and extension.httpPort are both 5005'],
+    ])('--set %s', async (set, message) => {
+      await expect(renderChart({ release: 'bad', namespace: 'bad', set })).rejects.toThrow(message);
+    });
+
+    it('accepts the defaults', async () => {
+      await expect(renderChart({ release: 'good', namespace: 'good' })).resolves.not.toHaveLength(0);
+    });
+  });
+});

@@ -1,0 +1,119 @@
+import type { KubeConfig } from '@kubernetes/client-node';
+import { renderChart, type RenderedObject } from '../../../tools/helm';
+import { createTestNamespace, testKubeConfig, uniqueName } from '../../support/stack';
+import { Discovery, serverSideApply } from './kube-requests';
+import { canI, grantsOf, leastPrivilege, sorted, splitKey, type AccessQuery, type Component } from './rbac';
+
+const components: Component[] = ['worker', 'watchers', 'extension'];
+const writeVerbs = ['create', 'update', 'patch', 'delete', 'deletecollection'];
+const tsgw = 'gateway.tailscale.com';
+const ourKinds = [
+  'tailscaletailnets',
+  'tailscaleservices',
+  'tailscaleendpoints',
+  'tailscaleproxygroups',
+  'tailscalegateways',
+  'tailscaleroutepolicies',
+];
+const everything: Omit<AccessQuery, 'verb'>[] = [
+  ...ourKinds.flatMap((resource) => [
+    { group: tsgw, resource },
+    { group: tsgw, resource, subresource: 'status' },
+  ]),
+  ...['secrets', 'configmaps', 'services', 'serviceaccounts', 'pods', 'events', 'namespaces', 'nodes'].map(
+    (resource) => ({ group: '', resource }),
+  ),
+  { group: 'apps', resource: 'statefulsets' },
+  { group: 'apps', resource: 'deployments' },
+  { group: 'rbac.authorization.k8s.io', resource: 'roles' },
+  { group: 'rbac.authorization.k8s.io', resource: 'clusterroles' },
+  { group: 'rbac.authorization.k8s.io', resource: 'clusterrolebindings' },
+  { group: 'coordination.k8s.io', resource: 'leases' },
+  { group: 'gateway.networking.k8s.io', resource: 'httproutes' },
+];
+
+describe("each ServiceAccount's RBAC is the least the process needs", () => {
+  let kc: KubeConfig;
+  let namespace: string;
+  let roles: Record<Component, RenderedObject>;
+  let accounts: Record<Component, { namespace: string; name: string }>;
+  const describeQuery = (q: AccessQuery) =>
+    `${q.verb} ${q.group || 'core'}/${q.resource}${q.subresource ? `/${q.subresource}` : ''}`;
+
+  beforeAll(async () => {
+    kc = testKubeConfig();
+    namespace = await createTestNamespace(kc, 'rbac');
+    const objects = await renderChart({ release: uniqueName('rbac').slice(0, 20), namespace });
+    const ofComponent = (kind: string, c: Component) => {
+      const found = objects.find(
+        (o) =>
+          o.kind === kind &&
+          (o.metadata.labels as Record<string, string>)['app.kubernetes.io/component'] === c,
+      );
+      if (!found) throw new Error(`the chart renders no ${kind} for ${c}`);
+      return found;
+    };
+    roles = Object.fromEntries(components.map((c) => [c, ofComponent('ClusterRole', c)])) as typeof roles;
+    accounts = Object.fromEntries(
+      components.map((c) => [c, { namespace, name: ofComponent('ServiceAccount', c).metadata.name }]),
+    ) as typeof accounts;
+    const discovery = new Discovery(kc);
+    for (const obj of objects.filter((o) =>
+      ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind),
+    )) {
+      const res = await serverSideApply(kc, discovery, obj, { namespace, dryRun: false });
+      if (res.status >= 300)
+        throw new Error(`applying ${obj.kind}/${obj.metadata.name}: ${String(res.body.message)}`);
+    }
+  });
+
+  it.each(components)('the %s ClusterRole grants exactly the expected table, no wildcard', (c) => {
+    expect(sorted(grantsOf(roles[c]))).toEqual(sorted(leastPrivilege[c]));
+    expect(JSON.stringify(roles[c])).not.toContain('"*"');
+  });
+
+  it.each(components)('the API server allows the %s everything in its table', async (c) => {
+    const denied: string[] = [];
+    for (const [key, verbs] of Object.entries(leastPrivilege[c])) {
+      for (const verb of verbs) {
+        const q = { ...splitKey(key), verb, namespace: 'any-namespace' };
+        if (!(await canI(kc, accounts[c], q))) denied.push(describeQuery(q));
+      }
+    }
+    expect(denied).toEqual([]);
+  });
+
+  it.each(['extension', 'watchers'] as const)('the %s cannot write anything', async (c) => {
+    const allowed: string[] = [];
+    for (const target of everything) {
+      for (const verb of writeVerbs) {
+        const q = { ...target, verb, namespace: 'any-namespace' };
+        if (await canI(kc, accounts[c], q)) allowed.push(describeQuery(q));
+      }
+    }
+    expect(allowed).toEqual([]);
+  });
+
+  it('the extension server cannot read Secrets or tailnets', async () => {
+    for (const q of [
+      { group: '', resource: 'secrets', verb: 'get' },
+      { group: '', resource: 'secrets', verb: 'list' },
+      { group: tsgw, resource: 'tailscaletailnets', verb: 'list' },
+    ]) {
+      expect([describeQuery(q), await canI(kc, accounts.extension, q)]).toEqual([describeQuery(q), false]);
+    }
+  });
+
+  it('the worker writes only what its activities write', async () => {
+    const allowed: string[] = [];
+    for (const target of everything) {
+      for (const verb of [...writeVerbs, 'escalate', 'bind']) {
+        const q = { ...target, verb, namespace: 'any-namespace' };
+        const key = `${q.group}/${q.resource}${q.subresource ? `/${q.subresource}` : ''}`;
+        if (leastPrivilege.worker[key]?.includes(verb)) continue;
+        if (await canI(kc, accounts.worker, q)) allowed.push(describeQuery(q));
+      }
+    }
+    expect(allowed).toEqual([]);
+  });
+});
