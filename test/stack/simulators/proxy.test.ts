@@ -1,0 +1,198 @@
+import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { KubeObjects, type WireObject } from '../../../activities/kubernetes/apply';
+import {
+  desiredConfigSecret,
+  desiredStatefulSet,
+  desiredStateSecret,
+  desiredTailscaledConfig,
+} from '../../../activities/specs/proxy-group';
+import { TailscaleClient } from '../../../activities/tailscale/client';
+import { getDevice } from '../../../activities/tailscale/devices';
+import { createAuthKey } from '../../../activities/tailscale/keys';
+import { proxyDeploymentOf, type ProxyDeployment } from '../../../api/v1alpha1/proxy';
+import { startProxySimulator, type ProxySimulator } from '../../../simulators/proxy/simulator';
+import { startTailscaleSimulator, type TailscaleSimulator } from '../../../simulators/tailscale/server';
+import { eventually } from '../../support/eventually';
+import { createTestNamespace, testKubeConfig, uniqueName } from '../../support/stack';
+
+/** The proxy simulator alone: this test writes what the operator would (StatefulSet, Secrets, keys). */
+describe('proxy simulator: plays tailscaled and the StatefulSet controller for our proxies', () => {
+  let kc: KubeConfig;
+  let core: CoreV1Api;
+  let apps: AppsV1Api;
+  let objects: KubeObjects;
+  let sim: TailscaleSimulator;
+  let api: TailscaleClient;
+  let proxies: ProxySimulator;
+  let namespace: string;
+
+  beforeAll(async () => {
+    kc = testKubeConfig();
+    core = kc.makeApiClient(CoreV1Api);
+    apps = kc.makeApiClient(AppsV1Api);
+    objects = new KubeObjects(kc, 'test');
+    namespace = await createTestNamespace(kc, 'proxysim');
+    sim = await startTailscaleSimulator({ dnsSuffix: 'tail7a3.ts.net' });
+    const oauth = await sim.admin.createOAuthClient({
+      scopes: ['devices:core', 'auth_keys'],
+      tags: ['tag:k8s'],
+    });
+    api = new TailscaleClient({ clientId: oauth.id, clientSecret: oauth.secret, baseUrl: sim.url });
+    proxies = startProxySimulator({ kc, tailscale: sim.admin, namespaces: [namespace] });
+  });
+
+  afterAll(async () => {
+    await proxies?.stop();
+    await sim?.close();
+  });
+
+  const deployment = (name: string, replicas: number): ProxyDeployment =>
+    proxyDeploymentOf(
+      'TailscaleEndpoints',
+      { name, namespace, uid: '00000000-0000-0000-0000-000000000001' },
+      { tailnet: 'corp', tags: ['tag:k8s'], proxy: { replicas } },
+    );
+
+  /** What the operator does, minus the operator: objects and one key per replica. */
+  const provision = async (d: ProxyDeployment, keys: string[]) => {
+    for (let i = 0; i < d.replicas; i++) {
+      await objects.applyIfChanged(desiredStateSecret(d, i) as WireObject, undefined);
+      const config = desiredTailscaledConfig(d, i, { authKey: keys[i] });
+      await objects.applyIfChanged(desiredConfigSecret(d, i, config) as WireObject, undefined);
+    }
+    await objects.applyIfChanged(desiredStatefulSet(d) as WireObject, undefined);
+  };
+  const mintKey = async () => (await createAuthKey(api, { preauthorized: true, tags: ['tag:k8s'] })).key;
+  const state = async (name: string) => {
+    const secret = await core.readNamespacedSecret({ namespace, name });
+    return Object.fromEntries(
+      Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString()]),
+    );
+  };
+  const versions = async (name: string) => {
+    const [secrets, pods, sts] = await Promise.all([
+      core.listNamespacedSecret({ namespace, labelSelector: `gateway.tailscale.com/parent-name=${name}` }),
+      core.listNamespacedPod({ namespace, labelSelector: `gateway.tailscale.com/parent-name=${name}` }),
+      apps.readNamespacedStatefulSet({ namespace, name }),
+    ]);
+    return [...secrets.items, ...pods.items, sts]
+      .map((o) => `${o.metadata?.name}@${o.metadata?.resourceVersion}`)
+      .sort();
+  };
+
+  it('logs a replica in with its key, writes the state keys, marks pod and StatefulSet ready, then writes nothing', async () => {
+    const name = uniqueName('one');
+    const d = deployment(name, 1);
+    await provision(d, [await mintKey()]);
+    const s = await eventually('device in state', async () => {
+      const data = await state(`${name}-0`);
+      return data.device_id ? data : undefined;
+    });
+    const device = (await getDevice(api, s.device_id!))!;
+    expect(device.hostname).toBe(`${name}-0`);
+    expect(s.device_fqdn).toBe(`${device.name}.`);
+    expect(JSON.parse(s.device_ips!)).toEqual(device.addresses);
+    const pod = await core.readNamespacedPod({ namespace, name: `${name}-0` });
+    expect(s.pod_uid).toBe(pod.metadata?.uid);
+    expect(pod.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'StatefulSet', name });
+    expect(JSON.parse(s[s['_current-profile']!]!)).toEqual({
+      Config: { NodeID: device.nodeId, UserProfile: { LoginName: `${device.name}.` } },
+      AdvertiseServices: [],
+    });
+    const sts = await eventually('StatefulSet status', async () => {
+      const obj = await apps.readNamespacedStatefulSet({ namespace, name });
+      return obj.status?.readyReplicas === 1 ? obj : undefined;
+    });
+    expect(sts.status).toMatchObject({ replicas: 1, readyReplicas: 1, availableReplicas: 1 });
+    await eventually('pod Ready', async () => {
+      const p = await core.readNamespacedPod({ namespace, name: `${name}-0` });
+      return p.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? p : undefined;
+    });
+
+    await proxies.idle();
+    const before = await versions(name);
+    await new Promise((r) => setTimeout(r, 1_500));
+    await proxies.idle();
+    expect(await versions(name)).toEqual(before);
+  });
+
+  it('is refused a spent key, as the control plane would, and asks for a new one in the state Secret', async () => {
+    const name = uniqueName('spent');
+    const key = await mintKey();
+    await sim.admin.registerDevice({ authKey: key, hostname: 'someone-else' });
+    const rejectedBefore = proxies.stats.rejectedKeys;
+    await provision(deployment(name, 1), [key]);
+    const s = await eventually('reissue request', async () => {
+      const data = await state(`${name}-0`);
+      return data.reissue_authkey ? data : undefined;
+    });
+    expect(s.reissue_authkey).toBe(key);
+    expect(s.device_id).toBeUndefined();
+    expect(proxies.stats.rejectedKeys).toBeGreaterThan(rejectedBefore);
+  });
+
+  it('restarts a replica with a new pod UID and the same device; holds one down offline; wipes state', async () => {
+    const name = uniqueName('faults');
+    const d = deployment(name, 2);
+    await provision(d, [await mintKey(), await mintKey()]);
+    const first = await eventually('both registered', async () => {
+      const [a, b] = [await state(`${name}-0`), await state(`${name}-1`)];
+      return a.device_id && b.device_id ? [a, b] : undefined;
+    });
+
+    await proxies.killReplica(namespace, name, 0);
+    const restarted = await eventually('new pod_uid', async () => {
+      const data = await state(`${name}-0`);
+      return data.pod_uid !== first[0]!.pod_uid ? data : undefined;
+    });
+    expect(restarted.device_id).toBe(first[0]!.device_id);
+
+    await proxies.killReplica(namespace, name, 1, { restart: false });
+    await expect(core.readNamespacedPod({ namespace, name: `${name}-1` })).rejects.toThrow();
+    expect((await getDevice(api, first[1]!.device_id!))?.connectedToControl).toBe(false);
+    await eventually('StatefulSet counts one ready replica', async () =>
+      (await apps.readNamespacedStatefulSet({ namespace, name })).status?.readyReplicas === 1
+        ? true
+        : undefined,
+    );
+    proxies.restartReplica(namespace, name, 1);
+    await eventually('device back online', async () =>
+      (await getDevice(api, first[1]!.device_id!))?.connectedToControl ? true : undefined,
+    );
+
+    // As the operator does once the device exists: the key leaves the config.
+    const config = desiredTailscaledConfig(d, 0, {});
+    await objects.applyIfChanged(desiredConfigSecret(d, 0, config) as WireObject, undefined);
+    await proxies.wipeReplicaState(namespace, name, 0);
+    await eventually('state wiped and pod replaced', async () => {
+      const data = await state(`${name}-0`);
+      return Object.keys(data).length === 0 ? true : undefined;
+    });
+    await proxies.idle();
+    // With no key to log in with, the replica waits for the operator to mint one.
+    expect(await state(`${name}-0`)).toEqual({});
+  });
+
+  it('removes the pods of a StatefulSet scaled down or deleted', async () => {
+    const name = uniqueName('gone');
+    const d = deployment(name, 2);
+    await provision(d, [await mintKey(), await mintKey()]);
+    const selector = `gateway.tailscale.com/parent-name=${name}`;
+    await eventually('two pods', async () =>
+      (await core.listNamespacedPod({ namespace, labelSelector: selector })).items.length === 2
+        ? true
+        : undefined,
+    );
+    await objects.applyIfChanged(desiredStatefulSet({ ...d, replicas: 1 }) as WireObject, undefined);
+    await eventually('one pod', async () => {
+      const pods = (await core.listNamespacedPod({ namespace, labelSelector: selector })).items;
+      return pods.length === 1 && pods[0]!.metadata?.name === `${name}-0` ? true : undefined;
+    });
+    await apps.deleteNamespacedStatefulSet({ namespace, name });
+    await eventually('no pods', async () =>
+      (await core.listNamespacedPod({ namespace, labelSelector: selector })).items.length === 0
+        ? true
+        : undefined,
+    );
+  });
+});
