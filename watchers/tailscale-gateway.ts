@@ -10,8 +10,9 @@ const digest = (value: unknown) =>
   createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
 
 /**
- * A TailscaleGateway re-reconciles when its Gateway (listeners), a route naming that Gateway, or a
- * Tailscale backend such a route references changes in a way that matters: never on status writes.
+ * A TailscaleGateway re-reconciles when its Gateway (listeners), a route naming that Gateway, a
+ * Tailscale backend such a route references, or one of its tailnets changes in a way that matters:
+ * never on status writes.
  */
 export function gatewayRelatedVersions(
   gw: TailscaleGateway,
@@ -40,7 +41,14 @@ export function gatewayRelatedVersions(
       ]);
     }
   }
+  const tailnets = [
+    ...new Set([
+      ...(gw.spec.tailnets ?? []),
+      ...(gw.spec.publish ?? []).flatMap((p) => (p.tailnet ? [p.tailnet] : [])),
+    ]),
+  ].sort();
   return {
+    tailnets: digest(tailnets.map((t) => [t, lookups.tailnetState(t) ?? 'absent'])),
     gateway: digest(gateway ? [gateway.metadata.uid, gateway.metadata.generation] : 'absent'),
     routes: digest(
       routes
@@ -63,6 +71,6 @@ export const tailscaleGatewayWatch: WatchedKind<TailscaleGateway> = {
   resource: resourceOf(tailscaleGatewayCrd),
   workflowType: 'tailscaleGatewayWorkflow',
   workflowId: (gw) => gatewayWorkflowId(gw.metadata.namespace ?? '', gw.metadata.name),
-  dependsOn: ['routes', 'gateways', 'services', 'endpoints'],
+  dependsOn: ['routes', 'gateways', 'services', 'endpoints', 'tailnets'],
   related: gatewayRelatedVersions,
 };

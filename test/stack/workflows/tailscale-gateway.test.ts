@@ -533,5 +533,118 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
       status: 'False',
       reason: 'PublishedRouteNotAttached',
     });
+
+    // A tailnet that does not exist yet: named by field, and Ready as soon as it appears (the watchers
+    // re-trigger the workflow on the tailnet's change, not at its recheck timer).
+    const laterTailnet = uniqueName('later-corp');
+    const waiting = uniqueName('tsgw-waiting');
+    await createTailscaleGateway(waiting, { gatewayRef: { name: gw }, tailnets: [laterTailnet] });
+    const noTailnet = await statusWhere(
+      waiting,
+      'TailnetNotFound',
+      (g) => conditionOf(g, 'Ready')?.reason === 'TailnetNotFound',
+    );
+    expect(conditionOf(noTailnet, 'Ready')?.message).toContain(
+      `spec.tailnets[0]: TailscaleTailnet ${laterTailnet} does not exist`,
+    );
+    await startTestTailnet({ kc, namespace, name: laterTailnet, labels: operator.labels, sim: tailnet.sim });
+    await statusWhere(
+      waiting,
+      'Ready once the tailnet is',
+      (g) => conditionOf(g, 'Ready')?.status === 'True',
+    );
+  });
+
+  it("follows Gateway API's cross-namespace rules: a listener's namespace selector admits routes, a ReferenceGrant permits backends", async () => {
+    const team = uniqueName('team');
+    const routesNamespace = await createTestNamespace(kc, 'gateway-routes');
+    await core.patchNamespace({
+      name: routesNamespace,
+      body: [{ op: 'add', path: '/metadata/labels', value: { team } }],
+    });
+    const gw = uniqueName('eg-shared');
+    await createGateway(gw, [
+      {
+        name: 'http',
+        port: 80,
+        protocol: 'HTTP',
+        allowedRoutes: { namespaces: { from: 'Selector', selector: { matchLabels: { team } } } },
+      },
+      { name: 'local', port: 81, protocol: 'HTTP' },
+    ]);
+    const createForeignRoute = (name: string, sectionName: string) =>
+      objects.createNamespacedCustomObject({
+        group: gatewayApi,
+        version: 'v1',
+        namespace: routesNamespace,
+        plural: 'httproutes',
+        body: {
+          apiVersion: `${gatewayApi}/v1`,
+          kind: 'HTTPRoute',
+          metadata: { name },
+          spec: {
+            parentRefs: [{ name: gw, namespace, sectionName }],
+            rules: [
+              { backendRefs: [{ group, kind: 'TailscaleServices', name: 'cross-backend', namespace }] },
+            ],
+          },
+        },
+      });
+    const admitted = uniqueName('admitted');
+    const refused = uniqueName('refused');
+    await createForeignRoute(admitted, 'http');
+    await createForeignRoute(refused, 'local'); // that listener admits its own namespace only
+
+    const tsgw = uniqueName('tsgw-cross');
+    await createTailscaleGateway(tsgw, { gatewayRef: { name: gw } });
+    const notPermitted = await statusWhere(
+      tsgw,
+      'RefNotPermitted',
+      (g) => conditionOf(g, 'ServicesReady')?.reason === 'RefNotPermitted',
+    );
+    expect(notPermitted.status?.routes).toEqual([
+      {
+        kind: 'HTTPRoute',
+        namespace: routesNamespace,
+        name: admitted,
+        backends: [{ kind: 'TailscaleServices', name: 'cross-backend', namespace, ready: false }],
+      },
+    ]);
+    expect(conditionOf(notPermitted, 'ServicesReady')?.message).toContain(
+      `HTTPRoute ${routesNamespace}/${admitted} spec.rules[0].backendRefs[0]: TailscaleServices ${namespace}/cross-backend is in another namespace and no ReferenceGrant there allows HTTPRoutes from ${routesNamespace}`,
+    );
+
+    await objects.createNamespacedCustomObject({
+      group: gatewayApi,
+      version: 'v1beta1',
+      namespace,
+      plural: 'referencegrants',
+      body: {
+        apiVersion: `${gatewayApi}/v1beta1`,
+        kind: 'ReferenceGrant',
+        metadata: { name: uniqueName('grant') },
+        spec: {
+          from: [{ group: gatewayApi, kind: 'HTTPRoute', namespace: routesNamespace }],
+          to: [{ group, kind: 'TailscaleServices' }],
+        },
+      },
+    });
+    // ReferenceGrants are not watched: a spec change of the TailscaleGateway re-resolves.
+    await objects.patchNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'tailscalegateways',
+      name: tsgw,
+      body: [{ op: 'add', path: '/spec/tailnets', value: [tailnet.name] }],
+    });
+    const permitted = await statusWhere(
+      tsgw,
+      'permitted, now simply missing',
+      (g) => conditionOf(g, 'ServicesReady')?.reason === 'BackendNotFound',
+    );
+    expect(conditionOf(permitted, 'ServicesReady')?.message).toContain(
+      `TailscaleServices ${namespace}/cross-backend does not exist`,
+    );
   });
 });
