@@ -10,9 +10,11 @@ import { tailscaleTailnetKey } from '../workflows/search-attributes';
 import type { RelatedLookups, WatchedKind } from './watched-kind';
 
 /**
- * The versions of the parent's state and config Secrets, hashed: a proxy registering its device (or
- * losing its state, or someone deleting a config Secret) re-runs the parent's reconcile at once
- * instead of at its next timer.
+ * The versions of the parent's state Secrets and the presence of its config Secrets, hashed: a proxy
+ * registering its device (or losing its state, or someone deleting a config Secret) re-runs the parent's
+ * reconcile at once instead of at its next timer. A config Secret's version is left out: the
+ * TailscaleServices workflows rewrite it whenever a service is advertised or withdrawn, which needs
+ * nothing from the parent, and with many services on one pool re-ran its reconcile for each of them.
  */
 export function proxySecretsVersion(
   kind: ProxyParentKind,
@@ -20,12 +22,17 @@ export function proxySecretsVersion(
   lookups: RelatedLookups,
 ): Record<string, string> {
   const d = proxyDeploymentOf(kind, obj.metadata, obj.spec);
-  if ((obj.spec as { proxyGroup?: string }).proxyGroup) return {};
+  // A tailnet appearing or turning Ready unblocks a parent reported TailnetNotReady.
+  const tailnet = lookups.tailnetState(obj.spec.tailnet) ?? 'absent';
+  if ((obj.spec as { proxyGroup?: string }).proxyGroup) return { tailnet };
   const versions = ordinals(d.replicas).flatMap((i) => [
     lookups.secretVersion(d.namespace, proxyNames.stateSecret(d, i)) ?? '',
-    lookups.secretVersion(d.namespace, proxyNames.configSecret(d, i)) ?? '',
+    lookups.secretVersion(d.namespace, proxyNames.configSecret(d, i)) === undefined ? '' : 'present',
   ]);
-  return { proxySecrets: createHash('sha256').update(versions.join(',')).digest('hex').slice(0, 16) };
+  return {
+    tailnet,
+    proxySecrets: createHash('sha256').update(versions.join(',')).digest('hex').slice(0, 16),
+  };
 }
 
 export const tailscaleEndpointsWatch: WatchedKind<TailscaleEndpoints> = {
@@ -33,7 +40,7 @@ export const tailscaleEndpointsWatch: WatchedKind<TailscaleEndpoints> = {
   workflowType: 'tailscaleEndpointsWorkflow',
   workflowId: (ep) => endpointsWorkflowId(ep.metadata.namespace ?? '', ep.metadata.name),
   extraSearchAttributes: (ep) => [{ key: tailscaleTailnetKey, value: ep.spec.tailnet }],
-  dependsOn: ['secrets'],
+  dependsOn: ['secrets', 'tailnets'],
   related: (ep, lookups) => proxySecretsVersion('TailscaleEndpoints', ep, lookups),
 };
 
@@ -42,7 +49,7 @@ export const tailscaleProxyGroupWatch: WatchedKind<TailscaleProxyGroup> = {
   workflowType: 'tailscaleProxyGroupWorkflow',
   workflowId: (pg) => proxyGroupWorkflowId(pg.metadata.namespace ?? '', pg.metadata.name),
   extraSearchAttributes: (pg) => [{ key: tailscaleTailnetKey, value: pg.spec.tailnet }],
-  dependsOn: ['secrets'],
+  dependsOn: ['secrets', 'tailnets'],
   related: (pg, lookups) => proxySecretsVersion('TailscaleProxyGroup', pg, lookups),
 };
 

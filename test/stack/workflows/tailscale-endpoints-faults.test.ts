@@ -7,6 +7,7 @@ import { endpointsWorkflowId } from '../../../workflows/ids';
 import { objectChangedSignal } from '../../../workflows/messages';
 import { eventually } from '../../support/eventually';
 import { createTestNamespace, uniqueName } from '../../support/stack';
+import { startTestTailnet } from '../../support/tailscale';
 import {
   configKey,
   configOf,
@@ -286,10 +287,11 @@ describe('TailscaleEndpoints under faults: advertised services, lost state, rest
 
     it('reports an unknown tailnet, a too-long name, clashing port names and tags the OAuth client does not own', async () => {
       const unknown = uniqueName('nonet');
-      await endpoints.create(unknown, { tailnet: 'no-such-tailnet' });
+      const later = uniqueName('later');
+      await endpoints.create(unknown, { tailnet: later, proxy: { replicas: 1 } });
       const tailnet = await endpoints.waitReason(unknown, 'TailnetNotReady');
       expect(tailnet.message).toContain('spec.tailnet');
-      expect(tailnet.message).toContain('no-such-tailnet');
+      expect(tailnet.message).toContain(later);
 
       const long = `long-${'x'.repeat(50)}`;
       await endpoints.create(long, {});
@@ -314,6 +316,18 @@ describe('TailscaleEndpoints under faults: advertised services, lost state, rest
       const good = uniqueName('good');
       await endpoints.create(good, { proxy: { replicas: 1 } });
       await endpoints.waitReady(good);
+
+      // The missing tailnet appears: the endpoints waiting for it converge without a spec change.
+      const started = Date.now();
+      await startTestTailnet({
+        kc: h.kc,
+        namespace: h.namespace,
+        name: later,
+        labels: h.operator.labels,
+        sim: h.tailnet.sim,
+      });
+      await endpoints.waitReady(unknown);
+      expect(Date.now() - started).toBeLessThan(20_000);
     });
   });
 });
