@@ -1,15 +1,21 @@
 /**
  * `npm start`: the whole product on this machine. A real Temporal dev server (with its Web UI), a real
- * kube-apiserver + etcd, the operator's worker and watchers, and the examples applied. State persists
- * in .stack/ between runs. Ctrl-C stops everything.
+ * kube-apiserver + etcd, a Tailscale API simulator with an OAuth client for the operator, the proxy
+ * simulator playing the proxy pods, the operator's worker, watchers and extension server, and every
+ * examples/NN-*.yaml applied in order. State persists in .stack/ between runs. Ctrl-C stops everything.
  */
-import { mkdirSync, readdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { loadKubeConfig } from '../runtime/kube';
+import { createLogger } from '../runtime/logger';
 import { repoRoot } from '../runtime/paths';
-import { applyManifests, readManifests } from './stack/apply';
+import { startProxySimulator } from '../simulators/proxy/simulator';
+import { exampleFiles, readExample, startExampleTailscale, withOAuthClient } from './examples';
+import { applyManifests } from './stack/apply';
 import { startStack, type Stack } from './stack';
 import { startOperatorProcesses, type OperatorProcesses } from './stack/operator';
+import { spawnManaged } from './stack/process';
 
 const envPort = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
@@ -17,6 +23,8 @@ async function main() {
   const root = repoRoot();
   const dir = process.env.TSGW_STACK_DIR ?? join(root, '.stack');
   mkdirSync(dir, { recursive: true });
+  const logDir = join(dir, 'logs');
+  mkdirSync(logDir, { recursive: true });
   const started = Date.now();
   console.log(`starting the local stack in ${relative(process.cwd(), dir) || dir} ...`);
 
@@ -31,23 +39,39 @@ async function main() {
       etcdPeer: envPort('TSGW_ETCD_PEER_PORT', 2380),
     },
   });
-  const operator: OperatorProcesses = startOperatorProcesses({
-    logDir: join(dir, 'logs'),
-    env: {
-      ...process.env,
-      KUBECONFIG: stack.info.kubeconfigPath,
-      TEMPORAL_ADDRESS: stack.info.temporalAddress,
-      TEMPORAL_NAMESPACE: 'default',
-    },
+  const tailscale = await startExampleTailscale({
+    port: envPort('TSGW_TAILSCALE_PORT', 41641),
+    stateFile: join(dir, 'tailscale', 'state.json'),
+  });
+  const env = {
+    ...process.env,
+    KUBECONFIG: stack.info.kubeconfigPath,
+    TEMPORAL_ADDRESS: stack.info.temporalAddress,
+    TEMPORAL_NAMESPACE: 'default',
+    TAILSCALE_API_BASE_URL: tailscale.sim.url,
+  };
+  const operator: OperatorProcesses = startOperatorProcesses({ logDir, env });
+  const extensionGrpc = `127.0.0.1:${envPort('TSGW_EXTENSION_GRPC_PORT', 5005)}`;
+  const extensionHttp = `127.0.0.1:${envPort('TSGW_EXTENSION_HTTP_PORT', 5006)}`;
+  const extension = spawnManaged({
+    name: 'extension',
+    command: process.execPath,
+    args: [join(root, 'dist', 'extension', 'main.js')],
+    env: { ...env, EXTENSION_GRPC_ADDRESS: extensionGrpc, EXTENSION_HTTP_ADDRESS: extensionHttp },
+    logFile: join(logDir, 'extension.log'),
+  });
+  const proxies = startProxySimulator({
+    kc: loadKubeConfig(stack.info.kubeconfigPath),
+    tailscale: tailscale.sim.admin,
+    logger: createLogger({ level: 'warn', fields: { component: 'proxy-simulator' } }),
   });
 
   const kc = new KubeConfig();
   kc.loadFromFile(stack.info.kubeconfigPath);
-  const exampleDir = join(root, 'examples');
-  const examples = readdirSync(exampleDir)
-    .filter((f) => /^\d+-.*\.yaml$/.test(f))
-    .sort();
-  for (const file of examples) await applyManifests(kc, readManifests(join(exampleDir, file)));
+  const examples = exampleFiles();
+  for (const file of examples) {
+    await applyManifests(kc, withOAuthClient(readExample(file), tailscale.oauth));
+  }
 
   const kubeconfig = relative(process.cwd(), stack.info.kubeconfigPath);
   console.log(`
@@ -56,11 +80,13 @@ local stack up in ${((Date.now() - started) / 1000).toFixed(1)} s
   Temporal UI      ${stack.info.temporalUiUrl}/namespaces/default/workflows
   Temporal         ${stack.info.temporalAddress} (namespace default)
   kubeconfig       ${stack.info.kubeconfigPath}
+  Tailscale API    ${tailscale.sim.url} (simulator; admin API at ${tailscale.sim.url}/__admin)
+  extension        grpc ${extensionGrpc}, http://${extensionHttp}/health
   examples applied ${examples.join(', ')}
-  logs             ${join(dir, 'logs')} (worker, watchers), ${dir}/kube, ${dir}/temporal
+  logs             ${logDir} (worker, watchers, extension), ${dir}/kube, ${dir}/temporal
 
-  try: kubectl --kubeconfig ${kubeconfig} get tailscale-gateway
-       kubectl --kubeconfig ${kubeconfig} get tailscaletailnets
+  try: kubectl --kubeconfig ${kubeconfig} get tailscale-gateway -A
+       kubectl --kubeconfig ${kubeconfig} -n tailscale-gateway delete tailscaleservices scratch
 
 Ctrl-C stops everything.`);
 
@@ -69,7 +95,10 @@ Ctrl-C stops everything.`);
     if (stopping) return;
     stopping = true;
     console.log(`\n${signal}: stopping the local stack ...`);
-    await operator.stop();
+    await proxies.stop();
+    await Promise.all([operator.stop(), extension.stop()]);
+    await tailscale.save();
+    await tailscale.close();
     await stack.stop();
     console.log('stopped.');
     process.exit(0);
@@ -79,6 +108,7 @@ Ctrl-C stops everything.`);
   for (const p of [
     operator.worker,
     operator.watchers,
+    extension,
     ...stack.controlPlane.processes,
     stack.temporal.process,
   ]) {

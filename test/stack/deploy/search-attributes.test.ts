@@ -1,4 +1,5 @@
 import { Connection } from '@temporalio/client';
+import { msToTs } from '@temporalio/common/lib/time';
 import { temporal } from '@temporalio/proto';
 import { registerSearchAttributes } from '../../../tools/register-search-attributes';
 import { eventually } from '../../support/eventually';
@@ -18,7 +19,7 @@ describe("the chart's search attribute Job (tools/register-search-attributes.ts)
     const namespace = uniqueName('sa');
     await connection.workflowService.registerNamespace({
       namespace,
-      workflowExecutionRetentionPeriod: { seconds: 86_400 },
+      workflowExecutionRetentionPeriod: msToTs('1 day'),
     });
     await eventually('namespace registered', async () =>
       (await connection.operatorService.listSearchAttributes({ namespace })) ? true : undefined,
