@@ -6,6 +6,7 @@ import { snapshotOf } from '../../../watchers/watched-kind';
 import { endpointsWorkflowId } from '../../../workflows/ids';
 import { objectChangedSignal } from '../../../workflows/messages';
 import { eventually } from '../../support/eventually';
+import { recordHistory } from '../../support/record-history';
 import { createTestNamespace, uniqueName } from '../../support/stack';
 import { startTestTailnet } from '../../support/tailscale';
 import {
@@ -105,6 +106,11 @@ describe('TailscaleEndpoints under faults: advertised services, lost state, rest
         : undefined;
     });
     expect(ep.status?.devices).toHaveLength(1);
+    await recordHistory(
+      'tailscale-endpoints',
+      'replaced-device',
+      h.temporal.workflow.getHandle(endpointsWorkflowId(h.namespace, name)),
+    );
   });
 
   it('a restarted replica keeps its device; a replica held down is reported until it comes back', async () => {
@@ -232,6 +238,11 @@ describe('TailscaleEndpoints under faults: advertised services, lost state, rest
     } finally {
       await proxies.stop();
     }
+    await recordHistory(
+      'tailscale-endpoints',
+      'reissued',
+      h.temporal.workflow.getHandle(endpointsWorkflowId(namespace, name)),
+    );
   }, 120_000);
 
   it('keeps the last device status when the devices API fails, and says so', async () => {
