@@ -14,6 +14,8 @@ export interface TemporalServerOptions {
   port?: number;
   /** Extra Temporal namespaces beside `default` (e.g. one per simulated operator in multi-operator tests). */
   namespaces?: string[];
+  /** Server dynamic config, e.g. a low `limit.historyCount.suggestContinueAsNew` to exercise continue-as-new. */
+  dynamicConfig?: Record<string, unknown>;
 }
 
 export interface TemporalServer {
@@ -44,6 +46,10 @@ export async function startTemporalServer(opts: TemporalServerOptions): Promise<
     ...(uiPort ? ['--ui-port', String(uiPort)] : ['--headless']),
     ...searchAttributeKeys.flatMap((key) => ['--search-attribute', `${key.name}=Keyword`]),
     ...(opts.namespaces ?? []).flatMap((ns) => ['--namespace', ns]),
+    ...Object.entries(opts.dynamicConfig ?? {}).flatMap(([key, value]) => [
+      '--dynamic-config-value',
+      `${key}=${JSON.stringify(value)}`,
+    ]),
   ];
   const process = spawnManaged({
     name: 'temporal',

@@ -1,0 +1,177 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { Client, Connection } from '@temporalio/client';
+import type { TailscaleServices } from '../../../api/v1alpha1';
+import { getVipService } from '../../../activities/tailscale/vip-services';
+import { startTemporalServer, type TemporalServer } from '../../../tools/stack/temporal-server';
+import { servicesWorkflowId, vipWorkflowId } from '../../../workflows/ids';
+import { eventually } from '../../support/eventually';
+import { instanceLabels, startOperator, type TestOperator } from '../../support/operator';
+import { createTestNamespace, testKubeConfig, uniqueName } from '../../support/stack';
+import { startTestTailnet, type TestTailnet } from '../../support/tailscale';
+
+const group = 'gateway.tailscale.com';
+const version = 'v1alpha1';
+
+/**
+ * A Temporal server that suggests continue-as-new after 40 events, so long-lived workflows roll over
+ * many times in one test: their pending work and state must survive every hand-over.
+ */
+describe('continue-as-new carries resource and VIP workflow state across runs', () => {
+  let kc: KubeConfig;
+  let objects: CustomObjectsApi;
+  let temporal: TemporalServer;
+  let connection: Connection;
+  let client: Client;
+  let tailnet: TestTailnet;
+  let operator: TestOperator;
+  let namespace: string;
+
+  beforeAll(async () => {
+    kc = testKubeConfig();
+    objects = kc.makeApiClient(CustomObjectsApi);
+    temporal = await startTemporalServer({
+      dir: mkdtempSync(join(tmpdir(), 'tsgw-can-')),
+      ui: false,
+      dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 40 },
+    });
+    connection = await Connection.connect({ address: temporal.address });
+    client = new Client({ connection });
+    namespace = await createTestNamespace(kc, 'can');
+    const instance = uniqueName('can');
+    tailnet = await startTestTailnet({
+      kc,
+      namespace,
+      name: uniqueName('corp'),
+      labels: instanceLabels(instance),
+    });
+    operator = startOperator({
+      instance,
+      watchNamespaces: [namespace],
+      env: {
+        TEMPORAL_ADDRESS: temporal.address,
+        TAILSCALE_API_BASE_URL: tailnet.sim.url,
+        OPERATOR_ID: 'op',
+        CLUSTER_ID: 'c',
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await operator?.stop();
+    await connection?.close();
+    await temporal?.stop();
+    await tailnet?.close();
+  });
+
+  const runsOf = async (workflowId: string) => {
+    const statuses: string[] = [];
+    for await (const execution of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+      statuses.push(execution.status.name);
+    }
+    return statuses;
+  };
+
+  it('keeps following changes through many continue-as-new rollovers, then cleans up', async () => {
+    const name = uniqueName('roll');
+    const serviceName = `svc:${name}`;
+    await objects.createNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'tailscaleendpoints',
+      body: {
+        apiVersion: `${group}/${version}`,
+        kind: 'TailscaleEndpoints',
+        metadata: { name: `${name}-proxies`, labels: { app: name } },
+        spec: { tailnet: tailnet.name, tags: ['tag:k8s'], proxy: { replicas: 1 } },
+      },
+    });
+    await kc.makeApiClient(CoreV1Api).createNamespacedSecret({
+      namespace,
+      body: {
+        metadata: { name: `${name}-proxies-0-config` },
+        stringData: { 'cap-106.hujson': JSON.stringify({ Version: 'alpha0', AdvertiseServices: [] }) },
+      },
+    });
+    await objects.createNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'tailscaleservices',
+      body: {
+        apiVersion: `${group}/${version}`,
+        kind: 'TailscaleServices',
+        metadata: { name, labels: operator.labels },
+        spec: {
+          tailnet: tailnet.name,
+          selector: { matchLabels: { app: name } },
+          vipService: { ports: ['tcp:443'], tags: ['tag:web'], comment: 'change 0' },
+        },
+      },
+    });
+    const readyAt = async (generation: number) => {
+      const svc = (await objects.getNamespacedCustomObject({
+        group,
+        version,
+        namespace,
+        plural: 'tailscaleservices',
+        name,
+      })) as TailscaleServices;
+      const ready = svc.status?.conditions?.find((c) => c.type === 'Ready');
+      return svc.status?.observedGeneration === generation && ready?.status === 'True' ? svc : undefined;
+    };
+    await eventually('Ready', () => readyAt(1), { timeoutMs: 60_000 });
+
+    const changes = 8;
+    for (let i = 1; i <= changes; i++) {
+      await objects.patchNamespacedCustomObject({
+        group,
+        version,
+        namespace,
+        plural: 'tailscaleservices',
+        name,
+        body: [{ op: 'replace', path: '/spec/vipService/comment', value: `change ${i}` }],
+      });
+      await eventually(`Ready at generation ${i + 1}`, () => readyAt(i + 1), { timeoutMs: 60_000 });
+    }
+    expect((await getVipService(tailnet.api, serviceName))?.comment).toBe(`change ${changes}`);
+
+    const servicesRuns = await runsOf(servicesWorkflowId(namespace, name));
+    const vipRuns = await runsOf(vipWorkflowId(tailnet.name, serviceName));
+    expect(servicesRuns.filter((s) => s === 'CONTINUED_AS_NEW').length).toBeGreaterThanOrEqual(2);
+    expect(vipRuns.filter((s) => s === 'CONTINUED_AS_NEW').length).toBeGreaterThanOrEqual(1);
+
+    // Deletion needs what the runs carried forward: where it advertised, which VIP it joined.
+    await objects.deleteNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'tailscaleservices',
+      name,
+    });
+    await eventually(
+      'VIP service deleted',
+      async () => ((await getVipService(tailnet.api, serviceName)) ? undefined : true),
+      {
+        timeoutMs: 60_000,
+      },
+    );
+    await eventually('object gone', async () => {
+      try {
+        await objects.getNamespacedCustomObject({
+          group,
+          version,
+          namespace,
+          plural: 'tailscaleservices',
+          name,
+        });
+        return undefined;
+      } catch {
+        return true;
+      }
+    });
+  });
+});
