@@ -250,10 +250,17 @@ export function createServicesActivities(ctx: ActivityContext) {
 
     /** Deletes auto-provisioned endpoints that no TailscaleServices in the namespace selects any more. */
     async cleanupAutoProvisionedEndpoints(input: { namespace: string }): Promise<{ deleted: string[] }> {
-      const [endpoints, services] = await Promise.all([
-        ctx.objects.list<TailscaleEndpoints>(endpointsResource, { namespace: input.namespace }),
-        ctx.objects.list<TailscaleServices>(servicesResource, { namespace: input.namespace }),
-      ]);
+      const endpoints = await ctx.objects.list<TailscaleEndpoints>(endpointsResource, {
+        namespace: input.namespace,
+      });
+      // Every pass of every TailscaleServices runs this: without auto-provisioned endpoints, the list of
+      // every TailscaleServices in the namespace (O(services) per pass, O(services²) at creation) is skipped.
+      if (!endpoints.some((e) => e.metadata.annotations?.[autoProvisionedAnnotation] === 'true')) {
+        return { deleted: [] };
+      }
+      const services = await ctx.objects.list<TailscaleServices>(servicesResource, {
+        namespace: input.namespace,
+      });
       const live = services.filter((s) => !s.metadata.deletionTimestamp);
       const deleted: string[] = [];
       for (const e of endpoints) {
