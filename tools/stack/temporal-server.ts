@@ -41,6 +41,12 @@ export async function startTemporalServer(opts: TemporalServerOptions): Promise<
     String(port),
     '--db-filename',
     dbFile,
+    // SQLite's default rollback journal with a full sync per commit made every workflow task cost ~3x the
+    // server CPU (bench/RESULTS.md); WAL keeps the file consistent across crashes of the server process.
+    '--sqlite-pragma',
+    'journal_mode=wal',
+    '--sqlite-pragma',
+    'synchronous=normal',
     '--log-level',
     'warn',
     ...(uiPort ? ['--ui-port', String(uiPort)] : ['--headless']),
