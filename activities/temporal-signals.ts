@@ -8,6 +8,8 @@ import type { VipServiceWorkflowInput } from '../workflows/vip-service';
 export interface TemporalDeps {
   client: Client;
   taskQueue: string;
+  /** TIMER_SCALE, handed to the VIP workflows it starts (1 or unset: production timers). */
+  timerScale?: number;
 }
 
 /**
@@ -21,7 +23,10 @@ export function createTemporalSignalActivities(temporal: TemporalDeps | undefine
     ): Promise<void> {
       if (!temporal) throw new Error('BUG: the worker was started without a Temporal client for activities');
       const { tailnet, serviceName, ...change } = input;
-      const args: [VipServiceWorkflowInput] = [{ tailnet, serviceName }];
+      const timerScale = temporal.timerScale === 1 ? undefined : temporal.timerScale;
+      const args: [VipServiceWorkflowInput] = [
+        { tailnet, serviceName, ...(timerScale ? { timerScale } : {}) },
+      ];
       await temporal.client.workflow.signalWithStart('vipServiceWorkflow', {
         workflowId: vipWorkflowId(tailnet, serviceName),
         taskQueue: temporal.taskQueue,

@@ -20,6 +20,8 @@ export interface OperatorConfig {
   sweepIntervalMs: number;
   /** A consumer unseen this long, with no live device, is removed from a VIP service registry. */
   staleConsumerMs: number;
+  /** Multiplies workflow recheck timers: benchmarks only (bench/idle-cost.ts); keep 1. */
+  timerScale: number;
 }
 
 export interface TemporalConfig {
@@ -51,6 +53,7 @@ export function loadOperatorConfig(env: Env = process.env): OperatorConfig {
     resyncIntervalMs: seconds(env, 'RESYNC_INTERVAL_SECONDS', 600) * 1000,
     sweepIntervalMs: seconds(env, 'SWEEP_INTERVAL_SECONDS', 600) * 1000,
     staleConsumerMs: seconds(env, 'STALE_CONSUMER_SECONDS', 1800) * 1000,
+    timerScale: positiveNumber(env, 'TIMER_SCALE', 1),
   };
 }
 
@@ -115,6 +118,16 @@ function seconds(env: Env, name: string, fallback: number): number {
   const value = Number(raw);
   if (!Number.isFinite(value) || value <= 0) {
     throw new ConfigError(`${name}=${JSON.stringify(raw)} must be a positive number of seconds`);
+  }
+  return value;
+}
+
+function positiveNumber(env: Env, name: string, fallback: number): number {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new ConfigError(`${name}=${JSON.stringify(raw)} must be a positive number`);
   }
   return value;
 }

@@ -61,7 +61,7 @@ export function startWatchers(deps: {
         for (const obj of informer.list()) {
           // Secrets may be referenced across namespaces (cluster-scoped tailnets); endpoints only locally.
           if (source === 'endpoints' && obj.metadata.namespace !== namespace) continue;
-          signaler.enqueue(changedDelivery(kind, obj, dependencies.lookups));
+          signaler.enqueue(changedDelivery(kind, obj, dependencies.lookups, config.timerScale));
         }
       }
     },
@@ -76,7 +76,8 @@ export function startWatchers(deps: {
         labelSelector: config.watchLabelSelector,
         resyncIntervalMs: config.resyncIntervalMs,
         logger,
-        onUpsert: (obj) => signaler.enqueue(changedDelivery(kind, obj, dependencies.lookups)),
+        onUpsert: (obj) =>
+          signaler.enqueue(changedDelivery(kind, obj, dependencies.lookups, config.timerScale)),
         onDelete: (obj) => signaler.enqueue(deletedDelivery(kind, obj)),
       });
       kindInformers.push({ kind, informer });

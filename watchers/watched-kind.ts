@@ -72,6 +72,8 @@ export function changedDelivery<T extends KubeObject<unknown, unknown>>(
   kind: WatchedKind<T>,
   obj: T,
   lookups?: RelatedLookups,
+  /** The operator's TIMER_SCALE; only a value other than 1 reaches the workflow's input. */
+  timerScale?: number,
 ): WorkflowDelivery {
   const snapshot = snapshotOf(obj);
   if (kind.related && lookups) snapshot.relatedVersions = kind.related(obj, lookups);
@@ -79,6 +81,7 @@ export function changedDelivery<T extends KubeObject<unknown, unknown>>(
     kind: kind.resource.kind,
     namespace: obj.metadata.namespace,
     name: obj.metadata.name,
+    ...(timerScale !== undefined && timerScale !== 1 ? { timerScale } : {}),
   };
   return {
     kind: 'changed',

@@ -33,7 +33,7 @@ async function main() {
       logger,
       identity: { operatorId: config.operatorId, clusterId: config.clusterId },
       tailscaleApiBaseUrl: config.tailscaleApiBaseUrl,
-      temporal: { client, taskQueue: config.temporal.taskQueue },
+      temporal: { client, taskQueue: config.temporal.taskQueue, timerScale: config.timerScale },
       sweeper: { intervalMs: config.sweepIntervalMs, staleAfterMs: config.staleConsumerMs },
     }),
   });

@@ -42,8 +42,11 @@ export async function runProxyWorkflow<Spec>(
   setHandler(resourceStatusQuery, () => status);
 
   for (;;) {
-    if (current) await condition(() => pending !== undefined || deleted, waitMs);
-    else await condition(() => pending !== undefined || deleted);
+    if (current) {
+      const timeout =
+        input.timerScale && waitMs > 0 ? Math.max(1, Math.round(waitMs * input.timerScale)) : waitMs;
+      await condition(() => pending !== undefined || deleted, timeout);
+    } else await condition(() => pending !== undefined || deleted);
 
     const snapshot = pending ?? current;
     if (deleted) {

@@ -7,6 +7,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time';
 import {
   objectChangedSignal,
   objectDeletedSignal,
@@ -51,11 +52,13 @@ export async function runResourceLoop<Spec, State>(options: ResourceLoopOptions<
   });
   setHandler(resourceStatusQuery, () => status);
 
+  const recheckInterval = input.timerScale
+    ? msToNumber(options.recheckInterval) * input.timerScale
+    : options.recheckInterval;
   let failures = 0;
   for (;;) {
     if (current) {
-      const waitMs =
-        failures > 0 ? Math.min(2 ** failures * 1000, maxFailureBackoffMs) : options.recheckInterval;
+      const waitMs = failures > 0 ? Math.min(2 ** failures * 1000, maxFailureBackoffMs) : recheckInterval;
       await condition(() => pending !== undefined || deleted, waitMs);
     } else {
       await condition(() => pending !== undefined || deleted);

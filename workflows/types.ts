@@ -38,4 +38,9 @@ export interface ResourceWorkflowInput<Spec, State = undefined> {
   /** Carried across continue-as-new: the last snapshot reconciled. */
   current?: ObjectSnapshot<Spec>;
   state?: State;
+  /**
+   * Multiplies the recheck/refresh timers (the operator's TIMER_SCALE, set by the watchers at start;
+   * benchmarks only). Absent in production, where every timer keeps its literal duration.
+   */
+  timerScale?: number;
 }

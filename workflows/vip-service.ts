@@ -10,6 +10,8 @@ import {
   upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
+import type { Duration } from '@temporalio/common';
+import { msToNumber } from '@temporalio/common/lib/time';
 import type { Activities } from '../activities';
 import {
   vipConsumerSignal,
@@ -36,6 +38,8 @@ export interface VipServiceWorkflowInput {
   /** Carried across continue-as-new. */
   consumers?: Record<string, VipConsumerChange>;
   pendingRemovals?: VipConsumerChange[];
+  /** Multiplies the recheck and idle-grace timers (the worker's TIMER_SCALE; benchmarks only). */
+  timerScale?: number;
 }
 
 /** Re-verify the service this often while consumers exist (repairs drift; reads only when nothing changed). */
@@ -71,13 +75,14 @@ export async function vipServiceWorkflow(input: VipServiceWorkflowInput): Promis
     last,
   }));
 
+  const scaled = (d: Duration) => (input.timerScale ? msToNumber(d) * input.timerScale : d);
   let failures = 0;
   for (;;) {
     const wait = failures
       ? Math.min(2 ** failures * 5000, maxFailureBackoffMs)
       : consumers.size
-        ? recheckInterval
-        : idleGrace;
+        ? scaled(recheckInterval)
+        : scaled(idleGrace);
     const woke = await condition(() => dirty, wait);
     if (!woke && consumers.size === 0 && pendingRemovals.length === 0 && failures === 0) return;
     dirty = false;
