@@ -73,7 +73,7 @@ export function createActivities(deps: ActivityDeps) {
     },
     ...createTailnetCheckActivities(ctx),
     ...createServicesActivities(ctx),
-    ...createVipActivities(ctx),
+    ...createVipActivities(ctx, deps.sweeper?.staleAfterMs),
     ...createTemporalSignalActivities(deps.temporal),
     ...createEndpointsActivities(ctx),
     ...createGatewayActivities(ctx),

@@ -17,8 +17,12 @@ import { RegistryError } from './registry';
 /** Peers judge a consumer stale after this; we refresh our own lastSeen well before. */
 export const defaultStaleAfterMs = 30 * 60_000;
 
-export function createVipActivities(ctx: ActivityContext) {
-  const options = async (tailnet: string, staleAfterMs = defaultStaleAfterMs): Promise<LifecycleOptions> => ({
+/** `configuredStaleAfterMs`: STALE_CONSUMER_SECONDS, which also paces the refresh of our own lastSeen. */
+export function createVipActivities(ctx: ActivityContext, configuredStaleAfterMs = defaultStaleAfterMs) {
+  const options = async (
+    tailnet: string,
+    staleAfterMs = configuredStaleAfterMs,
+  ): Promise<LifecycleOptions> => ({
     client: (await ctx.tailnets.client(tailnet)).client,
     self: consumerKeyOf(ctx.identity),
     refreshAfterMs: staleAfterMs / 2,
