@@ -172,12 +172,12 @@ async function reconcileGateway(
       ...(spec.publish ?? []).flatMap((p) => (p.tailnet ? [p.tailnet] : [])),
     ]),
   ];
-  const tailnets = Object.fromEntries(
-    await Promise.all(
-      tailnetNames.map(async (name) => [name, await acts.getTailnetStatus({ name })] as const),
-    ),
-  );
-  const resolution = await acts.resolveGatewayRoutes({ namespace, name: metadata.name, spec });
+  // Independent reads, scheduled together: one workflow task instead of one per read.
+  const [tailnetViews, resolution] = await Promise.all([
+    Promise.all(tailnetNames.map(async (name) => [name, await acts.getTailnetStatus({ name })] as const)),
+    acts.resolveGatewayRoutes({ namespace, name: metadata.name, spec }),
+  ]);
+  const tailnets = Object.fromEntries(tailnetViews);
 
   const next: GatewayState = { requestId: state.requestId, memberships: {} };
   const waitFor: number[] = [];
