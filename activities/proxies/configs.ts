@@ -117,7 +117,9 @@ async function ensureReplicaConfig(
         outcome.reissued = reissueRequested;
         authKey = minted.key;
       } else {
-        authKey = state.deviceId ? undefined : currentKey;
+        // Kept while the proxy has no device, or while a reissue it asked for is still pending (it
+        // clears reissue_authkey once logged in; device_id may still name the stale device until then).
+        authKey = state.deviceId && state.reissueAuthKey === undefined ? undefined : currentKey;
       }
 
       const config = desiredTailscaledConfig(d, ordinal, { authKey, current });

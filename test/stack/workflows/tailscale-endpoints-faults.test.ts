@@ -132,15 +132,17 @@ describe('TailscaleEndpoints under faults: advertised services, lost state, rest
     await endpoints.waitReady(name);
 
     await h.proxies.killReplica(h.namespace, name, 0, { restart: false });
-    const down = await eventually('replica 0 reported down', async () => {
-      const ready = await endpoints.ready(name);
-      return ready?.status === 'False' ? ready : undefined;
+    // The pod is gone at once; the device going offline is seen by the devices API on a later pass.
+    const status = await eventually('replica 0 reported down and its device offline', async () => {
+      const device = (await endpoints.get(name)).status?.devices?.find(
+        (d) => d.statefulSetPod === `${name}-0`,
+      );
+      return device?.online === false && device.connected === false ? device : undefined;
     });
-    expect(down.reason).toBe('Provisioning');
-    expect(down.message).toContain(`${name}-0`);
-    const status = (await endpoints.get(name)).status?.devices?.find((d) => d.statefulSetPod === `${name}-0`);
-    expect(status).toMatchObject({ online: false, connected: false });
-    expect(status?.lastSeen).toBeDefined();
+    expect(status.lastSeen).toBeDefined();
+    const down = await endpoints.ready(name);
+    expect(down).toMatchObject({ status: 'False', reason: 'Provisioning' });
+    expect(down?.message).toContain(`${name}-0`);
 
     h.proxies.restartReplica(h.namespace, name, 0);
     await eventually('Ready again', async () =>
