@@ -81,6 +81,56 @@ describe('TailscaleEndpoints under faults: advertised services, lost state, rest
     );
   });
 
+  it('a TailscaleServices selecting the endpoints makes the proxies advertise its VIP service; unselecting stops it', async () => {
+    const name = uniqueName('sel');
+    await endpoints.create(`${name}-proxies`, { proxy: { replicas: 2 } }, { app: name });
+    await endpoints.waitReady(`${name}-proxies`);
+    const nodeIds = (await devicesNamed(h, `${name}-proxies`)).map((d) => d.nodeId).sort();
+    const services = {
+      group: 'gateway.tailscale.com',
+      version: 'v1alpha1',
+      namespace: h.namespace,
+      plural: 'tailscaleservices',
+    };
+    await h.objects.createNamespacedCustomObject({
+      ...services,
+      body: {
+        apiVersion: 'gateway.tailscale.com/v1alpha1',
+        kind: 'TailscaleServices',
+        metadata: { name, labels: h.operator.labels },
+        spec: {
+          tailnet: h.tailnet.name,
+          selector: { matchLabels: { app: name } },
+          vipService: { ports: ['tcp:443'], tags: ['tag:k8s'] },
+        },
+      },
+    });
+    const service = `svc:${name}`;
+    const hosts = await eventually(
+      'both proxies are hosts of the VIP service',
+      async () => {
+        const found = await listVipServiceHosts(h.tailnet.api, service).catch(() => []);
+        return found.length === 2 ? found : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+    expect(hosts.map((x) => x.nodeId).sort()).toEqual(nodeIds);
+
+    await h.objects.patchNamespacedCustomObject({
+      ...services,
+      name,
+      body: [{ op: 'replace', path: '/spec/selector/matchLabels', value: { app: `${name}-other` } }],
+    });
+    await eventually(
+      'no proxy advertising once unselected',
+      async () =>
+        (await listVipServiceHosts(h.tailnet.api, service).catch(() => [])).length === 0 ? true : undefined,
+      { timeoutMs: 60_000 },
+    );
+    for (const i of [0, 1])
+      expect((await configOf(h, `${name}-proxies-${i}-config`)).AdvertiseServices ?? []).toEqual([]);
+  });
+
   it('a replica that lost its state gets exactly one new key, registers again, and its old device is deleted', async () => {
     const name = uniqueName('wipe');
     await endpoints.create(name, { proxy: { replicas: 1 } });
