@@ -1,4 +1,5 @@
 import { CoreV1Api } from '@kubernetes/client-node';
+import { ApplicationFailure } from '@temporalio/common';
 import { isReady } from '../api/conditions';
 import { resourceOf, type ResourceRef } from '../api/crd';
 import { selectorToQuery } from '../api/label-selector';
@@ -46,6 +47,11 @@ export interface GatewayResolution {
   /** Routes attached to the Gateway, sorted by kind, namespace, name. */
   routes: ResolvedRoute[];
   plan: PublishPlan;
+  /**
+   * The operator may not read what it needs (RBAC). Then routes are unknown, not absent: the workflow
+   * reports it and changes no VIP service.
+   */
+  forbidden?: string;
 }
 
 export interface ResolveGatewayInput {
@@ -160,140 +166,158 @@ export function createGatewayActivities(ctx: ActivityContext) {
 
   return {
     async resolveGatewayRoutes(input: ResolveGatewayInput): Promise<GatewayResolution> {
-      const gwNamespace = input.spec.gatewayRef.namespace ?? input.namespace;
-      const gwName = input.spec.gatewayRef.name;
-      const tailnets = input.spec.tailnets ?? [];
-      const gateway = await readGateway(gwNamespace, gwName);
-      const labelsOf = new Map<string, Record<string, string>>();
-      const plan = (routes: ResolvedRoute[]) =>
-        planPublications({
-          gateway: { namespace: input.namespace, name: input.name },
-          publish: input.spec.publish ?? [],
-          tailnets,
-          routes: routes.map((r) => ({
-            ...r,
-            labels: labelsOf.get(routeKeyOf(r.kind, r.namespace, r.name)) ?? {},
-          })),
-        });
-      if (typeof gateway === 'string') {
+      try {
+        return await resolve(input);
+      } catch (err) {
+        if (!(err instanceof ApplicationFailure) || err.type !== 'Kubernetes403') throw err;
         return {
-          gateway: { namespace: gwNamespace, name: gwName, found: false, message: gateway },
+          gateway: {
+            namespace: input.spec.gatewayRef.namespace ?? input.namespace,
+            name: input.spec.gatewayRef.name,
+            found: true,
+          },
           routes: [],
-          plan: plan([]),
+          plan: { publications: [], problems: [], byRoute: {} },
+          forbidden: err.message,
         };
       }
-
-      const [namespaces, nsLabels] = await Promise.all([
-        candidateNamespaces(gateway),
-        namespaceLabels(gateway),
-      ]);
-      const attached: { kind: RouteKind; route: RouteObject; ports: number[] }[] = [];
-      for (const kind of routeScopeOf(gateway).kinds) {
-        for (const route of await listRoutes(kind, namespaces)) {
-          if (route.metadata.deletionTimestamp) continue;
-          const listeners = attachedListeners(
-            gateway,
-            route,
-            kind,
-            nsLabels.get(route.metadata.namespace ?? ''),
-          );
-          if (!listeners.length) continue;
-          attached.push({ kind, route, ports: listeners.map((l) => l.port) });
-          labelsOf.set(
-            routeKeyOf(kind, route.metadata.namespace ?? '', route.metadata.name),
-            route.metadata.labels ?? {},
-          );
-        }
-      }
-
-      // Each backend and each namespace's grants are read once, however many routes share them.
-      const backends = new Map<string, Promise<Backend | undefined>>();
-      const grants = new Map<string, Promise<ReferenceGrantObject[]>>();
-      const once = <T>(cache: Map<string, Promise<T>>, key: string, load: () => Promise<T>) => {
-        const hit = cache.get(key);
-        if (hit) return hit;
-        const loaded = load();
-        cache.set(key, loaded);
-        return loaded;
-      };
-
-      const routes: ResolvedRoute[] = [];
-      for (const { kind, route, ports } of attached) {
-        const routeNamespace = route.metadata.namespace ?? '';
-        const where = `${kind} ${routeNamespace}/${route.metadata.name}`;
-        const resolved: ResolvedBackend[] = [];
-        for (const ref of tailscaleBackendRefs(route)) {
-          const backend: ResolvedBackend = {
-            kind: ref.kind,
-            namespace: ref.namespace,
-            name: ref.name,
-            field: ref.field,
-            ready: false,
-          };
-          const target = `${ref.kind} ${ref.namespace}/${ref.name}`;
-          if (ref.namespace !== routeNamespace) {
-            const granted = referenceGranted(
-              await once(grants, ref.namespace, () => referenceGrants(ref.namespace)),
-              { kind, namespace: routeNamespace },
-              { kind: ref.kind, name: ref.name },
-            );
-            if (!granted) {
-              backend.problem = {
-                reason: 'RefNotPermitted',
-                message: `${where} ${ref.field}: ${target} is in another namespace and no ReferenceGrant there allows ${kind}s from ${routeNamespace}`,
-              };
-              resolved.push(backend);
-              continue;
-            }
-          }
-          const obj = await once(backends, `${ref.kind}/${ref.namespace}/${ref.name}`, () =>
-            getBackend(ref.kind, ref.namespace, ref.name),
-          );
-          if (!obj) {
-            backend.problem = {
-              reason: 'BackendNotFound',
-              message: `${where} ${ref.field}: ${target} does not exist`,
-            };
-          } else {
-            if (ref.kind === 'TailscaleServices') {
-              const svc = obj as TailscaleServices;
-              backend.vipService =
-                svc.status?.vipService?.name ?? svc.spec.vipService.name ?? `svc:${svc.metadata.name}`;
-            }
-            const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
-            if (tailnets.length && !tailnets.includes(obj.spec.tailnet)) {
-              backend.problem = {
-                reason: 'BackendNotOnTailnet',
-                message: `${where} ${ref.field}: ${target} is on tailnet ${obj.spec.tailnet}, not one of spec.tailnets (${tailnets.join(', ')})`,
-              };
-            } else if (!isReady(obj.status?.conditions)) {
-              backend.problem = {
-                reason: 'BackendNotReady',
-                message: `${where} ${ref.field}: ${target} is not Ready${ready ? ` (${ready.reason}: ${ready.message})` : ' yet'}`,
-              };
-            } else {
-              backend.ready = true;
-            }
-          }
-          resolved.push(backend);
-        }
-        routes.push({
-          kind,
-          namespace: routeNamespace,
-          name: route.metadata.name,
-          listenerPorts: [...new Set(ports)].sort((a, b) => a - b),
-          backends: resolved,
-        });
-      }
-      const kindOrder = (k: RouteKind) =>
-        ['HTTPRoute', 'GRPCRoute', 'TCPRoute', 'TLSRoute', 'UDPRoute'].indexOf(k);
-      routes.sort(
-        (a, b) =>
-          kindOrder(a.kind) - kindOrder(b.kind) ||
-          a.namespace.localeCompare(b.namespace) ||
-          a.name.localeCompare(b.name),
-      );
-      return { gateway: { namespace: gwNamespace, name: gwName, found: true }, routes, plan: plan(routes) };
     },
   };
+
+  async function resolve(input: ResolveGatewayInput): Promise<GatewayResolution> {
+    const gwNamespace = input.spec.gatewayRef.namespace ?? input.namespace;
+    const gwName = input.spec.gatewayRef.name;
+    const tailnets = input.spec.tailnets ?? [];
+    const gateway = await readGateway(gwNamespace, gwName);
+    const labelsOf = new Map<string, Record<string, string>>();
+    const plan = (routes: ResolvedRoute[]) =>
+      planPublications({
+        gateway: { namespace: input.namespace, name: input.name },
+        publish: input.spec.publish ?? [],
+        tailnets,
+        routes: routes.map((r) => ({
+          ...r,
+          labels: labelsOf.get(routeKeyOf(r.kind, r.namespace, r.name)) ?? {},
+        })),
+      });
+    if (typeof gateway === 'string') {
+      return {
+        gateway: { namespace: gwNamespace, name: gwName, found: false, message: gateway },
+        routes: [],
+        plan: plan([]),
+      };
+    }
+
+    const [namespaces, nsLabels] = await Promise.all([
+      candidateNamespaces(gateway),
+      namespaceLabels(gateway),
+    ]);
+    const attached: { kind: RouteKind; route: RouteObject; ports: number[] }[] = [];
+    for (const kind of routeScopeOf(gateway).kinds) {
+      for (const route of await listRoutes(kind, namespaces)) {
+        if (route.metadata.deletionTimestamp) continue;
+        const listeners = attachedListeners(
+          gateway,
+          route,
+          kind,
+          nsLabels.get(route.metadata.namespace ?? ''),
+        );
+        if (!listeners.length) continue;
+        attached.push({ kind, route, ports: listeners.map((l) => l.port) });
+        labelsOf.set(
+          routeKeyOf(kind, route.metadata.namespace ?? '', route.metadata.name),
+          route.metadata.labels ?? {},
+        );
+      }
+    }
+
+    // Each backend and each namespace's grants are read once, however many routes share them.
+    const backends = new Map<string, Promise<Backend | undefined>>();
+    const grants = new Map<string, Promise<ReferenceGrantObject[]>>();
+    const once = <T>(cache: Map<string, Promise<T>>, key: string, load: () => Promise<T>) => {
+      const hit = cache.get(key);
+      if (hit) return hit;
+      const loaded = load();
+      cache.set(key, loaded);
+      return loaded;
+    };
+
+    const routes: ResolvedRoute[] = [];
+    for (const { kind, route, ports } of attached) {
+      const routeNamespace = route.metadata.namespace ?? '';
+      const where = `${kind} ${routeNamespace}/${route.metadata.name}`;
+      const resolved: ResolvedBackend[] = [];
+      for (const ref of tailscaleBackendRefs(route)) {
+        const backend: ResolvedBackend = {
+          kind: ref.kind,
+          namespace: ref.namespace,
+          name: ref.name,
+          field: ref.field,
+          ready: false,
+        };
+        const target = `${ref.kind} ${ref.namespace}/${ref.name}`;
+        if (ref.namespace !== routeNamespace) {
+          const granted = referenceGranted(
+            await once(grants, ref.namespace, () => referenceGrants(ref.namespace)),
+            { kind, namespace: routeNamespace },
+            { kind: ref.kind, name: ref.name },
+          );
+          if (!granted) {
+            backend.problem = {
+              reason: 'RefNotPermitted',
+              message: `${where} ${ref.field}: ${target} is in another namespace and no ReferenceGrant there allows ${kind}s from ${routeNamespace}`,
+            };
+            resolved.push(backend);
+            continue;
+          }
+        }
+        const obj = await once(backends, `${ref.kind}/${ref.namespace}/${ref.name}`, () =>
+          getBackend(ref.kind, ref.namespace, ref.name),
+        );
+        if (!obj) {
+          backend.problem = {
+            reason: 'BackendNotFound',
+            message: `${where} ${ref.field}: ${target} does not exist`,
+          };
+        } else {
+          if (ref.kind === 'TailscaleServices') {
+            const svc = obj as TailscaleServices;
+            backend.vipService =
+              svc.status?.vipService?.name ?? svc.spec.vipService.name ?? `svc:${svc.metadata.name}`;
+          }
+          const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
+          if (tailnets.length && !tailnets.includes(obj.spec.tailnet)) {
+            backend.problem = {
+              reason: 'BackendNotOnTailnet',
+              message: `${where} ${ref.field}: ${target} is on tailnet ${obj.spec.tailnet}, not one of spec.tailnets (${tailnets.join(', ')})`,
+            };
+          } else if (!isReady(obj.status?.conditions)) {
+            backend.problem = {
+              reason: 'BackendNotReady',
+              message: `${where} ${ref.field}: ${target} is not Ready${ready ? ` (${ready.reason}: ${ready.message})` : ' yet'}`,
+            };
+          } else {
+            backend.ready = true;
+          }
+        }
+        resolved.push(backend);
+      }
+      routes.push({
+        kind,
+        namespace: routeNamespace,
+        name: route.metadata.name,
+        listenerPorts: [...new Set(ports)].sort((a, b) => a - b),
+        backends: resolved,
+      });
+    }
+    const kindOrder = (k: RouteKind) =>
+      ['HTTPRoute', 'GRPCRoute', 'TCPRoute', 'TLSRoute', 'UDPRoute'].indexOf(k);
+    routes.sort(
+      (a, b) =>
+        kindOrder(a.kind) - kindOrder(b.kind) ||
+        a.namespace.localeCompare(b.namespace) ||
+        a.name.localeCompare(b.name),
+    );
+    return { gateway: { namespace: gwNamespace, name: gwName, found: true }, routes, plan: plan(routes) };
+  }
 }

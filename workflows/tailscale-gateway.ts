@@ -178,6 +178,29 @@ async function reconcileGateway(
     acts.resolveGatewayRoutes({ namespace, name: metadata.name, spec }),
   ]);
   const tailnets = Object.fromEntries(tailnetViews);
+  const publish = (conditions: ConditionUpdate[], fields: Record<string, unknown>) =>
+    acts.patchStatus({
+      resource: gatewayResource,
+      namespace,
+      name: metadata.name,
+      uid: metadata.uid,
+      observedGeneration: metadata.generation,
+      conditions,
+      fields,
+    });
+
+  if (resolution.forbidden) {
+    // Routes unknown, not gone: no VIP service is left or joined on a partial view.
+    const message = `the operator may not read the Gateway API objects it needs (grant it get/list/watch on Gateways, routes and ReferenceGrants, and list on Namespaces): ${resolution.forbidden}`;
+    await publish(
+      [
+        { type: 'ServicesReady', status: 'Unknown', reason: 'Forbidden', message },
+        { type: 'Ready', status: 'False', reason: 'Forbidden', message },
+      ],
+      {},
+    );
+    return state;
+  }
 
   const next: GatewayState = { requestId: state.requestId, memberships: {} };
   const waitFor: number[] = [];
@@ -216,15 +239,7 @@ async function reconcileGateway(
   next.reports = vip.retain(next.memberships);
 
   const status = gatewayStatus(spec, resolution, tailnets, next, vip);
-  await acts.patchStatus({
-    resource: gatewayResource,
-    namespace,
-    name: metadata.name,
-    uid: metadata.uid,
-    observedGeneration: metadata.generation,
-    conditions: status.conditions,
-    fields: { routes: status.routes },
-  });
+  await publish(status.conditions, { routes: status.routes });
   upsertMemo({
     gateway: `${resolution.gateway.namespace}/${resolution.gateway.name}`,
     routes: resolution.routes.length,

@@ -1,5 +1,7 @@
 import type * as grpc from '@grpc/grpc-js';
-import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
 import type { Condition } from '../../../api/common';
 import type { TailscaleGateway, TailscaleServices } from '../../../api/v1alpha1';
@@ -18,7 +20,13 @@ import { callHook, hookClient } from '../../extension/grpc-client';
 import { eventually } from '../../support/eventually';
 import { instanceLabels, startOperator, type TestOperator } from '../../support/operator';
 import { recordHistory } from '../../support/record-history';
-import { createTestNamespace, temporalClient, testKubeConfig, uniqueName } from '../../support/stack';
+import {
+  createTestNamespace,
+  stackInfo,
+  temporalClient,
+  testKubeConfig,
+  uniqueName,
+} from '../../support/stack';
 import { startTestTailnet, type TestTailnet } from '../../support/tailscale';
 
 const group = 'gateway.tailscale.com';
@@ -646,5 +654,78 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
     expect(conditionOf(permitted, 'ServicesReady')?.message).toContain(
       `TailscaleServices ${namespace}/cross-backend does not exist`,
     );
+  });
+
+  it('reports Forbidden as a condition when the operator may not read Gateway API objects', async () => {
+    // A second operator whose ServiceAccount may do everything except read gateway.networking.k8s.io.
+    const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+    const account = uniqueName('limited');
+    await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: account } } });
+    await rbac.createClusterRole({
+      body: {
+        metadata: { name: account },
+        rules: [
+          { apiGroups: ['', 'apps', group], resources: ['*'], verbs: ['*'] },
+          { nonResourceURLs: ['*'], verbs: ['get'] },
+        ],
+      },
+    });
+    await rbac.createClusterRoleBinding({
+      body: {
+        metadata: { name: account },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: account },
+        subjects: [{ kind: 'ServiceAccount', name: account, namespace }],
+      },
+    });
+    const token = await core.createNamespacedServiceAccountToken({
+      namespace,
+      name: account,
+      body: { spec: { audiences: [], expirationSeconds: 3600 } },
+    });
+    const limited = new KubeConfig();
+    limited.loadFromClusterAndUser(
+      { name: 'test', server: kc.getCurrentCluster()?.server ?? '', skipTLSVerify: true },
+      { name: account, token: token.status?.token },
+    );
+    const kubeconfigPath = join(stackInfo().dir, `${account}.kubeconfig`);
+    writeFileSync(kubeconfigPath, limited.exportConfig());
+    const instance = uniqueName('limited-op');
+    const limitedOperator = startOperator({
+      instance,
+      watchNamespaces: [namespace],
+      env: {
+        KUBECONFIG: kubeconfigPath,
+        OPERATOR_ID: 'op-limited',
+        CLUSTER_ID: 'east',
+        TAILSCALE_API_BASE_URL: tailnet.sim.url,
+      },
+    });
+    try {
+      const name = uniqueName('tsgw-forbidden');
+      await objects.createNamespacedCustomObject({
+        group,
+        version,
+        namespace,
+        plural: 'tailscalegateways',
+        body: {
+          apiVersion: `${group}/${version}`,
+          kind: 'TailscaleGateway',
+          metadata: { name, labels: instanceLabels(instance) },
+          spec: { gatewayRef: { name: 'eg' } },
+        },
+      });
+      const forbidden = await statusWhere(
+        name,
+        'Forbidden',
+        (g) => conditionOf(g, 'Ready')?.reason === 'Forbidden',
+      );
+      expect(conditionOf(forbidden, 'Ready')?.message).toContain('grant it get/list/watch on Gateways');
+      expect(conditionOf(forbidden, 'ServicesReady')).toMatchObject({
+        status: 'Unknown',
+        reason: 'Forbidden',
+      });
+    } finally {
+      await limitedOperator.stop();
+    }
   });
 });
