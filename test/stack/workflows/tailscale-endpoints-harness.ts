@@ -11,7 +11,7 @@ import {
   type KubeConfig,
   type V1Secret,
 } from '@kubernetes/client-node';
-import type { Client } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import type { KubeObject } from '../../../api/common';
 import type { DeviceStatus, StatefulSetStatus } from '../../../api/v1alpha1/proxy';
 import type { Condition } from '../../../api/common';
@@ -50,7 +50,10 @@ export interface ProxyHarness {
   close(): Promise<void>;
 }
 
-export async function startProxyHarness(prefix: string): Promise<ProxyHarness> {
+export async function startProxyHarness(
+  prefix: string,
+  opts: { temporalAddress?: string } = {},
+): Promise<ProxyHarness> {
   const kc = testKubeConfig();
   const namespace = await createTestNamespace(kc, prefix);
   const instance = uniqueName(prefix);
@@ -60,9 +63,17 @@ export async function startProxyHarness(prefix: string): Promise<ProxyHarness> {
     name: uniqueName('corp'),
     labels: { 'test.tailscale-gateway.com/instance': instance },
   });
-  const operator = startOperator({ instance, env: { TAILSCALE_API_BASE_URL: tailnet.sim.url } });
+  const operator = startOperator({
+    instance,
+    env: {
+      TAILSCALE_API_BASE_URL: tailnet.sim.url,
+      ...(opts.temporalAddress ? { TEMPORAL_ADDRESS: opts.temporalAddress } : {}),
+    },
+  });
   const proxies = startProxySimulator({ kc, tailscale: tailnet.sim.admin, namespaces: [namespace] });
-  const temporal = await temporalClient();
+  const temporal = opts.temporalAddress
+    ? await connectTemporal(opts.temporalAddress)
+    : await temporalClient();
   return {
     kc,
     objects: kc.makeApiClient(CustomObjectsApi),
@@ -161,4 +172,9 @@ export async function editConfig(
 
 export async function devicesNamed(h: ProxyHarness, prefix: string) {
   return (await listDevices(h.tailnet.api)).filter((d) => d.hostname.startsWith(`${prefix}-`));
+}
+
+async function connectTemporal(address: string): Promise<{ client: Client; close(): Promise<void> }> {
+  const connection = await Connection.connect({ address });
+  return { client: new Client({ connection }), close: () => connection.close() };
 }

@@ -1,0 +1,79 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startTemporalServer, type TemporalServer } from '../../../tools/stack/temporal-server';
+import { endpointsWorkflowId } from '../../../workflows/ids';
+import { resourceStatusQuery } from '../../../workflows/messages';
+import { eventually } from '../../support/eventually';
+import { uniqueName } from '../../support/stack';
+import {
+  devicesNamed,
+  proxyParents,
+  secretData,
+  startProxyHarness,
+  type ProxyHarness,
+} from './tailscale-endpoints-harness';
+
+/**
+ * A Temporal server that suggests continue-as-new after 40 events: the endpoints workflow rolls over
+ * many times, and what it must remember across runs (the devices it knows, the pass count) survives.
+ */
+describe('TailscaleEndpoints workflow across continue-as-new', () => {
+  let temporal: TemporalServer;
+  let h: ProxyHarness;
+  let endpoints: ReturnType<typeof proxyParents>;
+
+  beforeAll(async () => {
+    temporal = await startTemporalServer({
+      dir: mkdtempSync(join(tmpdir(), 'tsgw-ep-can-')),
+      ui: false,
+      dynamicConfig: { 'limit.historyCount.suggestContinueAsNew': 40 },
+    });
+    h = await startProxyHarness('endpoints-can', { temporalAddress: temporal.address });
+    endpoints = proxyParents(h, 'TailscaleEndpoints');
+  });
+
+  afterAll(async () => {
+    await h?.close();
+    await temporal?.stop();
+  });
+
+  it('converges, replaces a lost device, scales down and deletes with state carried between runs', async () => {
+    const name = uniqueName('can');
+    await endpoints.create(name, { proxy: { replicas: 2 } });
+    await endpoints.waitReady(name);
+    const handle = h.temporal.workflow.getHandle(endpointsWorkflowId(h.namespace, name));
+    const firstRun = (await h.temporal.workflow.getHandle(endpointsWorkflowId(h.namespace, name)).describe())
+      .runId;
+
+    // The device the workflow learnt of in an earlier run is deleted when replica 1 registers anew.
+    const [old] = (await devicesNamed(h, name)).filter((d) => d.hostname === `${name}-1`);
+    await h.proxies.wipeReplicaState(h.namespace, name, 1);
+    await eventually('old device of replica 1 deleted, a new one registered', async () => {
+      const ids = (await devicesNamed(h, name)).map((d) => d.nodeId);
+      const state = await h.core.readNamespacedSecret({ namespace: h.namespace, name: `${name}-1` });
+      const fresh = secretData(state, 'device_id');
+      return ids.length === 2 && fresh && fresh !== old!.nodeId && !ids.includes(old!.nodeId)
+        ? true
+        : undefined;
+    });
+
+    await endpoints.patch(name, [{ op: 'replace', path: '/spec/proxy/replicas', value: 1 }]);
+    await endpoints.waitReady(name, 2);
+    await eventually('one device left', async () =>
+      (await devicesNamed(h, name)).length === 1 ? true : undefined,
+    );
+
+    const description = await handle.describe();
+    expect(description.runId).not.toBe(firstRun);
+    const status = await handle.query(resourceStatusQuery);
+    expect(status.reconciles).toBeGreaterThan(5);
+    expect(status.observedGeneration).toBe(2);
+
+    await endpoints.delete(name);
+    await eventually('workflow completed', async () =>
+      (await handle.describe()).status.name === 'COMPLETED' ? true : undefined,
+    );
+    expect(await devicesNamed(h, name)).toEqual([]);
+  }, 180_000);
+});
