@@ -305,6 +305,9 @@ export function desiredStatefulSet(d: ProxyDeployment): V1StatefulSet {
     spec: {
       replicas: d.replicas,
       podManagementPolicy: 'Parallel',
+      // The headless Service governs the pods so each gets <pod>.<service>.<ns>.svc, the stable name the
+      // extension server's STRICT_DNS clusters use.
+      ...(d.ports.length ? { serviceName: proxyNames.service(d) } : {}),
       selector: { matchLabels: proxySelectorLabels(d) },
       template: {
         metadata: { labels: podLabels },
@@ -330,7 +333,7 @@ export function desiredStatefulSet(d: ProxyDeployment): V1StatefulSet {
   };
 }
 
-/** One Service over the proxy pods with a port per declared port; none when no port is declared. */
+/** One headless Service over the proxy pods with a port per declared port; none when no port is declared. */
 export function desiredService(d: ProxyDeployment): V1Service | undefined {
   if (!d.ports.length) return undefined;
   return {
@@ -339,6 +342,7 @@ export function desiredService(d: ProxyDeployment): V1Service | undefined {
     metadata: metadataOf(d, proxyNames.service(d)),
     spec: {
       type: 'ClusterIP',
+      clusterIP: 'None',
       selector: proxySelectorLabels(d),
       ports: d.ports.map((p) => ({
         name: proxyPortName(p),

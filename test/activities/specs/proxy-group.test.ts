@@ -213,9 +213,11 @@ describe('desired objects', () => {
     expect(pod.containers[0]).not.toHaveProperty('ports');
   });
 
-  it('gives each declared port a Service port, and builds no Service without ports', () => {
+  it('gives each declared port a port on a headless Service governing the pods, and builds none without ports', () => {
+    expect(desiredStatefulSet(d).spec?.serviceName).toBe('web');
     expect(desiredService(d)?.spec).toEqual({
       type: 'ClusterIP',
+      clusterIP: 'None',
       selector: {
         'gateway.tailscale.com/parent-kind': 'endpoints',
         'gateway.tailscale.com/parent-name': 'web',
@@ -226,6 +228,7 @@ describe('desired objects', () => {
       ],
     });
     expect(desiredService(endpoints())).toBeUndefined();
+    expect(desiredStatefulSet(endpoints()).spec?.serviceName).toBeUndefined();
   });
 });
 
