@@ -125,7 +125,10 @@ export async function attachVipService(opts: LifecycleOptions, input: AttachInpu
     }
     const owner = registry.ownerOperator === opts.self || !registry.consumers[registry.ownerOperator];
     const specDiffers = !sameSpec(current, input.spec);
-    const fresh = consumerUpToDate(registry, opts.self, entry, nowMs, opts.refreshAfterMs);
+    // Devices we list vouch for us: peers keep a consumer whose devices are alive, and our sweeper
+    // refreshes lastSeen when none is. So an idle re-check of a service with devices never writes.
+    const refreshAfterMs = input.devices?.length ? Number.POSITIVE_INFINITY : opts.refreshAfterMs;
+    const fresh = consumerUpToDate(registry, opts.self, entry, nowMs, refreshAfterMs);
     if (fresh && (!owner || !specDiffers)) {
       const mismatch = !owner && specDiffers;
       return result(

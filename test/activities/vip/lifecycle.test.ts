@@ -109,6 +109,24 @@ describe('VIP service lifecycle through the shared registry, against the Tailsca
     await detachVipService(a, 'svc:idle');
   });
 
+  it('refreshes lastSeen on re-check only when no device of ours is listed to vouch for us', async () => {
+    const a = operator('east/op-a');
+    const withDevices = { spec, routes: ['services/default/dev'], devices: ['node-1'] };
+    const bare = { spec, routes: ['services/default/bare'] };
+    await attachVipService(a, { serviceName: 'svc:dev', ...withDevices });
+    await attachVipService(a, { serviceName: 'svc:bare', ...bare });
+    await sim.admin.resetRequestCounts();
+    clock += 4 * 60 * minute;
+    expect((await attachVipService(a, { serviceName: 'svc:dev', ...withDevices })).outcome).toBe('UpToDate');
+    expect((await sim.admin.requestCounts()).writes).toBe(0);
+    expect((await attachVipService(a, { serviceName: 'svc:bare', ...bare })).outcome).toBe('Updated');
+    expect((await registryOf('svc:bare'))?.consumers['east/op-a']?.lastSeen).toBe(
+      new Date(clock).toISOString(),
+    );
+    await detachVipService(a, 'svc:dev');
+    await detachVipService(a, 'svc:bare');
+  });
+
   it('applies port and tag changes of the owner, and reports a non-owner whose spec differs', async () => {
     const a = operator('east/op-a');
     const b = operator('west/op-b');
