@@ -5,6 +5,7 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertMemo,
@@ -47,6 +48,14 @@ const recheckInterval = '4h';
 /** Linger this long with no local consumer before finishing, so a quick re-add reuses this run. */
 const idleGrace = '2m';
 const maxFailureBackoffMs = 15 * 60_000;
+/**
+ * Read the service again this long after each of our writes. The API has no ETag: a peer that read
+ * before our write and writes after our read-back silently undoes it (our registry entry lost, a
+ * deleted service back); this catches such a late overwrite in seconds instead of at the recheck.
+ */
+const settleDelay = '3s';
+// Outcomes that wrote (a non-owner's SpecMismatch may not have: it is left to the recheck).
+const wroteOutcomes = new Set(['Created', 'Attached', 'Updated', 'Detached', 'Deleted']);
 
 /**
  * `vip/<tailnet>/<svc>`: the only writer of one VIP service in this operator. It serializes every local
@@ -77,22 +86,27 @@ export async function vipServiceWorkflow(input: VipServiceWorkflowInput): Promis
 
   const scaled = (d: Duration) => (input.timerScale ? msToNumber(d) * input.timerScale : d);
   let failures = 0;
+  let settling = false;
   for (;;) {
     const wait = failures
       ? Math.min(2 ** failures * 5000, maxFailureBackoffMs)
-      : consumers.size
-        ? scaled(recheckInterval)
-        : scaled(idleGrace);
+      : settling
+        ? settleDelay
+        : consumers.size
+          ? scaled(recheckInterval)
+          : scaled(idleGrace);
     const woke = await condition(() => dirty, wait);
-    if (!woke && consumers.size === 0 && pendingRemovals.length === 0 && failures === 0) return;
+    if (!woke && consumers.size === 0 && pendingRemovals.length === 0 && failures === 0 && !settling) return;
     dirty = false;
 
     const removals = pendingRemovals.splice(0);
     try {
       last = consumers.size ? await attach(input, consumers) : await detach(input);
       failures = 0;
+      settling = wroteOutcomes.has(last.outcome) && patched('vip-settle-check');
     } catch (err) {
       failures++;
+      settling = false;
       pendingRemovals.unshift(...removals);
       last = failureReport(input.serviceName, err, consumers);
       log.warn('VIP service change failed; will retry', {
