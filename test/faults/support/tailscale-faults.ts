@@ -11,6 +11,8 @@ export async function injectFault(admin: TailscaleSimulatorAdmin, spec: FaultSpe
   return {
     id: rule.id,
     fired: async () => (await current())?.fired ?? 0,
+    /** Requests the rule matched, fired or not (a rule with rate 0 just counts). */
+    matched: async () => (await current())?.matched ?? 0,
     /** Resolves once the fault has hit `n` requests (e.g. a write is being held by a latency fault). */
     waitFired: (n = 1, timeoutMs = 60_000) =>
       eventually(
