@@ -1,4 +1,4 @@
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
 import { vipWorkflowId } from '../workflows/ids';
 import { vipConsumerSignal, type VipConsumerChange } from '../workflows/messages';
@@ -12,17 +12,36 @@ export interface TemporalDeps {
   timerScale?: number;
 }
 
+export interface SignalVipServiceInput extends VipConsumerChange {
+  tailnet: string;
+  serviceName: string;
+  /**
+   * The VIP workflow already holds this very change: deliver it only if that workflow is not running
+   * (finished, terminated), so a periodic re-check that changed nothing costs no signal.
+   */
+  unlessRunning?: boolean;
+}
+
 /**
  * Workflows cannot signal-with-start another workflow, so consumers reach their VIP workflow through
- * this activity: it starts `vip/<tailnet>/<svc>` if needed and delivers the change either way.
+ * this activity: it starts `vip/<tailnet>/<svc>` if needed and delivers the change either way (or, with
+ * `unlessRunning`, only to a VIP workflow that has to be started again).
  */
 export function createTemporalSignalActivities(temporal: TemporalDeps | undefined) {
   return {
-    async signalVipService(
-      input: VipConsumerChange & { tailnet: string; serviceName: string },
-    ): Promise<void> {
+    async signalVipService(input: SignalVipServiceInput): Promise<{ signalled: boolean }> {
       if (!temporal) throw new Error('BUG: the worker was started without a Temporal client for activities');
-      const { tailnet, serviceName, ...change } = input;
+      const { tailnet, serviceName, unlessRunning, ...change } = input;
+      if (unlessRunning) {
+        try {
+          const running = await temporal.client.workflow
+            .getHandle(vipWorkflowId(tailnet, serviceName))
+            .describe();
+          if (running.status.name === 'RUNNING') return { signalled: false };
+        } catch (err) {
+          if (!(err instanceof WorkflowNotFoundError)) throw err;
+        }
+      }
       const timerScale = temporal.timerScale === 1 ? undefined : temporal.timerScale;
       const args: [VipServiceWorkflowInput] = [
         { tailnet, serviceName, ...(timerScale ? { timerScale } : {}) },
@@ -40,6 +59,7 @@ export function createTemporalSignalActivities(temporal: TemporalDeps | undefine
         ] as SearchAttributePair[],
         memo: { vipService: serviceName, tailnet },
       });
+      return { signalled: true };
     },
   };
 }
