@@ -30,7 +30,12 @@ export async function runProxyWorkflow<Spec>(
   let deleted = false;
   let waitMs = 0;
   let failures = 0;
-  const status: ResourceWorkflowStatus = { phase: 'Waiting', reconciles: state.reconciles };
+  // Seeded from what the previous run reconciled, so a query right after continue-as-new is not blank.
+  const status: ResourceWorkflowStatus = {
+    phase: 'Waiting',
+    reconciles: state.reconciles,
+    observedGeneration: current?.metadata.generation,
+  };
 
   setHandler(objectChangedSignal, (snapshot) => {
     pending = snapshot as ObjectSnapshot<Spec>;

@@ -41,7 +41,11 @@ export async function runResourceLoop<Spec, State>(options: ResourceLoopOptions<
   let current = input.current;
   let state = input.state;
   let deleted = false;
-  const status: ResourceWorkflowStatus = { phase: 'Waiting', reconciles: 0 };
+  const status: ResourceWorkflowStatus = {
+    phase: 'Waiting',
+    reconciles: 0,
+    observedGeneration: current?.metadata.generation,
+  };
 
   setHandler(objectChangedSignal, (snapshot) => {
     pending = snapshot as ObjectSnapshot<Spec>;

@@ -100,7 +100,10 @@ describe('TailscaleTailnet: kube-apiserver → watcher → Temporal workflow →
     // The OAuth secret never enters history: activities read it from the Secret themselves.
     expect(JSON.stringify(history)).not.toContain(oauth.secret);
 
-    const sweeper = await temporalConn.client.workflow.getHandle(sweeperWorkflowId(name)).describe();
+    // The sweeper starts right after the status is published.
+    const sweeper = await eventually('sweeper started', () =>
+      temporalConn.client.workflow.getHandle(sweeperWorkflowId(name)).describe(),
+    );
     expect(sweeper.status.name).toBe('RUNNING');
     await recordHistory('tailscale-tailnet', 'ready', handle);
   });
