@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
 import type { KubeObject } from '../api/common';
 import { resourceOf } from '../api/crd';
@@ -44,11 +45,12 @@ export function startDependencyInformers(opts: {
             : await core.listSecretForAllNamespaces({ limit, _continue: cont }),
         resyncIntervalMs: opts.resyncIntervalMs,
         logger: opts.logger,
-        // Only versions are kept: Secret data never sits in the watchers' memory longer than an event.
+        // Only a digest is kept: Secret data never sits in the watchers' memory longer than an event.
         onUpsert: (s) => {
           const key = `${s.metadata?.namespace}/${s.metadata?.name}`;
-          if (secretVersions.get(key) === s.metadata?.resourceVersion) return;
-          secretVersions.set(key, s.metadata?.resourceVersion ?? '');
+          const version = secretVersionOf(s);
+          if (secretVersions.get(key) === version) return;
+          secretVersions.set(key, version);
           opts.onChange('secrets', s.metadata?.namespace ?? '');
         },
         onDelete: (s) => {
@@ -117,4 +119,18 @@ export function startDependencyInformers(opts: {
       tailnetState: (name) => tailnetStates.get(name),
     },
   };
+}
+
+/**
+ * What a Secret's dependents see of it: a digest of its data, without tailscaled's own state keys
+ * (`_current-profile`, `profile-…`, `_machinekey`…). A proxy rewrites its profile in its state Secret
+ * whenever its advertised services change, i.e. once per TailscaleServices added to its pool; keyed on
+ * resourceVersion, each of those re-ran the pool's reconcile. Device, key and credential keys
+ * (`device_id`, `reissue_authkey`, `client_secret`…) still count.
+ */
+export function secretVersionOf(secret: V1Secret): string {
+  const data = Object.entries(secret.data ?? {})
+    .filter(([k]) => !k.startsWith('_') && !k.startsWith('profile-'))
+    .sort(([a], [b]) => a.localeCompare(b));
+  return createHash('sha256').update(JSON.stringify(data)).digest('hex').slice(0, 16);
 }
