@@ -1,13 +1,14 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import type { TailscaleServices } from '../../../api/v1alpha1';
 import { getVipService } from '../../../activities/tailscale/vip-services';
 import { startTemporalServer, type TemporalServer } from '../../../tools/stack/temporal-server';
 import { servicesWorkflowId, vipWorkflowId } from '../../../workflows/ids';
 import { eventually } from '../../support/eventually';
+import { createProxyEndpoints, createTailscaleServices, waitUntilGone } from '../../support/objects';
 import { instanceLabels, startOperator, type TestOperator } from '../../support/operator';
 import { createTestNamespace, testKubeConfig, uniqueName } from '../../support/stack';
 import { startTestTailnet, type TestTailnet } from '../../support/tailscale';
@@ -77,39 +78,20 @@ describe('continue-as-new carries resource and VIP workflow state across runs', 
   it('keeps following changes through many continue-as-new rollovers, then cleans up', async () => {
     const name = uniqueName('roll');
     const serviceName = `svc:${name}`;
-    await objects.createNamespacedCustomObject({
-      group,
-      version,
+    await createProxyEndpoints(kc, {
       namespace,
-      plural: 'tailscaleendpoints',
-      body: {
-        apiVersion: `${group}/${version}`,
-        kind: 'TailscaleEndpoints',
-        metadata: { name: `${name}-proxies`, labels: { app: name } },
-        spec: { tailnet: tailnet.name, tags: ['tag:k8s'], proxy: { replicas: 1 } },
-      },
+      name: `${name}-proxies`,
+      labels: { app: name },
+      tailnet: tailnet.name,
     });
-    await kc.makeApiClient(CoreV1Api).createNamespacedSecret({
+    await createTailscaleServices(kc, {
       namespace,
-      body: {
-        metadata: { name: `${name}-proxies-0-config` },
-        stringData: { 'cap-106.hujson': JSON.stringify({ Version: 'alpha0', AdvertiseServices: [] }) },
-      },
-    });
-    await objects.createNamespacedCustomObject({
-      group,
-      version,
-      namespace,
-      plural: 'tailscaleservices',
-      body: {
-        apiVersion: `${group}/${version}`,
-        kind: 'TailscaleServices',
-        metadata: { name, labels: operator.labels },
-        spec: {
-          tailnet: tailnet.name,
-          selector: { matchLabels: { app: name } },
-          vipService: { ports: ['tcp:443'], tags: ['tag:web'], comment: 'change 0' },
-        },
+      name,
+      labels: operator.labels,
+      spec: {
+        tailnet: tailnet.name,
+        selector: { matchLabels: { app: name } },
+        vipService: { ports: ['tcp:443'], tags: ['tag:web'], comment: 'change 0' },
       },
     });
     const readyAt = async (generation: number) => {
@@ -159,19 +141,8 @@ describe('continue-as-new carries resource and VIP workflow state across runs', 
         timeoutMs: 60_000,
       },
     );
-    await eventually('object gone', async () => {
-      try {
-        await objects.getNamespacedCustomObject({
-          group,
-          version,
-          namespace,
-          plural: 'tailscaleservices',
-          name,
-        });
-        return undefined;
-      } catch {
-        return true;
-      }
-    });
+    await waitUntilGone('object', () =>
+      objects.getNamespacedCustomObject({ group, version, namespace, plural: 'tailscaleservices', name }),
+    );
   });
 });

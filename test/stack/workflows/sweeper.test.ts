@@ -1,8 +1,9 @@
-import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { TailscaleServices } from '../../../api/v1alpha1';
 import { getVipService, putVipService } from '../../../activities/tailscale/vip-services';
 import { attachConsumer, readRegistry, writeRegistry } from '../../../activities/vip/registry';
 import { eventually } from '../../support/eventually';
+import { createProxyEndpoints, createTailscaleServices } from '../../support/objects';
 import { instanceLabels, startOperator, type TestOperator } from '../../support/operator';
 import { createTestNamespace, testKubeConfig, uniqueName } from '../../support/stack';
 import { startTestTailnet, type TestTailnet } from '../../support/tailscale';
@@ -48,39 +49,20 @@ describe('the per-tailnet sweeper (a durable timer in the running operator)', ()
   it('removes a consumer unseen for over 30 minutes, then makes no Tailscale write while idle', async () => {
     const name = uniqueName('swept');
     const serviceName = `svc:${name}`;
-    await objects.createNamespacedCustomObject({
-      group,
-      version,
+    await createProxyEndpoints(kc, {
       namespace,
-      plural: 'tailscaleendpoints',
-      body: {
-        apiVersion: `${group}/${version}`,
-        kind: 'TailscaleEndpoints',
-        metadata: { name: `${name}-proxies`, labels: { app: name } },
-        spec: { tailnet: tailnet.name, tags: ['tag:k8s'], proxy: { replicas: 1 } },
-      },
+      name: `${name}-proxies`,
+      labels: { app: name },
+      tailnet: tailnet.name,
     });
-    await kc.makeApiClient(CoreV1Api).createNamespacedSecret({
+    await createTailscaleServices(kc, {
       namespace,
-      body: {
-        metadata: { name: `${name}-proxies-0-config` },
-        stringData: { 'cap-106.hujson': JSON.stringify({ Version: 'alpha0', AdvertiseServices: [] }) },
-      },
-    });
-    await objects.createNamespacedCustomObject({
-      group,
-      version,
-      namespace,
-      plural: 'tailscaleservices',
-      body: {
-        apiVersion: `${group}/${version}`,
-        kind: 'TailscaleServices',
-        metadata: { name, labels: operator.labels },
-        spec: {
-          tailnet: tailnet.name,
-          selector: { matchLabels: { app: name } },
-          vipService: { ports: ['tcp:443'], tags: ['tag:web'] },
-        },
+      name,
+      labels: operator.labels,
+      spec: {
+        tailnet: tailnet.name,
+        selector: { matchLabels: { app: name } },
+        vipService: { ports: ['tcp:443'], tags: ['tag:web'] },
       },
     });
     await eventually(

@@ -1,4 +1,4 @@
-import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
 import type { TailscaleEndpoints, TailscaleServices } from '../../../api/v1alpha1';
 import { getVipService, listVipServices } from '../../../activities/tailscale/vip-services';
@@ -6,6 +6,12 @@ import { readRegistry } from '../../../activities/vip/registry';
 import { servicesWorkflowId, vipWorkflowId } from '../../../workflows/ids';
 import { vipServiceNameKey } from '../../../workflows/search-attributes';
 import { eventually } from '../../support/eventually';
+import {
+  advertisedServices,
+  createProxyEndpoints,
+  createTailscaleServices,
+  waitUntilGone,
+} from '../../support/objects';
 import { instanceLabels, startOperator, type TestOperator } from '../../support/operator';
 import { recordHistory } from '../../support/record-history';
 import { createTestNamespace, temporalClient, testKubeConfig, uniqueName } from '../../support/stack';
@@ -13,12 +19,10 @@ import { startTestTailnet, type TestTailnet } from '../../support/tailscale';
 
 const group = 'gateway.tailscale.com';
 const version = 'v1alpha1';
-const configKey = 'cap-106.hujson';
 
 describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow', () => {
   let kc: KubeConfig;
   let objects: CustomObjectsApi;
-  let core: CoreV1Api;
   let operator: TestOperator;
   let tailnet: TestTailnet;
   let temporalConn: { client: Client; close(): Promise<void> };
@@ -27,7 +31,6 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
   beforeAll(async () => {
     kc = testKubeConfig();
     objects = kc.makeApiClient(CustomObjectsApi);
-    core = kc.makeApiClient(CoreV1Api);
     namespace = await createTestNamespace(kc, 'services');
     const instance = uniqueName('services');
     tailnet = await startTestTailnet({
@@ -50,58 +53,12 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     await tailnet?.close();
   });
 
-  /** Endpoints as the endpoints workflow leaves them: the object plus one tailscaled config Secret per replica. */
-  const createEndpoints = async (name: string, labels: Record<string, string>, replicas = 2) => {
-    await objects.createNamespacedCustomObject({
-      group,
-      version,
-      namespace,
-      plural: 'tailscaleendpoints',
-      body: {
-        apiVersion: `${group}/${version}`,
-        kind: 'TailscaleEndpoints',
-        metadata: { name, labels },
-        spec: { tailnet: tailnet.name, tags: ['tag:k8s'], proxy: { replicas } },
-      },
-    });
-    for (let i = 0; i < replicas; i++) {
-      await core.createNamespacedSecret({
-        namespace,
-        body: {
-          metadata: { name: `${name}-${i}-config` },
-          stringData: {
-            [configKey]: JSON.stringify({
-              Version: 'alpha0',
-              Hostname: `${name}-${i}`,
-              AdvertiseServices: [],
-            }),
-          },
-        },
-      });
-    }
-  };
-
-  const advertisedBy = async (endpoints: string, replica: number) => {
-    const secret = await core.readNamespacedSecret({ namespace, name: `${endpoints}-${replica}-config` });
-    const config = JSON.parse(Buffer.from(secret.data?.[configKey] ?? '', 'base64').toString()) as {
-      AdvertiseServices?: string[];
-    };
-    return config.AdvertiseServices ?? [];
-  };
-
+  const createEndpoints = (name: string, labels: Record<string, string>, replicas = 2) =>
+    createProxyEndpoints(kc, { namespace, name, labels, tailnet: tailnet.name, replicas });
+  const advertisedBy = (endpoints: string, replica: number) =>
+    advertisedServices(kc, namespace, `${endpoints}-${replica}-config`);
   const createServices = (name: string, spec: Record<string, unknown>) =>
-    objects.createNamespacedCustomObject({
-      group,
-      version,
-      namespace,
-      plural: 'tailscaleservices',
-      body: {
-        apiVersion: `${group}/${version}`,
-        kind: 'TailscaleServices',
-        metadata: { name, labels: operator.labels },
-        spec,
-      },
-    });
+    createTailscaleServices(kc, { namespace, name, labels: operator.labels, spec });
 
   const getServices = async (name: string) =>
     (await objects.getNamespacedCustomObject({
@@ -198,18 +155,7 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
       plural: 'tailscaleservices',
       name,
     });
-    await eventually(
-      'object gone (finalizer removed)',
-      async () => {
-        try {
-          await getServices(name);
-          return undefined;
-        } catch {
-          return true;
-        }
-      },
-      { timeoutMs: 60_000 },
-    );
+    await waitUntilGone('object (finalizer removed)', () => getServices(name));
     expect(await getVipService(tailnet.api, serviceName)).toBeNull();
     expect(await advertisedBy(`${name}-proxies`, 0)).toEqual([]);
     const handle = temporalConn.client.workflow.getHandle(servicesWorkflowId(namespace, name));
@@ -261,23 +207,14 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
       plural: 'tailscaleservices',
       name,
     });
-    await eventually(
-      'auto-provisioned endpoints deleted',
-      async () => {
-        try {
-          await objects.getNamespacedCustomObject({
-            group,
-            version,
-            namespace,
-            plural: 'tailscaleendpoints',
-            name: `${name}-proxies`,
-          });
-          return undefined;
-        } catch {
-          return true;
-        }
-      },
-      { timeoutMs: 60_000 },
+    await waitUntilGone('auto-provisioned endpoints', () =>
+      objects.getNamespacedCustomObject({
+        group,
+        version,
+        namespace,
+        plural: 'tailscaleendpoints',
+        name: `${name}-proxies`,
+      }),
     );
     await objects.getNamespacedCustomObject({
       group,

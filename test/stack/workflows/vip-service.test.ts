@@ -1,16 +1,16 @@
-import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { TailscaleServices } from '../../../api/v1alpha1';
 import { getVipService, listVipServices, putVipService } from '../../../activities/tailscale/vip-services';
 import { readRegistry } from '../../../activities/vip/registry';
 import { startTailscaleSimulator, type TailscaleSimulator } from '../../../simulators/tailscale/server';
 import { eventually } from '../../support/eventually';
+import { createProxyEndpoints, createTailscaleServices, waitUntilGone } from '../../support/objects';
 import { instanceLabels, startOperator, type TestOperator } from '../../support/operator';
 import { createTestNamespace, testKubeConfig, uniqueName } from '../../support/stack';
 import { startTestTailnet, type TestTailnet } from '../../support/tailscale';
 
 const group = 'gateway.tailscale.com';
 const version = 'v1alpha1';
-const configKey = 'cap-106.hujson';
 
 interface Cluster {
   namespace: string;
@@ -25,7 +25,6 @@ interface Cluster {
 describe('VIP services shared by two operators through the registry', () => {
   let kc: KubeConfig;
   let objects: CustomObjectsApi;
-  let core: CoreV1Api;
   let sim: TailscaleSimulator;
   let east: Cluster;
   let west: Cluster;
@@ -52,7 +51,6 @@ describe('VIP services shared by two operators through the registry', () => {
   beforeAll(async () => {
     kc = testKubeConfig();
     objects = kc.makeApiClient(CustomObjectsApi);
-    core = kc.makeApiClient(CoreV1Api);
     sim = await startTailscaleSimulator({ dnsSuffix: 'tail0b1d.ts.net' });
     east = await startCluster('east', 'default');
     west = await startCluster('west', 'operator-b');
@@ -64,39 +62,20 @@ describe('VIP services shared by two operators through the registry', () => {
   });
 
   const createServices = async (c: Cluster, name: string, serviceName: string, ports = ['tcp:443']) => {
-    await objects.createNamespacedCustomObject({
-      group,
-      version,
+    await createProxyEndpoints(kc, {
       namespace: c.namespace,
-      plural: 'tailscaleendpoints',
-      body: {
-        apiVersion: `${group}/${version}`,
-        kind: 'TailscaleEndpoints',
-        metadata: { name: `${name}-proxies`, labels: { app: name } },
-        spec: { tailnet: c.tailnet.name, tags: ['tag:k8s'], proxy: { replicas: 1 } },
-      },
+      name: `${name}-proxies`,
+      labels: { app: name },
+      tailnet: c.tailnet.name,
     });
-    await core.createNamespacedSecret({
+    await createTailscaleServices(kc, {
       namespace: c.namespace,
-      body: {
-        metadata: { name: `${name}-proxies-0-config` },
-        stringData: { [configKey]: JSON.stringify({ Version: 'alpha0', AdvertiseServices: [] }) },
-      },
-    });
-    await objects.createNamespacedCustomObject({
-      group,
-      version,
-      namespace: c.namespace,
-      plural: 'tailscaleservices',
-      body: {
-        apiVersion: `${group}/${version}`,
-        kind: 'TailscaleServices',
-        metadata: { name, labels: c.operator.labels },
-        spec: {
-          tailnet: c.tailnet.name,
-          selector: { matchLabels: { app: name } },
-          vipService: { name: serviceName, ports, tags: ['tag:web'] },
-        },
+      name,
+      labels: c.operator.labels,
+      spec: {
+        tailnet: c.tailnet.name,
+        selector: { matchLabels: { app: name } },
+        vipService: { name: serviceName, ports, tags: ['tag:web'] },
       },
     });
   };
@@ -113,31 +92,9 @@ describe('VIP services shared by two operators through the registry', () => {
   };
 
   const deleted = async (c: Cluster, name: string) => {
-    await objects.deleteNamespacedCustomObject({
-      group,
-      version,
-      namespace: c.namespace,
-      plural: 'tailscaleservices',
-      name,
-    });
-    await eventually(
-      `${name} gone`,
-      async () => {
-        try {
-          await objects.getNamespacedCustomObject({
-            group,
-            version,
-            namespace: c.namespace,
-            plural: 'tailscaleservices',
-            name,
-          });
-          return undefined;
-        } catch {
-          return true;
-        }
-      },
-      { timeoutMs: 60_000 },
-    );
+    const ref = { group, version, namespace: c.namespace, plural: 'tailscaleservices', name };
+    await objects.deleteNamespacedCustomObject(ref);
+    await waitUntilGone(name, () => objects.getNamespacedCustomObject(ref));
   };
 
   const consumersOf = async (serviceName: string) =>
@@ -236,23 +193,14 @@ describe('VIP services shared by two operators through the registry', () => {
       async () => ((await getVipService(east.tailnet.api, serviceName)) ? undefined : true),
       { timeoutMs: 90_000 },
     );
-    await eventually(
-      'object gone',
-      async () => {
-        try {
-          await objects.getNamespacedCustomObject({
-            group,
-            version,
-            namespace: east.namespace,
-            plural: 'tailscaleservices',
-            name: 'crash',
-          });
-          return undefined;
-        } catch {
-          return true;
-        }
-      },
-      { timeoutMs: 60_000 },
+    await waitUntilGone('object', () =>
+      objects.getNamespacedCustomObject({
+        group,
+        version,
+        namespace: east.namespace,
+        plural: 'tailscaleservices',
+        name: 'crash',
+      }),
     );
   });
 });

@@ -1,0 +1,101 @@
+import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { eventually } from './eventually';
+
+const group = 'gateway.tailscale.com';
+const version = 'v1alpha1';
+const tailscaledConfigKey = 'cap-106.hujson';
+
+/**
+ * A TailscaleEndpoints object and one tailscaled config Secret per replica, as the endpoints workflow
+ * leaves them. Unlabelled for the test operator, so only selectors (not the endpoints workflow) see it.
+ */
+export async function createProxyEndpoints(
+  kc: KubeConfig,
+  opts: {
+    namespace: string;
+    name: string;
+    labels: Record<string, string>;
+    tailnet: string;
+    replicas?: number;
+  },
+): Promise<void> {
+  const replicas = opts.replicas ?? 1;
+  await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+    group,
+    version,
+    namespace: opts.namespace,
+    plural: 'tailscaleendpoints',
+    body: {
+      apiVersion: `${group}/${version}`,
+      kind: 'TailscaleEndpoints',
+      metadata: { name: opts.name, labels: opts.labels },
+      spec: { tailnet: opts.tailnet, tags: ['tag:k8s'], proxy: { replicas } },
+    },
+  });
+  const core = kc.makeApiClient(CoreV1Api);
+  for (let i = 0; i < replicas; i++) {
+    await core.createNamespacedSecret({
+      namespace: opts.namespace,
+      body: {
+        metadata: { name: `${opts.name}-${i}-config` },
+        stringData: {
+          [tailscaledConfigKey]: JSON.stringify({
+            Version: 'alpha0',
+            Hostname: `${opts.name}-${i}`,
+            AdvertiseServices: [],
+          }),
+        },
+      },
+    });
+  }
+}
+
+/** The service names a replica's tailscaled config advertises. */
+export async function advertisedServices(
+  kc: KubeConfig,
+  namespace: string,
+  configSecret: string,
+): Promise<string[]> {
+  const secret = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ namespace, name: configSecret });
+  const raw = Buffer.from(secret.data?.[tailscaledConfigKey] ?? '', 'base64').toString();
+  return (JSON.parse(raw) as { AdvertiseServices?: string[] }).AdvertiseServices ?? [];
+}
+
+export async function createTailscaleServices(
+  kc: KubeConfig,
+  opts: { namespace: string; name: string; labels: Record<string, string>; spec: Record<string, unknown> },
+): Promise<void> {
+  await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
+    group,
+    version,
+    namespace: opts.namespace,
+    plural: 'tailscaleservices',
+    body: {
+      apiVersion: `${group}/${version}`,
+      kind: 'TailscaleServices',
+      metadata: { name: opts.name, labels: opts.labels },
+      spec: opts.spec,
+    },
+  });
+}
+
+/** Waits until reading the object fails with 404 (its finalizers are gone and it was deleted). */
+export async function waitUntilGone(
+  what: string,
+  read: () => Promise<unknown>,
+  timeoutMs = 60_000,
+): Promise<void> {
+  await eventually(
+    `${what} gone`,
+    async () => {
+      try {
+        await read();
+        return undefined;
+      } catch (err) {
+        if ((err as { code?: number }).code === 404) return true;
+        throw err;
+      }
+    },
+    { timeoutMs },
+  );
+}
