@@ -6,7 +6,9 @@ import { tailscaleEndpointsCrd, type TailscaleEndpoints } from '../api/v1alpha1/
 import { tailscaleServicesCrd, type TailscaleServices } from '../api/v1alpha1/tailscale-services';
 import type { TailscaleTailnet } from '../api/v1alpha1/tailscale-tailnet';
 import type { ActivityContext } from './context';
+import { AdvertisedServicesEditor } from './kubernetes/advertised-services';
 import { isConflict, isNotFound, toKubeActivityFailure } from './kubernetes/errors';
+import { proxyLabelKeys } from './specs/proxy-group';
 import { selectorIsEmpty, selectorMatches, selectorToQuery } from '../api/label-selector';
 import { tailnetResource } from './tailnets';
 
@@ -125,36 +127,24 @@ export function createServicesActivities(ctx: ActivityContext) {
     return name;
   }
 
+  /**
+   * The replica config Secrets of one TailscaleEndpoints: by the labels the endpoints workflow puts on
+   * them (a list of just those), else by name among every Secret of the namespace (made by hand). Listing
+   * the whole namespace on every pass of every service grew with the services' own AdvertiseServices.
+   */
   async function configSecrets(namespace: string, endpoints: string): Promise<V1Secret[]> {
     const pattern = new RegExp(`^${endpoints.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-\\d+-config$`);
+    const labelled = await core.listNamespacedSecret({
+      namespace,
+      labelSelector: `${proxyLabelKeys.parentKind}=endpoints,${proxyLabelKeys.parentName}=${endpoints},${proxyLabelKeys.secretType}=config`,
+    });
+    const found = labelled.items.filter((s) => pattern.test(s.metadata?.name ?? ''));
+    if (found.length) return found;
     const list = await core.listNamespacedSecret({ namespace });
     return list.items.filter((s) => pattern.test(s.metadata?.name ?? ''));
   }
 
-  /** Adds or removes one service name in a config Secret's AdvertiseServices; writes only on change. */
-  async function editAdvertised(secret: V1Secret, serviceName: string, advertise: boolean): Promise<boolean> {
-    const raw = Buffer.from(secret.data?.[tailscaledConfigKey] ?? '', 'base64').toString('utf8');
-    if (!raw) return false;
-    const config = JSON.parse(raw) as { AdvertiseServices?: string[] };
-    const current = config.AdvertiseServices ?? [];
-    const next = advertise
-      ? [...new Set([...current, serviceName])].sort()
-      : current.filter((s) => s !== serviceName);
-    if (JSON.stringify(next) === JSON.stringify(current)) return false;
-    config.AdvertiseServices = next;
-    await core.replaceNamespacedSecret({
-      namespace: secret.metadata?.namespace ?? '',
-      name: secret.metadata?.name ?? '',
-      body: {
-        ...secret,
-        data: {
-          ...secret.data,
-          [tailscaledConfigKey]: Buffer.from(JSON.stringify(config)).toString('base64'),
-        },
-      },
-    });
-    return true;
-  }
+  const advertised = new AdvertisedServicesEditor(core, tailscaledConfigKey);
 
   return {
     async getTailnetStatus(input: { name: string }): Promise<TailnetStatusView> {
@@ -222,27 +212,14 @@ export function createServicesActivities(ctx: ActivityContext) {
           .map((name) => [name, false] as const),
       ];
       for (const [endpoints, advertise] of work) {
-        for (const secret of await configSecrets(input.namespace, endpoints)) {
-          for (let attempt = 0; ; attempt++) {
-            try {
-              if (await editAdvertised(secret, input.serviceName, advertise)) writes++;
-              break;
-            } catch (err) {
-              if (!isConflict(err) || attempt >= 4)
-                throw toKubeActivityFailure(err, `editing ${secret.metadata?.name}`);
-              Object.assign(
-                secret,
-                await core.readNamespacedSecret({
-                  namespace: input.namespace,
-                  name: secret.metadata?.name ?? '',
-                }),
-              );
-            }
-          }
-          if (advertise) {
-            replicas++;
-            configured++;
-          }
+        const secrets = await configSecrets(input.namespace, endpoints);
+        const wrote = await Promise.all(
+          secrets.map((secret) => advertised.edit(secret, { serviceName: input.serviceName, advertise })),
+        );
+        writes += wrote.filter(Boolean).length;
+        if (advertise) {
+          replicas += secrets.length;
+          configured += secrets.length;
         }
       }
       return { configured, replicas, writes };
