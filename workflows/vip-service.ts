@@ -141,9 +141,8 @@ async function attach(
   input: VipServiceWorkflowInput,
   consumers: Map<string, VipConsumerChange>,
 ): Promise<VipServiceReport> {
-  // Every local consumer shares one spec: the earliest-registered consumer's (stable across runs).
   const ordered = [...consumers.values()].sort((a, b) => a.route.localeCompare(b.route));
-  const spec = ordered.find((c) => c.spec)?.spec;
+  const spec = appliedSpecOf(consumers)?.spec;
   if (!spec) throw ApplicationFailure.nonRetryable('no consumer carries a VIP service spec', 'BUG');
   const result = await attachVipService({
     tailnet: input.tailnet,
@@ -198,6 +197,45 @@ function failureReport(
   };
 }
 
+/** Every local consumer shares one spec: the first consumer's by route (stable across runs). */
+function appliedSpecOf(consumers: Map<string, VipConsumerChange>): VipConsumerChange | undefined {
+  return [...consumers.values()].sort((a, b) => a.route.localeCompare(b.route)).find((c) => c.spec);
+}
+
+const specText = (spec: VipConsumerChange['spec']) =>
+  `ports ${JSON.stringify([...(spec?.ports ?? [])].sort())}, tags ${JSON.stringify([...(spec?.tags ?? [])].sort())}` +
+  (spec?.comment === undefined ? '' : `, comment ${JSON.stringify(spec.comment)}`);
+
+/**
+ * Local objects claiming one VIP service with different specs: the one whose spec is not applied hears
+ * SpecMismatch naming the one whose spec is, and that one hears which objects disagree with it.
+ */
+function withLocalConflicts(
+  base: VipServiceReport,
+  consumer: VipConsumerChange,
+  consumers: Map<string, VipConsumerChange>,
+): VipServiceReport {
+  const applied = appliedSpecOf(consumers);
+  if (!base.attached || base.error || !applied) return base;
+  const differs = (c: VipConsumerChange) => Boolean(c.spec) && specText(c.spec) !== specText(applied.spec);
+  if (consumer !== applied) {
+    if (!differs(consumer)) return base;
+    return {
+      ...base,
+      outcome: 'SpecMismatch',
+      message:
+        `${applied.route} also uses ${base.serviceName}, and its spec.vipService (${specText(applied.spec)}) is ` +
+        `the one applied; this object's differs (${specText(consumer.spec)}) and is not: align them, or choose another spec.vipService.name`,
+    };
+  }
+  const others = [...consumers.values()].filter(differs).map((c) => c.route);
+  if (!others.length) return base;
+  return {
+    ...base,
+    message: `${base.message}; ${others.sort().join(', ')} also use(s) ${base.serviceName} with a different spec.vipService, not applied`,
+  };
+}
+
 /** Tells each consumer what happened, only when it differs from what that consumer last heard. */
 async function report(
   base: VipServiceReport,
@@ -208,7 +246,7 @@ async function report(
   const targets: [VipConsumerChange, VipServiceReport][] = [
     ...[...consumers.values()].map((c): [VipConsumerChange, VipServiceReport] => [
       c,
-      { ...base, ackRequestId: c.requestId },
+      withLocalConflicts({ ...base, ackRequestId: c.requestId }, c, consumers),
     ]),
     ...removals
       .filter((r) => !consumers.has(r.consumerWorkflowId))
