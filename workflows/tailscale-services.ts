@@ -1,6 +1,8 @@
 import {
   condition,
   continueAsNew,
+  patched,
+  sleep,
   proxyLocalActivities,
   setHandler,
   workflowInfo,
@@ -203,6 +205,9 @@ async function reconcileServices(
   return next;
 }
 
+/** Versions the cleanup: unjoined objects on a missing tailnet, a condition and backoff when blocked. */
+const cleanupPatch = 'services-cleanup-unwedged';
+
 async function cleanupServices(
   snapshot: ObjectSnapshot<TailscaleServicesSpec>,
   state: ServicesState,
@@ -219,11 +224,31 @@ async function cleanupServices(
     withdrawFrom: state.advertisedOn,
   });
   const vip = state.vip ?? { tailnet: snapshot.spec.tailnet, serviceName };
+  let blocked: string | undefined;
   for (let requestId = state.requestId + 1; ; requestId++) {
+    // Never joined a VIP service, and its tailnet does not exist (any more): nothing can be ours there.
+    const unjoinedOnMissingTailnet =
+      !state.vip && patched(cleanupPatch) && !(await acts.getTailnetStatus({ name: vip.tailnet })).exists;
+    if (unjoinedOnMissingTailnet) break;
     await leaveVip(snapshot, vip, requestId);
     const reply = await vipReply(requestId);
     if (reply && !reply.error) break;
-    // Tailscale unreachable or refusing: keep the finalizer (nothing is orphaned) and try again.
+    // Tailscale unreachable or refusing: keep the finalizer (nothing is orphaned), say why, and try
+    // again, backing off (the VIP workflow acts on each signal at once: no pause would be a hot loop).
+    if (!patched(cleanupPatch)) continue;
+    const why = `deletion waits for leaving VIP service ${vip.serviceName} on tailnet ${vip.tailnet}: ${reply?.error ?? 'no reply from its VIP service workflow'}`;
+    if (why !== blocked) {
+      blocked = why;
+      await acts.patchStatus({
+        resource: servicesResource,
+        namespace,
+        name: metadata.name,
+        uid: metadata.uid,
+        observedGeneration: metadata.generation,
+        conditions: [notReady('DeletionBlocked', why)],
+      });
+    }
+    await sleep(Math.min(2 ** (requestId - state.requestId) * 1000, 5 * 60_000));
   }
   await acts.cleanupAutoProvisionedEndpoints({ namespace });
   await acts.removeFinalizer({

@@ -168,7 +168,11 @@ export async function attachVipService(opts: LifecycleOptions, input: AttachInpu
 export async function detachVipService(opts: LifecycleOptions, serviceName: string): Promise<DetachResult> {
   return withLostUpdateRetries(opts, async (lostUpdates) => {
     const now = new Date((opts.now ?? Date.now)()).toISOString();
-    const current = await getVipService(opts.client, serviceName);
+    const current = await getVipService(opts.client, serviceName).catch((err: unknown) => {
+      // The name is a device's: no service by that name exists, so there is nothing to leave.
+      if (isTailscaleApiError(err) && err.type === 'TailscaleNameClash') return null;
+      throw err;
+    });
     if (!current)
       return { outcome: 'NotFound', consumers: 0, lostUpdates, message: `${serviceName} is already gone` };
     const registry = parseRegistryOrExplain(current);
