@@ -30,6 +30,25 @@ export type AnyObject = KubeObject<
 export const isNotFound = (err: unknown) =>
   (err as { code?: number } | null)?.code === 404 || /HTTP-Code: 404/.test(String(err));
 
+/** A wait's failure, with the object's generation and conditions as last seen. */
+async function explained<T>(last: () => AnyObject | undefined, wait: Promise<T>): Promise<T> {
+  try {
+    return await wait;
+  } catch (err) {
+    const obj = last();
+    const conditions = obj?.status?.conditions?.map(({ type, status, reason, message }) => ({
+      type,
+      status,
+      reason,
+      message,
+    }));
+    const seen = obj
+      ? `generation ${obj.metadata.generation}, observed ${obj.status?.observedGeneration}, conditions ${JSON.stringify(conditions)}`
+      : 'object absent';
+    throw new Error(`${(err as Error).message}; last seen: ${seen}`);
+  }
+}
+
 /** Our custom objects in one namespace (or cluster-scoped for tailnets), as tests need them. */
 export class Objects {
   readonly api: CustomObjectsApi;
@@ -131,16 +150,20 @@ export class Objects {
 
   /** Ready=True with status observing the current generation. */
   async waitReady(kind: Kind, name: string, timeoutMs = 90_000): Promise<AnyObject> {
-    return eventually(
-      `${kind} ${name} Ready at its current generation`,
-      async () => {
-        const obj = await this.get(kind, name);
-        const ready = obj?.status?.conditions?.find((c) => c.type === 'Ready');
-        return obj && ready?.status === 'True' && obj.status?.observedGeneration === obj.metadata.generation
-          ? obj
-          : undefined;
-      },
-      { timeoutMs, intervalMs: 250 },
+    let last: AnyObject | undefined;
+    return explained(
+      () => last,
+      eventually(
+        `${kind} ${name} Ready at its current generation`,
+        async () => {
+          const obj = (last = await this.get(kind, name));
+          const ready = obj?.status?.conditions?.find((c) => c.type === 'Ready');
+          return obj && ready?.status === 'True' && obj.status?.observedGeneration === obj.metadata.generation
+            ? obj
+            : undefined;
+        },
+        { timeoutMs, intervalMs: 250 },
+      ),
     );
   }
 
@@ -152,16 +175,20 @@ export class Objects {
     accept: (c: Condition) => boolean,
     timeoutMs = 90_000,
   ): Promise<Condition> {
-    return eventually(
-      `${kind} ${name} condition ${type}`,
-      async () => {
-        const obj = await this.get(kind, name);
-        const c = obj?.status?.conditions?.find((x) => x.type === type);
-        return obj && c && obj.status?.observedGeneration === obj.metadata.generation && accept(c)
-          ? c
-          : undefined;
-      },
-      { timeoutMs, intervalMs: 250 },
+    let last: AnyObject | undefined;
+    return explained(
+      () => last,
+      eventually(
+        `${kind} ${name} condition ${type}`,
+        async () => {
+          const obj = (last = await this.get(kind, name));
+          const c = obj?.status?.conditions?.find((x) => x.type === type);
+          return obj && c && obj.status?.observedGeneration === obj.metadata.generation && accept(c)
+            ? c
+            : undefined;
+        },
+        { timeoutMs, intervalMs: 250 },
+      ),
     );
   }
 
