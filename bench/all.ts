@@ -1,0 +1,142 @@
+/**
+ * Every benchmark of DESIGN §7, one after the other, each on a fresh local stack (real Temporal dev
+ * server, real kube-apiserver + etcd, the simulators): prints each table, writes each JSON under
+ * bench/results/, then a summary of the targets (bench/results/summary.json).
+ *
+ *   npm run bench                      # setup, build, everything (about an hour on 2 busy cores)
+ *   node dist/bench/all.js --only propagation,hooks
+ */
+import { printCold, runCold, coldDefaults } from './cold-convergence';
+import { hooksDefaults, printHooks, runHooks } from './extension-hooks';
+import { idleDefaults, printIdle, runIdle } from './idle-cost';
+import { printPropagation, propagationDefaults, runPropagation } from './propagation';
+import { memoryDefaults, printMemory, runMemory } from './worker-memory';
+import { parseFlags, runMain, saveResult, table } from './support/report';
+import { benchStack, type BenchStack } from './support/stack';
+
+export interface TargetCheck {
+  what: string;
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+type Figures = {
+  propagation?: Awaited<ReturnType<typeof runPropagation>>;
+  cold?: Awaited<ReturnType<typeof runCold>>;
+  hooks?: Awaited<ReturnType<typeof runHooks>>;
+  idle?: Awaited<ReturnType<typeof runIdle>>;
+  memory?: Awaited<ReturnType<typeof runMemory>>;
+};
+
+/** DESIGN §7, target by target, against whatever of `f` was measured. */
+export function checkTargets(f: Figures): TargetCheck[] {
+  const out: TargetCheck[] = [];
+  if (f.propagation) {
+    const { p50, p99 } = f.propagation.applyToIndex;
+    out.push({
+      what: 'CR applied → VIP service → status → extension index',
+      target: 'p50 < 300 ms, p99 < 1 s',
+      measured: `p50 ${p50.toFixed(0)} ms, p99 ${p99.toFixed(0)} ms (${f.propagation.changes} changes)`,
+      met: p50 < 300 && p99 < 1000,
+    });
+  }
+  if (f.cold) {
+    out.push({
+      what: `${f.cold.services} TailscaleServices created at once, cold, to all Ready`,
+      target: '< 60 s',
+      measured: `${f.cold.seconds.toFixed(1)} s`,
+      met: f.cold.seconds < 60,
+    });
+  }
+  if (f.hooks) {
+    const rows = f.hooks.rows.filter((r) => r.hook === 'PostTranslateModify');
+    const largest = Math.max(...rows.map((r) => r.backends));
+    const worst = rows.filter((r) => r.backends === largest).sort((a, b) => b.ratioP99 - a.ratioP99)[0];
+    if (worst) {
+      out.push({
+        what: `PostTranslateModify with ${largest} Tailscale backends vs a no-op echo`,
+        target: 'p99 ≤ 1.5× echo',
+        measured: `p99 ${worst.ours.p99.toFixed(2)} ms vs ${worst.echo.p99.toFixed(2)} ms = ${worst.ratioP99.toFixed(2)}× (route generation ${worst.routeGeneration ? 'on' : 'off'}, the worse row)`,
+        met: worst.ratioP99 <= 1.5,
+      });
+    }
+  }
+  if (f.idle) {
+    out.push({
+      what: `Idle, ${f.idle.services} services: Tailscale writes`,
+      target: '0',
+      measured: String(f.idle.tailscaleWrites),
+      met: f.idle.tailscaleWrites === 0,
+    });
+    out.push({
+      what: 'Idle: Temporal actions per service per day',
+      target: '≤ 50',
+      measured: f.idle.actionsPerServicePerDay.toFixed(1),
+      met: f.idle.actionsPerServicePerDay <= 50,
+    });
+  }
+  if (f.memory) {
+    out.push({
+      what: `Worker RSS with ${f.memory.openWorkflows} open workflows`,
+      target: '< 500 MB',
+      measured: `${f.memory.workerRssSteadyMiB.toFixed(0)} MiB`,
+      met: f.memory.workerRssSteadyMiB * 1.048576 < 500,
+    });
+  }
+  return out;
+}
+
+export function printTargets(checks: TargetCheck[]): string {
+  return table(
+    ['DESIGN §7', 'target', 'measured', 'met'],
+    checks.map((c) => [c.what, c.target, c.measured, c.met ? 'yes' : 'NO']),
+  );
+}
+
+const all = ['hooks', 'propagation', 'cold', 'idle', 'memory'] as const;
+
+async function withStack<T>(work: (stack: BenchStack) => Promise<T>): Promise<T> {
+  const stack = await benchStack();
+  try {
+    return await work(stack);
+  } finally {
+    await stack.stop();
+  }
+}
+
+async function main() {
+  const flags = parseFlags(process.argv.slice(2), { only: all.join(',') });
+  const only = new Set(flags.only.split(','));
+  const f: Figures = {};
+  for (const name of all) {
+    if (!only.has(name)) continue;
+    console.log(`\n=== ${name} ===`);
+    if (name === 'hooks') {
+      f.hooks = await runHooks(hooksDefaults);
+      console.log(printHooks(f.hooks));
+      saveResult('extension-hooks', hooksDefaults, f.hooks);
+    } else if (name === 'propagation') {
+      f.propagation = await withStack((s) => runPropagation(s, propagationDefaults));
+      console.log(printPropagation(f.propagation));
+      saveResult('propagation', propagationDefaults, f.propagation);
+    } else if (name === 'cold') {
+      f.cold = await withStack((s) => runCold(s, coldDefaults));
+      console.log(printCold(f.cold));
+      saveResult('cold-convergence', coldDefaults, f.cold);
+    } else if (name === 'idle') {
+      f.idle = await withStack((s) => runIdle(s, idleDefaults));
+      console.log(printIdle(f.idle));
+      saveResult('idle-cost', idleDefaults, f.idle);
+    } else {
+      f.memory = await withStack((s) => runMemory(s, memoryDefaults));
+      console.log(printMemory(f.memory));
+      saveResult('worker-memory', memoryDefaults, f.memory);
+    }
+  }
+  const checks = checkTargets(f);
+  console.log(`\n=== DESIGN §7 targets ===\n${printTargets(checks)}`);
+  console.log(`→ ${saveResult('summary', { only: [...only] }, checks)}`);
+}
+
+if (require.main === module) runMain(main);

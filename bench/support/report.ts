@@ -1,0 +1,111 @@
+/**
+ * Output of every benchmark: an aligned table on stdout and the whole result as JSON under
+ * bench/results/<name>.json (gitignored), stamped with the date, the machine and its load.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot } from '../../runtime/paths';
+import { machineLoad } from './processes';
+
+export type Row = (string | number)[];
+
+export function table(header: string[], rows: Row[]): string {
+  const cells = [header, ...rows.map((r) => r.map((c) => (typeof c === 'number' ? fmt(c) : c)))];
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => String(r[i] ?? '').length)));
+  const line = (r: (string | number)[]) =>
+    r
+      .map((c, i) =>
+        typeof c === 'string' && i === 0 ? c.padEnd(widths[i]!) : String(c).padStart(widths[i]!),
+      )
+      .join('  ');
+  return [line(cells[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join(
+    '\n',
+  );
+}
+
+export function fmt(n: number): string {
+  if (!Number.isFinite(n)) return String(n);
+  if (Number.isInteger(n)) return String(n);
+  return Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2);
+}
+
+export function percentile(sorted: readonly number[], q: number): number {
+  if (!sorted.length) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+export function summary(samples: readonly number[]) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return {
+    n: sorted.length,
+    p50: percentile(sorted, 0.5),
+    p90: percentile(sorted, 0.9),
+    p99: percentile(sorted, 0.99),
+    max: sorted[sorted.length - 1] ?? NaN,
+  };
+}
+
+export interface BenchResult<T> {
+  benchmark: string;
+  date: string;
+  host: string;
+  machine: ReturnType<typeof machineLoad>;
+  options: Record<string, unknown>;
+  figures: T;
+}
+
+/** Writes bench/results/<name>.json (or under TSGW_BENCH_RESULTS_DIR) and returns its path. */
+export function saveResult<T>(name: string, options: Record<string, unknown>, figures: T): string {
+  const dir = process.env.TSGW_BENCH_RESULTS_DIR ?? join(repoRoot(), 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const result: BenchResult<T> = {
+    benchmark: name,
+    date: new Date().toISOString(),
+    host: hostname(),
+    machine: machineLoad(),
+    options,
+    figures,
+  };
+  const file = join(dir, `${name}.json`);
+  writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+  return file;
+}
+
+/** `--name value` flags over defaults; numbers stay numbers. */
+export function parseFlags<T extends Record<string, number | string | boolean>>(
+  argv: readonly string[],
+  defaults: T,
+): T {
+  const out: Record<string, number | string | boolean> = { ...defaults };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    if (!flag.startsWith('--')) throw new Error(`unexpected argument ${flag}`);
+    const key = flag.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    if (!(key in defaults))
+      throw new Error(`unknown flag ${flag}; known: ${Object.keys(defaults).join(', ')}`);
+    const fallback = defaults[key];
+    if (typeof fallback === 'boolean') {
+      out[key] = true;
+      continue;
+    }
+    const value = argv[++i];
+    if (value === undefined) throw new Error(`missing value for ${flag}`);
+    if (typeof fallback === 'number') {
+      const n = Number(value);
+      if (!Number.isFinite(n)) throw new Error(`${flag} needs a number, got ${value}`);
+      out[key] = n;
+    } else out[key] = value;
+  }
+  return out as T;
+}
+
+export function runMain(main: () => Promise<unknown>): void {
+  main().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
