@@ -107,12 +107,15 @@ async function reconcileServices(
     return state;
   }
   if (!metadata.finalizers?.includes('gateway.tailscale.com/finalizer')) {
-    await acts.ensureFinalizer({
+    const held = await acts.ensureFinalizer({
       resource: servicesResource,
       namespace,
       name: metadata.name,
       uid: metadata.uid,
     });
+    // Deleted (or replaced) before our finalizer could hold it: creating anything in Tailscale now
+    // would leave it behind, with no deletion left to clean it up.
+    if (held.skipped) return state;
   }
 
   const tailnet = await acts.getTailnetStatus({ name: spec.tailnet });
