@@ -21,6 +21,11 @@ export interface VipConsumerChange {
   route: string;
   /** Increases with every change a consumer sends; the VIP workflow acknowledges the newest it applied. */
   requestId: number;
+  /**
+   * The consumer workflow's firstExecutionRunId: request ids restart when an object is deleted and
+   * recreated under the same name (a new execution of the same workflow id), so replies are matched on it.
+   */
+  consumerRunId?: string;
   remove?: boolean;
   spec?: { ports: string[]; tags: string[]; comment?: string };
   devices?: string[];
@@ -31,6 +36,8 @@ export const vipConsumerSignal = defineSignal<[VipConsumerChange]>('vipConsumer'
 export interface VipServiceReport {
   serviceName: string;
   ackRequestId: number;
+  /** Echo of the change's consumerRunId: a consumer ignores replies meant for an earlier execution. */
+  consumerRunId?: string;
   attached: boolean;
   outcome: string;
   addresses: string[];

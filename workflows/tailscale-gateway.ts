@@ -92,6 +92,7 @@ class VipMemberships {
     this.reports = new Map(Object.entries(state?.reports ?? {}));
     for (const [key, m] of Object.entries(state?.memberships ?? {})) this.sent.set(m.requestId, key);
     setHandler(vipStatusSignal, (r) => {
+      if (r.consumerRunId && r.consumerRunId !== workflowInfo().firstExecutionRunId) return;
       const key = this.sent.get(r.ackRequestId);
       if (!key || !key.endsWith(`/${r.serviceName}`)) return;
       const previous = this.reports.get(key);
@@ -105,6 +106,7 @@ class VipMemberships {
       tailnet: m.tailnet,
       serviceName: m.serviceName,
       consumerWorkflowId: workflowInfo().workflowId,
+      consumerRunId: workflowInfo().firstExecutionRunId,
       route: m.consumerRoute,
       requestId: m.requestId,
       spec: m.spec,
@@ -118,6 +120,7 @@ class VipMemberships {
       tailnet: m.tailnet,
       serviceName: m.serviceName,
       consumerWorkflowId: workflowInfo().workflowId,
+      consumerRunId: workflowInfo().firstExecutionRunId,
       route: m.consumerRoute,
       requestId,
       remove: true,

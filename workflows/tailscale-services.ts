@@ -53,6 +53,7 @@ const vipReplyTimeout = '2m';
 export async function tailscaleServicesWorkflow(input: TailscaleServicesWorkflowInput): Promise<void> {
   let report: VipServiceReport | undefined;
   setHandler(vipStatusSignal, (r) => {
+    if (r.consumerRunId && r.consumerRunId !== workflowInfo().firstExecutionRunId) return;
     if (!report || r.ackRequestId >= report.ackRequestId) report = r;
   });
   const vipReply: VipReply = async (requestId: number) => {
@@ -171,6 +172,7 @@ async function reconcileServices(
     state.acknowledged?.change === changeKey && next.requestId === state.acknowledged.report.ackRequestId;
   const { signalled } = await acts.signalVipService({
     ...change,
+    consumerRunId: workflowInfo().firstExecutionRunId,
     requestId: next.requestId + 1,
     unlessRunning: known,
   });
@@ -270,6 +272,7 @@ async function leaveVip(
   await acts.signalVipService({
     ...vip,
     consumerWorkflowId: workflowInfo().workflowId,
+    consumerRunId: workflowInfo().firstExecutionRunId,
     route: routeOf(snapshot),
     requestId,
     remove: true,

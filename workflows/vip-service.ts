@@ -246,13 +246,23 @@ async function report(
   const targets: [VipConsumerChange, VipServiceReport][] = [
     ...[...consumers.values()].map((c): [VipConsumerChange, VipServiceReport] => [
       c,
-      withLocalConflicts({ ...base, ackRequestId: c.requestId }, c, consumers),
+      withLocalConflicts(
+        { ...base, ackRequestId: c.requestId, consumerRunId: c.consumerRunId },
+        c,
+        consumers,
+      ),
     ]),
     ...removals
       .filter((r) => !consumers.has(r.consumerWorkflowId))
       .map((r): [VipConsumerChange, VipServiceReport] => [
         r,
-        { ...base, attached: false, ackRequestId: r.requestId, addresses: base.error ? [] : base.addresses },
+        {
+          ...base,
+          attached: false,
+          ackRequestId: r.requestId,
+          consumerRunId: r.consumerRunId,
+          addresses: base.error ? [] : base.addresses,
+        },
       ]),
   ];
   for (const [consumer, message] of targets) {
