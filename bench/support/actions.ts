@@ -74,7 +74,7 @@ interface EventLike {
   markerRecordedEventAttributes?: {
     markerName?: string | null;
     workflowTaskCompletedEventId?: unknown;
-    details?: Record<string, { payloads?: { data?: Uint8Array | null }[] | null }> | null;
+    details?: Record<string, { payloads?: { data?: Uint8Array | string | null }[] | null }> | null;
   } | null;
 }
 
@@ -82,7 +82,10 @@ interface EventLike {
 function localActivityType(marker: NonNullable<EventLike['markerRecordedEventAttributes']>): string {
   try {
     const data = marker.details?.data?.payloads?.[0]?.data;
-    const parsed = data ? (JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type?: string }) : {};
+    // Uint8Array from the API; base64 text in a history saved as JSON.
+    const bytes =
+      typeof data === 'string' ? Buffer.from(data, 'base64') : data ? Buffer.from(data) : undefined;
+    const parsed = bytes ? (JSON.parse(bytes.toString('utf8')) as { activity_type?: string }) : {};
     return parsed.activity_type ?? '?';
   } catch {
     return '?';
@@ -138,6 +141,7 @@ export function countHistory(
     c.signals +
     c.activities +
     c.activityRetries +
+    c.localActivityTasks +
     c.childStarts +
     c.searchAttributeUpserts;
   return c;
