@@ -137,7 +137,11 @@ export async function reconcileProxies(
   }
 
   try {
-    if (!snapshot.metadata.finalizers?.includes(finalizer)) await addProxyFinalizer(targetOf(d));
+    if (!snapshot.metadata.finalizers?.includes(finalizer)) {
+      // Deleted (or replaced) before our finalizer could hold it: proxies, keys and devices made now
+      // would be left behind, with no deletion left to clean them up.
+      if ((await addProxyFinalizer(targetOf(d))).skipped) return { state, waitMs: refresh.stableMaxMs };
+    }
     await checkProxyTailnet(d.tailnet);
     const applied = await applyProxyObjects(d);
     const now = Date.now();
