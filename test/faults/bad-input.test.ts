@@ -18,6 +18,7 @@ import { putVipService } from '../../activities/tailscale/vip-services';
 import { eventually } from '../support/eventually';
 import { uniqueName } from '../support/stack';
 import type { Kind } from './support/kube';
+import { scanWorld } from './support/secrets-scan';
 import { consumersOf, seededRng, startFaultWorld, vipServicesNamed, type FaultWorld } from './support/world';
 
 const seed = Number(process.env.FAULTS_SEED ?? 7);
@@ -345,4 +346,8 @@ describe('bad input: schema-valid but semantically wrong objects', () => {
     });
     process.stdout.write(`bad input: ${expectations.length} bad objects, ${created.length} objects in all\n`);
   }, 900_000);
+
+  it('leaks no credential into its logs or workflow histories (case 8)', async () => {
+    expect((await scanWorld(w)).leaks).toEqual([]);
+  });
 });

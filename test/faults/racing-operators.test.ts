@@ -21,6 +21,7 @@ import { eventually } from '../support/eventually';
 import { uniqueName } from '../support/stack';
 import { injectFault } from './support/tailscale-faults';
 import { consumersOf, seededRng, startFaultWorld, type FaultWorld } from './support/world';
+import { scanWorld } from './support/secrets-scan';
 
 const seed = Number(process.env.FAULTS_SEED ?? 5);
 const rounds = Number(process.env.FAULTS_RACE_ROUNDS ?? 8);
@@ -254,4 +255,9 @@ describe('two operators racing on shared VIP services under lost updates', () =>
       ownerRefs: [tailscaleRef],
     });
   }, 600_000);
+
+  it('leaks no credential into either operator’s logs or workflow histories (case 8)', async () => {
+    expect((await scanWorld(east)).leaks).toEqual([]);
+    expect((await scanWorld(west, { namespace: 'operator-b' })).leaks).toEqual([]);
+  });
 });

@@ -15,6 +15,7 @@ import type { RequestCounts } from '../../simulators/tailscale/counters';
 import { eventually } from '../support/eventually';
 import { uniqueName } from '../support/stack';
 import { requestsTo, vipItemRoute, vipListRoute } from './support/tailscale-faults';
+import { scanWorld } from './support/secrets-scan';
 import { consumersOf, startFaultWorld, vipServicesNamed, type FaultWorld } from './support/world';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -142,4 +143,8 @@ describe('Tailscale API storms: 429 with Retry-After, 5xx bursts, latency spikes
       `storm: vip-services calls per phase 429=${phase1} 5xx=${phase2} latency=${phase3} recovery=${recovery}\n`,
     );
   }, 600_000);
+
+  it('leaks no credential into its logs or workflow histories (case 8)', async () => {
+    expect((await scanWorld(w)).leaks).toEqual([]);
+  });
 });

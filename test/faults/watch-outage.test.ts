@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { getVipService } from '../../activities/tailscale/vip-services';
 import { testKubeConfig, stackInfo, uniqueName } from '../support/stack';
 import { startApiServerProxy, type ApiServerProxy } from './support/apiserver-proxy';
+import { scanWorld } from './support/secrets-scan';
 import { consumersOf, startFaultWorld, vipServicesNamed, type FaultWorld } from './support/world';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -128,4 +129,8 @@ describe('watches broken: outage, 410 Gone after compaction, dropped streams', (
     expect(log).toContain('watch failed; restarting');
     expect(w.operator.watchers.child.exitCode).toBeNull();
   }, 600_000);
+
+  it('leaks no credential into its logs or workflow histories (case 8)', async () => {
+    expect((await scanWorld(w)).leaks).toEqual([]);
+  });
 });

@@ -13,6 +13,7 @@ import { eventually } from '../support/eventually';
 import { uniqueName } from '../support/stack';
 import { finalizer } from './support/kube';
 import { injectFault } from './support/tailscale-faults';
+import { scanWorld } from './support/secrets-scan';
 import { consumersOf, startFaultWorld, vipServicesNamed, type FaultWorld } from './support/world';
 
 // An activity whose worker died is retried once its start-to-close timeout (45 s) expires.
@@ -105,4 +106,8 @@ describe('worker killed mid-write: create, update and delete of a VIP service co
       (await vipServicesNamed(w, 'svc:')).length === 0 ? true : undefined,
     );
   }, 600_000);
+
+  it('leaks no credential into its logs or workflow histories (case 8)', async () => {
+    expect((await scanWorld(w)).leaks).toEqual([]);
+  });
 });

@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Client } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
+import { stackInfo } from '../../support/stack';
 
 /**
  * Looks for Tailscale credentials where they must never be: operator log lines and Temporal workflow
@@ -116,8 +117,8 @@ export class SecretScanner {
   }
 
   /** Every workflow execution (open and closed) of `namespace`: history events, memo, search attributes. */
-  async scanTemporal(client: Client, label: string): Promise<void> {
-    for await (const execution of client.workflow.list()) {
+  async scanTemporal(client: Client, label: string, query?: string): Promise<void> {
+    for await (const execution of client.workflow.list(query ? { query } : {})) {
       this.report.workflows++;
       const where = `${label} ${execution.workflowId} (${execution.runId})`;
       const texts: string[] = [];
@@ -129,4 +130,31 @@ export class SecretScanner {
       this.check(where, texts);
     }
   }
+}
+
+/**
+ * The scan of one fault world: its operator's logs and every workflow its worker ran (by task queue)
+ * in its Temporal namespace. Every fault test file ends with it, so the whole suite's artifacts are
+ * covered even though the files run in parallel.
+ */
+export async function scanWorld(
+  world: { operator: { logDir: string; taskQueue: string }; tailnet: { oauth: { secret: string } } },
+  opts: { temporalAddress?: string; namespace?: string; knownSecrets?: string[] } = {},
+): Promise<ScanReport> {
+  const scanner = new SecretScanner([world.tailnet.oauth.secret, ...(opts.knownSecrets ?? [])]);
+  scanner.scanLogs(world.operator.logDir);
+  const connection = await Connection.connect({
+    address: opts.temporalAddress ?? stackInfo().temporalAddress,
+  });
+  try {
+    const client = new Client({ connection, namespace: opts.namespace ?? 'default' });
+    await scanner.scanTemporal(
+      client,
+      opts.namespace ?? 'default',
+      `TaskQueue = '${world.operator.taskQueue}'`,
+    );
+  } finally {
+    await connection.close();
+  }
+  return scanner.report;
 }
