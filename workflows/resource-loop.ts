@@ -27,6 +27,8 @@ export interface ResourceLoopOptions<Spec, State> {
   /** Runs when the object is gone from the API server (no finalizer of ours held it). */
   onDeleted?(state: State | undefined): Promise<void>;
   continueAsNew(next: ResourceWorkflowInput<Spec, State>): Promise<never>;
+  /** Also run a pass when this turns true (news the last pass did not see); the pass must make it false. */
+  wakeWhen?: () => boolean;
 }
 
 const maxFailureBackoffMs = 10 * 60 * 1000;
@@ -63,7 +65,9 @@ export async function runResourceLoop<Spec, State>(options: ResourceLoopOptions<
   for (;;) {
     if (current) {
       const waitMs = failures > 0 ? Math.min(2 ** failures * 1000, maxFailureBackoffMs) : recheckInterval;
-      await condition(() => pending !== undefined || deleted, waitMs);
+      // After a failed pass only the backoff timer wakes it for news, or a failing pass would spin.
+      const news = failures === 0 ? options.wakeWhen : undefined;
+      await condition(() => pending !== undefined || deleted || Boolean(news?.()), waitMs);
     } else {
       await condition(() => pending !== undefined || deleted);
     }

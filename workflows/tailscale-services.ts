@@ -52,31 +52,62 @@ const vipReplyTimeout = '2m';
  */
 export async function tailscaleServicesWorkflow(input: TailscaleServicesWorkflowInput): Promise<void> {
   let report: VipServiceReport | undefined;
+  // News from the VIP workflow that no pass asked for (a recheck's repair, a late answer, a peer's
+  // change seen on a settle check) gets a pass of its own instead of waiting for the 6 h recheck.
+  const passOnNews = patched('services-pass-on-vip-news');
+  let published: string | undefined;
+  let news = false;
   setHandler(vipStatusSignal, (r) => {
     if (r.consumerRunId && r.consumerRunId !== workflowInfo().firstExecutionRunId) return;
-    if (!report || r.ackRequestId >= report.ackRequestId) report = r;
+    if (report && r.ackRequestId < report.ackRequestId) return;
+    report = r;
+    news = passOnNews && published !== undefined && publishedKey(r) !== published;
   });
   const vipReply: VipReply = async (requestId: number) => {
     await condition(() => (report?.ackRequestId ?? -1) >= requestId, vipReplyTimeout);
     return report && report.ackRequestId >= requestId ? report : undefined;
   };
   vipReply.latest = () => report;
+  vipReply.published = (r) => {
+    published = r && publishedKey(r);
+  };
 
   await runResourceLoop<TailscaleServicesSpec, ServicesState>({
     input,
     recheckInterval: '6h',
-    reconcile: (snapshot, state) =>
-      reconcileServices(snapshot, state ?? { advertisedOn: [], requestId: 0 }, vipReply),
+    reconcile: (snapshot, state) => {
+      news = false;
+      return reconcileServices(snapshot, state ?? { advertisedOn: [], requestId: 0 }, vipReply);
+    },
     cleanup: (snapshot, state) =>
       cleanupServices(snapshot, state ?? { advertisedOn: [], requestId: 0 }, vipReply),
     continueAsNew: (next) => continueAsNew<typeof tailscaleServicesWorkflow>(next),
+    wakeWhen: () => news,
   });
+}
+
+const attachedOutcomes = new Set(['Created', 'Attached', 'Updated']);
+
+/** What of a report shows in our status: not which write attached us, nor a settle check's "updated". */
+function publishedKey(r: VipServiceReport): string {
+  const attached = attachedOutcomes.has(r.outcome);
+  return JSON.stringify([
+    r.attached,
+    r.addresses,
+    r.ownerOperator,
+    r.consumers,
+    attached ? 'Attached' : r.outcome,
+    attached ? '' : r.message,
+    r.error,
+  ]);
 }
 
 interface VipReply {
   (requestId: number): Promise<VipServiceReport | undefined>;
   /** The newest report received (the VIP workflow also reports changes nobody asked about). */
   latest?: () => VipServiceReport | undefined;
+  /** The report a pass published: later news differing from it wakes another pass. */
+  published?: (report: VipServiceReport | undefined) => void;
 }
 
 export function vipServiceNameOf(snapshot: ObjectSnapshot<TailscaleServicesSpec>): string {
@@ -185,6 +216,7 @@ async function reconcileServices(
     vip = latest && latest.ackRequestId >= next.requestId ? latest : state.acknowledged?.report;
   }
   if (vip && !vip.error) next.acknowledged = { change: changeKey, report: vip };
+  vipReply.published?.(vip);
   await acts.cleanupAutoProvisionedEndpoints({ namespace });
 
   const dnsName = tailnet.dnsSuffix ? `${serviceName.slice('svc:'.length)}.${tailnet.dnsSuffix}` : undefined;

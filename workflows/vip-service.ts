@@ -56,6 +56,8 @@ const maxFailureBackoffMs = 15 * 60_000;
 const settleDelay = '3s';
 // Outcomes that wrote (a non-owner's SpecMismatch may not have: it is left to the recheck).
 const wroteOutcomes = new Set(['Created', 'Attached', 'Updated', 'Detached', 'Deleted']);
+/** Versions reporting only to the consumers whose current change the finished activity acted on. */
+const answeredOnlyPatch = 'vip-report-answered-only';
 
 /**
  * `vip/<tailnet>/<svc>`: the only writer of one VIP service in this operator. It serializes every local
@@ -100,6 +102,7 @@ export async function vipServiceWorkflow(input: VipServiceWorkflowInput): Promis
     dirty = false;
 
     const removals = pendingRemovals.splice(0);
+    const processed = new Map(consumers);
     try {
       last = consumers.size ? await attach(input, consumers) : await detach(input);
       failures = 0;
@@ -115,7 +118,13 @@ export async function vipServiceWorkflow(input: VipServiceWorkflowInput): Promis
         failures,
       });
     }
-    await report(last, consumers, removals, reported);
+    // A consumer that joined or changed while the activity ran has not been answered: the next
+    // iteration (dirty is set) is its answer. Telling it this one's outcome, e.g. the NotAttached
+    // of a settle check that started just before it joined, would end its pass with a wrong status.
+    const answered = patched(answeredOnlyPatch)
+      ? new Map([...consumers].filter(([id, change]) => processed.get(id) === change))
+      : consumers;
+    await report(last, answered, consumers, removals, reported);
     upsertMemo({
       vipService: input.serviceName,
       tailnet: input.tailnet,
@@ -236,15 +245,19 @@ function withLocalConflicts(
   };
 }
 
-/** Tells each consumer what happened, only when it differs from what that consumer last heard. */
+/**
+ * Tells each answered consumer (and each removal no longer a consumer) what happened, only when it
+ * differs from what that consumer last heard.
+ */
 async function report(
   base: VipServiceReport,
+  answered: Map<string, VipConsumerChange>,
   consumers: Map<string, VipConsumerChange>,
   removals: VipConsumerChange[],
   reported: Map<string, string>,
 ): Promise<void> {
   const targets: [VipConsumerChange, VipServiceReport][] = [
-    ...[...consumers.values()].map((c): [VipConsumerChange, VipServiceReport] => [
+    ...[...answered.values()].map((c): [VipConsumerChange, VipServiceReport] => [
       c,
       withLocalConflicts(
         { ...base, ackRequestId: c.requestId, consumerRunId: c.consumerRunId },

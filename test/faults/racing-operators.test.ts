@@ -247,8 +247,16 @@ describe('two operators racing on shared VIP services under lost updates', () =>
     expect(await getVipService(east.tailnet.api, plain)).toEqual(before.plain);
     expect(await getVipService(east.tailnet.api, tsOwned)).toEqual(before.tsOwned);
     for (const probe of writes) expect(await probe.matched()).toBe(0);
-    // The shared one stays for Tailscale's operator, with our consumers gone and its reference intact.
-    const left = await getVipService(east.tailnet.api, shared);
+    // The shared one stays for Tailscale's operator, with our consumers gone and its reference intact:
+    // once each VIP workflow's read 3 s after its last write has undone a peer's stale overwrite.
+    const left = await eventually(
+      `${shared} without our consumers`,
+      async () => {
+        const stored = await getVipService(east.tailnet.api, shared);
+        return stored && Object.keys(consumersOf(stored)).length === 0 ? stored : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    ).catch(() => getVipService(east.tailnet.api, shared));
     expect(left).not.toBeNull();
     expect(consumersOf(left ?? undefined)).toEqual({});
     expect(JSON.parse(left?.annotations?.[tailscaleOwnerReferencesAnnotation] ?? '{}')).toEqual({

@@ -3,6 +3,7 @@ import type { TailscaleServices } from '../../../api/v1alpha1';
 import { getVipService, listVipServices, putVipService } from '../../../activities/tailscale/vip-services';
 import { readRegistry } from '../../../activities/vip/registry';
 import { startTailscaleSimulator, type TailscaleSimulator } from '../../../simulators/tailscale/server';
+import { injectFault } from '../../faults/support/tailscale-faults';
 import { eventually } from '../../support/eventually';
 import { createProxyEndpoints, createTailscaleServices, waitUntilGone } from '../../support/objects';
 import { instanceLabels, startOperator, type TestOperator } from '../../support/operator';
@@ -202,5 +203,60 @@ describe('VIP services shared by two operators through the registry', () => {
         name: 'crash',
       }),
     );
+  });
+
+  it('an object joining while the last one is being deleted hears its own answer, and ends Ready', async () => {
+    const serviceName = `svc:${uniqueName('handoff')}`;
+    await createServices(east, 'leaving', serviceName);
+    await eventually(
+      'leaving Ready',
+      async () => ((await condition(east, 'leaving', 'Ready'))?.status === 'True' ? true : undefined),
+      { timeoutMs: 60_000 },
+    );
+    await createProxyEndpoints(kc, {
+      namespace: east.namespace,
+      name: 'joining-proxies',
+      labels: { app: 'joining' },
+      tailnet: east.tailnet.name,
+    });
+    // Hold the VIP service's deletion so the newcomer's join lands while that activity runs.
+    const held = await injectFault(sim.admin, {
+      kind: 'latency',
+      latencyMs: 8000,
+      method: 'DELETE',
+      path: `**/vip-services/${serviceName}`,
+    });
+    await objects.deleteNamespacedCustomObject({
+      group,
+      version,
+      namespace: east.namespace,
+      plural: 'tailscaleservices',
+      name: 'leaving',
+    });
+    await held.waitFired();
+    await createTailscaleServices(kc, {
+      namespace: east.namespace,
+      name: 'joining',
+      labels: east.operator.labels,
+      spec: {
+        tailnet: east.tailnet.name,
+        selector: { matchLabels: { app: 'joining' } },
+        vipService: { name: serviceName, ports: ['tcp:443'], tags: ['tag:web'] },
+      },
+    });
+    // Told the deletion's outcome as its answer, it would publish "not attached" and keep it for 6 h.
+    const ready = await eventually(
+      'joining Ready',
+      async () => {
+        const c = await condition(east, 'joining', 'VIPServiceReady');
+        return c?.status === 'True' ? c : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+    expect(ready.reason).toBe('Created');
+    expect(await consumersOf(serviceName)).toEqual(['east/op-east']);
+    await held.remove();
+    await deleted(east, 'joining');
+    expect(await getVipService(east.tailnet.api, serviceName)).toBeNull();
   });
 });
