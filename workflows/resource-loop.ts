@@ -3,6 +3,7 @@ import {
   ApplicationFailure,
   condition,
   log,
+  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -32,6 +33,9 @@ export interface ResourceLoopOptions<Spec, State> {
 }
 
 const maxFailureBackoffMs = 10 * 60 * 1000;
+const ownFinalizer = 'gateway.tailscale.com/finalizer';
+/** Versions skipping the pass that our own finalizer write, echoed back by the watch, used to cost. */
+const finalizerEchoPatch = 'resource-skip-own-finalizer-echo';
 
 /**
  * The shape every resource workflow shares: wait for a newer snapshot or the recheck timer, reconcile,
@@ -80,6 +84,10 @@ export async function runResourceLoop<Spec, State>(options: ResourceLoopOptions<
     const snapshot = pending ?? current;
     if (!snapshot) continue;
     pending = undefined;
+    if (current && failures === 0 && onlyAddsOurFinalizer(current, snapshot) && patched(finalizerEchoPatch)) {
+      current = snapshot;
+      continue;
+    }
 
     try {
       if (snapshot.metadata.deletionTimestamp) {
@@ -115,4 +123,20 @@ export async function runResourceLoop<Spec, State>(options: ResourceLoopOptions<
       await options.continueAsNew({ ...input, pending, current, state });
     }
   }
+}
+
+/** `next` is `prev` plus our finalizer (and a new resourceVersion): the pass that added it saw the rest. */
+function onlyAddsOurFinalizer(prev: ObjectSnapshot<unknown>, next: ObjectSnapshot<unknown>): boolean {
+  if (prev.metadata.finalizers?.includes(ownFinalizer) || !next.metadata.finalizers?.includes(ownFinalizer))
+    return false;
+  const rest = (s: ObjectSnapshot<unknown>) =>
+    JSON.stringify({
+      ...s,
+      metadata: {
+        ...s.metadata,
+        resourceVersion: undefined,
+        finalizers: (s.metadata.finalizers ?? []).filter((f) => f !== ownFinalizer),
+      },
+    });
+  return rest(prev) === rest(next);
 }

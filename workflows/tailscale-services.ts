@@ -86,7 +86,7 @@ export async function tailscaleServicesWorkflow(input: TailscaleServicesWorkflow
   });
 }
 
-const attachedOutcomes = new Set(['Created', 'Attached', 'Updated']);
+const attachedOutcomes = new Set(['Created', 'Attached', 'Updated', 'UpToDate']);
 
 /** What of a report shows in our status: not which write attached us, nor a settle check's "updated". */
 function publishedKey(r: VipServiceReport): string {

@@ -14,6 +14,7 @@
  */
 import { CoreV1Api } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { startProxySimulator, type ProxySimulator } from '../../simulators/proxy/simulator';
 import { eventually } from '../support/eventually';
@@ -105,7 +106,8 @@ describe('secrets never reach logs or Temporal', () => {
           stringData: { client_id: clientId, client_secret: clientSecret },
         },
       });
-    const wrong = `tskey-client-${rotated.id}-${'x'.repeat(32)}`;
+    // Random like a real one: a run of one letter would also match unrelated names in the logs.
+    const wrong = `tskey-client-${rotated.id}-${randomBytes(16).toString('hex')}`;
     known.push(wrong);
     await setSecret(wrong);
     await w.objects.waitCondition(

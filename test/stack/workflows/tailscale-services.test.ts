@@ -4,6 +4,7 @@ import type { TailscaleEndpoints, TailscaleServices } from '../../../api/v1alpha
 import { getVipService, listVipServices } from '../../../activities/tailscale/vip-services';
 import { readRegistry } from '../../../activities/vip/registry';
 import { servicesWorkflowId, vipWorkflowId } from '../../../workflows/ids';
+import { resourceStatusQuery } from '../../../workflows/messages';
 import { vipServiceNameKey } from '../../../workflows/search-attributes';
 import { eventually } from '../../support/eventually';
 import {
@@ -79,6 +80,16 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     const name = uniqueName('web');
     const serviceName = `svc:${name}`;
     await createEndpoints(`${name}-proxies`, { app: name });
+    // The tailnet first, so this object's passes below are its own and not the tailnet's.
+    await eventually('tailnet Ready', async () => {
+      const t = (await objects.getClusterCustomObject({
+        group,
+        version,
+        plural: 'tailscaletailnets',
+        name: tailnet.name,
+      })) as { status?: { conditions?: { type: string; status: string }[] } };
+      return t.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') || undefined;
+    });
     await createServices(name, {
       tailnet: tailnet.name,
       selector: { matchLabels: { app: name } },
@@ -120,6 +131,9 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     });
     await new Promise((r) => setTimeout(r, 3000));
     expect(await signalCount()).toBe(signalsBefore);
+    // Nor do our finalizer write, echoed back by the watch, or the VIP workflow's settle check (news
+    // that changes nothing shown): the creation cost one pass.
+    expect((await servicesHandle.query(resourceStatusQuery)).reconciles).toBe(1);
 
     // The Temporal UI shows the VIP service's own workflow, searchable by name.
     const vip = await temporalConn.client.workflow
