@@ -1,4 +1,5 @@
-import { listKeys } from '../../../activities/tailscale/keys';
+import { authKeyId } from '../../../activities/proxies/cleanup';
+import { getKey, listKeys } from '../../../activities/tailscale/keys';
 import { snapshotOf } from '../../../watchers/watched-kind';
 import { endpointsWorkflowId } from '../../../workflows/ids';
 import { objectChangedSignal, resourceStatusQuery } from '../../../workflows/messages';
@@ -398,5 +399,38 @@ describe('TailscaleEndpoints: proxy StatefulSets, auth keys, devices and status 
       'rejected',
     ]);
     await recordHistory('tailscale-endpoints', 'deleted', handle);
+  });
+
+  it('deletion revokes the auth key of a replica that never logged in, so it cannot join later', async () => {
+    const name = uniqueName('unspent');
+    // Replica 1's pod never runs: its config Secret holds a key nobody has spent.
+    await h.proxies.killReplica(namespace, name, 1, { restart: false });
+    await createEndpoints(name, { proxy: { replicas: 2 } });
+    const key = await eventually('replica 1 handed a key', async () => {
+      try {
+        const authKey = (await configOf(`${name}-1-config`)).AuthKey;
+        return typeof authKey === 'string' && authKey ? authKey : undefined;
+      } catch {
+        return undefined;
+      }
+    });
+    await eventually('replica 0 logged in', async () =>
+      (await devicesNamed(name)).length ? true : undefined,
+    );
+
+    await endpoints.delete(name);
+    const handle = h.temporal.workflow.getHandle(endpointsWorkflowId(namespace, name));
+    await eventually('workflow completion', async () =>
+      (await handle.describe()).status.name === 'COMPLETED' ? true : undefined,
+    );
+    const id = authKeyId(key);
+    expect(id).toBeDefined();
+    const left = await getKey(h.tailnet.api, id!);
+    expect(left === null || left.invalid).toBe(true);
+    await expect(
+      h.tailnet.sim.admin.registerDevice({ authKey: key, hostname: `${name}-1` }),
+    ).rejects.toThrow();
+    expect(await devicesNamed(name)).toEqual([]);
+    h.proxies.restartReplica(namespace, name, 1);
   });
 });
