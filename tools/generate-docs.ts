@@ -79,6 +79,7 @@ export const chartValues: Record<string, string> = {
   RESYNC_INTERVAL_SECONDS: 'watch.resyncIntervalSeconds',
   SWEEP_INTERVAL_SECONDS: 'worker.sweeper.intervalSeconds',
   STALE_CONSUMER_SECONDS: 'worker.sweeper.staleConsumerSeconds',
+  WORKER_MAX_CACHED_WORKFLOWS: 'worker.maxCachedWorkflows',
   LOG_LEVEL: 'logLevel',
   HEALTH_ADDRESS: 'worker.healthPort, watchers.healthPort',
   EXTENSION_GRPC_ADDRESS: 'extension.grpcPort',

@@ -28,6 +28,8 @@ async function main() {
     namespace: config.temporal.namespace,
     taskQueue: config.temporal.taskQueue,
     workflowBundle: { codePath: workflowBundlePath() },
+    maxCachedWorkflows: config.worker.maxCachedWorkflows,
+    maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
     activities: createActivities({
       kube: loadKubeConfig(config.kubeconfigPath),
       logger,

@@ -41,9 +41,8 @@ export function startBenchOperator(opts: {
       // What production runs with: logging at debug would be part of what is measured.
       LOG_LEVEL: process.env.TSGW_BENCH_LOG_LEVEL ?? 'info',
       // e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the worker and the watchers under load.
-      ...(process.env.TSGW_BENCH_OPERATOR_NODE_OPTIONS
-        ? { NODE_OPTIONS: process.env.TSGW_BENCH_OPERATOR_NODE_OPTIONS }
-        : {}),
+      // The chart's worker.nodeOptions (the heap cap a deployed worker runs with) unless overridden.
+      NODE_OPTIONS: process.env.TSGW_BENCH_OPERATOR_NODE_OPTIONS ?? chartWorkerNodeOptions,
       ...opts.env,
     },
   });
@@ -54,3 +53,5 @@ export function startBenchOperator(opts: {
     logDir,
   });
 }
+
+const chartWorkerNodeOptions = '--max-old-space-size=256';

@@ -101,11 +101,14 @@ describe('benchmarks at toy sizes (figures produced, nothing timed)', () => {
   it('worker memory: RSS with every workflow open', async () => {
     const f = await runMemory(
       stack,
-      { services: 4, endpoints: 1, replicas: 1, steadySeconds: 2, timeoutMs: 90_000 },
+      { services: 4, endpoints: 1, replicas: 1, steadySeconds: 2, caches: 'default,2', timeoutMs: 90_000 },
       quiet,
     );
-    expect(f.openWorkflows).toBeGreaterThanOrEqual(8);
-    expect(f.workerRssSteadyMiB).toBeGreaterThan(0);
+    expect(f.runs.map((r) => r.cache)).toEqual(['default', '2']);
+    for (const r of f.runs) {
+      expect(r.openWorkflows).toBeGreaterThanOrEqual(8);
+      expect(r.workerRssSteadyMiB).toBeGreaterThan(0);
+    }
     expect(printMemory(f)).toContain('open workflows');
     saved('worker-memory', f);
     expect(printTargets(checkTargets({ memory: f }))).toContain('Worker RSS');
