@@ -1,8 +1,9 @@
 /**
  * PostTranslateModify and PostVirtualHostModify with 10/100/1000 Tailscale backends: p50/p99 over real
- * gRPC on loopback, side by side with a no-op echo server (same framework, returns the request bytes).
+ * gRPC on loopback, side by side with a no-op echo server (same framework, answering with the bytes our
+ * server answers the same request with).
  * The ratio is the figure (DESIGN §7: PostTranslateModify with 1,000 backends, p99 ≤ 1.5× echo).
- * Usage: node dist/bench/extension-hooks.js [--iterations 300] [--sizes 10,100,1000]
+ * Usage: node dist/bench/extension-hooks.js [--iterations 1000] [--sizes 10,100,1000]
  */
 import * as grpc from '@grpc/grpc-js';
 import { BackendIndex, type IndexContent, type TailscaleBackend } from '../extension/backend-index';
@@ -131,7 +132,12 @@ async function measurePair(
   return { ours: stats(samples.ours, bytes.ours), echo: stats(samples.echo, bytes.echo) };
 }
 
-async function echoServer(): Promise<{ server: grpc.Server; port: number }> {
+/**
+ * The no-op: answers every call with preset bytes, our server's response to the same request, so both
+ * sides move the same payload over the same gRPC and only our decoding and building differ.
+ */
+async function echoServer(): Promise<{ server: grpc.Server; port: number; reply: (bytes: Buffer) => void }> {
+  let preset: Buffer | undefined;
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 64 << 20 });
   const definition: Record<string, grpc.MethodDefinition<Buffer, Buffer>> = {};
   const impl: grpc.UntypedServiceImplementation = {};
@@ -146,13 +152,19 @@ async function echoServer(): Promise<{ server: grpc.Server; port: number }> {
       responseDeserialize: identity,
     };
     impl[hook] = (c: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) =>
-      cb(null, c.request);
+      cb(null, preset ?? c.request);
   }
   server.addService(definition, impl);
-  return { server, port: await listen(server, '127.0.0.1:0') };
+  return {
+    server,
+    port: await listen(server, '127.0.0.1:0'),
+    reply: (bytes) => {
+      preset = bytes;
+    },
+  };
 }
 
-export const hooksDefaults = { iterations: 300, sizes: '10,100,1000' };
+export const hooksDefaults = { iterations: 1000, sizes: '10,100,1000' };
 export type HooksOptions = typeof hooksDefaults;
 
 export interface HookRow {
@@ -214,6 +226,7 @@ export async function runHooks(opts: HooksOptions): Promise<{ iterations: number
           ['PostTranslateModify', translateRequest(backends)],
           ['PostVirtualHostModify', virtualHostRequest(backends)],
         ] as const) {
+          echo.reply(await call(oursClient, hook, request));
           const m = await measurePair(oursClient, echoClient, hook, request, opts.iterations);
           rows.push({
             hook,

@@ -39,7 +39,7 @@ export function postTranslateModify(
 }
 
 /** Encoded once per index snapshot: translation after translation reuses the bytes. */
-function ourClusters(snapshot: IndexSnapshot): Map<string, Uint8Array> {
+export function ourClusters(snapshot: IndexSnapshot): Map<string, Uint8Array> {
   return snapshot.memoize('tailscale-clusters', () => {
     const out = new Map<string, Uint8Array>();
     for (const backend of allGeneratedRouteBackends(snapshot)) {

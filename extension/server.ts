@@ -16,9 +16,15 @@ import { postEndpointsModify } from './post-endpoints-modify';
 import { postHTTPListenerModify } from './post-http-listener-modify';
 import { postRouteModify } from './post-route-modify';
 import { postTranslateModify } from './post-translate-modify';
+import { postTranslateModifyWire } from './post-translate-modify-wire';
 import { postVirtualHostModify } from './post-virtual-host-modify';
 
 type Handler = (req: never, deps: HookDeps) => unknown;
+
+/** Hooks answered from the request bytes directly (each equal to its decoded handler's answer). */
+const wireHooks: Partial<Record<HookName, (request: Buffer, deps: HookDeps) => Buffer>> = {
+  PostTranslateModify: postTranslateModifyWire,
+};
 
 export const hooks: Record<HookName, Handler> = {
   PostRouteModify: postRouteModify,
@@ -55,6 +61,8 @@ export function runHook(
   const codec = rpcCodecs[name];
   let outcome: HookOutcome = 'ok';
   try {
+    const onTheWire = wireHooks[name];
+    if (onTheWire) return { response: onTheWire(request, deps) };
     let decoded: unknown;
     try {
       decoded = codec.request.decode(request);
