@@ -27,6 +27,8 @@ export function startBenchOperator(opts: {
   const logDir = join(opts.stack.info.dir, 'logs', opts.instance);
   const processes = startOperatorProcesses({
     logDir,
+    // e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the worker and the watchers under load.
+    nodeArgs: process.env.TSGW_BENCH_OPERATOR_NODE_ARGS?.split(' ').filter(Boolean),
     env: {
       ...process.env,
       KUBECONFIG: opts.stack.info.kubeconfigPath,
@@ -40,7 +42,6 @@ export function startBenchOperator(opts: {
       CLUSTER_ID: 'local',
       // What production runs with: logging at debug would be part of what is measured.
       LOG_LEVEL: process.env.TSGW_BENCH_LOG_LEVEL ?? 'info',
-      // e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the worker and the watchers under load.
       // The chart's worker.nodeOptions (the heap cap a deployed worker runs with) unless overridden.
       NODE_OPTIONS: process.env.TSGW_BENCH_OPERATOR_NODE_OPTIONS ?? chartWorkerNodeOptions,
       ...opts.env,

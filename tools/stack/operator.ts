@@ -7,6 +7,8 @@ export interface OperatorProcessOptions {
   /** Environment of both processes (runtime/config.ts documents every variable). */
   env: NodeJS.ProcessEnv;
   logDir: string;
+  /** Flags for node itself that NODE_OPTIONS refuses (e.g. --cpu-prof). */
+  nodeArgs?: string[];
 }
 
 export interface OperatorProcesses {
@@ -27,7 +29,7 @@ export function startOperatorProcesses(opts: OperatorProcessOptions): OperatorPr
     spawnManaged({
       name: 'worker',
       command: process.execPath,
-      args: [join(dist, 'workers', 'main.js')],
+      args: [...(opts.nodeArgs ?? []), join(dist, 'workers', 'main.js')],
       env: opts.env,
       logFile: join(opts.logDir, `worker-${workerRuns++}.log`),
     });
@@ -36,7 +38,7 @@ export function startOperatorProcesses(opts: OperatorProcessOptions): OperatorPr
     watchers: spawnManaged({
       name: 'watchers',
       command: process.execPath,
-      args: [join(dist, 'watchers', 'main.js')],
+      args: [...(opts.nodeArgs ?? []), join(dist, 'watchers', 'main.js')],
       env: opts.env,
       logFile: join(opts.logDir, 'watchers.log'),
     }),
