@@ -69,6 +69,19 @@ describe(`churn: ${operations} random operations across kinds, then nothing orph
     const endpoints = of('TailscaleEndpoints');
     const services = of('TailscaleServices');
     const pools = of('TailscaleProxyGroup');
+    /** Flips a random one of `among` between 1 and 2 replicas. */
+    const rescale = (among: Live[]) => async () => {
+      const o = rng.pick(among);
+      o.replicas = o.replicas === 1 ? 2 : 1;
+      await w.objects.patch(o.kind, o.name, [
+        { op: 'replace', path: '/spec/proxy/replicas', value: o.replicas },
+      ]);
+    };
+    const removeOne = (among: Live[]) => async () => {
+      const o = rng.pick(among);
+      live.delete(o.name);
+      await w.objects.delete(o.kind, o.name);
+    };
     const choices: [string, number, () => Promise<void>][] = [
       [
         'create endpoints',
@@ -92,17 +105,7 @@ describe(`churn: ${operations} random operations across kinds, then nothing orph
           live.set(o.name, o);
         },
       ],
-      [
-        'scale endpoints',
-        endpoints.length ? 2 : 0,
-        async () => {
-          const o = rng.pick(endpoints);
-          o.replicas = o.replicas === 1 ? 2 : 1;
-          await w.objects.patch(o.kind, o.name, [
-            { op: 'replace', path: '/spec/proxy/replicas', value: o.replicas },
-          ]);
-        },
-      ],
+      ['scale endpoints', endpoints.length ? 2 : 0, rescale(endpoints)],
       [
         'relabel endpoints',
         endpoints.length ? 2 : 0,
@@ -114,15 +117,7 @@ describe(`churn: ${operations} random operations across kinds, then nothing orph
           ]);
         },
       ],
-      [
-        'delete endpoints',
-        endpoints.length ? 2 : 0,
-        async () => {
-          const o = rng.pick(endpoints);
-          live.delete(o.name);
-          await w.objects.delete(o.kind, o.name);
-        },
-      ],
+      ['delete endpoints', endpoints.length ? 2 : 0, removeOne(endpoints)],
       [
         'create proxy group',
         pools.length < 2 ? 1 : 0,
@@ -142,26 +137,8 @@ describe(`churn: ${operations} random operations across kinds, then nothing orph
           live.set(o.name, o);
         },
       ],
-      [
-        'scale proxy group',
-        pools.length ? 1 : 0,
-        async () => {
-          const o = rng.pick(pools);
-          o.replicas = o.replicas === 1 ? 2 : 1;
-          await w.objects.patch(o.kind, o.name, [
-            { op: 'replace', path: '/spec/proxy/replicas', value: o.replicas },
-          ]);
-        },
-      ],
-      [
-        'delete proxy group',
-        pools.length ? 1 : 0,
-        async () => {
-          const o = rng.pick(pools);
-          live.delete(o.name);
-          await w.objects.delete(o.kind, o.name);
-        },
-      ],
+      ['scale proxy group', pools.length ? 1 : 0, rescale(pools)],
+      ['delete proxy group', pools.length ? 1 : 0, removeOne(pools)],
       [
         'create services',
         services.length < 10 ? 4 : 0,
@@ -224,15 +201,7 @@ describe(`churn: ${operations} random operations across kinds, then nothing orph
           ]);
         },
       ],
-      [
-        'delete services',
-        services.length ? 2 : 0,
-        async () => {
-          const o = rng.pick(services);
-          live.delete(o.name);
-          await w.objects.delete(o.kind, o.name);
-        },
-      ],
+      ['delete services', services.length ? 2 : 0, removeOne(services)],
     ];
     const total = choices.reduce((n, [, weight]) => n + weight, 0);
     let pick = rng.next() * total;
