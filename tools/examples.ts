@@ -12,9 +12,9 @@ import type { CreatedOAuthClient } from '../simulators/tailscale/admin';
 import { startTailscaleSimulator, type TailscaleSimulator } from '../simulators/tailscale/server';
 import { readStateFile, saveStateFile, type StateDump } from '../simulators/tailscale/state';
 import { readManifests } from './stack/apply';
+import { operatorOAuthScopes } from './stack/tailnet';
 
-/** The scopes and tag the operator's OAuth client needs (examples/01-tailnet.yaml documents them). */
-export const operatorOAuthScopes = ['devices:core', 'auth_keys', 'services'];
+/** The tag the operator's OAuth client needs (examples/01-tailnet.yaml documents it and the scopes). */
 export const exampleTag = 'tag:k8s';
 
 export const examplesDir = () => join(repoRoot(), 'examples');

@@ -4,13 +4,11 @@
  * TailscaleTailnet pointing at them. Every stored VIP service write is timestamped, so a benchmark
  * knows when a change reached Tailscale without polling the API.
  */
-import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import { TailscaleClient } from '../../activities/tailscale/client';
-import { createAuthKey } from '../../activities/tailscale/keys';
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { TailscaleClient } from '../../activities/tailscale/client';
 import { startTailscaleSimulator, type TailscaleSimulator } from '../../simulators/tailscale/server';
 import { SimulatorState, type VipServiceRecord } from '../../simulators/tailscale/state';
-
-export const operatorScopes = ['devices:core', 'auth_keys', 'services'];
+import { provisionTailnet } from '../../tools/stack/tailnet';
 
 export interface VipWrite {
   at: number;
@@ -64,30 +62,7 @@ export async function startBenchTailnet(opts: {
   };
 
   const sim = await startTailscaleSimulator({ state });
-  const oauth = await sim.admin.createOAuthClient({ scopes: operatorScopes, tags: ['tag:k8s'] });
-  const api = new TailscaleClient({ clientId: oauth.id, clientSecret: oauth.secret, baseUrl: sim.url });
-  const key = await createAuthKey(api, { preauthorized: true, tags: ['tag:k8s'] });
-  await sim.admin.registerDevice({ authKey: key.key, hostname: 'seed-device' });
-
-  const secretName = `${opts.name}-oauth`;
-  await opts.kc.makeApiClient(CoreV1Api).createNamespacedSecret({
-    namespace: opts.namespace,
-    body: {
-      metadata: { name: secretName },
-      stringData: { client_id: oauth.id, client_secret: oauth.secret },
-    },
-  });
-  await opts.kc.makeApiClient(CustomObjectsApi).createClusterCustomObject({
-    group: 'gateway.tailscale.com',
-    version: 'v1alpha1',
-    plural: 'tailscaletailnets',
-    body: {
-      apiVersion: 'gateway.tailscale.com/v1alpha1',
-      kind: 'TailscaleTailnet',
-      metadata: { name: opts.name, labels: opts.labels },
-      spec: { oauthSecretRef: { namespace: opts.namespace, name: secretName } },
-    },
-  });
+  const { api } = await provisionTailnet({ ...opts, sim, seedDevice: true });
 
   return {
     sim,

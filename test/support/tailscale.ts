@@ -1,10 +1,10 @@
-import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import { TailscaleClient } from '../../activities/tailscale/client';
-import { createAuthKey } from '../../activities/tailscale/keys';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { TailscaleClient } from '../../activities/tailscale/client';
 import { startTailscaleSimulator, type TailscaleSimulator } from '../../simulators/tailscale/server';
 import type { CreatedOAuthClient } from '../../simulators/tailscale/admin';
+import { operatorOAuthScopes, provisionTailnet } from '../../tools/stack/tailnet';
 
-export const operatorScopes = ['devices:core', 'auth_keys', 'services'];
+export const operatorScopes = operatorOAuthScopes;
 
 export interface TestTailnet {
   sim: TailscaleSimulator;
@@ -32,33 +32,14 @@ export async function startTestTailnet(opts: {
 }): Promise<TestTailnet> {
   const dnsSuffix = opts.dnsSuffix ?? 'tail5e1f.ts.net';
   const sim = opts.sim ?? (await startTailscaleSimulator({ dnsSuffix }));
-  const oauth = await sim.admin.createOAuthClient({
-    scopes: opts.scopes ?? operatorScopes,
-    tags: ['tag:k8s'],
-  });
-  const api = new TailscaleClient({ clientId: oauth.id, clientSecret: oauth.secret, baseUrl: sim.url });
-  if (!opts.sim) {
-    const key = await createAuthKey(api, { preauthorized: true, tags: ['tag:k8s'] });
-    await sim.admin.registerDevice({ authKey: key.key, hostname: 'seed-device' });
-  }
-  const secretName = `${opts.name}-oauth`;
-  await opts.kc.makeApiClient(CoreV1Api).createNamespacedSecret({
+  const { oauth, api } = await provisionTailnet({
+    kc: opts.kc,
+    sim,
     namespace: opts.namespace,
-    body: {
-      metadata: { name: secretName },
-      stringData: { client_id: oauth.id, client_secret: oauth.secret },
-    },
-  });
-  await opts.kc.makeApiClient(CustomObjectsApi).createClusterCustomObject({
-    group: 'gateway.tailscale.com',
-    version: 'v1alpha1',
-    plural: 'tailscaletailnets',
-    body: {
-      apiVersion: 'gateway.tailscale.com/v1alpha1',
-      kind: 'TailscaleTailnet',
-      metadata: { name: opts.name, labels: opts.labels },
-      spec: { oauthSecretRef: { namespace: opts.namespace, name: secretName } },
-    },
+    name: opts.name,
+    labels: opts.labels,
+    scopes: opts.scopes,
+    seedDevice: !opts.sim,
   });
   return {
     sim,
