@@ -12,7 +12,8 @@ import { ensureProxyConfigs, type EnsureProxyConfigsInput } from './proxies/conf
 import { deleteProxyDevices, observeProxyDevices, type ObserveProxyDevicesInput } from './proxies/devices';
 import { classified } from './proxies/failures';
 import { applyProxyObjects } from './proxies/objects';
-import { proxyFieldManager, proxyFinalizer } from './specs/proxy-group';
+import { finalizerName } from '../api/common';
+import { proxyFieldManager } from './specs/proxy-group';
 
 const describe = (d: ProxyDeployment) => `${d.kind} ${d.namespace}/${d.name}`;
 
@@ -34,11 +35,11 @@ export function createEndpointsActivities(ctx: ActivityContext) {
 
   return {
     async addProxyFinalizer(target: FinalizerTarget) {
-      return setFinalizer(ctx.kube, target, proxyFinalizer, true);
+      return setFinalizer(ctx.kube, target, finalizerName, true);
     },
 
     async removeProxyFinalizer(target: FinalizerTarget) {
-      return setFinalizer(ctx.kube, target, proxyFinalizer, false);
+      return setFinalizer(ctx.kube, target, finalizerName, false);
     },
 
     /**

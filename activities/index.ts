@@ -14,9 +14,7 @@ import { TailscaleClientRegistry } from './tailscale/client-registry';
 import { TailnetClients } from './tailnets';
 import { createTemporalSignalActivities, type TemporalDeps } from './temporal-signals';
 import { createVipActivities } from './vip';
-
-/** The finalizer on every object whose deletion needs Tailscale-side cleanup first. */
-export const finalizerName = 'gateway.tailscale.com/finalizer';
+import { finalizerName } from '../api/common';
 
 export interface ActivityDeps {
   kube: KubeConfig;

@@ -4,6 +4,8 @@ export const group = 'gateway.tailscale.com';
 export const version = 'v1alpha1';
 export const apiVersion = `${group}/${version}`;
 export const category = 'tailscale-gateway';
+/** The finalizer on every object whose deletion needs Tailscale-side cleanup first. */
+export const finalizerName = `${group}/finalizer`;
 
 /** metav1.Condition, as every status of ours carries it. */
 export const conditionSchema = s.object({

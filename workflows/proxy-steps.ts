@@ -17,6 +17,7 @@ import {
   type ProxyParentSpec,
   type StatefulSetStatus,
 } from '../api/v1alpha1/proxy';
+import { finalizerName } from '../api/common';
 import type { Activities } from '../activities';
 import type { ProxyConfigsOutcome } from '../activities/proxies/configs';
 import type { ProxyObservation } from '../activities/proxies/devices';
@@ -44,7 +45,6 @@ const {
 const { ensureProxyConfigs } = proxyActivities<Activities>({ startToCloseTimeout: '2m', retry });
 
 // Kept literal (not imported from activities/) so workflow code stays free of I/O modules.
-const finalizer = 'gateway.tailscale.com/finalizer';
 const resources: Record<ProxyParentKind, ResourceRef> = {
   TailscaleEndpoints: {
     group: 'gateway.tailscale.com',
@@ -137,7 +137,7 @@ export async function reconcileProxies(
   }
 
   try {
-    if (!snapshot.metadata.finalizers?.includes(finalizer)) {
+    if (!snapshot.metadata.finalizers?.includes(finalizerName)) {
       // Deleted (or replaced) before our finalizer could hold it: proxies, keys and devices made now
       // would be left behind, with no deletion left to clean them up.
       if ((await addProxyFinalizer(targetOf(d))).skipped) return { state, waitMs: refresh.stableMaxMs };
@@ -293,7 +293,7 @@ async function reconcileProxyGroupBacked(
   proxyGroup: string,
 ): Promise<ReconcileOutcome> {
   // Switched from proxies of its own: those go first.
-  if (snapshot.metadata.finalizers?.includes(finalizer)) {
+  if (snapshot.metadata.finalizers?.includes(finalizerName)) {
     await deleteProxy({ deployment: d, knownDevices: state.devices });
     await removeProxyFinalizer(targetOf(d));
     state = { ...state, devices: {} };
@@ -346,7 +346,7 @@ export async function cleanupProxies(
   state: ProxyWorkflowState,
   opts: { objectGone: boolean },
 ): Promise<void> {
-  if (!snapshot.metadata.finalizers?.includes(finalizer)) return;
+  if (!snapshot.metadata.finalizers?.includes(finalizerName)) return;
   const d = deploymentOf(kind, snapshot);
   const result = await deleteProxy({ deployment: d, knownDevices: state.devices });
   if (result.orphanedDevices.length) {

@@ -7,6 +7,7 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
+import { finalizerName } from '../api/common';
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import {
@@ -33,7 +34,6 @@ export interface ResourceLoopOptions<Spec, State> {
 }
 
 const maxFailureBackoffMs = 10 * 60 * 1000;
-const ownFinalizer = 'gateway.tailscale.com/finalizer';
 /** Versions skipping the pass that our own finalizer write, echoed back by the watch, used to cost. */
 const finalizerEchoPatch = 'resource-skip-own-finalizer-echo';
 
@@ -127,7 +127,7 @@ export async function runResourceLoop<Spec, State>(options: ResourceLoopOptions<
 
 /** `next` is `prev` plus our finalizer (and a new resourceVersion): the pass that added it saw the rest. */
 function onlyAddsOurFinalizer(prev: ObjectSnapshot<unknown>, next: ObjectSnapshot<unknown>): boolean {
-  if (prev.metadata.finalizers?.includes(ownFinalizer) || !next.metadata.finalizers?.includes(ownFinalizer))
+  if (prev.metadata.finalizers?.includes(finalizerName) || !next.metadata.finalizers?.includes(finalizerName))
     return false;
   const rest = (s: ObjectSnapshot<unknown>) =>
     JSON.stringify({
@@ -135,7 +135,7 @@ function onlyAddsOurFinalizer(prev: ObjectSnapshot<unknown>, next: ObjectSnapsho
       metadata: {
         ...s.metadata,
         resourceVersion: undefined,
-        finalizers: (s.metadata.finalizers ?? []).filter((f) => f !== ownFinalizer),
+        finalizers: (s.metadata.finalizers ?? []).filter((f) => f !== finalizerName),
       },
     });
   return rest(prev) === rest(next);

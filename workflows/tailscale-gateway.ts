@@ -6,6 +6,7 @@ import {
   upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
+import { finalizerName } from '../api/common';
 import type { Duration } from '@temporalio/common';
 import type { ConditionUpdate } from '../api/conditions';
 import type { ResourceRef } from '../api/crd';
@@ -160,7 +161,7 @@ async function reconcileGateway(
 ): Promise<GatewayState> {
   const { metadata, spec } = snapshot;
   const namespace = metadata.namespace ?? '';
-  if (!metadata.finalizers?.includes('gateway.tailscale.com/finalizer')) {
+  if (!metadata.finalizers?.includes(finalizerName)) {
     await acts.ensureFinalizer({
       resource: gatewayResource,
       namespace,

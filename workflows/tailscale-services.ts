@@ -7,6 +7,7 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
+import { finalizerName } from '../api/common';
 import type { ConditionUpdate } from '../api/conditions';
 import type { ResourceRef } from '../api/crd';
 import type { TailscaleServicesSpec } from '../api/v1alpha1/tailscale-services';
@@ -138,7 +139,7 @@ async function reconcileServices(
     await publish([notReady('InvalidSpec', invalid)]);
     return state;
   }
-  if (!metadata.finalizers?.includes('gateway.tailscale.com/finalizer')) {
+  if (!metadata.finalizers?.includes(finalizerName)) {
     const held = await acts.ensureFinalizer({
       resource: servicesResource,
       namespace,

@@ -19,7 +19,6 @@ import type {
 import { apiVersion } from '../../api/common';
 import { proxyPortName, type ProxyDeployment, type ProxyParentKind } from '../../api/v1alpha1/proxy';
 
-export const proxyFinalizer = 'gateway.tailscale.com/finalizer';
 export const proxyFieldManager = 'tailscale-gateway-operator';
 /** containerboot picks the highest `cap-<N>.hujson` it supports; 106 is the ProxyGroup minimum. */
 export const tailscaledConfigKey = 'cap-106.hujson';
