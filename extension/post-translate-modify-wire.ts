@@ -9,13 +9,12 @@ import * as protobuf from 'protobufjs';
 import { peekStringField, rpcCodecs } from './codec';
 import type { IndexSnapshot } from './backend-index';
 import { InvalidRequestError, type HookDeps } from './hook-context';
-import { ourClusters } from './post-translate-modify';
+import { clusterNameField, ourClusters } from './post-translate-modify';
 
 const contextField = 1;
 /** Request field → response field: clusters, secrets, listeners, routes. */
 const renumbered: Record<number, number> = { 2: 1, 3: 2, 4: 3, 5: 4 };
 const lengthDelimited = 2;
-const clusterNameField = 1; // envoy.config.cluster.v3.Cluster.name
 
 export function postTranslateModifyWire(request: Buffer, deps: HookDeps): Buffer {
   // Spans of the request to copy (length prefix and payload), each behind its response tag.

@@ -17,7 +17,7 @@ import { allGeneratedRouteBackends } from './route-generation';
 import { policyRouteBackends } from './route-policy';
 import { newTailscaleCluster, tailscaleClusterName } from './tailscale-cluster';
 
-const clusterNameField = 1; // envoy.config.cluster.v3.Cluster.name
+export const clusterNameField = 1; // envoy.config.cluster.v3.Cluster.name
 
 export function postTranslateModify(
   req: PostTranslateModifyRequest,

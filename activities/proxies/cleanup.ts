@@ -100,10 +100,13 @@ export async function deleteProxy(
   let deletedDevices: string[] = [];
   let orphanedDevices: string[] = [];
   const deviceIds = new Set(Object.values(input.knownDevices));
+  // Read again after the revocation: a replica may have recorded its device meanwhile.
+  let secrets = await listSecrets();
   try {
     const client = await deps.tailscale();
-    await revokeReplicaKeys(client, await listSecrets());
-    for (const secret of await listSecrets()) {
+    await revokeReplicaKeys(client, secrets);
+    secrets = await listSecrets();
+    for (const secret of secrets) {
       const { deviceId } = readReplicaState(secret);
       if (deviceId) deviceIds.add(deviceId);
     }
@@ -136,7 +139,7 @@ export async function deleteProxy(
     { apiVersion: 'v1', kind: 'ServiceAccount', namespace: d.namespace, name: proxyNames.serviceAccount(d) },
   ];
   for (const ref of owned) await deleteOwned(ref);
-  for (const secret of await listSecrets()) {
+  for (const secret of secrets) {
     if (await deps.objects.deleteIfExists(refOf(secret)))
       deletedObjects.push(`Secret/${secret.metadata.name}`);
   }
