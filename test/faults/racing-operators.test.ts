@@ -24,7 +24,7 @@ import { consumersOf, seededRng, startFaultWorld, type FaultWorld } from './supp
 import { scanWorld } from './support/secrets-scan';
 
 const seed = Number(process.env.FAULTS_SEED ?? 5);
-const rounds = Number(process.env.FAULTS_RACE_ROUNDS ?? 8);
+const rounds = Number(process.env.FAULTS_RACE_ROUNDS ?? 20);
 
 describe('two operators racing on shared VIP services under lost updates', () => {
   let sim: TailscaleSimulator;
