@@ -1,14 +1,20 @@
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { temporal } from '@temporalio/proto';
 import type { KubeObject } from '../../../api/common';
+import type { TailscaleEndpoints } from '../../../api/v1alpha1/tailscale-endpoints';
 import { createLogger } from '../../../runtime/logger';
 import { Informer, type ListPage } from '../../../watchers/informer';
+import { tailscaleEndpointsWatch } from '../../../watchers/proxy-kinds';
+import { WorkflowSignaler } from '../../../watchers/signaler';
+import { changedDelivery } from '../../../watchers/watched-kind';
 import { eventually } from '../../support/eventually';
-import { createTestNamespace, testKubeConfig, uniqueName } from '../../support/stack';
+import { createTestNamespace, temporalClient, testKubeConfig, uniqueName } from '../../support/stack';
 
 const group = 'gateway.tailscale.com';
 const version = 'v1alpha1';
 const plural = 'tailscaleendpoints';
 type Obj = KubeObject<unknown, unknown>;
+const EventType = temporal.api.enums.v1.EventType;
 
 describe('Informer against the real API server: reconnects, 410 Gone, relists', () => {
   let kc: KubeConfig;
@@ -37,7 +43,10 @@ describe('Informer against the real API server: reconnects, 410 Gone, relists', 
       },
     });
 
-  const start = (list: (opts: { limit: number; continue?: string }) => Promise<ListPage<Obj>>) => {
+  const start = (
+    list: (opts: { limit: number; continue?: string }) => Promise<ListPage<Obj>>,
+    opts: { resyncIntervalMs?: number; onUpsert?: (o: Obj) => void } = {},
+  ) => {
     const seen = new Map<string, string>();
     const deleted = new Set<string>();
     const informer = new Informer<Obj>({
@@ -45,9 +54,12 @@ describe('Informer against the real API server: reconnects, 410 Gone, relists', 
       kc,
       path: `/apis/${group}/${version}/namespaces/${namespace}/${plural}`,
       list,
-      resyncIntervalMs: 3_600_000,
+      resyncIntervalMs: opts.resyncIntervalMs ?? 3_600_000,
       logger: createLogger({ level: 'error' }),
-      onUpsert: (o) => seen.set(o.metadata.name, o.metadata.resourceVersion ?? ''),
+      onUpsert: (o) => {
+        seen.set(o.metadata.name, o.metadata.resourceVersion ?? '');
+        opts.onUpsert?.(o);
+      },
       onDelete: (o) => {
         seen.delete(o.metadata.name);
         deleted.add(o.metadata.name);
@@ -104,6 +116,92 @@ describe('Informer against the real API server: reconnects, 410 Gone, relists', 
     );
     expect(lists).toBeGreaterThanOrEqual(2);
   });
+
+  it('a periodic resync re-delivers unchanged objects, and the signaler sends their workflow nothing new', async () => {
+    const name = uniqueName('resync');
+    const created = (await create(name)) as TailscaleEndpoints;
+    const temporalConn = await temporalClient();
+    const { client } = temporalConn;
+    // No worker polls this queue: the workflow's history only records what the watchers sent it.
+    const signaler = new WorkflowSignaler({
+      client,
+      taskQueue: uniqueName('tq-resync'),
+      logger: createLogger({ level: 'error' }),
+    });
+    const workflowId = tailscaleEndpointsWatch.workflowId(created);
+    /** resourceVersion of each delivery of our object, in order. */
+    const deliveries: string[] = [];
+    const { informer } = start(realList, {
+      resyncIntervalMs: 1_500,
+      // What watchers/main.ts does with every upsert of a watched kind.
+      onUpsert: (o) => {
+        if (o.metadata.name !== name) return;
+        deliveries.push(o.metadata.resourceVersion ?? '');
+        signaler.enqueue(changedDelivery(tailscaleEndpointsWatch, o as TailscaleEndpoints));
+      },
+    });
+    const objectChangedSignals = async () => {
+      const { events } = await client.workflow.getHandle(workflowId).fetchHistory();
+      return (events ?? []).filter(
+        (e) =>
+          e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED &&
+          e.workflowExecutionSignaledEventAttributes?.signalName === 'objectChanged',
+      ).length;
+    };
+    const resyncs = async (count: number) => {
+      const target = informer.stats.lists + count;
+      await eventually(`${count} resync relists`, () => (informer.stats.lists >= target ? true : undefined), {
+        timeoutMs: 20_000,
+      });
+      await signaler.whenIdle();
+    };
+
+    try {
+      await eventually('the first delivery', () => (deliveries.length ? true : undefined));
+      await resyncs(3);
+      // The relists handed the same, unchanged object over again...
+      expect(deliveries.length).toBeGreaterThanOrEqual(4);
+      expect(new Set(deliveries)).toEqual(new Set([created.metadata.resourceVersion]));
+      const onServer = (await api.getNamespacedCustomObject({
+        group,
+        version,
+        namespace,
+        plural,
+        name,
+      })) as Obj;
+      expect(onServer.metadata.resourceVersion).toBe(created.metadata.resourceVersion);
+      // ...and only the first became a signal: the workflow saw one objectChanged in all that time.
+      expect(signaler.stats.delivered).toBe(1);
+      expect(signaler.stats.skippedUnchanged).toBe(deliveries.length - 1);
+      expect(await objectChangedSignals()).toBe(1);
+
+      // A relevant change goes through the same path and is signalled (the count above could have grown).
+      await api.patchNamespacedCustomObject({
+        group,
+        version,
+        namespace,
+        plural,
+        name,
+        body: [{ op: 'add', path: '/metadata/labels/resync', value: 'relabelled' }],
+      });
+      await eventually('the label change signalled', async () =>
+        (await objectChangedSignals()) === 2 ? true : undefined,
+      );
+      // The resyncs after it re-deliver the new version, and still signal nothing.
+      await resyncs(2);
+      expect(deliveries.at(-1)).not.toBe(created.metadata.resourceVersion);
+      expect(signaler.stats.delivered).toBe(2);
+      expect(await objectChangedSignals()).toBe(2);
+    } finally {
+      signaler.stop();
+      await informer.stop();
+      await client.workflow
+        .getHandle(workflowId)
+        .terminate('test done')
+        .catch(() => undefined);
+      await temporalConn.close();
+    }
+  }, 60_000);
 
   it('restarts with backoff after a failed list, then recovers', async () => {
     let failures = 2;

@@ -1,6 +1,8 @@
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
+import type { TailnetCheck } from '../../../activities/tailnet-checks';
 import type { TailscaleTailnet } from '../../../api/v1alpha1';
 import { startTailscaleSimulator, type TailscaleSimulator } from '../../../simulators/tailscale/server';
 import { sweeperWorkflowId, tailnetWorkflowId } from '../../../workflows/ids';
@@ -15,6 +17,39 @@ const group = 'gateway.tailscale.com';
 const version = 'v1alpha1';
 const plural = 'tailscaletailnets';
 const EventType = temporal.api.enums.v1.EventType;
+/** The tailnet workflow's recheck interval (workflows/tailscale-tailnet.ts), which TIMER_SCALE multiplies. */
+const recheckIntervalSeconds = 6 * 3600;
+
+/** One checkTailnetCredentials pass of a tailnet workflow, read from its history. */
+interface CredentialCheckPass {
+  check: TailnetCheck;
+  /** Since the previous pass was scheduled: did a signal arrive (the watchers' objectChanged), did a timer fire. */
+  signalled: boolean;
+  timerFired: boolean;
+}
+
+async function credentialCheckPasses(client: Client, workflowId: string): Promise<CredentialCheckPass[]> {
+  const { events } = await client.workflow.getHandle(workflowId).fetchHistory();
+  const woke = { signalled: false, timerFired: false };
+  const scheduled = new Map<number, { signalled: boolean; timerFired: boolean }>();
+  const passes: CredentialCheckPass[] = [];
+  for (const e of events ?? []) {
+    if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED) woke.signalled = true;
+    if (e.eventType === EventType.EVENT_TYPE_TIMER_FIRED) woke.timerFired = true;
+    const activity = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (activity === 'checkTailnetCredentials') {
+      scheduled.set(Number(e.eventId), { ...woke });
+      woke.signalled = woke.timerFired = false;
+    }
+    const completed = e.activityTaskCompletedEventAttributes;
+    const trigger = completed && scheduled.get(Number(completed.scheduledEventId));
+    const payload = completed?.result?.payloads?.[0];
+    if (trigger && payload) {
+      passes.push({ check: defaultPayloadConverter.fromPayload<TailnetCheck>(payload), ...trigger });
+    }
+  }
+  return passes;
+}
 
 describe('TailscaleTailnet: kube-apiserver → watcher → Temporal workflow → Tailscale API → status', () => {
   let kc: KubeConfig;
@@ -50,7 +85,7 @@ describe('TailscaleTailnet: kube-apiserver → watcher → Temporal workflow →
     }
   };
 
-  const createTailnet = (name: string, secretName: string) =>
+  const createTailnet = (name: string, secretName: string, labels = operator.labels) =>
     objects.createClusterCustomObject({
       group,
       version,
@@ -58,7 +93,7 @@ describe('TailscaleTailnet: kube-apiserver → watcher → Temporal workflow →
       body: {
         apiVersion: `${group}/${version}`,
         kind: 'TailscaleTailnet',
-        metadata: { name, labels: operator.labels },
+        metadata: { name, labels },
         spec: { oauthSecretRef: { namespace, name: secretName } },
       },
     });
@@ -160,5 +195,82 @@ describe('TailscaleTailnet: kube-apiserver → watcher → Temporal workflow →
       (await sweeper.describe()).status.name === 'COMPLETED' ? true : undefined,
     );
     await recordHistory('tailscale-tailnet', 'deleted', handle);
+  });
+
+  describe('with the recheck timer scaled down to a few seconds (TIMER_SCALE)', () => {
+    const recheckSeconds = 3;
+    // An operator of its own: TIMER_SCALE is process-wide, and the tests above record histories at scale 1.
+    // A simulator of its own too: its state is rewritten below.
+    let timedSim: TailscaleSimulator;
+    let timedOperator: TestOperator;
+
+    beforeAll(async () => {
+      timedSim = await startTailscaleSimulator({ dnsSuffix: 'tail41d0.ts.net' });
+      timedOperator = startOperator({
+        instance: uniqueName('tailnet-timer'),
+        env: {
+          TAILSCALE_API_BASE_URL: timedSim.url,
+          TIMER_SCALE: String(recheckSeconds / recheckIntervalSeconds),
+        },
+      });
+    });
+    afterAll(async () => {
+      await timedOperator?.stop();
+      await timedSim?.close();
+    });
+
+    /**
+     * The simulator has no operation to edit an OAuth client, so its state goes through the admin
+     * dump/load with the client's scopes replaced. Tokens minted under the old scopes are revoked, so the
+     * change applies at once rather than when the operator's cached token expires (an hour).
+     */
+    const setOAuthClientScopes = async (clientId: string, scopes: string[]) => {
+      const dump = await timedSim.admin.dumpState();
+      const client = dump.tailnets.flatMap((t) => t.oauthClients).find((c) => c.id === clientId);
+      if (!client) throw new Error(`no OAuth client ${clientId} in the simulator`);
+      client.scopes = scopes;
+      dump.tokens = dump.tokens.filter((t) => t.clientId !== clientId);
+      await timedSim.admin.loadState(dump);
+    };
+
+    it('re-checks the OAuth client on its timer, with no Kubernetes change: a scope lost, then restored', async () => {
+      const name = uniqueName('recheck');
+      const secretName = `${name}-oauth`;
+      const oauth = await timedSim.admin.createOAuthClient({ scopes: operatorScopes, tags: ['tag:k8s'] });
+      await putSecret(secretName, { client_id: oauth.id, client_secret: oauth.secret });
+      await createTailnet(name, secretName, timedOperator.labels);
+      await eventually('Ready', () => readyOf(name, 1, 'Ready'));
+      const secretVersion = (await core.readNamespacedSecret({ namespace, name: secretName })).metadata
+        ?.resourceVersion;
+
+      await setOAuthClientScopes(
+        oauth.id,
+        operatorScopes.filter((s) => s !== 'services'),
+      );
+      const missing = await eventually('MissingScope on the recheck timer', () =>
+        readyOf(name, 1, 'MissingScope'),
+      );
+      expect(missing.status).toBe('False');
+      expect(missing.message).toMatch(/^the OAuth client lacks scope\(s\) services: /);
+
+      // The pass that found it was woken by the timer alone: no objectChanged signal since the pass before.
+      const passes = await credentialCheckPasses(temporalConn.client, tailnetWorkflowId(name));
+      const found = passes.find((p) => p.check.reason === 'MissingScope');
+      expect(found).toMatchObject({
+        check: { missingScopes: ['services'] },
+        signalled: false,
+        timerFired: true,
+      });
+      // Nor did anything the watchers see change: same generation (readyOf checked 1), same Secret.
+      const secretNow = await core.readNamespacedSecret({ namespace, name: secretName });
+      expect(secretNow.metadata?.resourceVersion).toBe(secretVersion);
+
+      await setOAuthClientScopes(oauth.id, operatorScopes);
+      const restored = await eventually('Ready again on the recheck timer', () => readyOf(name, 1, 'Ready'));
+      expect(restored.status).toBe('True');
+      const after = await credentialCheckPasses(temporalConn.client, tailnetWorkflowId(name));
+      const recovered = after.slice(after.findIndex((p) => p.check.reason === 'MissingScope'));
+      expect(recovered.find((p) => p.check.ready)).toMatchObject({ signalled: false, timerFired: true });
+    });
   });
 });
