@@ -83,6 +83,10 @@ export function firstVipPort(ports: readonly string[]): number | undefined {
   return undefined;
 }
 
+/**
+ * A proxy is healthy by its own device: a sibling's failure makes the object not Ready but must not demote
+ * the replicas still online. The object's readiness decides only for a device whose state is not known.
+ */
 function localEndpoints(
   proxies: Proxies,
   port: number,
@@ -99,7 +103,7 @@ function localEndpoints(
       address: `${device.statefulSetPod}.${service}.${proxies.namespace}.svc.${opts.clusterDomain}`,
       port,
       locality: 'local',
-      healthy: ready && device.online !== false && device.connected !== false,
+      healthy: device.connected !== false && (device.online ?? ready),
       source: device.hostname,
     });
   }

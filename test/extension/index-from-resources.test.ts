@@ -66,8 +66,11 @@ const pool: TailscaleProxyGroup = {
   metadata: meta('pool'),
   spec: { tailnet: 'corp', tags: ['tag:web'], type: 'egress' },
   status: {
-    devices: [{ hostname: 'pool-0', statefulSetPod: 'pool-0', online: true }],
-    statefulSets: [{ name: 'pool', replicas: 1, readyReplicas: 1, service: 'pool' }],
+    devices: [
+      { hostname: 'pool-0', statefulSetPod: 'pool-0', online: true },
+      { hostname: 'pool-1', statefulSetPod: 'pool-1' },
+    ],
+    statefulSets: [{ name: 'pool', replicas: 2, readyReplicas: 1, service: 'pool' }],
   },
 };
 
@@ -127,13 +130,21 @@ describe('index-from-resources: the CRs the workflows publish, as the index sees
         healthy: false,
         source: 'own-1',
       },
-      // Selected but not ready: unhealthy, however online its device is.
+      // Selected but not ready (a sibling is down): a device known online stays healthy...
       {
         address: 'pool-0.pool.apps.svc.cluster.example',
         port: 8443,
         locality: 'local',
-        healthy: false,
+        healthy: true,
         source: 'pool-0',
+      },
+      // ...and one whose state is unknown takes the object's readiness.
+      {
+        address: 'pool-1.pool.apps.svc.cluster.example',
+        port: 8443,
+        locality: 'local',
+        healthy: false,
+        source: 'pool-1',
       },
       { address: '100.100.3.3', port: 8443, locality: 'remote', healthy: true, source: 'svc:web-prod' },
     ]);
