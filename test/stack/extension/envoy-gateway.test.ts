@@ -1,18 +1,33 @@
 import type * as grpc from '@grpc/grpc-js';
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import { mkdtempSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { BackendIndex } from '../../../extension/backend-index';
-import { clusterCodec, peekStringField, rpcCodecs, type HookName } from '../../../extension/codec';
+import {
+  clusterCodec,
+  peekStringField,
+  routeCodec,
+  rpcCodecs,
+  type HookName,
+} from '../../../extension/codec';
 import { DiscoveryType } from '../../../extension/envoy-types';
 import { HookHealth } from '../../../extension/health';
 import { IndexFeed } from '../../../extension/index-feed';
 import { createExtensionMetrics } from '../../../extension/metrics';
 import { createExtensionServer, listen } from '../../../extension/server';
 import { createLogger } from '../../../runtime/logger';
-import { startEnvoyGateway, type EnvoyGateway } from '../../../tools/stack/envoy-gateway';
+import { repoRoot } from '../../../runtime/paths';
+import {
+  envoyGatewayBinary,
+  envoyGatewayXdsPort,
+  startEnvoyGateway,
+  type EnvoyGateway,
+} from '../../../tools/stack/envoy-gateway';
 import { eventually } from '../../support/eventually';
 import { createTestNamespace, stackInfo, testKubeConfig } from '../../support/stack';
+import { clusterTypeUrl, readPublished, secretTypeUrl } from './ads-reader';
 
 const group = 'gateway.tailscale.com';
 const version = 'v1alpha1';
@@ -31,9 +46,56 @@ interface Call {
 }
 
 /**
+ * The extensionManager block we ship (deploy/envoy-gateway/extension-manager.yaml), as is. Only the
+ * service differs here: startEnvoyGateway points it at our server on loopback instead of the in-cluster
+ * Service.
+ */
+function shippedExtensionManager(): Record<string, unknown> {
+  const path = join(repoRoot(), 'deploy', 'envoy-gateway', 'extension-manager.yaml');
+  const file = parse(readFileSync(path, 'utf8')) as { extensionManager?: Record<string, unknown> };
+  if (!file.extensionManager) throw new Error(`${path} has no extensionManager block`);
+  const block = { ...file.extensionManager };
+  delete block.service;
+  return block;
+}
+
+interface LoggedCondition {
+  type: string;
+  status: string;
+  reason: string;
+}
+/** A status EG's file provider logged instead of writing it (internal/provider/file/status.go). */
+interface LoggedStatus {
+  parents?: { conditions?: LoggedCondition[] }[];
+  ancestors?: { conditions?: LoggedCondition[] }[];
+}
+
+/**
+ * Every status EG logged for `kind` `key` (`<namespace>/<name>`), oldest first. EG logs in console
+ * format, one entry per timestamped line: `<time>\t<level>\t<logger>\t<caller>\tGot new status for
+ * <Kind>` then the status as YAML, ending with a tab and the entry's fields as JSON (the key among them).
+ */
+function loggedStatuses(log: string, kind: string, key: string): LoggedStatus[] {
+  const entries = log.split(/\n(?=\d{4}-\d\d-\d\dT)/);
+  const heading = `\tGot new status for ${kind}\n`;
+  return entries.flatMap((entry) => {
+    const at = entry.indexOf(heading);
+    const fieldsAt = entry.lastIndexOf('\t{');
+    if (at < 0 || fieldsAt < at) return [];
+    const fields = JSON.parse(entry.slice(fieldsAt + 1)) as { key?: string };
+    if (fields.key !== key) return [];
+    return [parse(entry.slice(at + heading.length, fieldsAt)) as LoggedStatus];
+  });
+}
+
+const conditionsOf = (conditions: LoggedCondition[] | undefined) =>
+  (conditions ?? []).map((c) => [c.type, c.status, c.reason]);
+
+/**
  * A real Envoy Gateway (built from its Go module by tools/setup.sh) translates a Gateway + HTTPRoute whose
  * backendRef is a TailscaleServices, calling our server on loopback; the index behind the server is
- * fed from the real API server, as in production.
+ * fed from the real API server, as in production. EG runs with the extensionManager block we ship, so a
+ * mistake in it (a kind, a hook, an include) fails here.
  */
 describe('Envoy Gateway v1.9 (real, standalone) calls the extension server', () => {
   let kc: KubeConfig;
@@ -124,6 +186,18 @@ describe('Envoy Gateway v1.9 (real, standalone) calls the extension server', () 
       },
     });
 
+    // In EG's resources only, not in the API server: the index never sees it, so the extension applies
+    // it only if EG hands it over with the route (the shipped block's policyResources).
+    const policy = {
+      apiVersion: `${group}/${version}`,
+      kind: 'TailscaleRoutePolicy',
+      metadata: { name: 'web-policy', namespace },
+      spec: {
+        targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: 'web' }],
+        rules: [{ responseHeaderModifier: { set: [{ name: 'x-served-by', value: 'eg-standalone' }] } }],
+      },
+    };
+
     index = new BackendIndex();
     const logger = createLogger({ level: 'warn' });
     feed = new IndexFeed({
@@ -160,27 +234,17 @@ describe('Envoy Gateway v1.9 (real, standalone) calls the extension server', () 
     });
     const port = await listen(server, '127.0.0.1:0');
 
+    // A TLS listener, so that EG has a secret it could hand to PostTranslateModify; the shipped block
+    // must keep it out (secret.includeAll: false). Any PEM pair EG can parse will do: certgen's own.
+    const certs = mkdtempSync(join(stackInfo().dir, 'listener-cert-'));
+    execFileSync(envoyGatewayBinary(), ['certgen', '--local', '--config-home', certs], { stdio: 'pipe' });
+    const pem = (file: string) =>
+      readFileSync(join(certs, 'certs', 'envoy-gateway', file)).toString('base64');
+
     eg = await startEnvoyGateway({
       dir: mkdtempSync(join(stackInfo().dir, 'envoy-gateway-')),
       extensionPort: port,
-      extensionManager: {
-        backendResources: [
-          { group, version, kind: 'TailscaleServices' },
-          { group, version, kind: 'TailscaleEndpoints' },
-        ],
-        hooks: {
-          xdsTranslator: {
-            post: ['Route', 'VirtualHost', 'HTTPListener', 'Cluster', 'Translation'],
-            translation: {
-              listener: { includeAll: true },
-              route: { includeAll: true },
-              cluster: { includeAll: true },
-              secret: { includeAll: false },
-            },
-          },
-        },
-        failOpen: false,
-      },
+      extensionManager: shippedExtensionManager(),
       resources: [
         {
           apiVersion: 'gateway.networking.k8s.io/v1',
@@ -192,19 +256,38 @@ describe('Envoy Gateway v1.9 (real, standalone) calls the extension server', () 
           apiVersion: 'gateway.networking.k8s.io/v1',
           kind: 'Gateway',
           metadata: { name: 'eg', namespace },
-          spec: { gatewayClassName: 'eg', listeners: [{ name: 'http', protocol: 'HTTP', port: 8080 }] },
+          spec: {
+            gatewayClassName: 'eg',
+            listeners: [
+              { name: 'http', protocol: 'HTTP', port: 8080 },
+              {
+                name: 'https',
+                protocol: 'HTTPS',
+                port: 8443,
+                tls: { mode: 'Terminate', certificateRefs: [{ kind: 'Secret', name: 'eg-tls' }] },
+              },
+            ],
+          },
+        },
+        {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: 'eg-tls', namespace },
+          type: 'kubernetes.io/tls',
+          data: { 'tls.crt': pem('tls.crt'), 'tls.key': pem('tls.key') },
         },
         {
           apiVersion: 'gateway.networking.k8s.io/v1',
           kind: 'HTTPRoute',
           metadata: { name: 'web', namespace },
           spec: {
-            parentRefs: [{ name: 'eg' }],
+            parentRefs: [{ name: 'eg', sectionName: 'http' }],
             hostnames: ['www.example.com'],
             rules: [{ backendRefs: [{ group, kind: 'TailscaleServices', name: 'web', port: 8080 }] }],
           },
         },
         services,
+        policy,
       ],
     });
     await eventually(
@@ -222,13 +305,21 @@ describe('Envoy Gateway v1.9 (real, standalone) calls the extension server', () 
 
   const callsOf = (hook: HookName) => calls.filter((c) => c.hook === hook);
 
+  const routeCluster = () => `httproute/${namespace}/web/rule/0`;
+  const socketAddresses = (cluster: ReturnType<typeof clusterCodec.decode>) =>
+    cluster.loadAssignment?.endpoints?.map((l) => ({
+      priority: l.priority ?? 0,
+      addresses: l.lbEndpoints.map((e) => e.endpoint.address.socketAddress),
+    }));
+
   it('sends PostClusterModify for the route rule with the TailscaleServices as JSON, and gets back a STRICT_DNS cluster', () => {
     const [call] = callsOf('PostClusterModify');
     expect(call).toBeDefined();
     const req = rpcCodecs.PostClusterModify.request.decode(call!.request);
     const sent = clusterCodec.decode(req.cluster!);
-    expect(sent.name).toBe(`httproute/${namespace}/web/rule/0`);
+    expect(sent.name).toBe(routeCluster());
     expect(sent.type).toBe(DiscoveryType.EDS);
+    // EG resolved the backendRef through the shipped backendResources and sent the object along.
     const resources = (req.postClusterContext?.backendExtensionResources ?? []).map(
       (r) =>
         JSON.parse(Buffer.from(r.unstructuredBytes).toString()) as {
@@ -242,38 +333,94 @@ describe('Envoy Gateway v1.9 (real, standalone) calls the extension server', () 
       rpcCodecs.PostClusterModify.response.decode(call!.response!).cluster!,
     );
     expect(returned.type).toBe(DiscoveryType.STRICT_DNS);
-    expect(
-      returned.loadAssignment?.endpoints?.map((l) =>
-        l.lbEndpoints.map((e) => e.endpoint.address.socketAddress),
-      ),
-    ).toEqual([
-      [{ address: `web-ep-0.web-ep.${namespace}.svc.cluster.local`, portValue: 8080 }],
-      [{ address: '100.100.7.1', portValue: 8080 }],
+    expect(returned.edsClusterConfig?.length ?? 0).toBe(0);
+    expect(returned.outlierDetection).toBeDefined();
+    expect(socketAddresses(returned)).toEqual([
+      {
+        priority: 0,
+        addresses: [{ address: `web-ep-0.web-ep.${namespace}.svc.cluster.local`, portValue: 8080 }],
+      },
+      { priority: 1, addresses: [{ address: '100.100.7.1', portValue: 8080 }] },
     ]);
   });
 
-  it('calls the route, virtual host and listener hooks, and PostTranslateModify without secrets', () => {
-    const route = rpcCodecs.PostRouteModify.request.decode(callsOf('PostRouteModify')[0]!.request);
-    expect(peekStringField(route.route!, 14)).toBe(
-      `httproute/${namespace}/web/rule/0/match/0/www_example_com`,
+  it('hands the TailscaleRoutePolicy to PostRouteModify (policyResources), and the route comes back with its header', () => {
+    const [call] = callsOf('PostRouteModify');
+    expect(call).toBeDefined();
+    const req = rpcCodecs.PostRouteModify.request.decode(call!.request);
+    expect(peekStringField(req.route!, 14)).toBe(`${routeCluster()}/match/0/www_example_com`);
+    const policies = (req.postRouteContext?.extensionPolicies ?? []).map(
+      (r) =>
+        JSON.parse(Buffer.from(r.unstructuredBytes).toString()) as {
+          kind: string;
+          metadata: { name: string; namespace: string };
+        },
     );
+    expect(policies.map((p) => [p.kind, p.metadata.namespace, p.metadata.name])).toEqual([
+      ['TailscaleRoutePolicy', namespace, 'web-policy'],
+    ]);
+    const route = routeCodec.decode(rpcCodecs.PostRouteModify.response.decode(call!.response!).route!);
+    expect(route.responseHeadersToAdd?.map((h) => [h.header?.key, h.header?.value])).toEqual([
+      ['x-served-by', 'eg-standalone'],
+    ]);
+  });
+
+  it('calls the virtual host and listener hooks, and PostTranslateModify with what the shipped translation block includes', () => {
     expect(callsOf('PostVirtualHostModify').length).toBeGreaterThan(0);
     expect(callsOf('PostHTTPListenerModify').length).toBeGreaterThan(0);
     const translate = rpcCodecs.PostTranslateModify.request.decode(
       callsOf('PostTranslateModify')[0]!.request,
     );
-    expect((translate.clusters ?? []).map((c) => peekStringField(c, 1))).toContain(
-      `httproute/${namespace}/web/rule/0`,
-    );
+    // cluster.includeAll: true; secret, listener and route includeAll: false. EG has a secret (the
+    // TLS listener's, published below) and listeners and routes, but none of them is sent.
+    expect((translate.clusters ?? []).map((c) => peekStringField(c, 1))).toContain(routeCluster());
     expect(translate.secrets ?? []).toEqual([]);
-    expect((translate.listeners ?? []).length).toBeGreaterThan(0);
+    expect(translate.listeners ?? []).toEqual([]);
+    expect(translate.routes ?? []).toEqual([]);
   });
 
-  it('logs no extension error and publishes the translation', () => {
+  it('logs the HTTPRoute with its Tailscale backend resolved, the policy accepted, and no extension error', () => {
     const log = eg!.log();
     expect(log).not.toMatch(
       /Extension Manager .* failure|skipped publishing xds resources|extension server/i,
     );
-    expect(log).toMatch(/translated|xds/i);
+    // A backendRef of a kind EG does not know as a backendResource would be ResolvedRefs=False.
+    const route = loggedStatuses(log, 'HTTPRoute', `${namespace}/web`).at(-1);
+    expect(conditionsOf(route?.parents?.[0]?.conditions)).toEqual(
+      expect.arrayContaining([
+        ['Accepted', 'True', 'Accepted'],
+        ['ResolvedRefs', 'True', 'ResolvedRefs'],
+      ]),
+    );
+    // EG keeps (and reports on) a TailscaleRoutePolicy only as one of the policyResources.
+    const policyStatus = loggedStatuses(log, 'TailscaleRoutePolicy', `${namespace}/web-policy`).at(-1);
+    expect(conditionsOf(policyStatus?.ancestors?.[0]?.conditions)).toEqual([
+      ['Accepted', 'True', 'Accepted'],
+    ]);
+  });
+
+  it('publishes the cluster we returned, and the secret PostTranslateModify never saw, over its ADS port', async () => {
+    const [call] = callsOf('PostClusterModify');
+    const returned = clusterCodec.decode(
+      rpcCodecs.PostClusterModify.response.decode(call!.response!).cluster!,
+    );
+    const read = (typeUrl: string) =>
+      readPublished({
+        port: envoyGatewayXdsPort,
+        configHome: eg!.configHome,
+        irKey: `${namespace}/eg`,
+        typeUrl,
+      });
+    const published = (await read(clusterTypeUrl)).map((bytes) => clusterCodec.decode(bytes));
+    const ours = published.find((c) => c.name === routeCluster());
+    expect(ours).toBeDefined();
+    expect(ours!.type).toBe(DiscoveryType.STRICT_DNS);
+    expect(ours!.edsClusterConfig?.length ?? 0).toBe(0);
+    expect(socketAddresses(ours!)).toEqual(socketAddresses(returned));
+    expect(ours!.outlierDetection).toEqual(returned.outlierDetection);
+
+    // Secret.name is field 1.
+    const secrets = (await read(secretTypeUrl)).map((bytes) => peekStringField(bytes, 1));
+    expect(secrets).toContain(`${namespace}/eg-tls`);
   });
 });
