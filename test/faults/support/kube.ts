@@ -12,7 +12,8 @@ export type Kind =
   | 'TailscaleEndpoints'
   | 'TailscaleProxyGroup'
   | 'TailscaleTailnet'
-  | 'TailscaleGateway';
+  | 'TailscaleGateway'
+  | 'TailscaleRoutePolicy';
 
 const plurals: Record<Kind, string> = {
   TailscaleServices: 'tailscaleservices',
@@ -20,6 +21,7 @@ const plurals: Record<Kind, string> = {
   TailscaleProxyGroup: 'tailscaleproxygroups',
   TailscaleTailnet: 'tailscaletailnets',
   TailscaleGateway: 'tailscalegateways',
+  TailscaleRoutePolicy: 'tailscaleroutepolicies',
 };
 
 export type AnyObject = KubeObject<
