@@ -7,7 +7,11 @@ import {
   sweepVipServices,
   type LifecycleOptions,
 } from '../../../activities/vip/lifecycle';
-import { readRegistry, registryAnnotation } from '../../../activities/vip/registry';
+import {
+  readRegistry,
+  registryAnnotation,
+  tailscaleOwnerReferencesAnnotation,
+} from '../../../activities/vip/registry';
 import { startTailscaleSimulator, type TailscaleSimulator } from '../../../simulators/tailscale/server';
 
 const spec = { ports: ['tcp:443'], tags: ['tag:web'] };
@@ -93,6 +97,40 @@ describe('VIP service lifecycle through the shared registry, against the Tailsca
     expect((await detachVipService(operator('east/op-a'), 'svc:foreign')).outcome).toBe('NotOwned');
     expect((await sim.admin.requestCounts()).writes).toBe(0);
     expect(await getVipService(client, 'svc:foreign')).toEqual(before);
+  });
+
+  it("keeps Tailscale's operator's owner reference beside ours, and the service while it is listed", async () => {
+    const a = operator('east/op-a');
+    await attachVipService(a, { serviceName: 'svc:both', spec, routes: ['services/default/both'] });
+    const ownerRefs = async () =>
+      JSON.parse(
+        (await getVipService(client, 'svc:both'))?.annotations?.[tailscaleOwnerReferencesAnnotation] ??
+          'null',
+      ) as unknown;
+    expect(await ownerRefs()).toEqual({ ownerRefs: [{ operatorID: 'east/op-a' }] });
+
+    // Tailscale's operator shares a service by appending itself to the owner references (§2.7).
+    const shared = await getVipService(client, 'svc:both');
+    if (!shared) throw new Error('svc:both missing');
+    await putVipService(client, {
+      ...shared,
+      annotations: {
+        ...shared.annotations,
+        [tailscaleOwnerReferencesAnnotation]: JSON.stringify({
+          ownerRefs: [{ operatorID: 'east/op-a' }, { operatorID: 'nTailscaleOp' }],
+        }),
+      },
+    });
+    // A re-check that writes (routes changed) keeps its entry.
+    await attachVipService(a, { serviceName: 'svc:both', spec, routes: ['services/default/both', 'x'] });
+    expect(await ownerRefs()).toEqual({
+      ownerRefs: [{ operatorID: 'east/op-a' }, { operatorID: 'nTailscaleOp' }],
+    });
+
+    // Our last consumer leaves: only our entry goes, and the service stays for Tailscale's operator.
+    expect((await detachVipService(a, 'svc:both')).outcome).toBe('Detached');
+    expect(await ownerRefs()).toEqual({ ownerRefs: [{ operatorID: 'nTailscaleOp' }] });
+    expect(await getVipService(client, 'svc:both')).not.toBeNull();
   });
 
   it('makes no write when the registry already says what it would write', async () => {
@@ -213,5 +251,89 @@ describe('VIP service lifecycle through the shared registry, against the Tailsca
     expect(idle.writes).toBe(0);
     expect((await sim.admin.requestCounts()).writes).toBe(0);
     expect((await getVipService(client, 'svc:swept'))?.annotations?.[registryAnnotation]).toBeDefined();
+  });
+});
+
+describe("the sweeper's refresh of this operator's own lastSeen, against the Tailscale simulator over HTTP", () => {
+  // A simulator of its own: the pass lists every service of the tailnet, so none may be left over
+  // from the tests above, and every write counted is the sweeper's.
+  let sim: TailscaleSimulator;
+  let client: TailscaleClient;
+  let clock = Date.now();
+  const self = 'east/op-a';
+  const refreshAfterMs = 15 * minute;
+  const sweeper = (): LifecycleOptions & { staleAfterMs: number } => ({
+    client,
+    self,
+    refreshAfterMs,
+    staleAfterMs: 30 * minute,
+    now: () => clock,
+    random: () => 0,
+  });
+  const lastSeenOf = async (name: string) =>
+    readRegistry((await getVipService(client, name))?.annotations)?.consumers[self]?.lastSeen;
+
+  beforeAll(async () => {
+    sim = await startTailscaleSimulator({ dnsSuffix: 'tail9f01.ts.net', seed: 8 });
+    const oauth = await sim.admin.createOAuthClient({
+      scopes: ['devices:core', 'auth_keys', 'services'],
+      tags: ['tag:k8s'],
+    });
+    client = new TailscaleClient({ clientId: oauth.id, clientSecret: oauth.secret, baseUrl: sim.url });
+  });
+  afterAll(() => sim.close());
+
+  it('rewrites only the entry older than the refresh threshold, with one write, then stays quiet', async () => {
+    const start = Date.now();
+    clock = start;
+    await attachVipService(sweeper(), { serviceName: 'svc:old', spec, routes: ['services/default/old'] });
+    clock = start + 10 * minute;
+    await attachVipService(sweeper(), { serviceName: 'svc:new', spec, routes: ['services/default/new'] });
+    const attachedNew = await lastSeenOf('svc:new');
+
+    // 10 minutes on, svc:old's entry is younger than the threshold: read, nothing written.
+    await sim.admin.resetRequestCounts();
+    const fresh = await sweepVipServices(sweeper());
+    expect(fresh).toMatchObject({ services: 2, writes: 0, refreshed: [], removed: [] });
+    expect((await sim.admin.requestCounts()).writes).toBe(0);
+    expect(await lastSeenOf('svc:old')).toBe(new Date(start).toISOString());
+
+    // 16 minutes on, svc:old's entry is past it (svc:new's, 6 minutes old, is not): one write.
+    clock = start + 16 * minute;
+    await sim.admin.resetRequestCounts();
+    const stale = await sweepVipServices(sweeper());
+    expect(stale).toMatchObject({ services: 2, writes: 1, refreshed: ['svc:old'], removed: [], deleted: [] });
+    const counts = await sim.admin.requestCounts();
+    expect(counts.writes).toBe(1);
+    expect(counts.routes['PUT /api/v2/tailnet/-/vip-services/{name}'] ?? 0).toBe(1);
+    expect(await lastSeenOf('svc:old')).toBe(new Date(clock).toISOString());
+    expect(await lastSeenOf('svc:new')).toBe(attachedNew);
+    // The refresh rewrites lastSeen only: routes, ports, tags and addresses are as they were.
+    const old = await getVipService(client, 'svc:old');
+    expect(old).toMatchObject({ ports: spec.ports, tags: spec.tags });
+    expect(readRegistry(old?.annotations)?.consumers[self]?.routes).toEqual(['services/default/old']);
+
+    // Refreshed, it is fresh again: the next pass writes nothing.
+    await sim.admin.resetRequestCounts();
+    expect((await sweepVipServices(sweeper())).writes).toBe(0);
+    expect((await sim.admin.requestCounts()).writes).toBe(0);
+  });
+
+  it('leaves an old entry alone while one of our listed devices is alive to vouch for us', async () => {
+    const key = await createAuthKey(client, { preauthorized: true, tags: ['tag:k8s'] });
+    const device = await sim.admin.registerDevice({ authKey: key.key, hostname: 'proxy-0' });
+    const start = Date.now();
+    clock = start;
+    await attachVipService(sweeper(), {
+      serviceName: 'svc:vouched',
+      spec,
+      routes: ['services/default/vouched'],
+      devices: [device.nodeId],
+    });
+    clock = start + 4 * 60 * minute;
+    await sim.admin.resetRequestCounts();
+    const sweep = await sweepVipServices(sweeper());
+    expect(sweep.refreshed).not.toContain('svc:vouched');
+    expect(await lastSeenOf('svc:vouched')).toBe(new Date(start).toISOString());
   });
 });

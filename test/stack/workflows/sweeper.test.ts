@@ -1,11 +1,17 @@
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import type { TailscaleServices } from '../../../api/v1alpha1';
 import { getVipService, putVipService } from '../../../activities/tailscale/vip-services';
 import { attachConsumer, readRegistry, writeRegistry } from '../../../activities/vip/registry';
+import { replayHistory } from '../../../tools/replay';
+import { sweeperWorkflowId } from '../../../workflows/ids';
+import { stopSweeperSignal } from '../../../workflows/messages';
 import { eventually } from '../../support/eventually';
 import { createProxyEndpoints, createTailscaleServices } from '../../support/objects';
 import { instanceLabels, startOperator, type TestOperator } from '../../support/operator';
-import { createTestNamespace, testKubeConfig, uniqueName } from '../../support/stack';
+import { recordHistory } from '../../support/record-history';
+import { createTestNamespace, temporalClient, testKubeConfig, uniqueName } from '../../support/stack';
 import { startTestTailnet, type TestTailnet } from '../../support/tailscale';
 
 const group = 'gateway.tailscale.com';
@@ -17,6 +23,7 @@ describe('the per-tailnet sweeper (a durable timer in the running operator)', ()
   let operator: TestOperator;
   let tailnet: TestTailnet;
   let namespace: string;
+  let temporalConn: { client: Client; close(): Promise<void> };
 
   beforeAll(async () => {
     kc = testKubeConfig();
@@ -39,16 +46,17 @@ describe('the per-tailnet sweeper (a durable timer in the running operator)', ()
         SWEEP_INTERVAL_SECONDS: '1',
       },
     });
+    temporalConn = await temporalClient();
   });
 
   afterAll(async () => {
     await operator?.stop();
+    await temporalConn?.close();
     await tailnet?.close();
   });
 
-  it('removes a consumer unseen for over 30 minutes, then makes no Tailscale write while idle', async () => {
-    const name = uniqueName('swept');
-    const serviceName = `svc:${name}`;
+  /** A TailscaleServices object (with endpoints to select) once it is Ready: its VIP service exists. */
+  const createReadyServices = async (name: string) => {
     await createProxyEndpoints(kc, {
       namespace,
       name: `${name}-proxies`,
@@ -79,6 +87,12 @@ describe('the per-tailnet sweeper (a durable timer in the running operator)', ()
       },
       { timeoutMs: 60_000 },
     );
+  };
+
+  it('removes a consumer unseen for over 30 minutes, then makes no Tailscale write while idle', async () => {
+    const name = uniqueName('swept');
+    const serviceName = `svc:${name}`;
+    await createReadyServices(name);
 
     // Another cluster's operator that died two hours ago, leaving its entry behind.
     const current = await getVipService(tailnet.api, serviceName);
@@ -110,5 +124,78 @@ describe('the per-tailnet sweeper (a durable timer in the running operator)', ()
       .filter(([route]) => /^GET .*\/vip-services$/.test(route))
       .reduce((n, [, c]) => n + c, 0);
     expect(lists).toBeGreaterThanOrEqual(2);
+  });
+
+  it("refreshes this operator's own lastSeen once it is older than the refresh threshold, with one write", async () => {
+    const name = uniqueName('refreshed');
+    const serviceName = `svc:${name}`;
+    await createReadyServices(name);
+    const current = await getVipService(tailnet.api, serviceName);
+    const registry = readRegistry(current?.annotations);
+    const ours = registry?.consumers['east/op-a'];
+    if (!current || !registry || !ours) throw new Error('no entry of ours on the created service');
+    // No device of ours is listed (the endpoints report none), so nothing else vouches for us.
+    expect(ours.devices).toBeUndefined();
+
+    // Our entry as it would be 20 minutes after our last write: past the refresh threshold (half the
+    // 30-minute staleness), still short of what peers would sweep.
+    const before = await tailnet.sim.admin.requestCounts();
+    const twentyMinutesAgo = new Date(Date.now() - 20 * 60_000).toISOString();
+    await putVipService(tailnet.api, {
+      ...current,
+      annotations: writeRegistry(
+        current.annotations,
+        attachConsumer(registry, 'east/op-a', ours, twentyMinutesAgo),
+      ),
+    });
+    const refreshed = await eventually(
+      'own lastSeen refreshed',
+      async () => {
+        const entry = readRegistry((await getVipService(tailnet.api, serviceName))?.annotations)?.consumers[
+          'east/op-a'
+        ];
+        return entry && entry.lastSeen !== twentyMinutesAgo ? entry : undefined;
+      },
+      { timeoutMs: 30_000 },
+    );
+    expect(Date.now() - Date.parse(refreshed.lastSeen)).toBeLessThan(60_000);
+    expect(refreshed.routes).toEqual(ours.routes);
+    // By the sweeper (its memo names the service), not by a re-attach.
+    const memo = (await temporalConn.client.workflow.getHandle(sweeperWorkflowId(tailnet.name)).describe())
+      .memo as { lastSweep?: { refreshed?: string[] } } | undefined;
+    expect(memo?.lastSweep?.refreshed).toEqual([serviceName]);
+
+    // Fresh again, later passes (one a second) leave it alone: one write in all besides ours.
+    await new Promise((r) => setTimeout(r, 4000));
+    const after = await tailnet.sim.admin.requestCounts();
+    const put = 'PUT /api/v2/tailnet/-/vip-services/{name}';
+    expect(after.writes - before.writes).toBe(2);
+    expect((after.routes[put] ?? 0) - (before.routes[put] ?? 0)).toBe(2);
+    expect(
+      readRegistry((await getVipService(tailnet.api, serviceName))?.annotations)?.consumers['east/op-a']
+        ?.lastSeen,
+    ).toBe(refreshed.lastSeen);
+  });
+
+  it('stops on its signal, and its history replays deterministically under the current code', async () => {
+    const handle = temporalConn.client.workflow.getHandle(sweeperWorkflowId(tailnet.name));
+    const passesOf = (history: Awaited<ReturnType<typeof handle.fetchHistory>>) =>
+      (history.events ?? []).filter(
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'sweepVipServices',
+      ).length;
+    await eventually('two sweep passes', async () =>
+      passesOf(await handle.fetchHistory()) >= 2 ? true : undefined,
+    );
+    await handle.signal(stopSweeperSignal);
+    await eventually('sweeper completed', async () =>
+      (await handle.describe()).status.name === 'COMPLETED' ? true : undefined,
+    );
+    const history = await handle.fetchHistory();
+    const { EventType } = temporal.api.enums.v1;
+    expect(history.events?.at(-1)?.eventType).toBe(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED);
+    const outcome = await replayHistory(history, sweeperWorkflowId(tailnet.name));
+    expect(outcome.error).toBeUndefined();
+    expect(outcome.ok).toBe(true);
+    await recordHistory('sweeper', 'sweep-refresh-stop', handle);
   });
 });

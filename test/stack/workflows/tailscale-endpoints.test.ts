@@ -1,5 +1,6 @@
 import { authKeyId } from '../../../activities/proxies/cleanup';
 import { getKey, listKeys } from '../../../activities/tailscale/keys';
+import { tsToMs } from '@temporalio/common/lib/time';
 import { snapshotOf } from '../../../watchers/watched-kind';
 import { endpointsWorkflowId } from '../../../workflows/ids';
 import { objectChangedSignal, resourceStatusQuery } from '../../../workflows/messages';
@@ -40,6 +41,108 @@ describe('TailscaleEndpoints: proxy StatefulSets, auth keys, devices and status 
   const waitReady = (name: string, generation = 1) => endpoints.waitReady(name, generation);
   const configOf = (secretName: string) => configOfSecret(h, secretName);
   const devicesNamed = (prefix: string) => devicesWithPrefix(h, prefix);
+
+  /** Every object the endpoints own, by kind/name, with its resourceVersion. */
+  const versionsOf = async (name: string) => {
+    const selector = `gateway.tailscale.com/parent-name=${name}`;
+    const [secrets, pods] = await Promise.all([
+      core.listNamespacedSecret({ namespace, labelSelector: selector }),
+      core.listNamespacedPod({ namespace, labelSelector: selector }),
+    ]);
+    const one = async (kind: string, read: () => Promise<{ metadata?: { resourceVersion?: string } }>) =>
+      [kind, (await read()).metadata?.resourceVersion] as const;
+    const singles = await Promise.all([
+      one('TailscaleEndpoints', () => getEndpoints(name)),
+      one('StatefulSet', () => apps.readNamespacedStatefulSet({ namespace, name })),
+      one('ServiceAccount', () => core.readNamespacedServiceAccount({ namespace, name })),
+      one('Role', () => rbac.readNamespacedRole({ namespace, name })),
+      one('RoleBinding', () => rbac.readNamespacedRoleBinding({ namespace, name })),
+    ]);
+    return Object.fromEntries([
+      ...singles,
+      ...secrets.items.map((x) => [`Secret/${x.metadata?.name}`, x.metadata?.resourceVersion] as const),
+      ...pods.items.map((x) => [`Pod/${x.metadata?.name}`, x.metadata?.resourceVersion] as const),
+    ]);
+  };
+
+  const settled = async (name: string) => {
+    await waitReady(name);
+    for (const i of [0, 1]) {
+      await eventually(`replica ${i} config without a key`, async () =>
+        'AuthKey' in (await configOf(`${name}-${i}-config`)) ? undefined : true,
+      );
+    }
+    // Quiet: nothing owned changes for two seconds.
+    let before = await versionsOf(name);
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 2_000));
+      await h.proxies.idle();
+      const after = await versionsOf(name);
+      if (JSON.stringify(after) === JSON.stringify(before)) return after;
+      before = after;
+    }
+  };
+
+  /** The workflow's timers (its refresh waits), oldest first: when each started and for how long. */
+  const timersOf = async (name: string) =>
+    ((await h.temporal.workflow.getHandle(endpointsWorkflowId(namespace, name)).fetchHistory()).events ?? [])
+      .filter((e) => e.timerStartedEventAttributes)
+      .map((e) => ({
+        eventId: Number(e.eventId),
+        startedAt: tsToMs(e.eventTime),
+        ms: tsToMs(e.timerStartedEventAttributes?.startToFireTimeout),
+      }));
+  const deviceReads = async () =>
+    (await h.tailnet.sim.admin.requestCounts()).routes['GET /api/v2/device/{deviceId}'] ?? 0;
+
+  // First in this file: the devices API counts below are then this object's alone.
+  it('refreshes device status on a timer that backs off while nothing changes and snaps back on a change', async () => {
+    const name = uniqueName('quiet');
+    await createEndpoints(name, { proxy: { replicas: 2 } });
+    await settled(name);
+
+    // Nothing changes: each pass doubles the wait (5 s, 10 s, 20 s, ... up to the stable maximum).
+    const backedOff = await eventually(
+      'a refresh timer of 20 s or more',
+      async () => {
+        const timers = await timersOf(name);
+        const last = timers.at(-1);
+        return last && last.ms >= 20_000 ? timers : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 250 },
+    );
+    // (A wait cut short by a signal in the same workflow task never reaches the history, so the chain
+    // may start above 5 s; each recorded wait is still twice the one before.)
+    const [b, c] = backedOff.slice(-2).map((t) => t.ms);
+    expect(b).toBeDefined();
+    expect(c).toBe(b! * 2);
+    expect(c).toBeLessThanOrEqual(30 * 60_000);
+
+    // And the devices API is left alone meanwhile: while that timer runs, at most one pass (say one
+    // a Secret event caused) reads the two devices. A fixed 5 s interval would read them 3 times.
+    const timer = backedOff.at(-1)!;
+    const readsBefore = await deviceReads();
+    const windowStart = Date.now();
+    await new Promise((r) => setTimeout(r, Math.max(0, timer.startedAt + timer.ms - 1_000 - Date.now())));
+    const windowMs = Date.now() - windowStart;
+    expect(windowMs).toBeGreaterThanOrEqual(12_000);
+    expect((await deviceReads()) - readsBefore).toBeLessThanOrEqual(2);
+
+    // A change (a third replica) brings the wait back to the short interval.
+    const seen = (await timersOf(name)).at(-1)?.eventId ?? 0;
+    await endpoints.patch(name, [{ op: 'replace', path: '/spec/proxy/replicas', value: 3 }]);
+    await waitReady(name, 2);
+    const afterChange = await eventually('a timer after the change', async () => {
+      const timers = (await timersOf(name)).filter((t) => t.eventId > seen);
+      return timers.length ? timers : undefined;
+    });
+    // The pass that saw the change chose 5 s; signals from the new replica's Secrets may cut that wait
+    // short before it is recorded, so the first recorded one is 5 s or one doubling of it, where
+    // without the reset it would have doubled on from the wait before the change.
+    expect(afterChange[0]?.ms).toBeLessThanOrEqual(10_000);
+    expect(afterChange[0]!.ms).toBeLessThan(timer.ms);
+    expect(Math.max(...afterChange.map((t) => t.ms))).toBeLessThanOrEqual(60_000);
+  }, 180_000);
 
   it('builds the proxies of a 2-replica endpoints object, registers two devices and reports them Ready', async () => {
     const name = uniqueName('web');
@@ -246,47 +349,6 @@ describe('TailscaleEndpoints: proxy StatefulSets, auth keys, devices and status 
     expect(JSON.stringify(await handle.fetchHistory())).not.toMatch(/tskey-auth-/);
     await recordHistory('tailscale-endpoints', 'ready', handle);
   });
-
-  /** Every object the endpoints own, by kind/name, with its resourceVersion. */
-  const versionsOf = async (name: string) => {
-    const selector = `gateway.tailscale.com/parent-name=${name}`;
-    const [secrets, pods] = await Promise.all([
-      core.listNamespacedSecret({ namespace, labelSelector: selector }),
-      core.listNamespacedPod({ namespace, labelSelector: selector }),
-    ]);
-    const one = async (kind: string, read: () => Promise<{ metadata?: { resourceVersion?: string } }>) =>
-      [kind, (await read()).metadata?.resourceVersion] as const;
-    const singles = await Promise.all([
-      one('TailscaleEndpoints', () => getEndpoints(name)),
-      one('StatefulSet', () => apps.readNamespacedStatefulSet({ namespace, name })),
-      one('ServiceAccount', () => core.readNamespacedServiceAccount({ namespace, name })),
-      one('Role', () => rbac.readNamespacedRole({ namespace, name })),
-      one('RoleBinding', () => rbac.readNamespacedRoleBinding({ namespace, name })),
-    ]);
-    return Object.fromEntries([
-      ...singles,
-      ...secrets.items.map((x) => [`Secret/${x.metadata?.name}`, x.metadata?.resourceVersion] as const),
-      ...pods.items.map((x) => [`Pod/${x.metadata?.name}`, x.metadata?.resourceVersion] as const),
-    ]);
-  };
-
-  const settled = async (name: string) => {
-    await waitReady(name);
-    for (const i of [0, 1]) {
-      await eventually(`replica ${i} config without a key`, async () =>
-        'AuthKey' in (await configOf(`${name}-${i}-config`)) ? undefined : true,
-      );
-    }
-    // Quiet: nothing owned changes for two seconds.
-    let before = await versionsOf(name);
-    for (;;) {
-      await new Promise((r) => setTimeout(r, 2_000));
-      await h.proxies.idle();
-      const after = await versionsOf(name);
-      if (JSON.stringify(after) === JSON.stringify(before)) return after;
-      before = after;
-    }
-  };
 
   it('reconciles 100 times without a change and writes nothing: no auth key, no Tailscale write, no Secret write', async () => {
     const name = uniqueName('idle');

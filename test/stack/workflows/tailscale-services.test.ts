@@ -1,6 +1,7 @@
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
 import type { TailscaleEndpoints, TailscaleServices } from '../../../api/v1alpha1';
+import type { DeviceStatus } from '../../../api/v1alpha1/proxy';
 import { getVipService, listVipServices } from '../../../activities/tailscale/vip-services';
 import { readRegistry } from '../../../activities/vip/registry';
 import { servicesWorkflowId, vipWorkflowId } from '../../../workflows/ids';
@@ -70,6 +71,35 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
       name,
     })) as TailscaleServices;
 
+  const setEndpointsStatus = (endpoints: string, devices: DeviceStatus[]) =>
+    objects.patchNamespacedCustomObjectStatus({
+      group,
+      version,
+      namespace,
+      plural: 'tailscaleendpoints',
+      name: endpoints,
+      body: [
+        {
+          op: 'add',
+          path: '/status',
+          value: {
+            observedGeneration: 1,
+            devices,
+            conditions: [
+              {
+                type: 'Ready',
+                status: 'True',
+                reason: 'Ready',
+                message: 'set by the test',
+                observedGeneration: 1,
+                lastTransitionTime: new Date().toISOString(),
+              },
+            ],
+          },
+        },
+      ],
+    });
+
   const readyAt = async (name: string, generation: number) => {
     const svc = await getServices(name);
     const ready = svc.status?.conditions?.find((c) => c.type === 'Ready');
@@ -80,6 +110,17 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     const name = uniqueName('web');
     const serviceName = `svc:${name}`;
     await createEndpoints(`${name}-proxies`, { app: name });
+    // The device status the endpoints workflow would publish: one replica online, one down.
+    const proxyDevices = [
+      { hostname: `${name}-proxies-0`, statefulSetPod: `${name}-proxies-0`, nodeID: 'nProxy0', online: true },
+      {
+        hostname: `${name}-proxies-1`,
+        statefulSetPod: `${name}-proxies-1`,
+        nodeID: 'nProxy1',
+        online: false,
+      },
+    ];
+    await setEndpointsStatus(`${name}-proxies`, proxyDevices);
     // The tailnet first, so this object's passes below are its own and not the tailnet's.
     await eventually('tailnet Ready', async () => {
       const t = (await objects.getClusterCustomObject({
@@ -102,14 +143,33 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     const registry = readRegistry(stored?.annotations);
     expect(registry?.ownerOperator).toBe('east/op-a');
     expect(registry?.consumers['east/op-a']?.routes).toEqual([`services/${namespace}/${name}`]);
+    // Our proxies' node IDs vouch for us to peers' sweepers.
+    expect(registry?.consumers['east/op-a']?.devices).toEqual(['nProxy0', 'nProxy1']);
     expect(stored?.annotations?.['gateway.tailscale.com/schema-version']).toBe('v1');
-    expect(ready.status?.vipService).toMatchObject({
+    // The simulator allocates one Tailscale IPv4 (CGNAT range) and one IPv6 (Tailscale ULA) per service.
+    expect(stored?.addrs).toHaveLength(2);
+    expect(
+      stored?.addrs.filter((a) => /^100\.(6[4-9]|[7-9]\d|1[01]\d|12[0-7])\.\d+\.\d+$/.test(a)),
+    ).toHaveLength(1);
+    expect(stored?.addrs.filter((a) => /^fd7a:115c:a1e0:/i.test(a))).toHaveLength(1);
+    expect(ready.status?.vipService).toEqual({
       name: serviceName,
       addresses: stored?.addrs,
       dnsName: `${name}.${tailnet.dnsSuffix}`,
       ownerOperator: 'east/op-a',
       consumers: 1,
     });
+    // Which machines serve it, and how many of them are up.
+    expect(ready.status?.selectedEndpoints).toEqual([
+      {
+        name: `${name}-proxies`,
+        autoProvisioned: false,
+        devices: [`${name}-proxies-0`, `${name}-proxies-1`],
+        ready: true,
+      },
+    ]);
+    expect(ready.status?.totalBackends).toBe(2);
+    expect(ready.status?.healthyBackends).toBe(1);
     expect(ready.metadata.finalizers).toContain('gateway.tailscale.com/finalizer');
     expect(await advertisedBy(`${name}-proxies`, 0)).toEqual([serviceName]);
     expect(await advertisedBy(`${name}-proxies`, 1)).toEqual([serviceName]);

@@ -1,7 +1,7 @@
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { TailscaleServices } from '../../../api/v1alpha1';
 import { getVipService, listVipServices, putVipService } from '../../../activities/tailscale/vip-services';
-import { readRegistry } from '../../../activities/vip/registry';
+import { readRegistry, tailscaleOwnerReferencesAnnotation } from '../../../activities/vip/registry';
 import { startTailscaleSimulator, type TailscaleSimulator } from '../../../simulators/tailscale/server';
 import { injectFault } from '../../faults/support/tailscale-faults';
 import { eventually } from '../../support/eventually';
@@ -103,6 +103,14 @@ describe('VIP services shared by two operators through the registry', () => {
       readRegistry((await getVipService(east.tailnet.api, serviceName))?.annotations)?.consumers ?? {},
     ).sort();
 
+  /** Tailscale's own operator's view of who owns the service (tailscale-api.md §2.7), parsed. */
+  const ownerReferencesOf = async (serviceName: string): Promise<unknown> => {
+    const raw = (await getVipService(east.tailnet.api, serviceName))?.annotations?.[
+      tailscaleOwnerReferencesAnnotation
+    ];
+    return raw === undefined ? undefined : JSON.parse(raw);
+  };
+
   it('the second operator attaches instead of creating; the service lives until both have left', async () => {
     const serviceName = `svc:${uniqueName('shared')}`;
     await createServices(east, 'web', serviceName);
@@ -112,6 +120,9 @@ describe('VIP services shared by two operators through the registry', () => {
       { timeoutMs: 60_000 },
     );
     expect((await condition(east, 'web', 'VIPServiceReady'))?.reason).toBe('Created');
+    // In the shape Tailscale's operator writes: an operatorID and no `resource` (which would make it
+    // refuse to share), so it appends itself instead of treating the service as someone else's.
+    expect(await ownerReferencesOf(serviceName)).toEqual({ ownerRefs: [{ operatorID: 'east/op-east' }] });
 
     await createServices(west, 'web', serviceName);
     const westVip = await eventually(
@@ -125,12 +136,18 @@ describe('VIP services shared by two operators through the registry', () => {
     expect(westVip.reason).toBe('Attached');
     expect(await consumersOf(serviceName)).toEqual(['east/op-east', 'west/op-west']);
     expect((await listVipServices(east.tailnet.api)).filter((s) => s.name === serviceName)).toHaveLength(1);
+    // The attaching operator appends its entry and keeps the creator's.
+    expect(await ownerReferencesOf(serviceName)).toEqual({
+      ownerRefs: [{ operatorID: 'east/op-east' }, { operatorID: 'west/op-west' }],
+    });
 
     await deleted(east, 'web');
     const stored = await getVipService(east.tailnet.api, serviceName);
     expect(stored).not.toBeNull();
     expect(await consumersOf(serviceName)).toEqual(['west/op-west']);
     expect(readRegistry(stored?.annotations)?.ownerOperator).toBe('west/op-west');
+    // Detaching takes our entry out of Tailscale's owner references too; the remaining consumer's stays.
+    expect(await ownerReferencesOf(serviceName)).toEqual({ ownerRefs: [{ operatorID: 'west/op-west' }] });
 
     await deleted(west, 'web');
     expect(await getVipService(east.tailnet.api, serviceName)).toBeNull();
