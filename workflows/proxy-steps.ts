@@ -262,7 +262,8 @@ async function publishObservation(
   return { state: { ...state, intervalMs, published }, waitMs };
 }
 
-function nextInterval(previousMs: number, changed: boolean, stable: boolean): number {
+/** The wait before the next device refresh: short after a change, doubling while nothing changes. */
+export function nextInterval(previousMs: number, changed: boolean, stable: boolean): number {
   if (changed) return refresh.shortMs;
   return Math.min(previousMs * 2, stable ? refresh.stableMaxMs : refresh.convergingMaxMs);
 }
