@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { temporal } from '@temporalio/proto';
 import { startTemporalServer, type TemporalServer } from '../../../tools/stack/temporal-server';
 import { endpointsWorkflowId } from '../../../workflows/ids';
 import { resourceStatusQuery } from '../../../workflows/messages';
@@ -40,6 +41,24 @@ describe('TailscaleEndpoints workflow across continue-as-new', () => {
 
   it('converges, replaces a lost device, scales down and deletes with state carried between runs', async () => {
     const name = uniqueName('can');
+    const workflowId = endpointsWorkflowId(h.namespace, name);
+    /** ensureProxyConfigs scheduled per run (one per pass that got that far), newest run first. */
+    const passesPerRun = async (latestRunId: string) => {
+      const counts: number[] = [];
+      let runId: string | undefined = latestRunId;
+      while (runId) {
+        const history: temporal.api.history.v1.IHistory = await h.temporal.workflow
+          .getHandle(workflowId, runId)
+          .fetchHistory();
+        const events = history.events ?? [];
+        const scheduled = events.filter(
+          (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'ensureProxyConfigs',
+        );
+        counts.push(scheduled.length);
+        runId = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
+      }
+      return counts;
+    };
     await endpoints.create(name, { proxy: { replicas: 2 } });
     await endpoints.waitReady(name);
     const handle = h.temporal.workflow.getHandle(endpointsWorkflowId(h.namespace, name));
@@ -66,9 +85,17 @@ describe('TailscaleEndpoints workflow across continue-as-new', () => {
 
     const description = await handle.describe();
     expect(description.runId).not.toBe(firstRun);
-    const status = await handle.query(resourceStatusQuery);
-    expect(status.reconciles).toBeGreaterThan(5);
-    expect(status.observedGeneration).toBe(2);
+    // The pass count is carried between runs: it covers the passes of every run, not just this one's
+    // (each run's passes schedule ensureProxyConfigs; a count reset by continue-as-new falls short).
+    const carried = await eventually('the pass count covering every run', async () => {
+      const history = await passesPerRun(description.runId);
+      const { reconciles } = await handle.query(resourceStatusQuery);
+      const total = history.reduce((sum, n) => sum + n, 0);
+      return reconciles >= total ? { history, reconciles } : undefined;
+    });
+    expect(carried.history.length).toBeGreaterThan(1);
+    expect(carried.history.slice(1).every((n) => n > 0)).toBe(true);
+    expect((await handle.query(resourceStatusQuery)).observedGeneration).toBe(2);
 
     await endpoints.delete(name);
     await eventually('workflow completed', async () =>
