@@ -17,11 +17,10 @@ import { mkdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { extensionServiceName, hookNames, rpcCodecs } from '../../extension/codec';
-import { repoRoot } from '../../runtime/paths';
-import { freePort } from '../../tools/stack/ports';
-import { spawnManaged, waitUntil, type ManagedProcess } from '../../tools/stack/process';
+import type { ManagedProcess } from '../../tools/stack/process';
 import { egListener, egRoute } from '../extension/fixtures';
 import { callHook, hookClient } from '../extension/grpc-client';
+import { startExtensionProcess } from '../support/extension-process';
 import { createTestNamespace, stackInfo, testKubeConfig, uniqueName } from '../support/stack';
 import { seededRng } from './support/world';
 
@@ -39,28 +38,12 @@ describe('extension server under malformed and oversized gRPC requests', () => {
     const namespace = await createTestNamespace(testKubeConfig(), 'ext-abuse');
     const logDir = join(stackInfo().dir, 'logs', uniqueName('ext-abuse'));
     mkdirSync(logDir, { recursive: true });
-    grpcPort = await freePort();
-    const httpPort = await freePort();
-    httpBase = `http://127.0.0.1:${httpPort}`;
-    server = spawnManaged({
-      name: 'extension',
-      command: process.execPath,
-      args: [join(repoRoot(), 'dist', 'extension', 'main.js')],
-      env: {
-        ...process.env,
-        KUBECONFIG: stackInfo().kubeconfigPath,
-        EXTENSION_GRPC_ADDRESS: `127.0.0.1:${grpcPort}`,
-        EXTENSION_HTTP_ADDRESS: `127.0.0.1:${httpPort}`,
-        EXTENSION_MAX_MESSAGE_BYTES: String(maxMessageBytes),
-        WATCH_NAMESPACES: namespace,
-        LOG_LEVEL: 'info',
-      },
+    const started = await startExtensionProcess({
+      namespace,
       logFile: join(logDir, 'extension.log'),
+      env: { EXTENSION_MAX_MESSAGE_BYTES: String(maxMessageBytes), LOG_LEVEL: 'info' },
     });
-    await waitUntil('extension /ready', async () => (await fetch(`${httpBase}/ready`)).ok, {
-      timeoutMs: 60_000,
-      process: server,
-    });
+    ({ process: server, grpcPort, httpBase } = started);
     client = hookClient(grpcPort);
   });
   afterAll(async () => {

@@ -1,14 +1,12 @@
 import type * as grpc from '@grpc/grpc-js';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TailscaleServices } from '../../../api/v1alpha1';
 import { clusterCodec, rpcCodecs } from '../../../extension/codec';
-import { repoRoot } from '../../../runtime/paths';
-import { spawnManaged, waitUntil, type ManagedProcess } from '../../../tools/stack/process';
 import { egCustomBackendCluster, extensionResource } from '../../extension/fixtures';
 import { callHook, hookClient } from '../../extension/grpc-client';
 import { eventually } from '../../support/eventually';
-import { stackInfo, uniqueName } from '../../support/stack';
+import { startExtensionProcess, type ExtensionProcess } from '../../support/extension-process';
+import { uniqueName } from '../../support/stack';
 import {
   group,
   proxyParents,
@@ -21,54 +19,6 @@ interface Tier {
   priority: number;
   tier: string | undefined;
   addresses: string[];
-}
-
-/** The extension server as deployed: its own process, fed by watches on the API server. */
-interface ExtensionProcess {
-  process: ManagedProcess;
-  grpcPort: number;
-}
-
-async function startExtensionProcess(opts: {
-  namespace: string;
-  labelSelector: string;
-  logFile: string;
-}): Promise<ExtensionProcess> {
-  const proc = spawnManaged({
-    name: 'extension',
-    command: process.execPath,
-    args: [join(repoRoot(), 'dist', 'extension', 'main.js')],
-    logFile: opts.logFile,
-    env: {
-      ...process.env,
-      KUBECONFIG: stackInfo().kubeconfigPath,
-      WATCH_NAMESPACES: opts.namespace,
-      WATCH_LABEL_SELECTOR: opts.labelSelector,
-      // Port 0: the process logs the ports it got.
-      EXTENSION_GRPC_ADDRESS: '127.0.0.1:0',
-      EXTENSION_HTTP_ADDRESS: '127.0.0.1:0',
-    },
-  });
-  let ports: { grpcPort: number; httpPort: number } | undefined;
-  await waitUntil(
-    'extension server started',
-    () => {
-      const log = existsSync(opts.logFile) ? readFileSync(opts.logFile, 'utf8') : '';
-      for (const line of log.split('\n')) {
-        if (!line.includes('extension server started')) continue;
-        ports = JSON.parse(line) as { grpcPort: number; httpPort: number };
-      }
-      return Promise.resolve(ports !== undefined);
-    },
-    { timeoutMs: 30_000, process: proc },
-  );
-  // Ready only once every watched kind has listed.
-  await waitUntil(
-    'extension index loaded',
-    async () => (await fetch(`http://127.0.0.1:${ports!.httpPort}/ready`)).status === 200,
-    { timeoutMs: 30_000, process: proc },
-  );
-  return { process: proc, grpcPort: ports!.grpcPort };
 }
 
 /**
@@ -90,8 +40,8 @@ describe('extension failover driven by the real operator loop', () => {
     endpoints = proxyParents(h, 'TailscaleEndpoints');
     extension = await startExtensionProcess({
       namespace: h.namespace,
-      labelSelector: h.operator.labelSelector,
       logFile: join(h.operator.logDir, 'extension.log'),
+      env: { WATCH_LABEL_SELECTOR: h.operator.labelSelector },
     });
     client = hookClient(extension.grpcPort);
   }, 120_000);
