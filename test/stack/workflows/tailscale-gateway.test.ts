@@ -33,7 +33,13 @@ const group = 'gateway.tailscale.com';
 const version = 'v1alpha1';
 const gatewayApi = 'gateway.networking.k8s.io';
 const configKey = 'cap-106.hujson';
-const routePlural = { HTTPRoute: 'httproutes', GRPCRoute: 'grpcroutes', TCPRoute: 'tcproutes' } as const;
+const routePlural = {
+  HTTPRoute: 'httproutes',
+  GRPCRoute: 'grpcroutes',
+  TCPRoute: 'tcproutes',
+  TLSRoute: 'tlsroutes',
+  UDPRoute: 'udproutes',
+} as const;
 type RouteKind = keyof typeof routePlural;
 
 describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backends, and routes published as VIP services', () => {
@@ -505,6 +511,59 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
       temporalConn.client.workflow.getHandle(gatewayWorkflowId(namespace, tsgwA)),
     );
   }, 240_000);
+
+  it('maps TLSRoutes and UDPRoutes to their Tailscale backends, each only on a listener of its protocol', async () => {
+    const dns = uniqueName('dns');
+    const dnsService = `svc:${dns}`;
+    await createReadyServices(dns, dnsService);
+    const gw = uniqueName('eg-l4');
+    await createGateway(gw, [
+      { name: 'tls', port: 443, protocol: 'TLS', tls: { mode: 'Passthrough' } },
+      { name: 'udp', port: 53, protocol: 'UDP' },
+    ]);
+    const tsgw = uniqueName('tsgw-l4');
+    await createTailscaleGateway(tsgw, { gatewayRef: { name: gw }, tailnets: [tailnet.name] });
+    await statusWhere(tsgw, 'Ready without routes', (g) => conditionOf(g, 'Ready')?.status === 'True');
+
+    // Created after the TailscaleGateway: the TLSRoute and UDPRoute watchers must re-trigger its workflow.
+    const tls = uniqueName('tls');
+    await createRoute('TLSRoute', tls, {
+      parentRefs: [{ name: gw, sectionName: 'tls' }],
+      hostnames: ['db.example.com'],
+      rules: [{ backendRefs: [tsBackend('TailscaleServices', dns)] }],
+    });
+    const udp = uniqueName('udp');
+    await createRoute('UDPRoute', udp, {
+      parentRefs: [{ name: gw, sectionName: 'udp' }],
+      rules: [{ backendRefs: [tsBackend('TailscaleServices', dns)] }],
+    });
+    // Not attached: a UDPRoute on the TLS listener.
+    const wrong = uniqueName('udp-on-tls');
+    await createRoute('UDPRoute', wrong, {
+      parentRefs: [{ name: gw, sectionName: 'tls' }],
+      rules: [{ backendRefs: [tsBackend('TailscaleServices', dns)] }],
+    });
+
+    const mapped = await statusWhere(
+      tsgw,
+      'the TLSRoute and UDPRoute mapped',
+      (g) => (g.status?.routes ?? []).length === 2,
+    );
+    const backends = [{ kind: 'TailscaleServices', name: dns, vipService: dnsService, ready: true }];
+    expect([...(mapped.status?.routes ?? [])].sort((a, b) => a.kind.localeCompare(b.kind))).toEqual([
+      { kind: 'TLSRoute', namespace, name: tls, backends },
+      { kind: 'UDPRoute', namespace, name: udp, backends },
+    ]);
+    expect(conditionOf(mapped, 'ServicesReady')).toMatchObject({ status: 'True', reason: 'ServicesReady' });
+
+    await deleteRoute('UDPRoute', udp);
+    const left = await statusWhere(
+      tsgw,
+      'the deleted UDPRoute unmapped',
+      (g) => (g.status?.routes ?? []).length === 1,
+    );
+    expect(left.status?.routes?.map((r) => `${r.kind}/${r.name}`)).toEqual([`TLSRoute/${tls}`]);
+  });
 
   it('reports a missing Gateway and a published route that is not attached, by field', async () => {
     const missing = uniqueName('tsgw-missing');
