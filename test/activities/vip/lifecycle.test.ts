@@ -15,6 +15,22 @@ import {
 import { startTailscaleSimulator, type TailscaleSimulator } from '../../../simulators/tailscale/server';
 
 const spec = { ports: ['tcp:443'], tags: ['tag:web'] };
+
+/** A simulator of its own and a client of an OAuth client with the operator's scopes, over HTTP. */
+async function simulatorWithClient(
+  dnsSuffix: string,
+  seed: number,
+): Promise<{ sim: TailscaleSimulator; client: TailscaleClient }> {
+  const sim = await startTailscaleSimulator({ dnsSuffix, seed });
+  const oauth = await sim.admin.createOAuthClient({
+    scopes: ['devices:core', 'auth_keys', 'services'],
+    tags: ['tag:k8s'],
+  });
+  return {
+    sim,
+    client: new TailscaleClient({ clientId: oauth.id, clientSecret: oauth.secret, baseUrl: sim.url }),
+  };
+}
 const minute = 60_000;
 
 describe('VIP service lifecycle through the shared registry, against the Tailscale simulator over HTTP', () => {
@@ -31,12 +47,7 @@ describe('VIP service lifecycle through the shared registry, against the Tailsca
   });
 
   beforeAll(async () => {
-    sim = await startTailscaleSimulator({ dnsSuffix: 'tail9f00.ts.net', seed: 7 });
-    const oauth = await sim.admin.createOAuthClient({
-      scopes: ['devices:core', 'auth_keys', 'services'],
-      tags: ['tag:k8s'],
-    });
-    client = new TailscaleClient({ clientId: oauth.id, clientSecret: oauth.secret, baseUrl: sim.url });
+    ({ sim, client } = await simulatorWithClient('tail9f00.ts.net', 7));
   });
   afterAll(() => sim.close());
   beforeEach(async () => {
@@ -274,12 +285,7 @@ describe("the sweeper's refresh of this operator's own lastSeen, against the Tai
     readRegistry((await getVipService(client, name))?.annotations)?.consumers[self]?.lastSeen;
 
   beforeAll(async () => {
-    sim = await startTailscaleSimulator({ dnsSuffix: 'tail9f01.ts.net', seed: 8 });
-    const oauth = await sim.admin.createOAuthClient({
-      scopes: ['devices:core', 'auth_keys', 'services'],
-      tags: ['tag:k8s'],
-    });
-    client = new TailscaleClient({ clientId: oauth.id, clientSecret: oauth.secret, baseUrl: sim.url });
+    ({ sim, client } = await simulatorWithClient('tail9f01.ts.net', 8));
   });
   afterAll(() => sim.close());
 
