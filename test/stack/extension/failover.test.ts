@@ -6,6 +6,7 @@ import { egCustomBackendCluster, extensionResource } from '../../extension/fixtu
 import { callHook, hookClient } from '../../extension/grpc-client';
 import { eventually } from '../../support/eventually';
 import { startExtensionProcess, type ExtensionProcess } from '../../support/extension-process';
+import { createTailscaleServices } from '../../support/objects';
 import { uniqueName } from '../../support/stack';
 import {
   group,
@@ -90,20 +91,14 @@ describe('extension failover driven by the real operator loop', () => {
 
   const createServices = async (app: string) => {
     const name = uniqueName('web');
-    await h.objects.createNamespacedCustomObject({
-      group,
-      version,
+    await createTailscaleServices(h.kc, {
       namespace: h.namespace,
-      plural: 'tailscaleservices',
-      body: {
-        apiVersion: `${group}/${version}`,
-        kind: 'TailscaleServices',
-        metadata: { name, labels: h.operator.labels },
-        spec: {
-          tailnet: h.tailnet.name,
-          selector: { matchLabels: { app } },
-          vipService: { ports: ['tcp:8080'], tags: ['tag:k8s'] },
-        },
+      name,
+      labels: h.operator.labels,
+      spec: {
+        tailnet: h.tailnet.name,
+        selector: { matchLabels: { app } },
+        vipService: { ports: ['tcp:8080'], tags: ['tag:k8s'] },
       },
     });
     return name;
