@@ -160,10 +160,21 @@ describe('the per-tailnet sweeper (a durable timer in the running operator)', ()
     );
     expect(Date.now() - Date.parse(refreshed.lastSeen)).toBeLessThan(60_000);
     expect(refreshed.routes).toEqual(ours.routes);
-    // By the sweeper (its memo names the service), not by a re-attach.
-    const memo = (await temporalConn.client.workflow.getHandle(sweeperWorkflowId(tailnet.name)).describe())
-      .memo as { lastSweep?: { refreshed?: string[] } } | undefined;
-    expect(memo?.lastSweep?.refreshed).toEqual([serviceName]);
+    // By the sweeper (its memo names the service), not by a re-attach. The PUT is visible before the
+    // activity completes and the workflow task that upserts the memo runs, so the memo may lag a little.
+    const sweeper = temporalConn.client.workflow.getHandle(sweeperWorkflowId(tailnet.name));
+    const lastRefreshed = async () =>
+      ((await sweeper.describe()).memo as { lastSweep?: { refreshed?: string[] } } | undefined)?.lastSweep
+        ?.refreshed;
+    const refreshedBySweeper = await eventually(
+      'sweeper memo names the refreshed service',
+      async () => {
+        const names = await lastRefreshed();
+        return names?.includes(serviceName) ? names : undefined;
+      },
+      { timeoutMs: 15_000 },
+    );
+    expect(refreshedBySweeper).toEqual([serviceName]);
 
     // Fresh again, later passes (one a second) leave it alone: one write in all besides ours.
     await new Promise((r) => setTimeout(r, 4000));
