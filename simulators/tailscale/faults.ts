@@ -1,8 +1,10 @@
 /**
  * Fault injection, by method and path pattern: error statuses (with Retry-After), latency, connection
- * resets, and lost updates (a PUT acknowledged with 200 but dropped, or overwritten again by the
- * previous value, as a concurrent writer holding stale data would do). Rules may fire at a rate, a
- * limited number of times, and after letting the first N matching requests through.
+ * resets, lost updates (a PUT acknowledged with 200 but dropped, or overwritten again by the previous
+ * value, as a concurrent writer holding stale data would do) and lost responses (the request takes
+ * effect, then its answer is a 5xx or a reset connection, as when a gateway times out after the backend
+ * committed). Rules may fire at a rate, a limited number of times, and after letting the first N
+ * matching requests through.
  */
 import { standardMessage } from './api-error';
 import { randomAlphanumeric } from './ids';
@@ -28,6 +30,8 @@ export type FaultSpec = FaultMatch &
     | { kind: 'latency'; latencyMs: number }
     | { kind: 'reset' }
     | { kind: 'lost-update'; mode: LostUpdateMode; revertAfterMs?: number }
+    /** Handled as usual, then answered with `status` (a reset connection when absent). */
+    | { kind: 'lost-response'; status?: number }
   );
 
 export interface FaultRule {
@@ -48,8 +52,11 @@ export type TerminalFault =
 
 export interface FaultOutcome {
   latencyMs: number;
+  /** Answers instead of the handler. */
   terminal: TerminalFault | null;
   lostUpdate: LostUpdate | null;
+  /** Answers after the handler ran, discarding its response. */
+  lostResponse: TerminalFault | null;
 }
 
 interface CompiledRule extends FaultRule {
@@ -102,13 +109,15 @@ export class FaultInjector {
   }
 
   evaluate(method: string, path: string): FaultOutcome {
-    const outcome: FaultOutcome = { latencyMs: 0, terminal: null, lostUpdate: null };
+    const outcome: FaultOutcome = { latencyMs: 0, terminal: null, lostUpdate: null, lostResponse: null };
     for (const rule of this.rules) {
       const { spec } = rule;
       const methodMatches =
         spec.method === undefined || spec.method === '*' || spec.method.toUpperCase() === method;
       if (!methodMatches || !rule.pathPattern.test(path)) continue;
-      if (spec.kind !== 'latency' && spec.kind !== 'lost-update' && outcome.terminal) continue;
+      const answered = outcome.terminal !== null || outcome.lostResponse !== null;
+      if ((spec.kind === 'error' || spec.kind === 'reset' || spec.kind === 'lost-response') && answered)
+        continue;
       rule.matched++;
       if (rule.matched <= (spec.skip ?? 0)) continue;
       if (spec.count !== undefined && rule.fired >= spec.count) continue;
@@ -118,6 +127,11 @@ export class FaultInjector {
       else if (spec.kind === 'lost-update')
         outcome.lostUpdate = { mode: spec.mode, revertAfterMs: spec.revertAfterMs ?? 0 };
       else if (spec.kind === 'reset') outcome.terminal = { kind: 'reset' };
+      else if (spec.kind === 'lost-response')
+        outcome.lostResponse =
+          spec.status === undefined
+            ? { kind: 'reset' }
+            : { kind: 'error', status: spec.status, message: standardMessage(spec.status) };
       else
         outcome.terminal = {
           kind: 'error',
@@ -170,13 +184,26 @@ export function parseFaultSpec(input: unknown): FaultSpec {
       break;
     case 'reset':
       break;
+    case 'lost-response':
+      if (
+        spec.status !== undefined &&
+        (typeof spec.status !== 'number' ||
+          !Number.isInteger(spec.status) ||
+          spec.status < 500 ||
+          spec.status > 599)
+      ) {
+        throw new Error(
+          'fault.status of a lost response must be a 5xx status (500-599), or absent for a reset',
+        );
+      }
+      break;
     case 'lost-update':
       if (spec.mode !== 'drop' && spec.mode !== 'revert')
         throw new Error('fault.mode must be "drop" or "revert"');
       optionalNumber('revertAfterMs', 0, 600_000);
       break;
     default:
-      throw new Error('fault.kind must be one of error, latency, reset, lost-update');
+      throw new Error('fault.kind must be one of error, latency, reset, lost-update, lost-response');
   }
   return structuredClone(spec) as unknown as FaultSpec;
 }

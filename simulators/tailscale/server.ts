@@ -25,7 +25,7 @@ import {
 } from './context';
 import { countedRoute, RequestCounter, unmatchedRoute } from './counters';
 import { deviceRoutes } from './devices';
-import { FaultInjector, type FaultOutcome } from './faults';
+import { FaultInjector, type FaultOutcome, type TerminalFault } from './faults';
 import { hostRoutes } from './hosts';
 import { readBody, RequestAbortedError, sendApiError, sendJson, sendText } from './http-io';
 import { seededRandom } from './ids';
@@ -222,16 +222,7 @@ class RequestHandler {
 
     const fault = faults.evaluate(method, path);
     if (fault.latencyMs > 0) await delay(fault.latencyMs);
-    if (fault.terminal?.kind === 'reset') {
-      req.socket.destroy();
-      return;
-    }
-    if (fault.terminal?.kind === 'error') {
-      const { status, message, retryAfterSeconds } = fault.terminal;
-      const headers: Record<string, string> =
-        retryAfterSeconds === undefined ? {} : { 'retry-after': String(retryAfterSeconds) };
-      throw new ApiError(status, message, headers);
-    }
+    if (fault.terminal) return this.answerFault(req, fault.terminal);
 
     if (lookup.kind === 'no-route') {
       if (core.compat.unknownRouteJson) throw new ApiError(404);
@@ -249,7 +240,19 @@ class RequestHandler {
       rawBody,
     };
     const result = this.dispatch(lookup.match, apiRequest, fault);
+    if (fault.lostResponse) return this.answerFault(req, fault.lostResponse);
     sendJson(res, result.status, result.body, result.headers);
+  }
+
+  /** A reset destroys the socket; an error status is thrown for the caller's error response. */
+  private answerFault(req: IncomingMessage, fault: TerminalFault): void {
+    if (fault.kind === 'reset') {
+      req.socket.destroy();
+      return;
+    }
+    const headers: Record<string, string> =
+      fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) };
+    throw new ApiError(fault.status, fault.message, headers);
   }
 
   private dispatch(match: RouteMatch<RouteSpec>, apiRequest: ApiRequest, fault: FaultOutcome) {

@@ -1,5 +1,5 @@
 /* eslint-disable @typescript-eslint/no-unsafe-assignment -- jest asymmetric matchers (expect.any, ...) are typed any */
-/** Fault injection: statuses with Retry-After, rates, counts, latency, resets and lost updates. */
+/** Fault injection: statuses with Retry-After, rates, counts, latency, resets, lost updates and lost responses. */
 import { globToRegExp } from '../../../simulators/tailscale/faults';
 import { startSim, vipPath, type SimHarness } from './support';
 
@@ -103,6 +103,36 @@ test('reset destroys the connection; the next request is served', async () => {
   await h.admin.addFault({ kind: 'reset', count: 1, path: '/api/v2/tailnet/-/devices' });
   await expect(h.call('GET', '/api/v2/tailnet/-/devices', { token })).rejects.toThrow(/fetch failed/);
   expect((await h.call('GET', '/api/v2/tailnet/-/devices', { token })).status).toBe(200);
+});
+
+describe('lost responses: the request takes effect, its answer does not arrive', () => {
+  test('a 502 after the write: the service exists although the caller saw a failure', async () => {
+    await h.admin.addFault({ kind: 'lost-response', status: 502, method: 'PUT', count: 1 });
+    const reply = await put({ name: 'svc:committed', comment: 'v1' });
+    expect(reply.status).toBe(502);
+    expect(reply.json).toEqual({ message: 'bad gateway' });
+    expect((await get('svc:committed')).json.comment).toBe('v1');
+  });
+
+  test('a reset after the write: the connection drops, the write stays', async () => {
+    await h.admin.addFault({ kind: 'lost-response', method: 'PUT', count: 1 });
+    await expect(put({ name: 'svc:reset-after', comment: 'v1' })).rejects.toThrow(/fetch failed/);
+    expect((await get('svc:reset-after')).json.comment).toBe('v1');
+  });
+
+  test('an error fault listed first answers instead, and nothing is written', async () => {
+    await h.admin.addFault({ kind: 'error', status: 503, method: 'PUT', count: 1 });
+    const lost = await h.admin.addFault({ kind: 'lost-response', status: 500, method: 'PUT', count: 1 });
+    expect((await put({ name: 'svc:refused' })).status).toBe(503);
+    expect((await get('svc:refused')).status).toBe(404);
+    expect((await h.admin.listFaults()).find((f) => f.id === lost.id)?.fired).toBe(0);
+  });
+
+  test('a lost response must be a 5xx or a reset', async () => {
+    await expect(h.admin.addFault({ kind: 'lost-response', status: 404 })).rejects.toMatchObject({
+      status: 400,
+    });
+  });
 });
 
 describe('lost updates between concurrent writers', () => {
