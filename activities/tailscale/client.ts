@@ -67,6 +67,8 @@ export class TailscaleClient {
   private readonly now: () => number;
   private token: CachedToken | null = null;
   private pendingToken: Promise<CachedToken> | null = null;
+  /** A token exchange answered with Retry-After: every caller waits it out instead of asking again. */
+  private tokenBackoff: { until: number; error: TailscaleApiError } | null = null;
 
   constructor(options: TailscaleClientOptions) {
     this.baseUrl = (options.baseUrl ?? defaultTailscaleBaseUrl).replace(/\/+$/, '');
@@ -117,9 +119,31 @@ export class TailscaleClient {
   // The exchange is shared by concurrent callers, so it takes no caller's cancellation signal.
   private async accessToken(): Promise<CachedToken> {
     if (this.token && this.isFresh(this.token)) return this.token;
-    this.pendingToken ??= this.fetchToken().finally(() => {
-      this.pendingToken = null;
-    });
+    const backoff = this.tokenBackoff;
+    if (backoff && this.now() < backoff.until) {
+      const { type, message, retryable, status, method, path, apiMessage } = backoff.error;
+      const retryAfterMs = backoff.until - this.now();
+      throw new TailscaleApiError({
+        type,
+        message,
+        retryable,
+        status,
+        method,
+        path,
+        apiMessage,
+        retryAfterMs,
+      });
+    }
+    this.pendingToken ??= this.fetchToken()
+      .catch((err: unknown) => {
+        if (err instanceof TailscaleApiError && err.retryable && err.retryAfterMs) {
+          this.tokenBackoff = { until: this.now() + err.retryAfterMs, error: err };
+        }
+        throw err;
+      })
+      .finally(() => {
+        this.pendingToken = null;
+      });
     this.token = await this.pendingToken;
     return this.token;
   }
@@ -143,6 +167,7 @@ export class TailscaleClient {
         method: 'POST',
         path,
         apiMessage: errorMessageOf(text),
+        retryAfterMs: parseRetryAfter(response.headers.get('retry-after')),
       });
       throw response.status === 401 || response.status === 400
         ? new TailscaleApiError({

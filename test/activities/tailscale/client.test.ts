@@ -79,6 +79,44 @@ test('a 401 on a freshly fetched token is not retried', async () => {
   }
 });
 
+test('a throttled token exchange holds every caller back until its Retry-After has passed', async () => {
+  const client = await clientFor(h, ['services'], [], { now });
+  await h.admin.addFault({
+    kind: 'error',
+    status: 429,
+    retryAfterSeconds: 9,
+    path: '/api/v2/oauth/token',
+    count: 1,
+  });
+  await h.admin.addFault({ kind: 'error', status: 503, path: '/api/v2/oauth/token', count: 1 });
+  try {
+    expect(await thrown(() => listVipServices(client))).toMatchObject({
+      status: 429,
+      retryable: true,
+      retryAfterMs: 9000,
+    });
+    // Within the 9 s nobody asks again; each caller is told how long is left.
+    const held = await Promise.all([
+      thrown(() => listVipServices(client)),
+      thrown(() => listDevices(client)),
+    ]);
+    for (const err of held) {
+      expect(err).toMatchObject({ status: 429, retryable: true });
+      expect((err as TailscaleApiError).retryAfterMs).toBeGreaterThan(0);
+      expect((err as TailscaleApiError).retryAfterMs).toBeLessThanOrEqual(9000);
+    }
+    expect(await tokenRequests(h)).toBe(1);
+
+    offsetMs += 9_000;
+    // A 5xx without Retry-After is retryable and holds nobody back.
+    expect(await thrown(() => listVipServices(client))).toMatchObject({ status: 503, retryable: true });
+    await expect(listVipServices(client)).resolves.toEqual(expect.any(Array));
+    expect(await tokenRequests(h)).toBe(3);
+  } finally {
+    await h.admin.clearFaults();
+  }
+});
+
 test('wrong client credentials fail with an actionable, secret-free message', async () => {
   const real = await h.admin.createOAuthClient({ scopes: ['services'] });
   const client = new TailscaleClient({
