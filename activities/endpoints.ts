@@ -3,7 +3,7 @@ import { findCondition, isReady } from '../api/conditions';
 import { resourceOf } from '../api/crd';
 import type { DeviceStatus, ProxyDeployment, StatefulSetStatus } from '../api/v1alpha1/proxy';
 import { tailscaleProxyGroupCrd, type TailscaleProxyGroup } from '../api/v1alpha1/tailscale-proxy-group';
-import type { ActivityContext } from './context';
+import { consumerKeyOf, type ActivityContext } from './context';
 import { KubeObjects } from './kubernetes/apply';
 import { isNotFound } from './kubernetes/errors';
 import { setFinalizer, type FinalizerTarget } from './kubernetes/finalizers';
@@ -67,7 +67,15 @@ export function createEndpointsActivities(ctx: ActivityContext) {
 
     async ensureProxyConfigs(input: EnsureProxyConfigsInput) {
       return classified(`writing the config Secrets of ${describe(input.deployment)}`, () =>
-        ensureProxyConfigs({ objects, tailscale: tailscaleFor(input.deployment.tailnet), logger }, input),
+        ensureProxyConfigs(
+          {
+            objects,
+            tailscale: tailscaleFor(input.deployment.tailnet),
+            operator: consumerKeyOf(ctx.identity),
+            logger,
+          },
+          input,
+        ),
       );
     },
 

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ProxyDeployment } from '../../api/v1alpha1/proxy';
@@ -16,7 +17,7 @@ import { isSubsetOf } from '../kubernetes/subset';
 import type { TailscaleClient } from '../tailscale/client';
 import { deleteDevice } from '../tailscale/devices';
 import { isTailscaleApiError, toActivityFailure } from '../tailscale/errors';
-import { createAuthKey, deleteKey } from '../tailscale/keys';
+import { createAuthKey, deleteKey, listKeys } from '../tailscale/keys';
 import { readReplicaState, secretValue } from './state-secret';
 
 export interface EnsureProxyConfigsInput {
@@ -43,6 +44,8 @@ export interface ConfigDeps {
   objects: KubeObjects;
   /** Resolved only when a key must be minted or a stale device deleted. */
   tailscale: () => Promise<TailscaleClient>;
+  /** This operator's `<clusterID>/<operatorID>`: part of each key's description. */
+  operator: string;
   logger: Logger;
 }
 
@@ -59,7 +62,16 @@ export async function ensureProxyConfigs(
   input: EnsureProxyConfigsInput,
 ): Promise<ProxyConfigsOutcome> {
   const d = input.deployment;
-  const replicas = await Promise.all(ordinals(d.replicas).map((i) => ensureReplicaConfig(deps, input, i)));
+  // Every replica's work ends before the attempt fails: a retry must not race a sibling still writing
+  // the key it minted into its config Secret.
+  const settled = await Promise.allSettled(
+    ordinals(d.replicas).map((i) => ensureReplicaConfig(deps, input, i)),
+  );
+  const replicas: ReplicaConfigOutcome[] = [];
+  for (const result of settled) {
+    if (result.status === 'rejected') throw result.reason;
+    replicas.push(result.value);
+  }
   return { replicas };
 }
 
@@ -112,7 +124,7 @@ async function ensureReplicaConfig(
       } else if (reissueRequested || (!state.deviceId && !currentKey)) {
         const client = await deps.tailscale();
         if (reissueRequested && state.deviceId) await deleteDevice(client, state.deviceId);
-        minted = await mintAuthKey(client, d, ordinal);
+        minted = await mintAuthKey(deps, client, d, ordinal);
         outcome.mintedKeyId = minted.id;
         outcome.reissued = reissueRequested;
         authKey = minted.key;
@@ -152,14 +164,30 @@ async function ensureReplicaConfig(
   }
 }
 
-async function mintAuthKey(client: TailscaleClient, d: ProxyDeployment, ordinal: number) {
+/**
+ * Mints the replica's key, first revoking any key of the same replica still usable: one minted by an
+ * earlier attempt whose answer was lost (a 5xx or a dropped connection after Tailscale created it), or
+ * the one the proxy asked to replace. We mint only when the replica has no key or must get a new one,
+ * so none of them is in use.
+ */
+async function mintAuthKey(deps: ConfigDeps, client: TailscaleClient, d: ProxyDeployment, ordinal: number) {
+  const description = keyDescription(d, ordinal, deps.operator);
+  const earlier = (await listKeys(client)).filter((k) => !k.invalid && k.description === description);
+  for (const key of earlier) await deleteKey(client, key.id);
+  if (earlier.length) {
+    deps.logger.info('revoked unused auth keys of a replica before minting its key', {
+      parent: `${d.kind} ${d.namespace}/${d.name}`,
+      ordinal,
+      keyIds: earlier.map((k) => k.id),
+    });
+  }
   try {
     const created = await createAuthKey(client, {
       reusable: false,
       ephemeral: false,
       preauthorized: true,
       tags: d.tags,
-      description: keyDescription(d, ordinal),
+      description,
     });
     return { id: created.id, key: created.key };
   } catch (err) {
@@ -174,9 +202,18 @@ async function mintAuthKey(client: TailscaleClient, d: ProxyDeployment, ordinal:
   }
 }
 
-// At most 50 letters, digits, spaces and dashes; the replica's name leads so it survives truncation.
-function keyDescription(d: ProxyDeployment, ordinal: number): string {
-  return `${d.name}-${ordinal} in ${d.namespace}`.replace(/[^A-Za-z0-9 -]/g, '-').slice(0, 50);
+/**
+ * At most 50 letters, digits, spaces and dashes: the replica's name first (readable in the admin
+ * console), then a hash of the operator and the replica, so that no two replicas share a description,
+ * whatever the truncation or another cluster using the same OAuth client with the same names.
+ */
+export function keyDescription(d: ProxyDeployment, ordinal: number, operator: string): string {
+  const readable = `${d.name}-${ordinal} in ${d.namespace}`.replace(/[^A-Za-z0-9 -]/g, '-').slice(0, 41);
+  const identity = createHash('sha256')
+    .update(`${operator}\n${d.kind}\n${d.namespace}\n${d.name}\n${ordinal}`)
+    .digest('hex')
+    .slice(0, 8);
+  return `${readable} ${identity}`;
 }
 
 /** A key minted by a failed attempt never reached a config Secret: revoke it so one replica has one key. */
