@@ -15,6 +15,8 @@ export interface ActivityContext {
   objects: CustomObjects;
   tailnets: TailnetClients;
   identity: OperatorIdentity;
+  /** The namespaces this install is limited to (and has RBAC in); empty: every namespace. */
+  watchNamespaces: string[];
   logger: Logger;
 }
 

@@ -21,7 +21,7 @@ import {
 import { isNotFound, toKubeActivityFailure } from './kubernetes/errors';
 
 export type BackendProblemReason =
-  'BackendNotFound' | 'RefNotPermitted' | 'BackendNotOnTailnet' | 'BackendNotReady';
+  'BackendNotFound' | 'RefNotPermitted' | 'NamespaceNotWatched' | 'BackendNotOnTailnet' | 'BackendNotReady';
 
 export interface ResolvedBackend {
   kind: TailscaleBackendRef['kind'];
@@ -85,7 +85,13 @@ export function createGatewayActivities(ctx: ActivityContext) {
     namespaced: true,
   });
 
+  const watched = ctx.watchNamespaces;
+  const isWatched = (namespace: string) => !watched.length || watched.includes(namespace);
+  const notWatched = (namespace: string) =>
+    `namespace ${namespace} is not one this operator watches (watch.namespaces: ${watched.join(', ')})`;
+
   async function readGateway(namespace: string, name: string): Promise<GatewayObject | string> {
+    if (!isWatched(namespace)) return `Gateway ${namespace}/${name}: ${notWatched(namespace)}`;
     const served = await discovery.resolve('Gateway');
     if (!served) return 'the Gateway API (gateway.networking.k8s.io Gateway) is not installed';
     try {
@@ -111,9 +117,10 @@ export function createGatewayActivities(ctx: ActivityContext) {
     return labels;
   }
 
+  /** Namespaces whose routes may attach, limited to the watched ones: routes elsewhere are not ours. */
   async function candidateNamespaces(gateway: GatewayObject): Promise<string[] | 'all'> {
     const scope = routeScopeOf(gateway);
-    if (scope.allNamespaces) return 'all';
+    if (scope.allNamespaces) return watched.length ? [...watched].sort() : 'all';
     const names = new Set(scope.namespaces);
     for (const selector of scope.namespaceSelectors) {
       try {
@@ -123,7 +130,7 @@ export function createGatewayActivities(ctx: ActivityContext) {
         throw toKubeActivityFailure(err, 'listing namespaces for allowedRoutes selectors');
       }
     }
-    return [...names].filter(Boolean).sort();
+    return [...names].filter((n) => n && isWatched(n)).sort();
   }
 
   async function listRoutes(kind: RouteKind, namespaces: string[] | 'all'): Promise<RouteObject[]> {
@@ -256,6 +263,14 @@ export function createGatewayActivities(ctx: ActivityContext) {
           ready: false,
         };
         const target = `${ref.kind} ${ref.namespace}/${ref.name}`;
+        if (!isWatched(ref.namespace)) {
+          backend.problem = {
+            reason: 'NamespaceNotWatched',
+            message: `${where} ${ref.field}: ${target}: ${notWatched(ref.namespace)}`,
+          };
+          resolved.push(backend);
+          continue;
+        }
         if (ref.namespace !== routeNamespace) {
           const granted = referenceGranted(
             await once(grants, ref.namespace, () => referenceGrants(ref.namespace)),

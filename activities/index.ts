@@ -20,6 +20,8 @@ export interface ActivityDeps {
   kube: KubeConfig;
   logger: Logger;
   identity: OperatorIdentity;
+  /** Empty or absent: every namespace. */
+  watchNamespaces?: string[];
   tailscaleApiBaseUrl: string;
   /** For activities that signal other workflows (signal-with-start is client-only). */
   temporal?: TemporalDeps;
@@ -42,6 +44,7 @@ export function createActivityContext(deps: ActivityDeps): ActivityContext {
       deps.tailscaleApiBaseUrl,
     ),
     identity: deps.identity,
+    watchNamespaces: deps.watchNamespaces ?? [],
     logger,
   };
 }

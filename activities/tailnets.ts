@@ -5,7 +5,7 @@ import { tailscaleTailnetCrd, type TailscaleTailnet } from '../api/v1alpha1/tail
 import { TailscaleClientRegistry } from './tailscale/client-registry';
 import type { TailscaleClient } from './tailscale/client';
 import { CustomObjects } from './kubernetes/custom-objects';
-import { isNotFound, toKubeActivityFailure } from './kubernetes/errors';
+import { isNotFound, kubeStatusCode, toKubeActivityFailure } from './kubernetes/errors';
 
 export const tailnetResource = resourceOf(tailscaleTailnetCrd);
 
@@ -67,6 +67,13 @@ export class TailnetClients {
         throw new TailnetUnavailable(
           'InvalidSecret',
           `${where} not found: create it with keys client_id and client_secret`,
+        );
+      }
+      if (kubeStatusCode(err) === 403) {
+        throw new TailnetUnavailable(
+          'InvalidSecret',
+          `${where} may not be read by the operator (forbidden). An install limited to some namespaces ` +
+            `(watch.namespaces) reads Secrets only in those: move the Secret into one of them`,
         );
       }
       throw toKubeActivityFailure(err, `reading ${where}`);

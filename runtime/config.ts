@@ -10,7 +10,10 @@ export interface OperatorConfig {
   operatorId: string;
   clusterId: string;
   tailscaleApiBaseUrl: string;
-  /** Namespaces to watch; empty means all. */
+  /**
+   * Namespaces to watch; empty means all. The chart then binds each process's RBAC in these namespaces
+   * only, and Gateways, routes, backends and OAuth Secrets elsewhere are reported rather than read.
+   */
   watchNamespaces: string[];
   /** Optional label selector applied to every watched custom resource (sharding, test isolation). */
   watchLabelSelector: string | undefined;

@@ -34,6 +34,7 @@ async function main() {
       kube: loadKubeConfig(config.kubeconfigPath),
       logger,
       identity: { operatorId: config.operatorId, clusterId: config.clusterId },
+      watchNamespaces: config.watchNamespaces,
       tailscaleApiBaseUrl: config.tailscaleApiBaseUrl,
       temporal: { client, taskQueue: config.temporal.taskQueue, timerScale: config.timerScale },
       sweeper: { intervalMs: config.sweepIntervalMs, staleAfterMs: config.staleConsumerMs },

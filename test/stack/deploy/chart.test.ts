@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { parse } from 'yaml';
 import { collectEnvVars } from '../../../tools/generate-docs';
 import { chartPath, renderChart, type RenderedObject } from '../../../tools/helm';
@@ -66,6 +66,16 @@ describe('the Helm chart: rendered for every CI values file and accepted by the 
 
     it('every rendered object passes a strict server-side dry-run', async () => {
       expect(objects.length).toBeGreaterThan(5);
+      // Like a user, create the watched namespaces first: the chart binds RBAC in each of them.
+      const watched = (values.watch as { namespaces?: string[] } | undefined)?.namespaces ?? [];
+      for (const name of watched) {
+        await kc
+          .makeApiClient(CoreV1Api)
+          .createNamespace({ body: { metadata: { name } } })
+          .catch((err: unknown) => {
+            if ((err as { code?: number }).code !== 409) throw err;
+          });
+      }
       const refused: string[] = [];
       for (const obj of objects) {
         const res = await serverSideApply(kc, discovery, obj, { namespace, dryRun: true });

@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { AppsV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { stringify } from 'yaml';
 import type { TailscaleServices, TailscaleTailnet } from '../../../api/v1alpha1';
 import { repoRoot } from '../../../runtime/paths';
@@ -20,9 +20,14 @@ const version = 'v1alpha1';
 
 /**
  * The other half of least privilege: the chart's RBAC is also *enough*. Each real process runs with the
- * token of its own chart ServiceAccount (not the harness's admin) and has to do its whole job.
+ * token of its own chart ServiceAccount (not the harness's admin) and has to do its whole job, in an
+ * install watching every namespace (ClusterRoleBindings) and in one limited to its namespace
+ * (`watch.namespaces`: RoleBindings there, cluster-wide only for cluster-scoped kinds).
  */
-describe("the processes do their job with nothing but their chart ServiceAccount's RBAC", () => {
+describe.each([
+  { mode: 'cluster-wide', scoped: false },
+  { mode: 'namespace-scoped', scoped: true },
+])("the processes do their job with nothing but their chart ServiceAccount's RBAC ($mode)", ({ scoped }) => {
   let kc: KubeConfig;
   let namespace: string;
   let tailnet: TestTailnet;
@@ -71,11 +76,16 @@ describe("the processes do their job with nothing but their chart ServiceAccount
   beforeAll(async () => {
     kc = testKubeConfig();
     namespace = await createTestNamespace(kc, 'rbac-run');
-    const objects = await renderChart({ release: uniqueName('run').slice(0, 16), namespace });
+    const objects = await renderChart({
+      release: uniqueName('run').slice(0, 16),
+      namespace,
+      set: scoped ? [`watch.namespaces={${namespace}}`] : [],
+    });
     const discovery = new Discovery(kc);
     const accounts = new Map<Component, string>();
     for (const obj of objects) {
-      if (!['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding'].includes(obj.kind)) continue;
+      if (!['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'RoleBinding'].includes(obj.kind))
+        continue;
       const res = await serverSideApply(kc, discovery, obj, { namespace, dryRun: false });
       if (res.status >= 300) throw new Error(`${obj.kind}/${obj.metadata.name}: ${String(res.body.message)}`);
       const c = (obj.metadata.labels as Record<string, string>)['app.kubernetes.io/component'] as Component;
@@ -93,7 +103,7 @@ describe("the processes do their job with nothing but their chart ServiceAccount
       WATCH_LABEL_SELECTOR: Object.entries(labels)
         .map(([k, v]) => `${k}=${v}`)
         .join(','),
-      WATCH_NAMESPACES: '',
+      WATCH_NAMESPACES: scoped ? namespace : '',
       LOG_LEVEL: 'debug',
     };
     const logDir = join(info.dir, 'logs');
@@ -229,6 +239,57 @@ describe("the processes do their job with nothing but their chart ServiceAccount
     );
   });
 
+  it('the worker resolves a TailscaleGateway whose Gateway admits routes from every namespace', async () => {
+    const objects = kc.makeApiClient(CustomObjectsApi);
+    const name = 'edge';
+    await objects.createNamespacedCustomObject({
+      group: 'gateway.networking.k8s.io',
+      version: 'v1',
+      namespace,
+      plural: 'gateways',
+      body: {
+        apiVersion: 'gateway.networking.k8s.io/v1',
+        kind: 'Gateway',
+        metadata: { name },
+        spec: {
+          gatewayClassName: 'eg',
+          listeners: [
+            { name: 'http', protocol: 'HTTP', port: 80, allowedRoutes: { namespaces: { from: 'All' } } },
+          ],
+        },
+      },
+    });
+    await objects.createNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'tailscalegateways',
+      body: {
+        apiVersion: `${group}/${version}`,
+        kind: 'TailscaleGateway',
+        metadata: { name, labels },
+        spec: { gatewayRef: { name }, tailnets: [tailnet.name] },
+      },
+    });
+    // Routes are listed in every namespace the install may read: all of them, or only the watched one.
+    const ready = await eventually(
+      'TailscaleGateway Ready',
+      async () => {
+        const gw = (await objects.getNamespacedCustomObject({
+          group,
+          version,
+          namespace,
+          plural: 'tailscalegateways',
+          name,
+        })) as { status?: { conditions?: { type: string; status: string; reason: string }[] } };
+        const condition = gw.status?.conditions?.find((c) => c.type === 'Ready');
+        return condition && condition.reason !== 'Reconciling' ? condition : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
+    expect(ready).toMatchObject({ status: 'True' });
+  });
+
   it('no process was ever refused by the API server', () => {
     for (const [c, p] of processes) {
       const log = readFileSync(p.logFile, 'utf8');
@@ -238,4 +299,44 @@ describe("the processes do their job with nothing but their chart ServiceAccount
       ]);
     }
   });
+  if (scoped) {
+    // After the refusal check: this one is refused on purpose.
+    it('a tailnet whose OAuth Secret is outside the watched namespaces says so, and why', async () => {
+      const objects = kc.makeApiClient(CustomObjectsApi);
+      const core = kc.makeApiClient(CoreV1Api);
+      const other = await createTestNamespace(kc, 'unwatched');
+      await core.createNamespacedSecret({
+        namespace: other,
+        body: { metadata: { name: 'oauth' }, stringData: { client_id: 'k1', client_secret: 'not-read' } },
+      });
+      const name = uniqueName('elsewhere');
+      await objects.createClusterCustomObject({
+        group,
+        version,
+        plural: 'tailscaletailnets',
+        body: {
+          apiVersion: `${group}/${version}`,
+          kind: 'TailscaleTailnet',
+          metadata: { name, labels },
+          spec: { oauthSecretRef: { namespace: other, name: 'oauth' } },
+        },
+      });
+      const ready = await eventually(
+        'tailnet condition',
+        async () => {
+          const t = (await objects.getClusterCustomObject({
+            group,
+            version,
+            plural: 'tailscaletailnets',
+            name,
+          })) as TailscaleTailnet;
+          return t.status?.conditions?.find((c) => c.type === 'Ready');
+        },
+        { timeoutMs: 60_000 },
+      );
+      expect(ready).toMatchObject({ status: 'False', reason: 'InvalidSecret' });
+      expect(ready.message).toContain(`Secret ${other}/oauth`);
+      expect(ready.message).toMatch(/forbidden.*watch\.namespaces/);
+    });
+  }
 });

@@ -50,12 +50,15 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
   let tailnet: TestTailnet;
   let temporalConn: { client: Client; close(): Promise<void> };
   let namespace: string;
+  /** A second watched namespace, for routes attached across namespaces. */
+  let routesNamespace: string;
 
   beforeAll(async () => {
     kc = testKubeConfig();
     objects = kc.makeApiClient(CustomObjectsApi);
     core = kc.makeApiClient(CoreV1Api);
     namespace = await createTestNamespace(kc, 'gateway');
+    routesNamespace = await createTestNamespace(kc, 'gateway-routes');
     const instance = uniqueName('gateway');
     tailnet = await startTestTailnet({
       kc,
@@ -65,7 +68,7 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
     });
     operator = startOperator({
       instance,
-      watchNamespaces: [namespace],
+      watchNamespaces: [namespace, routesNamespace],
       env: { OPERATOR_ID: 'op-a', CLUSTER_ID: 'east', TAILSCALE_API_BASE_URL: tailnet.sim.url },
     });
     temporalConn = await temporalClient();
@@ -624,7 +627,6 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
 
   it("follows Gateway API's cross-namespace rules: a listener's namespace selector admits routes, a ReferenceGrant permits backends", async () => {
     const team = uniqueName('team');
-    const routesNamespace = await createTestNamespace(kc, 'gateway-routes');
     await core.patchNamespace({
       name: routesNamespace,
       body: [{ op: 'add', path: '/metadata/labels', value: { team } }],
@@ -712,6 +714,65 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
     );
     expect(conditionOf(permitted, 'ServicesReady')?.message).toContain(
       `TailscaleServices ${namespace}/cross-backend does not exist`,
+    );
+  });
+
+  it('reads nothing outside the watched namespaces: routes there are not attached, backends and Gateways there are reported', async () => {
+    const unwatched = await createTestNamespace(kc, 'gateway-unwatched');
+    const gw = uniqueName('eg-open');
+    await createGateway(gw, [
+      { name: 'http', port: 80, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'All' } } },
+    ]);
+    const routeIn = (routeNamespace: string, name: string, backendNamespace: string) =>
+      objects.createNamespacedCustomObject({
+        group: gatewayApi,
+        version: 'v1',
+        namespace: routeNamespace,
+        plural: 'httproutes',
+        body: {
+          apiVersion: `${gatewayApi}/v1`,
+          kind: 'HTTPRoute',
+          metadata: { name },
+          spec: {
+            parentRefs: [{ name: gw, namespace }],
+            rules: [
+              {
+                backendRefs: [
+                  { group, kind: 'TailscaleServices', name: 'far-backend', namespace: backendNamespace },
+                ],
+              },
+            ],
+          },
+        },
+      });
+    const outside = uniqueName('outside');
+    const inside = uniqueName('inside');
+    await routeIn(unwatched, outside, unwatched); // admitted by the listener, but not ours to read
+    await routeIn(namespace, inside, unwatched); // ours, pointing at a backend we may not read
+
+    const tsgw = uniqueName('tsgw-open');
+    await createTailscaleGateway(tsgw, { gatewayRef: { name: gw } });
+    const reported = await statusWhere(
+      tsgw,
+      'NamespaceNotWatched',
+      (g) => conditionOf(g, 'ServicesReady')?.reason === 'NamespaceNotWatched',
+    );
+    expect(reported.status?.routes?.map((r) => `${r.namespace}/${r.name}`)).toEqual([
+      `${namespace}/${inside}`,
+    ]);
+    expect(conditionOf(reported, 'ServicesReady')?.message).toContain(
+      `HTTPRoute ${namespace}/${inside} spec.rules[0].backendRefs[0]: TailscaleServices ${unwatched}/far-backend: namespace ${unwatched} is not one this operator watches`,
+    );
+
+    const elsewhere = uniqueName('tsgw-elsewhere');
+    await createTailscaleGateway(elsewhere, { gatewayRef: { name: gw, namespace: unwatched } });
+    const missing = await statusWhere(
+      elsewhere,
+      'GatewayNotFound',
+      (g) => conditionOf(g, 'Ready')?.reason === 'GatewayNotFound',
+    );
+    expect(conditionOf(missing, 'Ready')?.message).toContain(
+      `Gateway ${unwatched}/${gw}: namespace ${unwatched} is not one this operator watches`,
     );
   });
 
