@@ -100,11 +100,12 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
     name: string,
     spec: Record<string, unknown>,
     labels: Record<string, string> = {},
+    routeNamespace = namespace,
   ) =>
     objects.createNamespacedCustomObject({
       group: gatewayApi,
       version: 'v1',
-      namespace,
+      namespace: routeNamespace,
       plural: routePlural[kind],
       body: { apiVersion: `${gatewayApi}/v1`, kind, metadata: { name, labels }, spec },
     });
@@ -642,23 +643,16 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
       { name: 'local', port: 81, protocol: 'HTTP' },
     ]);
     const createForeignRoute = (name: string, sectionName: string) =>
-      objects.createNamespacedCustomObject({
-        group: gatewayApi,
-        version: 'v1',
-        namespace: routesNamespace,
-        plural: 'httproutes',
-        body: {
-          apiVersion: `${gatewayApi}/v1`,
-          kind: 'HTTPRoute',
-          metadata: { name },
-          spec: {
-            parentRefs: [{ name: gw, namespace, sectionName }],
-            rules: [
-              { backendRefs: [{ group, kind: 'TailscaleServices', name: 'cross-backend', namespace }] },
-            ],
-          },
+      createRoute(
+        'HTTPRoute',
+        name,
+        {
+          parentRefs: [{ name: gw, namespace, sectionName }],
+          rules: [{ backendRefs: [{ group, kind: 'TailscaleServices', name: 'cross-backend', namespace }] }],
         },
-      });
+        {},
+        routesNamespace,
+      );
     const admitted = uniqueName('admitted');
     const refused = uniqueName('refused');
     await createForeignRoute(admitted, 'http');
@@ -724,27 +718,22 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
       { name: 'http', port: 80, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'All' } } },
     ]);
     const routeIn = (routeNamespace: string, name: string, backendNamespace: string) =>
-      objects.createNamespacedCustomObject({
-        group: gatewayApi,
-        version: 'v1',
-        namespace: routeNamespace,
-        plural: 'httproutes',
-        body: {
-          apiVersion: `${gatewayApi}/v1`,
-          kind: 'HTTPRoute',
-          metadata: { name },
-          spec: {
-            parentRefs: [{ name: gw, namespace }],
-            rules: [
-              {
-                backendRefs: [
-                  { group, kind: 'TailscaleServices', name: 'far-backend', namespace: backendNamespace },
-                ],
-              },
-            ],
-          },
+      createRoute(
+        'HTTPRoute',
+        name,
+        {
+          parentRefs: [{ name: gw, namespace }],
+          rules: [
+            {
+              backendRefs: [
+                { group, kind: 'TailscaleServices', name: 'far-backend', namespace: backendNamespace },
+              ],
+            },
+          ],
         },
-      });
+        {},
+        routeNamespace,
+      );
     const outside = uniqueName('outside');
     const inside = uniqueName('inside');
     await routeIn(unwatched, outside, unwatched); // admitted by the listener, but not ours to read
