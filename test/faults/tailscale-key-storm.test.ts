@@ -103,6 +103,9 @@ describe('Tailscale API storms on the OAuth token exchange and on auth keys', ()
     await w.objects.create('TailscaleEndpoints', e2, proxied(1), w.operator.labels);
     await sleep(12_000);
     const phase2 = await sim.requestCounts();
+    // The storm goes on until the third creation lost its answer (the token exchange may still have
+    // been waiting out phase 1's Retry-After for the first seconds); requests meanwhile go uncounted.
+    await lostReset.waitFired(1, 60_000);
     expect(await lost502.fired()).toBe(2);
     expect(await lostReset.fired()).toBe(1);
 
@@ -130,7 +133,6 @@ describe('Tailscale API storms on the OAuth token exchange and on auth keys', ()
     // of the third). An attempt of an object's key activity costs each of its replicas that still needs
     // one at most a list, a revocation per earlier key and a creation; attempts come 1, 2, 4, 8 s apart
     // (longer after a 429), so at most 5 per object in 12 s.
-    expect(keyCreations(phase2)).toBeGreaterThanOrEqual(3);
     expect(keyCreations(phase2)).toBeLessThanOrEqual(4 * 5);
     expect(keyCalls(phase2)).toBeLessThanOrEqual(4 * 5 * 3 + 3);
     // After the storm: the replicas still without a key mint once each.
