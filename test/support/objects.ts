@@ -61,23 +61,33 @@ export async function advertisedServices(
   return (JSON.parse(raw) as { AdvertiseServices?: string[] }).AdvertiseServices ?? [];
 }
 
-export async function createTailscaleServices(
-  kc: KubeConfig,
-  opts: { namespace: string; name: string; labels: Record<string, string>; spec: Record<string, unknown> },
-): Promise<void> {
+interface NewObject {
+  namespace: string;
+  name: string;
+  labels: Record<string, string>;
+  spec: Record<string, unknown>;
+}
+
+async function createOurs(kc: KubeConfig, kind: string, plural: string, opts: NewObject): Promise<void> {
   await kc.makeApiClient(CustomObjectsApi).createNamespacedCustomObject({
     group,
     version,
     namespace: opts.namespace,
-    plural: 'tailscaleservices',
+    plural,
     body: {
       apiVersion: `${group}/${version}`,
-      kind: 'TailscaleServices',
+      kind,
       metadata: { name: opts.name, labels: opts.labels },
       spec: opts.spec,
     },
   });
 }
+
+export const createTailscaleServices = (kc: KubeConfig, opts: NewObject) =>
+  createOurs(kc, 'TailscaleServices', 'tailscaleservices', opts);
+
+export const createTailscaleGateway = (kc: KubeConfig, opts: NewObject) =>
+  createOurs(kc, 'TailscaleGateway', 'tailscalegateways', opts);
 
 /** Waits until reading the object fails with 404 (its finalizers are gone and it was deleted). */
 export async function waitUntilGone(

@@ -9,6 +9,7 @@ import { freePort } from '../../../tools/stack/ports';
 import { spawnManaged, type ManagedProcess } from '../../../tools/stack/process';
 import { startProxySimulator, type ProxySimulator } from '../../../simulators/proxy/simulator';
 import { eventually } from '../../support/eventually';
+import { createTailscaleGateway, createTailscaleServices } from '../../support/objects';
 import { instanceLabels } from '../../support/operator';
 import { createTestNamespace, stackInfo, testKubeConfig, uniqueName } from '../../support/stack';
 import { startTestTailnet, type TestTailnet } from '../../support/tailscale';
@@ -170,22 +171,16 @@ describe.each([
     const objects = kc.makeApiClient(CustomObjectsApi);
     const apps = kc.makeApiClient(AppsV1Api);
     const name = 'web';
-    await objects.createNamespacedCustomObject({
-      group,
-      version,
+    await createTailscaleServices(kc, {
       namespace,
-      plural: 'tailscaleservices',
-      body: {
-        apiVersion: `${group}/${version}`,
-        kind: 'TailscaleServices',
-        metadata: { name, labels },
-        spec: {
-          tailnet: tailnet.name,
-          selector: { matchLabels: { app: name } },
-          vipService: { ports: ['tcp:80'], tags: ['tag:k8s'] },
-          // The template's labels put the auto-provisioned endpoints in this operator's label selector.
-          endpointTemplate: { replicas: 1, ports: [{ port: 80 }], labels },
-        },
+      name,
+      labels,
+      spec: {
+        tailnet: tailnet.name,
+        selector: { matchLabels: { app: name } },
+        vipService: { ports: ['tcp:80'], tags: ['tag:k8s'] },
+        // The template's labels put the auto-provisioned endpoints in this operator's label selector.
+        endpointTemplate: { replicas: 1, ports: [{ port: 80 }], labels },
       },
     });
     const get = async () =>
@@ -259,17 +254,11 @@ describe.each([
         },
       },
     });
-    await objects.createNamespacedCustomObject({
-      group,
-      version,
+    await createTailscaleGateway(kc, {
       namespace,
-      plural: 'tailscalegateways',
-      body: {
-        apiVersion: `${group}/${version}`,
-        kind: 'TailscaleGateway',
-        metadata: { name, labels },
-        spec: { gatewayRef: { name }, tailnets: [tailnet.name] },
-      },
+      name,
+      labels,
+      spec: { gatewayRef: { name }, tailnets: [tailnet.name] },
     });
     // Routes are listed in every namespace the install may read: all of them, or only the watched one.
     const ready = await eventually(

@@ -19,6 +19,7 @@ import { egCustomBackendCluster, extensionResource } from '../../extension/fixtu
 import { callHook, hookClient } from '../../extension/grpc-client';
 import { eventually } from '../../support/eventually';
 import { instanceLabels, startOperator, type TestOperator } from '../../support/operator';
+import { createTailscaleGateway } from '../../support/objects';
 import { recordHistory } from '../../support/record-history';
 import {
   createTestNamespace,
@@ -125,19 +126,8 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
     name,
   });
 
-  const createTailscaleGateway = (name: string, spec: Record<string, unknown>) =>
-    objects.createNamespacedCustomObject({
-      group,
-      version,
-      namespace,
-      plural: 'tailscalegateways',
-      body: {
-        apiVersion: `${group}/${version}`,
-        kind: 'TailscaleGateway',
-        metadata: { name, labels: operator.labels },
-        spec,
-      },
-    });
+  const createOurGateway = (name: string, spec: Record<string, unknown>) =>
+    createTailscaleGateway(kc, { namespace, name, labels: operator.labels, spec });
 
   const getTailscaleGateway = async (name: string) =>
     (await objects.getNamespacedCustomObject({
@@ -239,7 +229,7 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
       { name: 'db', port: 5432, protocol: 'TCP' },
     ]);
     const tsgw = uniqueName('tsgw');
-    await createTailscaleGateway(tsgw, { gatewayRef: { name: gw }, tailnets: [tailnet.name] });
+    await createOurGateway(tsgw, { gatewayRef: { name: gw }, tailnets: [tailnet.name] });
 
     const empty = await statusWhere(
       tsgw,
@@ -417,7 +407,7 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
 
     const tsgwA = uniqueName('tsgw-a');
     const tsgwB = uniqueName('tsgw-b');
-    await createTailscaleGateway(tsgwA, {
+    await createOurGateway(tsgwA, {
       gatewayRef: { name: gwA },
       tailnets: [tailnet.name],
       publish: [
@@ -425,7 +415,7 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
         { routeSelector: { matchLabels: { tailnet: 'yes' } }, vipService: { tags: ['tag:gw'] } },
       ],
     });
-    await createTailscaleGateway(tsgwB, {
+    await createOurGateway(tsgwB, {
       gatewayRef: { name: gwB },
       publish: [
         { route: { name: routeB }, tailnet: tailnet.name, vipService: { name: shared, tags: ['tag:gw'] } },
@@ -526,7 +516,7 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
       { name: 'udp', port: 53, protocol: 'UDP' },
     ]);
     const tsgw = uniqueName('tsgw-l4');
-    await createTailscaleGateway(tsgw, { gatewayRef: { name: gw }, tailnets: [tailnet.name] });
+    await createOurGateway(tsgw, { gatewayRef: { name: gw }, tailnets: [tailnet.name] });
     await statusWhere(tsgw, 'Ready without routes', (g) => conditionOf(g, 'Ready')?.status === 'True');
 
     // Created after the TailscaleGateway: the TLSRoute and UDPRoute watchers must re-trigger its workflow.
@@ -571,7 +561,7 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
 
   it('reports a missing Gateway and a published route that is not attached, by field', async () => {
     const missing = uniqueName('tsgw-missing');
-    await createTailscaleGateway(missing, {
+    await createOurGateway(missing, {
       gatewayRef: { name: 'no-such-gateway' },
       tailnets: [tailnet.name],
     });
@@ -587,7 +577,7 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
     const gw = uniqueName('eg-c');
     await createGateway(gw, [{ name: 'http', port: 80, protocol: 'HTTP' }]);
     const unattached = uniqueName('tsgw-unattached');
-    await createTailscaleGateway(unattached, {
+    await createOurGateway(unattached, {
       gatewayRef: { name: gw },
       tailnets: [tailnet.name],
       publish: [{ route: { name: 'not-a-route' }, vipService: { tags: ['tag:gw'] } }],
@@ -609,7 +599,7 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
     // re-trigger the workflow on the tailnet's change, not at its recheck timer).
     const laterTailnet = uniqueName('later-corp');
     const waiting = uniqueName('tsgw-waiting');
-    await createTailscaleGateway(waiting, { gatewayRef: { name: gw }, tailnets: [laterTailnet] });
+    await createOurGateway(waiting, { gatewayRef: { name: gw }, tailnets: [laterTailnet] });
     const noTailnet = await statusWhere(
       waiting,
       'TailnetNotFound',
@@ -659,7 +649,7 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
     await createForeignRoute(refused, 'local'); // that listener admits its own namespace only
 
     const tsgw = uniqueName('tsgw-cross');
-    await createTailscaleGateway(tsgw, { gatewayRef: { name: gw } });
+    await createOurGateway(tsgw, { gatewayRef: { name: gw } });
     const notPermitted = await statusWhere(
       tsgw,
       'RefNotPermitted',
@@ -740,7 +730,7 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
     await routeIn(namespace, inside, unwatched); // ours, pointing at a backend we may not read
 
     const tsgw = uniqueName('tsgw-open');
-    await createTailscaleGateway(tsgw, { gatewayRef: { name: gw } });
+    await createOurGateway(tsgw, { gatewayRef: { name: gw } });
     const reported = await statusWhere(
       tsgw,
       'NamespaceNotWatched',
@@ -754,7 +744,7 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
     );
 
     const elsewhere = uniqueName('tsgw-elsewhere');
-    await createTailscaleGateway(elsewhere, { gatewayRef: { name: gw, namespace: unwatched } });
+    await createOurGateway(elsewhere, { gatewayRef: { name: gw, namespace: unwatched } });
     const missing = await statusWhere(
       elsewhere,
       'GatewayNotFound',
@@ -811,17 +801,11 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
     });
     try {
       const name = uniqueName('tsgw-forbidden');
-      await objects.createNamespacedCustomObject({
-        group,
-        version,
+      await createTailscaleGateway(kc, {
         namespace,
-        plural: 'tailscalegateways',
-        body: {
-          apiVersion: `${group}/${version}`,
-          kind: 'TailscaleGateway',
-          metadata: { name, labels: instanceLabels(instance) },
-          spec: { gatewayRef: { name: 'eg' } },
-        },
+        name,
+        labels: instanceLabels(instance),
+        spec: { gatewayRef: { name: 'eg' } },
       });
       const forbidden = await statusWhere(
         name,
