@@ -120,20 +120,7 @@ export class TailscaleClient {
   private async accessToken(): Promise<CachedToken> {
     if (this.token && this.isFresh(this.token)) return this.token;
     const backoff = this.tokenBackoff;
-    if (backoff && this.now() < backoff.until) {
-      const { type, message, retryable, status, method, path, apiMessage } = backoff.error;
-      const retryAfterMs = backoff.until - this.now();
-      throw new TailscaleApiError({
-        type,
-        message,
-        retryable,
-        status,
-        method,
-        path,
-        apiMessage,
-        retryAfterMs,
-      });
-    }
+    if (backoff && this.now() < backoff.until) throw backoff.error.withRetryAfter(backoff.until - this.now());
     this.pendingToken ??= this.fetchToken()
       .catch((err: unknown) => {
         if (err instanceof TailscaleApiError && err.retryable && err.retryAfterMs) {

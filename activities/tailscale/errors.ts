@@ -55,6 +55,21 @@ export class TailscaleApiError extends Error {
     this.path = init.path;
     this.apiMessage = init.apiMessage;
   }
+
+  /** The same failure, telling the caller how long is left to wait before a retry. */
+  withRetryAfter(retryAfterMs: number): TailscaleApiError {
+    const { type, message, retryable, status, method, path, apiMessage } = this;
+    return new TailscaleApiError({
+      type,
+      message,
+      retryable,
+      status,
+      method,
+      path,
+      apiMessage,
+      retryAfterMs,
+    });
+  }
 }
 
 export const isTailscaleApiError = (err: unknown): err is TailscaleApiError =>
