@@ -6,7 +6,7 @@
 #   - Envoy Gateway (the extension server's real client in stack tests), from the github.com/envoyproxy/gateway Go module
 #   - helm (renders deploy/chart in the chart tests), from the helm.sh/helm/v3 Go module
 # Everything lands under $TSGW_CACHE_DIR (default ~/.cache/tailscale-gateway-operator), keyed by version,
-# and is rebuilt only when absent. Usage: tools/setup.sh [all|temporal|controlplane|gateway-api|envoy-gateway|helm|node]
+# and is rebuilt only when absent. Usage: tools/setup.sh [all|temporal|controlplane|gateway-api|envoy-gateway|helm|tailscale-contract|node]
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -176,6 +176,25 @@ setup_helm() {
   log "helm: $("$dir/helm" version --short 2>/dev/null)"
 }
 
+# Our own Go program (tools/tailscale-contract/): the official Tailscale Go client driven against the
+# simulator by test/contract/tailscale-go-client.test.ts. Keyed by a hash of its sources.
+setup_tailscale_contract() {
+  local src=$repo/tools/tailscale-contract v dir
+  need_cmd go "Install Go >= 1.26 (the Tailscale contract check is a Go program)."
+  v=$(cat "$src/go.mod" "$src/go.sum" "$src"/*.go | sha256sum | cut -c1-16)
+  dir=$cache/tailscale-contract/$v
+  if [ -x "$dir/tailscale-contract" ]; then
+    log "tailscale-contract $v: cached at $dir/tailscale-contract"
+    return
+  fi
+  need_disk "$cache" 50
+  mkdir -p "$dir"
+  log "tailscale-contract $v: building (cold: ~1 min on 2 cores with module downloads; cached afterwards)"
+  (cd "$src" && with_heartbeat "go build tailscale-contract" env CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" \
+    -o "$dir/tailscale-contract.tmp" .)
+  mv "$dir/tailscale-contract.tmp" "$dir/tailscale-contract"
+}
+
 what=${1:-all}
 case $what in
   node) setup_node ;;
@@ -184,6 +203,7 @@ case $what in
   gateway-api) setup_gateway_api ;;
   envoy-gateway) setup_envoy_gateway ;;
   helm) setup_helm ;;
+  tailscale-contract) setup_tailscale_contract ;;
   all)
     setup_node
     setup_temporal
@@ -191,6 +211,7 @@ case $what in
     setup_controlplane
     setup_envoy_gateway
     setup_helm
+    setup_tailscale_contract
     ;;
   *) die "unknown part '$what' (all|node|temporal|controlplane|gateway-api|envoy-gateway|helm)" ;;
 esac

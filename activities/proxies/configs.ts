@@ -17,7 +17,7 @@ import { isSubsetOf } from '../kubernetes/subset';
 import type { TailscaleClient } from '../tailscale/client';
 import { deleteDevice } from '../tailscale/devices';
 import { isTailscaleApiError, toActivityFailure } from '../tailscale/errors';
-import { createAuthKey, deleteKey, listKeys } from '../tailscale/keys';
+import { createAuthKey, deleteKey, revokeUsableKeysDescribed } from '../tailscale/keys';
 import { readReplicaState, secretValue } from './state-secret';
 
 export interface EnsureProxyConfigsInput {
@@ -172,13 +172,12 @@ async function ensureReplicaConfig(
  */
 async function mintAuthKey(deps: ConfigDeps, client: TailscaleClient, d: ProxyDeployment, ordinal: number) {
   const description = keyDescription(d, ordinal, deps.operator);
-  const earlier = (await listKeys(client)).filter((k) => !k.invalid && k.description === description);
-  for (const key of earlier) await deleteKey(client, key.id);
+  const earlier = await revokeUsableKeysDescribed(client, description);
   if (earlier.length) {
     deps.logger.info('revoked unused auth keys of a replica before minting its key', {
       parent: `${d.kind} ${d.namespace}/${d.name}`,
       ordinal,
-      keyIds: earlier.map((k) => k.id),
+      keyIds: earlier,
     });
   }
   try {

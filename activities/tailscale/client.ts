@@ -36,6 +36,11 @@ export interface RequestOptions {
   body?: unknown;
   /** Cancels the call, e.g. the activity's cancellation signal. */
   signal?: AbortSignal;
+  /**
+   * The caller does not read the body of a success (as Go clients do not for writes): a body that
+   * is not JSON then reads as no body instead of failing the call.
+   */
+  bodyUnused?: boolean;
 }
 
 export interface ApiResponse {
@@ -220,7 +225,7 @@ export class TailscaleClient {
       });
     }
     const json = text === '' ? undefined : parseJson(text);
-    if (text !== '' && json === undefined) {
+    if (text !== '' && json === undefined && !options.bodyUnused) {
       throw new TailscaleApiError({
         type: 'TailscaleUnexpectedResponse',
         retryable: false,

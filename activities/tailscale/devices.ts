@@ -5,6 +5,7 @@ import {
   booleanOr,
   isRecord,
   isStringArray,
+  listField,
   optionalString,
   stringOr,
   unexpectedResponse,
@@ -80,9 +81,7 @@ export async function listDevices(
   const path = client.tailnetPath('devices');
   const query = { fields: options.fields, ...options.filters };
   const { json } = await client.request('GET', path, { query, signal: options.signal });
-  if (!isRecord(json) || !Array.isArray(json.devices))
-    throw unexpectedResponse('expected {"devices": [...]}', 'GET', path);
-  return json.devices.map((item) => parseDevice(item, 'GET', path));
+  return listField(json, 'devices', 'GET', path).map((item) => parseDevice(item, 'GET', path));
 }
 
 /** The device by nodeId (or legacy ID), or null when it does not exist. */
@@ -111,7 +110,10 @@ export async function deleteDevice(
   options: CallOptions = {},
 ): Promise<boolean> {
   try {
-    await client.request('DELETE', `/api/v2/device/${pathSegment(deviceId)}`, options);
+    await client.request('DELETE', `/api/v2/device/${pathSegment(deviceId)}`, {
+      ...options,
+      bodyUnused: true,
+    });
     return true;
   } catch (err) {
     if (isNotFound(err)) return false;

@@ -8,6 +8,7 @@ import {
   booleanOr,
   isRecord,
   isStringArray,
+  listField,
   optionalString,
   stringOr,
   unexpectedResponse,
@@ -97,7 +98,11 @@ export async function createAuthKey(
   return { ...parseKey(json, 'POST', path), key: json.key };
 }
 
-/** Keys created by this client's credentials; every key in the tailnet with `all: true`. */
+/**
+ * Without `all`, what the caller's own credentials see: for an OAuth client that is the tailnet's
+ * OAuth clients, not its auth keys. With `all: true`, every key of the tailnet. Go servers may send
+ * the list as `null` or leave it out when empty.
+ */
 export async function listKeys(
   client: TailscaleClient,
   options: CallOptions & { all?: boolean } = {},
@@ -107,9 +112,24 @@ export async function listKeys(
     query: { all: options.all ? 'true' : undefined },
     signal: options.signal,
   });
-  if (!isRecord(json) || !Array.isArray(json.keys))
-    throw unexpectedResponse('expected {"keys": [...]}', 'GET', path);
-  return json.keys.map((item) => parseKey(item, 'GET', path));
+  return listField(json, 'keys', 'GET', path).map((item) => parseKey(item, 'GET', path));
+}
+
+/**
+ * Revokes every auth key of the tailnet that could still log a device in and carries exactly this
+ * description; returns their IDs. The list must be `all=true`: without it an OAuth client never sees
+ * the auth keys it minted (https://tailscale.com/api#tag/keys/get/tailnet/{tailnet}/keys).
+ */
+export async function revokeUsableKeysDescribed(
+  client: TailscaleClient,
+  description: string,
+  options: CallOptions = {},
+): Promise<string[]> {
+  const usable = (await listKeys(client, { ...options, all: true })).filter(
+    (k) => k.keyType === 'auth' && !k.invalid && k.description === description,
+  );
+  for (const key of usable) await deleteKey(client, key.id, options);
+  return usable.map((k) => k.id);
 }
 
 export async function getKey(
@@ -133,7 +153,7 @@ export async function deleteKey(
   options: CallOptions = {},
 ): Promise<boolean> {
   try {
-    await client.request('DELETE', client.tailnetPath('keys', keyId), options);
+    await client.request('DELETE', client.tailnetPath('keys', keyId), { ...options, bodyUnused: true });
     return true;
   } catch (err) {
     if (isNotFound(err)) return false;

@@ -31,3 +31,17 @@ export const stringOr = (value: unknown, fallback: string): string =>
   typeof value === 'string' ? value : fallback;
 export const booleanOr = (value: unknown, fallback: boolean): boolean =>
   typeof value === 'boolean' ? value : fallback;
+
+/**
+ * The array under `field` of a list response. Go servers encode an empty slice as `null`, and with
+ * `omitempty` leave the field out: both read as an empty list. Anything else that is not an array
+ * is an unexpected body.
+ */
+export function listField(json: unknown, field: string, method: string, path: string): unknown[] {
+  if (isRecord(json)) {
+    const value = json[field];
+    if (Array.isArray(value)) return value;
+    if (value === undefined || value === null) return [];
+  }
+  throw unexpectedResponse(`expected {"${field}": [...]}`, method, path);
+}

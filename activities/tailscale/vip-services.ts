@@ -5,7 +5,14 @@
  */
 import type { TailscaleClient } from './client';
 import { isNotFound, TailscaleApiError } from './errors';
-import { isRecord, isStringArray, isStringMap, optionalString, unexpectedResponse } from './response-shape';
+import {
+  isRecord,
+  isStringArray,
+  isStringMap,
+  listField,
+  optionalString,
+  unexpectedResponse,
+} from './response-shape';
 
 export interface VipService {
   name: string;
@@ -70,10 +77,7 @@ export async function listVipServices(
 ): Promise<VipService[]> {
   const path = client.tailnetPath('vip-services');
   const { json } = await client.request('GET', path, options);
-  if (!isRecord(json) || !Array.isArray(json.vipServices)) {
-    throw unexpectedResponse('expected {"vipServices": [...]}', 'GET', path);
-  }
-  return json.vipServices.map((item) => parseVipService(item, 'GET', path));
+  return listField(json, 'vipServices', 'GET', path).map((item) => parseVipService(item, 'GET', path));
 }
 
 /**
@@ -99,7 +103,7 @@ export async function getVipService(
 /**
  * Creates or fully replaces a service. To rename, pass the current name as `currentName` and the new
  * one in `service.name`. Returns the stored object when the API echoes it (the spec says it does;
- * Go clients ignore it), else null.
+ * Go clients ignore the body), else null: an empty body, `null`, or anything that is not a service.
  */
 export async function putVipService(
   client: TailscaleClient,
@@ -110,8 +114,12 @@ export async function putVipService(
   assertServiceName(pathName);
   assertServiceName(service.name);
   const path = client.tailnetPath('vip-services', pathName);
-  const { json } = await client.request('PUT', path, { body: service, signal: options.signal });
-  return json === undefined ? null : parseVipService(json, 'PUT', path);
+  const { json } = await client.request('PUT', path, {
+    body: service,
+    signal: options.signal,
+    bodyUnused: true,
+  });
+  return isRecord(json) && typeof json.name === 'string' ? parseVipService(json, 'PUT', path) : null;
 }
 
 /** Deletes the service; false when it was already gone (idempotent for retries). */
@@ -122,7 +130,10 @@ export async function deleteVipService(
 ): Promise<boolean> {
   assertServiceName(name);
   try {
-    await client.request('DELETE', client.tailnetPath('vip-services', name), options);
+    await client.request('DELETE', client.tailnetPath('vip-services', name), {
+      ...options,
+      bodyUnused: true,
+    });
     return true;
   } catch (err) {
     if (isNotFound(err)) return false;
@@ -138,9 +149,7 @@ export async function listVipServiceHosts(
   assertServiceName(name);
   const path = client.tailnetPath('services', name, 'devices');
   const { json } = await client.request('GET', path, options);
-  if (!isRecord(json) || !Array.isArray(json.hosts))
-    throw unexpectedResponse('expected {"hosts": [...]}', 'GET', path);
-  return json.hosts.map((host): VipServiceHost => {
+  return listField(json, 'hosts', 'GET', path).map((host): VipServiceHost => {
     // The spec calls the ID `stableNodeID`; the live API sends `nodeId`. Accept both.
     const nodeId = isRecord(host)
       ? (optionalString(host.nodeId) ?? optionalString(host.stableNodeID))

@@ -14,14 +14,17 @@ export interface CompatOptions {
   missingServiceMessage: string;
   /** GET /vip-services on a tailnet without services: 200 with an empty list, or 404. */
   emptyServiceListStatus: 200 | 404;
-  /** Unknown routes: the Go mux's plain-text `404 page not found` (false) or JSON (true). */
+  /**
+   * Unknown routes and wrong methods: JSON `{"message":"not found"}` 404s (true), or what Go's
+   * ServeMux answers, a plain-text `404 page not found` and a `405 Method Not Allowed` (false).
+   */
   unknownRouteJson: boolean;
 }
 
 export const defaultCompat: CompatOptions = {
   missingServiceMessage: 'not found',
   emptyServiceListStatus: 200,
-  unknownRouteJson: false,
+  unknownRouteJson: true,
 };
 
 /** Everything the handlers share: the model, time, address allocation and compatibility switches. */

@@ -43,6 +43,9 @@ function listHosts(ctx: ApiContext) {
   const hosts = [...ctx.tailnet.devices.values()]
     .filter((device) => Object.hasOwn(device.advertisedServices, service.name))
     .map((device) => ({
+      // The published description names the ID `stableNodeID`; the live API has been seen sending
+      // `nodeId` (tailscale-client-go-v2 services.go): both, so clients of either spelling work.
+      stableNodeID: device.nodeId,
       nodeId: device.nodeId,
       approvalLevel: approvalLevel(ctx.tailnet, service, device),
       configured: device.advertisedServices[service.name],

@@ -55,9 +55,15 @@ export function sendJson(
   res.end(payload);
 }
 
-export function sendText(res: ServerResponse, status: number, text: string): void {
+export function sendText(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  headers: Readonly<Record<string, string>> = {},
+): void {
   if (res.headersSent || res.destroyed) return;
   res.writeHead(status, {
+    ...headers,
     'content-type': 'text/plain; charset=utf-8',
     'x-content-type-options': 'nosniff',
     'content-length': String(Buffer.byteLength(text)),

@@ -16,7 +16,7 @@ import {
   parseJsonObject,
   type JsonObject,
 } from './json-body';
-import { isWellFormedScope, requireScopes } from './scopes';
+import { isWellFormedScope, requireScopes, scopeGranted } from './scopes';
 import type { AuthKeyRecord, OAuthClientRecord, TailnetRecord } from './state';
 import { checkTags } from './validation';
 
@@ -24,6 +24,7 @@ export const defaultKeyExpirySeconds = 90 * 24 * 3600;
 export const tagsRequiredMessage = 'auth keys created with an OAuth client must have tags';
 
 const keysRead: ScopeRequirement = { scope: 'auth_keys:read', whenMissing: 403 };
+const oauthKeysRead = 'oauth_keys:read';
 const keysWrite: ScopeRequirement = { scope: 'auth_keys', whenMissing: 403 };
 const oauthKeysWrite: ScopeRequirement = { scope: 'oauth_keys', whenMissing: 403 };
 
@@ -37,6 +38,8 @@ export function authKeyView(key: AuthKeyRecord, now: number): Record<string, unk
     keyType: 'auth',
     description: key.description,
     created: iso(key.created),
+    // The last change the record saw: its revocation, else its creation.
+    updated: iso(key.revokedAt ?? key.created),
     expires: iso(key.expiresAt),
     expirySeconds: key.expirySeconds,
     capabilities: {
@@ -62,6 +65,7 @@ export function oauthClientView(client: OAuthClientRecord): Record<string, unkno
     keyType: 'client',
     description: client.description,
     created: iso(client.created),
+    updated: iso(client.created),
     scopes: [...client.scopes],
     tags: [...client.tags],
     invalid: false,
@@ -156,14 +160,27 @@ function createKey(ctx: ApiContext) {
   return ok({ ...authKeyView(key, now), key: key.secret });
 }
 
+/**
+ * What the published API description says `GET /keys` returns: with `all=true`, every key of the
+ * tailnet (each kind only if the token's scopes grant reading it); without it, a user's token sees
+ * that user's keys, while an OAuth-derived token sees the tailnet's OAuth clients and none of the
+ * auth keys, not even its own (https://tailscale.com/api#tag/keys/get/tailnet/{tailnet}/keys).
+ */
 function listKeys(ctx: ApiContext) {
   const now = ctx.core.clock.now();
   const all = ctx.req.query.get('all') === 'true';
-  const keys = [...ctx.tailnet.authKeys.values()]
-    .filter((key) => all || key.createdBy === ctx.auth.clientId)
-    .map((key) => authKeyView(key, now));
-  if (all) keys.push(...[...ctx.tailnet.oauthClients.values()].map(oauthClientView));
-  return ok({ keys });
+  const fromOAuth = ctx.auth.clientId !== null;
+  const authKeys =
+    all || !fromOAuth
+      ? [...ctx.tailnet.authKeys.values()].filter((key) => all || key.createdBy === null)
+      : [];
+  const clients =
+    (all || fromOAuth) && scopeGranted(ctx.auth.scopes, oauthKeysRead)
+      ? [...ctx.tailnet.oauthClients.values()]
+      : [];
+  return ok({
+    keys: [...authKeys.map((key) => authKeyView(key, now)), ...clients.map(oauthClientView)],
+  });
 }
 
 function getKey(ctx: ApiContext) {

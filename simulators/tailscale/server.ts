@@ -224,12 +224,10 @@ class RequestHandler {
     if (fault.latencyMs > 0) await delay(fault.latencyMs);
     if (fault.terminal) return this.answerFault(req, fault.terminal);
 
-    if (lookup.kind === 'no-route') {
+    if (lookup.kind !== 'match') {
       if (core.compat.unknownRouteJson) throw new ApiError(404);
-      return sendText(res, 404, '404 page not found\n');
-    }
-    if (lookup.kind === 'method-not-allowed') {
-      throw new ApiError(405, 'method not allowed', { allow: lookup.allow.join(', ') });
+      if (lookup.kind === 'no-route') return sendText(res, 404, '404 page not found\n');
+      return sendText(res, 405, 'Method Not Allowed\n', { allow: lookup.allow.join(', ') });
     }
     const apiRequest: ApiRequest = {
       method,

@@ -105,11 +105,9 @@ test.each([
   await expectStillServing();
 });
 
-test('a known path with a wrong method is 405 JSON with Allow', async () => {
+test('a known path with a wrong method is a 404 JSON like an unknown route', async () => {
   const reply = await h.call('PATCH', vipPath('svc:a'), { token });
-  expect(reply.status).toBe(405);
-  expect(reply.headers.get('allow')).toMatch(/GET/);
-  expect(reply.json).toEqual(jsonMessage);
+  expect([reply.status, reply.json]).toEqual([404, { message: 'not found' }]);
 });
 
 test('malformed percent-encoding is 400 JSON', async () => {
@@ -118,15 +116,18 @@ test('malformed percent-encoding is 400 JSON', async () => {
   expect(reply.json).toEqual(jsonMessage);
 });
 
-test('unknown routes answer the Go mux plain-text 404, or JSON when switched', async () => {
-  const text = await h.call('GET', '/api/v2/unknown', { token });
-  expect([text.status, text.text]).toEqual([404, '404 page not found\n']);
-  await h.admin.setCompat({ unknownRouteJson: true });
+test("unknown routes answer a JSON 404, or what Go's ServeMux answers when switched", async () => {
+  const json = await h.call('GET', '/api/v2/unknown', { token });
+  expect([json.status, json.json]).toEqual([404, { message: 'not found' }]);
+  await h.admin.setCompat({ unknownRouteJson: false });
   try {
-    const json = await h.call('GET', '/api/v2/unknown', { token });
-    expect([json.status, json.json]).toEqual([404, { message: 'not found' }]);
+    const text = await h.call('GET', '/api/v2/unknown', { token });
+    expect([text.status, text.text]).toEqual([404, '404 page not found\n']);
+    const method = await h.call('PATCH', vipPath('svc:a'), { token });
+    expect([method.status, method.text]).toEqual([405, 'Method Not Allowed\n']);
+    expect(method.headers.get('allow')).toMatch(/GET/);
   } finally {
-    await h.admin.setCompat({ unknownRouteJson: false });
+    await h.admin.setCompat({ unknownRouteJson: true });
   }
 });
 

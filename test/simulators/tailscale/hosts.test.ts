@@ -5,7 +5,7 @@ let h: SimHarness;
 let token: string;
 
 interface Hosts {
-  hosts: Array<{ nodeId: string; approvalLevel: string; configured: string }>;
+  hosts: Array<{ stableNodeID: string; nodeId: string; approvalLevel: string; configured: string }>;
 }
 
 beforeAll(async () => {
@@ -19,7 +19,7 @@ const hostsOf = (name: string) =>
 const approvalPath = (name: string, nodeId: string) =>
   `/api/v2/tailnet/-/services/${name}/device/${nodeId}/approved`;
 
-test('advertising hosts appear as {nodeId, approvalLevel, configured}; unadvertising removes them', async () => {
+test('advertising hosts appear as {stableNodeID (and nodeId), approvalLevel, configured}; unadvertising removes them', async () => {
   await h.call('PUT', vipPath('svc:app'), { token, body: { name: 'svc:app', tags: ['tag:app'] } });
   const a = await h.device('app-0', ['tag:k8s']);
   const b = await h.device('app-1', ['tag:k8s']);
@@ -30,8 +30,8 @@ test('advertising hosts appear as {nodeId, approvalLevel, configured}; unadverti
   const reply = await hostsOf('svc:app');
   expect(reply.status).toBe(200);
   expect(reply.json.hosts).toEqual([
-    { nodeId: a.nodeId, approvalLevel: 'not-approved', configured: 'ready' },
-    { nodeId: b.nodeId, approvalLevel: 'not-approved', configured: 'ready' },
+    { stableNodeID: a.nodeId, nodeId: a.nodeId, approvalLevel: 'not-approved', configured: 'ready' },
+    { stableNodeID: b.nodeId, nodeId: b.nodeId, approvalLevel: 'not-approved', configured: 'ready' },
   ]);
 
   await h.admin.unadvertiseServices({ nodeId: b.nodeId, services: ['svc:app'] });

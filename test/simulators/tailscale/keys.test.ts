@@ -9,6 +9,7 @@ interface KeyBody {
   invalid: boolean;
   expires: string;
   created: string;
+  updated: string;
   revoked?: string;
   capabilities: {
     devices: { create: { reusable: boolean; ephemeral: boolean; preauthorized: boolean; tags: string[] } };
@@ -56,7 +57,8 @@ test('what the operator sends creates a single-use, preauthorized, tagged key; t
   expect(read.status).toBe(200);
   expect(read.json.key).toBeUndefined();
   expect(read.text).not.toContain(reply.json.key!);
-  const list = await h.call<{ keys: KeyBody[] }>('GET', '/api/v2/tailnet/-/keys', { token });
+  expect(read.json.updated).toBe(read.json.created);
+  const list = await h.call<{ keys: KeyBody[] }>('GET', '/api/v2/tailnet/-/keys?all=true', { token });
   expect(list.json.keys.map((k) => k.id)).toContain(reply.json.id);
   expect(list.text).not.toContain(reply.json.key!);
 });
@@ -110,6 +112,7 @@ test('DELETE revokes: the key reads invalid with a revoked time, and logins are 
   const read = (await getKey(json.id)).json;
   expect(read.invalid).toBe(true);
   expect(read.revoked).toEqual(expect.any(String));
+  expect(read.updated).toBe(read.revoked);
   await expect(h.admin.registerDevice({ authKey: json.key!, hostname: 'revoked' })).rejects.toMatchObject({
     message: expect.stringMatching(/revoked/),
   });
@@ -181,13 +184,37 @@ test('keyType "client" creates an OAuth client (needs oauth_keys) whose secret w
   expect(exchanged.json.scope).toBe('services');
 });
 
-test('listing without all=true shows only the caller’s keys', async () => {
-  const other = await h.token(['auth_keys'], ['tag:k8s-operator']);
+test('without all=true an OAuth token lists the OAuth clients, not even its own auth keys; all=true lists every key', async () => {
+  const other = await h.token(['auth_keys', 'oauth_keys:read'], ['tag:k8s-operator']);
   const mine = (await create({ tags: ['tag:k8s'] })).json.id;
   const theirs = (await create({ tags: ['tag:k8s'] }, {}, other)).json.id;
-  const ids = (r: { json: { keys: KeyBody[] } }) => r.json.keys.map((k) => k.id);
-  const scoped = await h.call<{ keys: KeyBody[] }>('GET', '/api/v2/tailnet/-/keys', { token: other });
-  expect(ids(scoped)).toEqual([theirs]);
-  const all = await h.call<{ keys: KeyBody[] }>('GET', '/api/v2/tailnet/-/keys?all=true', { token: other });
-  expect(ids(all)).toEqual(expect.arrayContaining([mine, theirs]));
+  const list = (path: string, as: string) => h.call<{ keys: KeyBody[] }>('GET', path, { token: as });
+  const scoped = (await list('/api/v2/tailnet/-/keys', other)).json.keys;
+  expect(scoped.length).toBeGreaterThan(0);
+  expect(scoped.every((k) => k.keyType === 'client')).toBe(true);
+  // Without oauth_keys:read the OAuth clients are not readable either: nothing at all.
+  expect((await list('/api/v2/tailnet/-/keys', token)).json.keys).toEqual([]);
+  const all = (await list('/api/v2/tailnet/-/keys?all=true', other)).json.keys;
+  expect(all.map((k) => k.id)).toEqual(expect.arrayContaining([mine, theirs]));
+  expect(all.some((k) => k.keyType === 'client')).toBe(true);
+  // OAuth clients are listed only to a token that may read them.
+  expect(
+    (await list('/api/v2/tailnet/-/keys?all=true', token)).json.keys.map((k) => k.keyType),
+  ).not.toContain('client');
+});
+
+test('without all=true a user API key lists the keys made with user credentials', async () => {
+  const { token: userToken } = await h.admin.createApiKey();
+  const userKey = (
+    await h.call<KeyBody>('POST', '/api/v2/tailnet/-/keys', {
+      token: userToken,
+      body: { capabilities: { devices: {} } },
+    })
+  ).json.id;
+  const oauthKey = (await create({ tags: ['tag:k8s'] })).json.id;
+  const ids = (
+    await h.call<{ keys: KeyBody[] }>('GET', '/api/v2/tailnet/-/keys', { token: userToken })
+  ).json.keys.map((k) => k.id);
+  expect(ids).toContain(userKey);
+  expect(ids).not.toContain(oauthKey);
 });

@@ -37,7 +37,7 @@ describe('TailscaleEndpoints under faults: advertised services, lost state, rest
     h.core.readNamespacedSecret({ namespace, name });
 
   const keysOf = async (replica: string) =>
-    (await listKeys(h.tailnet.api)).filter((k) => k.description.startsWith(`${replica} `));
+    (await listKeys(h.tailnet.api, { all: true })).filter((k) => k.description.startsWith(`${replica} `));
 
   it('reflects AdvertiseServices edits as service hosts, and keeps them across re-renders of the config', async () => {
     const name = uniqueName('adv');
@@ -168,7 +168,7 @@ describe('TailscaleEndpoints under faults: advertised services, lost state, rest
     await endpoints.create(name, { proxy: { replicas: 2 } });
     await endpoints.waitReady(name);
     const before = await stateOf(`${name}-1`);
-    const keysBefore = (await listKeys(h.tailnet.api)).length;
+    const keysBefore = (await listKeys(h.tailnet.api, { all: true })).length;
 
     await h.proxies.killReplica(h.namespace, name, 1);
     const podUid = await eventually('new pod_uid in the state', async () => {
@@ -178,7 +178,7 @@ describe('TailscaleEndpoints under faults: advertised services, lost state, rest
     const pod = await h.core.readNamespacedPod({ namespace: h.namespace, name: `${name}-1` });
     expect(pod.metadata?.uid).toBe(podUid);
     expect(secretData(await stateOf(`${name}-1`), 'device_id')).toBe(secretData(before, 'device_id'));
-    expect((await listKeys(h.tailnet.api)).length).toBe(keysBefore);
+    expect((await listKeys(h.tailnet.api, { all: true })).length).toBe(keysBefore);
     await endpoints.waitReady(name);
 
     await h.proxies.killReplica(h.namespace, name, 0, { restart: false });

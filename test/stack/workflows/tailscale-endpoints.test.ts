@@ -296,7 +296,9 @@ describe('TailscaleEndpoints: proxy StatefulSets, auth keys, devices and status 
     }
 
     // One single-use, pre-authorized, tagged key per replica.
-    const keys = (await listKeys(h.tailnet.api)).filter((k) => k.description.startsWith(`${name}-`));
+    const keys = (await listKeys(h.tailnet.api, { all: true })).filter((k) =>
+      k.description.startsWith(`${name}-`),
+    );
     expect(keys.map((k) => k.description.split(' ')[0]).sort()).toEqual([`${name}-0`, `${name}-1`]);
     for (const key of keys) {
       expect(key.capabilities).toEqual({
@@ -364,7 +366,7 @@ describe('TailscaleEndpoints: proxy StatefulSets, auth keys, devices and status 
     const versions = await settled(name);
     const handle = h.temporal.workflow.getHandle(endpointsWorkflowId(namespace, name));
     const countsBefore = await h.tailnet.sim.admin.requestCounts();
-    const keysBefore = (await listKeys(h.tailnet.api)).length;
+    const keysBefore = (await listKeys(h.tailnet.api, { all: true })).length;
     const snapshot = snapshotOf(await getEndpoints(name));
     const reconcilesBefore = (await handle.query(resourceStatusQuery)).reconciles;
 
@@ -396,7 +398,7 @@ describe('TailscaleEndpoints: proxy StatefulSets, auth keys, devices and status 
     expect(counts.routes['POST /api/v2/tailnet/-/keys'] ?? 0).toBe(
       countsBefore.routes['POST /api/v2/tailnet/-/keys'] ?? 0,
     );
-    expect((await listKeys(h.tailnet.api)).length).toBe(keysBefore);
+    expect((await listKeys(h.tailnet.api, { all: true })).length).toBe(keysBefore);
     expect(await versionsOf(name)).toEqual(versions);
     expect((await handle.query(resourceStatusQuery)).lastError).toBeUndefined();
   }, 300_000);
