@@ -9,14 +9,13 @@ import type { ActivityContext } from './context';
 import { AdvertisedServicesEditor } from './kubernetes/advertised-services';
 import { isConflict, isNotFound, toKubeActivityFailure } from './kubernetes/errors';
 import { proxyLabelKeys } from './specs/proxy-group';
+import { tailscaledConfigKey } from './specs/tailscaled-config';
 import { selectorIsEmpty, selectorMatches, selectorToQuery } from '../api/label-selector';
 import { tailnetResource } from './tailnets';
 
 export const endpointsResource = resourceOf(tailscaleEndpointsCrd);
 export const servicesResource = resourceOf(tailscaleServicesCrd);
 export const autoProvisionedAnnotation = 'tailscale-gateway.com/auto-provisioned';
-/** The tailscaled config file in each replica's config Secret (Tailscale ProxyGroup convention). */
-export const tailscaledConfigKey = 'cap-106.hujson';
 
 export interface TailnetStatusView {
   exists: boolean;

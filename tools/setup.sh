@@ -5,8 +5,9 @@
 #   - the Gateway API CRDs (standard + experimental), from the sigs.k8s.io/gateway-api Go module
 #   - Envoy Gateway (the extension server's real client in stack tests), from the github.com/envoyproxy/gateway Go module
 #   - helm (renders deploy/chart in the chart tests), from the helm.sh/helm/v3 Go module
+#   - tools/tailscale-config-check (checks the proxies' config files), against the tailscale.com Go module
 # Everything lands under $TSGW_CACHE_DIR (default ~/.cache/tailscale-gateway-operator), keyed by version,
-# and is rebuilt only when absent. Usage: tools/setup.sh [all|temporal|controlplane|gateway-api|envoy-gateway|helm|tailscale-contract|node]
+# and is rebuilt only when absent. Usage: tools/setup.sh [all|temporal|controlplane|gateway-api|envoy-gateway|helm|tailscale-contract|tailscale-config-check|node]
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -195,6 +196,25 @@ setup_tailscale_contract() {
   mv "$dir/tailscale-contract.tmp" "$dir/tailscale-contract"
 }
 
+# tools/tailscale-config-check: validates the proxies' config files with tailscale.com's own types. Our own
+# source, so it is cached by a hash of its files (the tailscale.com version is pinned in its go.mod).
+setup_tailscale_config_check() {
+  local src=$repo/tools/tailscale-config-check key dir
+  key=$(cd "$src" && LC_ALL=C cat go.mod go.sum $(LC_ALL=C ls ./*.go) | sha256sum | cut -c1-16)
+  dir=$cache/tailscale-config-check/$key
+  if [ -x "$dir/tailscale-config-check" ]; then
+    log "tailscale-config-check: cached at $dir/tailscale-config-check"
+    return
+  fi
+  need_cmd go "Install Go >= 1.26.6 (the config checker is built against the tailscale.com Go module)."
+  need_disk "$cache" 100
+  mkdir -p "$dir"
+  log "tailscale-config-check: building against tailscale.com (cold: ~5 min on 2 cores under load; cached afterwards)"
+  (cd "$src" && with_heartbeat "go build tailscale-config-check" env CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" \
+    -o "$dir/tailscale-config-check.tmp" .)
+  mv "$dir/tailscale-config-check.tmp" "$dir/tailscale-config-check"
+}
+
 what=${1:-all}
 case $what in
   node) setup_node ;;
@@ -204,6 +224,7 @@ case $what in
   envoy-gateway) setup_envoy_gateway ;;
   helm) setup_helm ;;
   tailscale-contract) setup_tailscale_contract ;;
+  tailscale-config-check) setup_tailscale_config_check ;;
   all)
     setup_node
     setup_temporal
@@ -212,6 +233,7 @@ case $what in
     setup_envoy_gateway
     setup_helm
     setup_tailscale_contract
+    setup_tailscale_config_check
     ;;
-  *) die "unknown part '$what' (all|node|temporal|controlplane|gateway-api|envoy-gateway|helm)" ;;
+  *) die "unknown part '$what' (all|node|temporal|controlplane|gateway-api|envoy-gateway|helm|tailscale-contract|tailscale-config-check)" ;;
 esac

@@ -1,4 +1,6 @@
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
+import { parseHujson } from '../specs/hujson';
+import { isObject } from '../specs/tailscaled-config';
 import { isConflict, toKubeActivityFailure } from './errors';
 
 /** One TailscaleServices' change to a replica's AdvertiseServices. */
@@ -68,8 +70,12 @@ export class AdvertisedServicesEditor {
       const secret = queue.latest;
       const raw = Buffer.from(secret.data?.[this.configKey] ?? '', 'base64').toString('utf8');
       if (!raw) return false;
-      const config = JSON.parse(raw) as { AdvertiseServices?: string[] };
-      const current = config.AdvertiseServices ?? [];
+      const config = parseHujson(raw);
+      if (!isObject(config))
+        throw new Error(`${this.configKey} of Secret ${namespace}/${name} is not an object`);
+      const current = Array.isArray(config.AdvertiseServices)
+        ? config.AdvertiseServices.filter((s): s is string => typeof s === 'string')
+        : [];
       const next = batch.reduce(
         (list, e) =>
           e.advertise

@@ -2,7 +2,7 @@ import type { ProxyDeployment } from '../../api/v1alpha1/proxy';
 import type { Logger } from '../../runtime/logger';
 import { proxyNames } from '../specs/proxy-group';
 import { TailnetUnavailable } from '../tailnets';
-import { parseTailscaledConfig, tailscaledConfigKey } from '../specs/proxy-group';
+import { parseTailscaledConfig, tailscaledConfigKey } from '../specs/tailscaled-config';
 import { refOf, type KubeObjects, type ObjectRef, type WireObject } from '../kubernetes/apply';
 import type { TailscaleClient } from '../tailscale/client';
 import { deleteKey } from '../tailscale/keys';

@@ -3,14 +3,8 @@ import { isDeepStrictEqual } from 'node:util';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ProxyDeployment } from '../../api/v1alpha1/proxy';
 import type { Logger } from '../../runtime/logger';
-import {
-  desiredConfigSecret,
-  desiredTailscaledConfig,
-  ordinals,
-  parseTailscaledConfig,
-  proxyNames,
-  tailscaledConfigKey,
-} from '../specs/proxy-group';
+import { desiredConfigSecret, desiredTailscaledConfig, ordinals, proxyNames } from '../specs/proxy-group';
+import { parseTailscaledConfig, tailscaledConfigKey } from '../specs/tailscaled-config';
 import type { KubeObjects, WireObject } from '../kubernetes/apply';
 import { isConflict, toKubeActivityFailure } from '../kubernetes/errors';
 import { isSubsetOf } from '../kubernetes/subset';

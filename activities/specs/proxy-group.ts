@@ -18,10 +18,9 @@ import type {
 } from '@kubernetes/client-node';
 import { apiVersion } from '../../api/common';
 import { proxyPortName, type ProxyDeployment, type ProxyParentKind } from '../../api/v1alpha1/proxy';
+import { tailscaledConfigKey } from './tailscaled-config';
 
 export const proxyFieldManager = 'tailscale-gateway-operator';
-/** containerboot picks the highest `cap-<N>.hujson` it supports; 106 is the ProxyGroup minimum. */
-export const tailscaledConfigKey = 'cap-106.hujson';
 export const proxyContainerName = 'tailscale';
 
 export const proxyLabelKeys = {
@@ -148,12 +147,16 @@ export function desiredStateSecret(d: ProxyDeployment, ordinal: number): V1Secre
   };
 }
 
-/** tailscaled's `ipn.ConfigVAlpha` as we write it (JSON is valid HuJSON). */
+/**
+ * tailscaled's `ipn.ConfigVAlpha` as we write it (JSON is valid HuJSON). `Locked` and `acceptDNS` are
+ * `opt.Bool`, which decodes only JSON true, false and null (tailscale.com types/opt/bool.go): the
+ * string "false" makes tailscaled refuse the whole file. An unset `Locked` means locked.
+ */
 export interface TailscaledConfig {
   Version: 'alpha0';
-  Locked: 'false';
+  Locked: false;
   Hostname: string;
-  acceptDNS: 'false';
+  acceptDNS: false;
   AuthKey?: string;
   AdvertiseServices?: string[];
   [key: string]: unknown;
@@ -170,9 +173,9 @@ export function desiredTailscaledConfig(
 ): TailscaledConfig {
   const config: TailscaledConfig = {
     Version: 'alpha0',
-    Locked: 'false',
+    Locked: false,
     Hostname: proxyNames.hostname(d, ordinal),
-    acceptDNS: 'false',
+    acceptDNS: false,
   };
   if (opts.authKey) config.AuthKey = opts.authKey;
   const advertised = opts.current?.AdvertiseServices;
@@ -190,51 +193,6 @@ export function desiredConfigSecret(d: ProxyDeployment, ordinal: number, config:
     metadata: metadataOf(d, proxyNames.configSecret(d, ordinal), secretLabels('config', ordinal)),
     data: { [tailscaledConfigKey]: Buffer.from(JSON.stringify(config)).toString('base64') },
   };
-}
-
-/**
- * Parses a `cap-<N>.hujson` value: JSON plus comments and trailing commas (HuJSON), which other
- * writers may use. Undefined when it is not an object.
- */
-export function parseTailscaledConfig(text: string | undefined): Record<string, unknown> | undefined {
-  if (text === undefined || text.trim() === '') return undefined;
-  try {
-    const value: unknown = JSON.parse(stripHujson(text));
-    return value !== null && typeof value === 'object' && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function stripHujson(text: string): string {
-  let out = '';
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i]!;
-    if (c === '"') {
-      const end = endOfString(text, i);
-      out += text.slice(i, end);
-      i = end - 1;
-    } else if (c === '/' && text[i + 1] === '/') {
-      while (i < text.length && text[i] !== '\n') i++;
-      out += '\n';
-    } else if (c === '/' && text[i + 1] === '*') {
-      const end = text.indexOf('*/', i + 2);
-      i = end === -1 ? text.length : end + 1;
-    } else {
-      out += c;
-    }
-  }
-  return out.replace(/,(\s*[}\]])/g, '$1');
-}
-
-function endOfString(text: string, start: number): number {
-  for (let i = start + 1; i < text.length; i++) {
-    if (text[i] === '\\') i++;
-    else if (text[i] === '"') return i + 1;
-  }
-  return text.length;
 }
 
 function proxyEnv(): V1EnvVar[] {

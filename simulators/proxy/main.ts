@@ -1,7 +1,7 @@
 /**
  * Runs the proxy simulator as a process next to the operator (the local stack's stand-in for proxy pods):
  *   KUBECONFIG=... TAILSCALE_SIMULATOR_URL=http://127.0.0.1:PORT [PROXY_SIMULATOR_NAMESPACES=a,b] \
- *     node dist/simulators/proxy/main.js
+ *     [PROXY_SIMULATOR_CAPVER=142] node dist/simulators/proxy/main.js
  */
 import { loadKubeConfig } from '../../runtime/kube';
 import { createLogger } from '../../runtime/logger';
@@ -26,6 +26,7 @@ function main() {
     tailscale: new HttpSimulatorAdmin(url),
     namespaces: namespaces.length ? namespaces : undefined,
     logger,
+    ...(process.env.PROXY_SIMULATOR_CAPVER ? { capVersion: Number(process.env.PROXY_SIMULATOR_CAPVER) } : {}),
   });
   logger.info('proxy simulator started', {
     tailscale: url,

@@ -101,13 +101,41 @@ export class PodController {
     }
   }
 
-  /** Running, and Ready when its proxy serves; written only when that changes. */
-  async setPodStatus(pod: V1Pod | undefined, namespace: string, name: string, ready: boolean): Promise<void> {
+  /**
+   * Running, and Ready when its proxy serves; written only when that changes. A proxy that exited on
+   * its config shows as kubelet shows a crash-looping container whose terminationMessagePolicy is
+   * FallbackToLogsOnError: the last log line as the termination message.
+   */
+  async setPodStatus(
+    pod: V1Pod | undefined,
+    namespace: string,
+    name: string,
+    ready: boolean,
+    crashed?: string,
+  ): Promise<void> {
     const current = pod ?? (await this.core.readNamespacedPod({ namespace, name }));
     const wasReady = current.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True';
-    if (current.status?.phase === 'Running' && wasReady === ready) return;
+    const container = current.spec?.containers[0];
+    const message = crashed === undefined ? undefined : `boot: ${goLogTime()} ${crashed}\n`;
+    const lastMessage = current.status?.containerStatuses?.[0]?.lastState?.terminated?.message;
+    const sameCrash =
+      crashed === undefined ? lastMessage === undefined : lastMessage?.endsWith(` ${crashed}\n`);
+    if (current.status?.phase === 'Running' && wasReady === ready && sameCrash) return;
     const ordinal = Number(current.metadata?.labels?.[podIndexLabel] ?? 0);
     const podIP = `10.244.${(hash(namespace) % 250) + 1}.${ordinal + 10}`;
+    const containerStatus = container && {
+      name: container.name,
+      image: container.image ?? '',
+      imageID: '',
+      ready,
+      restartCount: message ? 1 : 0,
+      ...(message
+        ? {
+            state: { waiting: { reason: 'CrashLoopBackOff' } },
+            lastState: { terminated: { exitCode: 1, reason: 'Error', message } },
+          }
+        : { state: { running: {} }, lastState: {} }),
+    };
     await this.core.patchNamespacedPodStatus(
       {
         namespace,
@@ -118,6 +146,7 @@ export class PodController {
             podIP,
             podIPs: [{ ip: podIP }],
             conditions: [{ type: 'Ready', status: ready ? 'True' : 'False' }],
+            ...(containerStatus ? { containerStatuses: [containerStatus] } : {}),
           },
         },
       },
@@ -163,6 +192,11 @@ function templateRevision(sts: V1StatefulSet): string {
 }
 
 const podOf = (pod: V1Pod): SimulatedPod => ({ name: pod.metadata!.name!, uid: pod.metadata!.uid! });
+
+/** Go's log.LstdFlags time, UTC. */
+function goLogTime(): string {
+  return new Date().toISOString().replace(/-/g, '/').replace('T', ' ').slice(0, 19);
+}
 
 function hash(text: string): number {
   return createHash('sha256').update(text).digest().readUInt16BE(0);

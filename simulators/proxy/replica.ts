@@ -1,13 +1,19 @@
 /**
- * One proxy replica playing tailscaled + containerboot: log in with the auth key from its config,
- * record the device in its state Secret, keep `pod_uid` current, and advertise exactly the services
- * its config lists. Every write is skipped when the state already says it, so an idle replica writes
- * nothing.
+ * One proxy replica playing tailscaled + containerboot: pick and decode its config file as they do
+ * (./conffile.ts; a refused file means the process exits before writing anything), log in with the auth
+ * key from it, record the device in its state Secret, keep `pod_uid` and `tailscale_capver` current,
+ * and advertise exactly the services its config lists. Every write is skipped when the state already
+ * says it, so an idle replica writes nothing.
  */
 import { createHash } from 'node:crypto';
-import { parseTailscaledConfig, tailscaledConfigKey } from '../../activities/specs/proxy-group';
 import type { TailscaleSimulatorAdmin } from '../tailscale/admin';
 import { ApiError } from '../tailscale/api-error';
+import {
+  chooseConfigFile,
+  loadTailscaledConfig,
+  TailscaledConfigRefused,
+  type TailscaledConfigVAlpha,
+} from './conffile';
 import type { ProxySecrets, SecretData } from './secrets';
 
 export type ProxyTailscale = Pick<
@@ -20,6 +26,10 @@ export interface ReplicaTarget {
   stateSecret: string;
   configSecret: string;
   pod: { name: string; uid: string };
+  /** The replica's tailcfg.CurrentCapabilityVersion. */
+  capVersion: number;
+  /** The process starts afresh in this pass (after a crash): its device comes back online. */
+  restarted?: boolean;
 }
 
 export interface ReplicaOutcome {
@@ -28,6 +38,8 @@ export interface ReplicaOutcome {
   nodeId?: string;
   loggedIn?: boolean;
   rejectedKey?: boolean;
+  /** containerboot exited on its config, with this log line (never holding the auth key). */
+  crashed?: string;
 }
 
 /** What containerboot writes when it has no usable key: a request for one. */
@@ -42,11 +54,21 @@ export async function syncReplica(
     secrets.read(target.namespace, target.stateSecret),
     secrets.read(target.namespace, target.configSecret),
   ]);
-  const config = parseTailscaledConfig(configData?.[tailscaledConfigKey]);
-  // containerboot cannot start without its state Secret and config file.
-  if (!state || !config) return { ready: false };
+  // Without its config Secret the pod cannot mount its config directory and never starts.
+  if (!state || !configData) return { ready: false };
+  let config: TailscaledConfigVAlpha;
+  try {
+    config = readConfig(configData, target);
+  } catch (err) {
+    if (!(err instanceof TailscaledConfigRefused)) throw err;
+    // tailscaled is not running: its device, if it had one, drops off.
+    await markOffline(tailscale, state);
+    return { ready: false, crashed: redactAuthKeys(err.message) };
+  }
 
   const changes: Record<string, string | null> = {};
+  const capVersion = String(target.capVersion);
+  if (state.tailscale_capver !== capVersion) changes.tailscale_capver = capVersion;
   const outcome: ReplicaOutcome = { ready: false };
   let nodeId = state.device_id;
   let fqdn = state.device_fqdn;
@@ -65,7 +87,6 @@ export async function syncReplica(
         device_id: device.nodeId,
         device_fqdn: fqdn,
         device_ips: JSON.stringify(device.addresses),
-        tailscale_capver: '106',
         reissue_authkey: null,
       });
       outcome.loggedIn = true;
@@ -76,7 +97,7 @@ export async function syncReplica(
       return { ...outcome, rejectedKey: true };
     }
   }
-  if (state.pod_uid !== target.pod.uid) {
+  if (state.pod_uid !== target.pod.uid || target.restarted) {
     changes.pod_uid = target.pod.uid;
     if (!outcome.loggedIn && !(await setOnline(tailscale, nodeId, true))) {
       await loggedOut(secrets, target);
@@ -108,6 +129,33 @@ export async function syncReplica(
   }
   if (Object.keys(changes).length) await secrets.patch(target.namespace, target.stateSecret, changes);
   return { ...outcome, ready: true, nodeId };
+}
+
+/**
+ * containerboot's start (cmd/containerboot/settings.go configFromEnv and validate): choose the file,
+ * check it exists, load it. Any failure exits the process before it writes anything.
+ */
+function readConfig(files: SecretData, target: ReplicaTarget): TailscaledConfigVAlpha {
+  const dir = `/etc/tsconfig/${target.pod.name}/`;
+  const file = chooseConfigFile(Object.keys(files), target.capVersion, dir.slice(0, -1));
+  const text = files[file];
+  if (text === undefined) {
+    throw new TailscaledConfigRefused(
+      `invalid configuration: error validating whether tailscaled config directory "${dir}" contains tailscaled config for current capability version "${file}": stat ${dir}${file}: no such file or directory`,
+    );
+  }
+  try {
+    return loadTailscaledConfig(`${dir}${file}`, text);
+  } catch (err) {
+    if (!(err instanceof TailscaledConfigRefused)) throw err;
+    throw new TailscaledConfigRefused(
+      `invalid configuration: error validating tailscaled configfile contents: ${err.message}`,
+    );
+  }
+}
+
+function redactAuthKeys(text: string): string {
+  return text.replace(/tskey-[A-Za-z0-9-]+/g, 'tskey-<redacted>');
 }
 
 /** The device is gone from the tailnet: tailscaled is logged out and needs a new key. */

@@ -18,6 +18,7 @@ import { createLogger, type Logger } from '../../runtime/logger';
 import { Backoff, sleep } from '../../watchers/backoff';
 import { Informer } from '../../watchers/informer';
 import { PodController } from './pods';
+import { currentCapabilityVersion } from './conffile';
 import { markOffline, syncReplica, type ProxyTailscale } from './replica';
 import { ProxySecrets } from './secrets';
 
@@ -29,12 +30,16 @@ export interface ProxySimulatorOptions {
   namespaces?: string[];
   logger?: Logger;
   resyncIntervalMs?: number;
+  /** The proxies' tailcfg.CurrentCapabilityVersion; default that of tailscale.com v1.102.5. */
+  capVersion?: number;
 }
 
 export interface ProxySimulatorStats {
   passes: number;
   logins: number;
   rejectedKeys: number;
+  /** Replica starts that exited on their config file (as containerboot would). */
+  crashes: number;
   errors: number;
 }
 
@@ -47,11 +52,13 @@ interface KeyState {
 const ourLabel = `${proxyLabelKeys.managedBy}=${managedByValue}`;
 
 export class ProxySimulator {
-  readonly stats: ProxySimulatorStats = { passes: 0, logins: 0, rejectedKeys: 0, errors: 0 };
+  readonly stats: ProxySimulatorStats = { passes: 0, logins: 0, rejectedKeys: 0, crashes: 0, errors: 0 };
   private readonly informers: Informer<{ metadata?: { name?: string; namespace?: string } }>[] = [];
   private readonly keys = new Map<string, KeyState>();
   /** Replicas held down by `killReplica(..., { restart: false })`: `<ns>/<sts>/<ordinal>`. */
   private readonly down = new Set<string>();
+  /** Replicas whose last start exited, with the line it logged: `<ns>/<sts>/<ordinal>`. */
+  private readonly crashed = new Map<string, string>();
   private readonly pods: PodController;
   private readonly secrets: ProxySecrets;
   private readonly logger: Logger;
@@ -169,6 +176,21 @@ export class ProxySimulator {
     await this.killReplica(namespace, statefulSet, ordinal);
   }
 
+  /** Logs a replica's crash once per distinct reason; its pod status carries it as kubelet's would. */
+  private noteCrash(replica: string, reason: string | undefined): void {
+    if (reason === undefined) {
+      this.crashed.delete(replica);
+      return;
+    }
+    this.stats.crashes++;
+    if (this.crashed.get(replica) === reason) return;
+    this.crashed.set(replica, reason);
+    this.logger.warn('proxy exited on its tailscaled config; it stays down until the config changes', {
+      replica,
+      reason,
+    });
+  }
+
   private enqueue(namespace: string | undefined, name: string | undefined): void {
     if (!namespace || !name || this.stopped) return;
     const key = `${namespace}/${name}`;
@@ -228,17 +250,21 @@ export class ProxySimulator {
       const existing = pods.get(`${name}-${ordinal}`);
       const pod = await this.pods.ensurePod(sts, ordinal, existing);
       running++;
+      const replica = `${namespace}/${name}/${ordinal}`;
       const outcome = await syncReplica(this.secrets, this.opts.tailscale, {
         namespace,
         stateSecret: `${name}-${ordinal}`,
         configSecret: `${name}-${ordinal}-config`,
         pod,
+        capVersion: this.opts.capVersion ?? currentCapabilityVersion,
+        restarted: this.crashed.has(replica),
       });
       if (outcome.loggedIn) this.stats.logins++;
       if (outcome.rejectedKey) this.stats.rejectedKeys++;
       if (outcome.ready) ready++;
+      this.noteCrash(replica, outcome.crashed);
       const unchanged = existing?.metadata?.uid === pod.uid ? existing : undefined;
-      await this.pods.setPodStatus(unchanged, namespace, pod.name, outcome.ready);
+      await this.pods.setPodStatus(unchanged, namespace, pod.name, outcome.ready, outcome.crashed);
     }
     await this.pods.setStatefulSetStatus(sts, running, ready);
   }

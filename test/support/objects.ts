@@ -1,9 +1,9 @@
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { eventually } from './eventually';
+import { tailscaledConfigKey } from '../../activities/specs/tailscaled-config';
 
 const group = 'gateway.tailscale.com';
 const version = 'v1alpha1';
-const tailscaledConfigKey = 'cap-106.hujson';
 
 /**
  * A TailscaleEndpoints object and one tailscaled config Secret per replica, as the endpoints workflow

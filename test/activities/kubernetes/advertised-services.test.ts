@@ -1,17 +1,17 @@
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import { AdvertisedServicesEditor } from '../../../activities/kubernetes/advertised-services';
+import { tailscaledConfigKey as key } from '../../../activities/specs/tailscaled-config';
 
-const key = 'cap-106.hujson';
 const encode = (config: unknown) => Buffer.from(JSON.stringify(config)).toString('base64');
 const servicesOf = (s: V1Secret) =>
   (JSON.parse(Buffer.from(s.data?.[key] ?? '', 'base64').toString()) as { AdvertiseServices: string[] })
     .AdvertiseServices;
 
 /** An API server holding one Secret: replace needs the current resourceVersion (409 otherwise). */
-function fakeServer() {
+function fakeServer(data = encode({ Version: 'alpha0', AdvertiseServices: [] })) {
   let stored: V1Secret = {
     metadata: { namespace: 'ns', name: 'pool-0-0-config', resourceVersion: '1' },
-    data: { [key]: encode({ Version: 'alpha0', AdvertiseServices: [] }) },
+    data: { [key]: data },
   };
   const calls = { replace: 0, read: 0, conflicts: 0 };
   const conflict = () => Object.assign(new Error('conflict'), { code: 409 });
@@ -80,5 +80,15 @@ describe('AdvertisedServicesEditor', () => {
     expect(servicesOf(server.get())).toEqual(['svc:a']);
     expect(server.calls.conflicts).toBe(1);
     expect(server.calls.read).toBe(1);
+  });
+
+  it('edits a config written as HuJSON (comments, trailing commas, ",}" inside a string)', async () => {
+    const hujson =
+      '{\n  // by hand\n  "Version": "alpha0",\n  "Hostname": "a,}",\n  "AdvertiseServices": ["svc:a",],\n}';
+    const server = fakeServer(Buffer.from(hujson).toString('base64'));
+    const editor = new AdvertisedServicesEditor(server.api, key);
+    expect(await editor.edit(server.get(), { serviceName: 'svc:b', advertise: true })).toBe(true);
+    const stored = JSON.parse(Buffer.from(server.get().data![key]!, 'base64').toString()) as unknown;
+    expect(stored).toEqual({ Version: 'alpha0', Hostname: 'a,}', AdvertiseServices: ['svc:a', 'svc:b'] });
   });
 });

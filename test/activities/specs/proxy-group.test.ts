@@ -9,10 +9,10 @@ import {
   desiredStatefulSet,
   desiredStateSecret,
   desiredTailscaledConfig,
-  parseTailscaledConfig,
   proxyLabels,
-  tailscaledConfigKey,
 } from '../../../activities/specs/proxy-group';
+import { parseTailscaledConfig, tailscaledConfigKey } from '../../../activities/specs/tailscaled-config';
+import { loadTailscaledConfig } from '../../../simulators/proxy/conffile';
 
 const endpoints = (spec: Record<string, unknown> = {}, name = 'web'): ProxyDeployment =>
   proxyDeploymentOf(
@@ -238,9 +238,9 @@ describe('tailscaled config', () => {
   it('carries the auth key only when given one, and the replica hostname', () => {
     expect(desiredTailscaledConfig(d, 1, { authKey: 'tskey-auth-x' })).toEqual({
       Version: 'alpha0',
-      Locked: 'false',
+      Locked: false,
       Hostname: 'edge-1',
-      acceptDNS: 'false',
+      acceptDNS: false,
       AuthKey: 'tskey-auth-x',
     });
     expect(desiredTailscaledConfig(d, 1, {})).not.toHaveProperty('AuthKey');
@@ -255,9 +255,9 @@ describe('tailscaled config', () => {
     };
     expect(desiredTailscaledConfig(d, 0, { current })).toEqual({
       Version: 'alpha0',
-      Locked: 'false',
+      Locked: false,
       Hostname: 'edge-0',
-      acceptDNS: 'false',
+      acceptDNS: false,
       AdvertiseServices: ['svc:web'],
     });
     expect(desiredTailscaledConfig(d, 0, { current: { AdvertiseServices: [] } }).AdvertiseServices).toEqual(
@@ -280,9 +280,31 @@ describe('tailscaled config', () => {
         '{\n  // written by hand\n  "Hostname": "a//b", /* note */\n  "AdvertiseServices": ["svc:x",],\n}',
       ),
     ).toEqual({ Hostname: 'a//b', AdvertiseServices: ['svc:x'] });
+    // A string holding what looks like a trailing comma is data, not syntax.
+    expect(parseTailscaledConfig('{"Hostname": "a,}", "AdvertiseServices": ["x,]"]}')).toEqual({
+      Hostname: 'a,}',
+      AdvertiseServices: ['x,]'],
+    });
     expect(parseTailscaledConfig('')).toBeUndefined();
     expect(parseTailscaledConfig('[1]')).toBeUndefined();
     expect(parseTailscaledConfig('{not json')).toBeUndefined();
+  });
+});
+
+describe('tailscaled config as tailscaled loads it', () => {
+  const d = endpoints();
+  const written = (opts: Parameters<typeof desiredTailscaledConfig>[2]) =>
+    Buffer.from(
+      desiredConfigSecret(d, 0, desiredTailscaledConfig(d, 0, opts)).data![tailscaledConfigKey]!,
+      'base64',
+    ).toString();
+
+  it('writes Locked and acceptDNS as JSON booleans, which opt.Bool requires (a string "false" is refused)', () => {
+    for (const opts of [{ authKey: 'tskey-auth-x' }, { current: { AdvertiseServices: ['svc:web'] } }]) {
+      const loaded = loadTailscaledConfig('/etc/tsconfig/web-0/cap-106.hujson', written(opts));
+      expect(loaded.Locked).toBe(false);
+      expect(loaded.acceptDNS).toBe(false);
+    }
   });
 });
 

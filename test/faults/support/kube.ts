@@ -1,10 +1,11 @@
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Condition, KubeObject } from '../../../api/common';
 import { eventually } from '../../support/eventually';
+import { tailscaledConfigKey } from '../../../activities/specs/tailscaled-config';
 
 export const group = 'gateway.tailscale.com';
 export const version = 'v1alpha1';
-export const configKey = 'cap-106.hujson';
+export const configKey = tailscaledConfigKey;
 export const finalizer = 'gateway.tailscale.com/finalizer';
 
 export type Kind =

@@ -31,6 +31,7 @@ import { applyManifests } from '../../../tools/stack/apply';
 import { eventually } from '../../support/eventually';
 import { startOperator, type TestOperator } from '../../support/operator';
 import { createTestNamespace, testKubeConfig, uniqueName } from '../../support/stack';
+import { tailscaledConfigKey } from '../../../activities/specs/tailscaled-config';
 
 const group = 'gateway.tailscale.com';
 const version = 'v1alpha1';
@@ -189,7 +190,7 @@ describe('examples/: applied in order, each reaches its documented outcome', () 
     const core = kc.makeApiClient(CoreV1Api);
     for (const replica of [0, 1]) {
       const secret = await core.readNamespacedSecret({ namespace, name: `web-proxies-${replica}-config` });
-      const config = Buffer.from(secret.data?.['cap-106.hujson'] ?? '', 'base64').toString();
+      const config = Buffer.from(secret.data?.[tailscaledConfigKey] ?? '', 'base64').toString();
       expect(JSON.parse(config)).toMatchObject({ AdvertiseServices: ['svc:web'] });
     }
     expect((await listVipServices(api)).map((s) => s.name)).toContain('svc:web');

@@ -10,6 +10,8 @@ import { TailscaleClient } from '../../../activities/tailscale/client';
 import { getDevice } from '../../../activities/tailscale/devices';
 import { createAuthKey } from '../../../activities/tailscale/keys';
 import { proxyDeploymentOf, type ProxyDeployment } from '../../../api/v1alpha1/proxy';
+import { tailscaledConfigKey } from '../../../activities/specs/tailscaled-config';
+import { currentCapabilityVersion } from '../../../simulators/proxy/conffile';
 import { startProxySimulator, type ProxySimulator } from '../../../simulators/proxy/simulator';
 import { startTailscaleSimulator, type TailscaleSimulator } from '../../../simulators/tailscale/server';
 import { eventually } from '../../support/eventually';
@@ -25,6 +27,7 @@ describe('proxy simulator: plays tailscaled and the StatefulSet controller for o
   let api: TailscaleClient;
   let proxies: ProxySimulator;
   let namespace: string;
+  let oldNamespace: string;
 
   beforeAll(async () => {
     kc = testKubeConfig();
@@ -32,6 +35,7 @@ describe('proxy simulator: plays tailscaled and the StatefulSet controller for o
     apps = kc.makeApiClient(AppsV1Api);
     objects = new KubeObjects(kc, 'test');
     namespace = await createTestNamespace(kc, 'proxysim');
+    oldNamespace = await createTestNamespace(kc, 'proxysim-old');
     sim = await startTailscaleSimulator({ dnsSuffix: 'tail7a3.ts.net' });
     const oauth = await sim.admin.createOAuthClient({
       scopes: ['devices:core', 'auth_keys'],
@@ -194,5 +198,85 @@ describe('proxy simulator: plays tailscaled and the StatefulSet controller for o
         ? true
         : undefined,
     );
+  });
+
+  /** The pod status kubelet shows for a crash-looping proxy: the log line it exited with. */
+  const crashOf = async (pod: string, ns = namespace) => {
+    const p = await core.readNamespacedPod({ namespace: ns, name: pod });
+    return p.status?.containerStatuses?.[0]?.lastState?.terminated?.message;
+  };
+  const writeConfig = async (d: ProxyDeployment, text: string) => {
+    const secret = desiredConfigSecret(d, 0, desiredTailscaledConfig(d, 0, {}));
+    secret.data = { [tailscaledConfigKey]: Buffer.from(text).toString('base64') };
+    await objects.applyIfChanged(secret as WireObject, undefined);
+  };
+
+  it('does not start a replica whose config tailscaled would refuse, shows why, and starts it once fixed', async () => {
+    const name = uniqueName('refused');
+    const d = deployment(name, 1);
+    const key = await mintKey();
+    await provision(d, [key]);
+    await eventually('registered', async () => ((await state(`${name}-0`)).device_id ? true : undefined));
+    const crashesBefore = proxies.stats.crashes;
+
+    // The string "false" where opt.Bool wants a JSON boolean; then an unknown field.
+    const good = desiredTailscaledConfig(d, 0, {});
+    await writeConfig(d, JSON.stringify({ ...good, Locked: 'false' }));
+    const crash = await eventually('crash in pod status', () => crashOf(`${name}-0`));
+    expect(crash).toMatch(
+      /^boot: \S+ \S+ invalid configuration: error validating tailscaled configfile contents: error parsing config file \/etc\/tsconfig\/.*-0\/cap-106\.hujson: invalid opt\.Bool value for Locked/,
+    );
+    const pod = await core.readNamespacedPod({ namespace, name: `${name}-0` });
+    expect(pod.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
+    expect(proxies.stats.crashes).toBeGreaterThan(crashesBefore);
+    const nodeId = (await state(`${name}-0`)).device_id!;
+    expect((await getDevice(api, nodeId))?.connectedToControl).toBe(false);
+
+    await writeConfig(d, JSON.stringify({ ...good, AdvertiseServicez: [] }));
+    expect(
+      await eventually('next crash', async () => {
+        const c = await crashOf(`${name}-0`);
+        return c?.includes('unknown field') ? c : undefined;
+      }),
+    ).toContain('json: unknown field "AdvertiseServicez"');
+
+    await writeConfig(d, `// fixed\n${JSON.stringify(good).replace(/}$/, ',}')}`);
+    await eventually('device back online', async () =>
+      (await getDevice(api, nodeId))?.connectedToControl ? true : undefined,
+    );
+    expect(await crashOf(`${name}-0`)).toBeUndefined();
+  });
+
+  it('a proxy older than cap-106 finds no config file and exits; a current one records its version', async () => {
+    const old = startProxySimulator({
+      kc,
+      tailscale: sim.admin,
+      namespaces: [oldNamespace],
+      capVersion: 100,
+    });
+    try {
+      const d = proxyDeploymentOf(
+        'TailscaleEndpoints',
+        { name: uniqueName('old'), namespace: oldNamespace, uid: '00000000-0000-0000-0000-000000000002' },
+        { tailnet: 'corp', tags: ['tag:k8s'], proxy: { replicas: 1 } },
+      );
+      await provision(d, [await mintKey()]);
+      const crash = await eventually('crash', () => crashOf(`${d.name}-0`, oldNamespace));
+      expect(crash).toContain(
+        `no tailscaled config file found in "/etc/tsconfig/${d.name}-0" for current capability version 'd'`,
+      );
+      expect(
+        (await core.readNamespacedSecret({ namespace: oldNamespace, name: `${d.name}-0` })).data,
+      ).toBeUndefined();
+    } finally {
+      await old.stop();
+    }
+    const name = uniqueName('capver');
+    await provision(deployment(name, 1), [await mintKey()]);
+    const s = await eventually('registered', async () => {
+      const data = await state(`${name}-0`);
+      return data.device_id ? data : undefined;
+    });
+    expect(s.tailscale_capver).toBe(String(currentCapabilityVersion));
   });
 });

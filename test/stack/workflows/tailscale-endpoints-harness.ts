@@ -21,10 +21,11 @@ import { eventually } from '../../support/eventually';
 import { startOperator, type TestOperator } from '../../support/operator';
 import { createTestNamespace, temporalClient, testKubeConfig, uniqueName } from '../../support/stack';
 import { startTestTailnet, type TestTailnet } from '../../support/tailscale';
+import { tailscaledConfigKey } from '../../../activities/specs/tailscaled-config';
 
 export const group = 'gateway.tailscale.com';
 export const version = 'v1alpha1';
-export const configKey = 'cap-106.hujson';
+export const configKey = tailscaledConfigKey;
 
 export type ProxyParent = KubeObject<
   { proxy?: { replicas?: number }; [key: string]: unknown },

@@ -29,11 +29,12 @@ import {
   uniqueName,
 } from '../../support/stack';
 import { startTestTailnet, type TestTailnet } from '../../support/tailscale';
+import { tailscaledConfigKey } from '../../../activities/specs/tailscaled-config';
 
 const group = 'gateway.tailscale.com';
 const version = 'v1alpha1';
 const gatewayApi = 'gateway.networking.k8s.io';
-const configKey = 'cap-106.hujson';
+const configKey = tailscaledConfigKey;
 const routePlural = {
   HTTPRoute: 'httproutes',
   GRPCRoute: 'grpcroutes',
