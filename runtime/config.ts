@@ -26,6 +26,14 @@ export interface OperatorConfig {
   /** Multiplies workflow recheck timers: benchmarks only (bench/idle-cost.ts); keep 1. */
   timerScale: number;
   worker: WorkerTuning;
+  watchers: WatchersTuning;
+}
+
+export interface WatchersTuning {
+  /** Deadline of each Temporal call from the watchers (signals, health checks). */
+  temporalCallTimeoutMs: number;
+  /** The watchers turn unready (/ready 503) once Temporal calls have failed this long. */
+  temporalUnreadyAfterMs: number;
 }
 
 export interface WorkerTuning {
@@ -71,6 +79,10 @@ export function loadOperatorConfig(env: Env = process.env): OperatorConfig {
     worker: {
       maxCachedWorkflows: count(env, 'WORKER_MAX_CACHED_WORKFLOWS') ?? 250,
       maxConcurrentWorkflowTasks: count(env, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS'),
+    },
+    watchers: {
+      temporalCallTimeoutMs: seconds(env, 'WATCHERS_TEMPORAL_TIMEOUT_SECONDS', 10) * 1000,
+      temporalUnreadyAfterMs: seconds(env, 'WATCHERS_TEMPORAL_UNREADY_AFTER_SECONDS', 60) * 1000,
     },
   };
 }

@@ -9,7 +9,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, isGrpcServiceError } from '@temporalio/client';
+import { status as GrpcStatus } from '@grpc/grpc-js';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { temporal } from '@temporalio/proto';
 import { DefaultLogger, makeTelemetryFilterString, Runtime, Worker } from '@temporalio/worker';
@@ -120,6 +121,26 @@ export async function fetchWorkflowHistory(
   return client.workflow.getHandle(workflowId, runId).fetchHistory();
 }
 
+/**
+ * One line for a history that could not be fetched (the id is unknown, the server unreachable), instead
+ * of the gRPC error with its stack.
+ */
+export function fetchFailure(
+  err: unknown,
+  where: { workflowId: string; runId?: string; namespace: string; address: string },
+): string {
+  const run = where.runId ? ` (run ${where.runId})` : '';
+  if (isGrpcServiceError(err)) {
+    if (err.code === GrpcStatus.NOT_FOUND)
+      return `replay: no workflow ${where.workflowId}${run} in namespace ${where.namespace} at ${where.address}`;
+    if (err.code === GrpcStatus.UNAVAILABLE || err.code === GrpcStatus.DEADLINE_EXCEEDED)
+      return `replay: cannot reach Temporal at ${where.address}: ${err.details}`;
+    return `replay: fetching ${where.workflowId}${run} failed: ${err.details || err.message}`;
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return `replay: fetching ${where.workflowId}${run} from ${where.address} failed: ${message.split('\n')[0]}`;
+}
+
 export function loadHistoryFile(path: string): History {
   return historyFromJSON(JSON.parse(readFileSync(path, 'utf8')));
 }
@@ -127,6 +148,8 @@ export function loadHistoryFile(path: string): History {
 export function saveHistoryFile(path: string, history: History): void {
   writeFileSync(path, JSON.stringify(JSON.parse(historyToJSON(history)), null, 1) + '\n');
 }
+
+const fetchTimeoutMs = 60_000;
 
 async function main() {
   const { values } = parseArgs({
@@ -150,16 +173,31 @@ async function main() {
     history = loadHistoryFile(values.file);
   } else if (values['workflow-id']) {
     const config = loadTemporalConfig();
-    const connection = await Connection.connect(temporalConnectionOptions(config));
+    const where = {
+      workflowId: values['workflow-id'],
+      runId: values['run-id'],
+      namespace: config.namespace,
+      address: config.address,
+    };
+    let connection: Connection | undefined;
+    let fetched: History | undefined;
+    let failure: string | undefined;
     try {
-      history = await fetchWorkflowHistory(
-        new Client({ connection, namespace: config.namespace }),
-        values['workflow-id'],
-        values['run-id'],
+      connection = await Connection.connect(temporalConnectionOptions(config));
+      const client = new Client({ connection, namespace: config.namespace });
+      fetched = await connection.withDeadline(Date.now() + fetchTimeoutMs, () =>
+        fetchWorkflowHistory(client, where.workflowId, where.runId),
       );
+    } catch (err) {
+      failure = fetchFailure(err, where);
     } finally {
-      await connection.close();
+      await connection?.close();
     }
+    if (!fetched) {
+      console.error(failure);
+      process.exit(1);
+    }
+    history = fetched;
   } else {
     console.error(
       'usage: replay --workflow-id <id> [--run-id <run>] [--save <file>] | --file <history.json>  [--bundle <workflow-bundle.js>]',

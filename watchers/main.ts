@@ -13,9 +13,12 @@ import { tailscaleServicesWatch } from './tailscale-services';
 import { tailscaleGatewayWatch } from './tailscale-gateway';
 import { tailscaleRoutePolicyWatch } from './tailscale-route-policy';
 import { WorkflowSignaler } from './signaler';
+import { TemporalHealth } from './temporal-health';
 import { proxyWatchedKinds } from './proxy-kinds';
 import { tailscaleTailnetWatch } from './tailscale-tailnet';
 import { changedDelivery, deletedDelivery, type WatchedKind } from './watched-kind';
+
+const temporalProbeIntervalMs = 10_000;
 
 const watchedKinds: WatchedKind<KubeObject<unknown, unknown>>[] = [
   tailscaleTailnetWatch,
@@ -27,6 +30,7 @@ const watchedKinds: WatchedKind<KubeObject<unknown, unknown>>[] = [
 
 export interface Watchers {
   signaler: WorkflowSignaler;
+  temporalHealth: TemporalHealth;
   informers: Informer<Watchable>[];
   stop(): Promise<void>;
 }
@@ -42,7 +46,28 @@ export function startWatchers(deps: {
   logger: Logger;
 }): Watchers {
   const { config, kc, client, logger } = deps;
-  const signaler = new WorkflowSignaler({ client, taskQueue: config.temporal.taskQueue, logger });
+  const temporalHealth = new TemporalHealth({
+    logger,
+    unreadyAfterMs: config.watchers.temporalUnreadyAfterMs,
+  });
+  const signaler = new WorkflowSignaler({
+    client,
+    taskQueue: config.temporal.taskQueue,
+    logger,
+    callTimeoutMs: config.watchers.temporalCallTimeoutMs,
+    health: temporalHealth,
+  });
+  // Signals alone say nothing while no object changes: a health check keeps the verdict current.
+  const probe = setInterval(() => {
+    client
+      .withDeadline(Date.now() + config.watchers.temporalCallTimeoutMs, () =>
+        client.workflowService.getSystemInfo({}),
+      )
+      .then(
+        () => temporalHealth.succeeded(),
+        (err: unknown) => temporalHealth.failed(err),
+      );
+  }, temporalProbeIntervalMs);
   const namespaces = config.watchNamespaces.length ? config.watchNamespaces : [undefined];
   const kindInformers: {
     kind: WatchedKind<KubeObject<unknown, unknown>>;
@@ -90,8 +115,10 @@ export function startWatchers(deps: {
   ];
   return {
     signaler,
+    temporalHealth,
     informers,
     async stop() {
+      clearInterval(probe);
       signaler.stop();
       await Promise.all(informers.map((i) => i.stop()));
     },
@@ -109,7 +136,8 @@ async function main() {
     logger,
     ready: () => {
       const listing = watchers.informers.filter((i) => !i.hasSynced).length;
-      return listing ? `${listing} informer(s) have not listed yet` : undefined;
+      if (listing) return `${listing} informer(s) have not listed yet`;
+      return watchers.temporalHealth.unready();
     },
   });
   logger.info('watchers started', {

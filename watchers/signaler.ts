@@ -4,6 +4,7 @@ import type { Logger } from '../runtime/logger';
 import { objectChangedSignal, objectDeletedSignal } from '../workflows/messages';
 import type { ObjectSnapshot } from '../workflows/types';
 import { Backoff } from './backoff';
+import type { TemporalHealth } from './temporal-health';
 
 export type WorkflowDelivery =
   | {
@@ -25,6 +26,10 @@ export interface SignalerOptions {
   taskQueue: string;
   logger: Logger;
   concurrency?: number;
+  /** Deadline of each Temporal call: a hung server fails the call instead of holding it forever. */
+  callTimeoutMs?: number;
+  /** Told of each call's success or failure (outage log and readiness). */
+  health?: TemporalHealth;
 }
 
 export interface SignalerStats {
@@ -89,8 +94,10 @@ export class WorkflowSignaler {
 
   private async deliver(delivery: WorkflowDelivery): Promise<void> {
     try {
-      if (delivery.kind === 'changed') await this.signalWithStart(delivery);
-      else await this.signalDeleted(delivery);
+      await this.opts.client.withDeadline(Date.now() + (this.opts.callTimeoutMs ?? 10_000), () =>
+        delivery.kind === 'changed' ? this.signalWithStart(delivery) : this.signalDeleted(delivery),
+      );
+      this.opts.health?.succeeded();
       this.backoffs.delete(delivery.workflowId);
       this.stats.delivered++;
     } catch (err) {
@@ -98,6 +105,7 @@ export class WorkflowSignaler {
       this.backoffs.set(delivery.workflowId, backoff);
       const delay = backoff.nextDelayMs();
       this.stats.retries++;
+      this.opts.health?.failed(err);
       this.opts.logger.warn('signal to workflow failed; retrying', {
         workflowId: delivery.workflowId,
         error: err instanceof Error ? err.message : String(err),

@@ -1,5 +1,5 @@
 import type { SearchAttributePair } from '@temporalio/common';
-import type { KubeObject } from '../api/common';
+import { finalizerName, type KubeObject } from '../api/common';
 import type { ResourceRef } from '../api/crd';
 import { k8sNamespaceKey, resourceKindKey } from '../workflows/search-attributes';
 import type { ObjectSnapshot, ResourceWorkflowInput } from '../workflows/types';
@@ -27,18 +27,13 @@ export interface RelatedLookups extends GatewayApiLookups {
   tailnetState(name: string): string | undefined;
 }
 
+/**
+ * What the workflows read of an object (DESIGN: a signal carries what the workflow acts on), so a
+ * signal's size is bounded by the spec's schema: no labels or annotations (an annotation can be 256 kB,
+ * and each signal is kept in history), and of the finalizers only whether ours is there.
+ */
 export function snapshotOf<Spec>(obj: KubeObject<Spec, unknown>): ObjectSnapshot<Spec> {
-  const {
-    name,
-    namespace,
-    uid,
-    generation,
-    resourceVersion,
-    labels,
-    annotations,
-    finalizers,
-    deletionTimestamp,
-  } = obj.metadata;
+  const { name, namespace, uid, generation, resourceVersion, finalizers, deletionTimestamp } = obj.metadata;
   return {
     metadata: {
       name,
@@ -46,9 +41,7 @@ export function snapshotOf<Spec>(obj: KubeObject<Spec, unknown>): ObjectSnapshot
       uid,
       generation,
       resourceVersion,
-      labels,
-      annotations,
-      finalizers,
+      ...(finalizers?.includes(finalizerName) ? { finalizers: [finalizerName] } : {}),
       deletionTimestamp,
     },
     spec: obj.spec,
@@ -57,11 +50,10 @@ export function snapshotOf<Spec>(obj: KubeObject<Spec, unknown>): ObjectSnapshot
 
 /** Only what a workflow acts on: a status write or a resync relist changes none of it. */
 export function fingerprintOf(snapshot: ObjectSnapshot<unknown>): string {
-  const { uid, generation, labels, finalizers, deletionTimestamp } = snapshot.metadata;
+  const { uid, generation, finalizers, deletionTimestamp } = snapshot.metadata;
   return JSON.stringify([
     uid,
     generation,
-    labels ?? {},
     finalizers ?? [],
     deletionTimestamp ?? null,
     snapshot.relatedVersions ?? {},

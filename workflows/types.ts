@@ -1,21 +1,14 @@
 import type { ObjectMeta } from '../api/common';
 
 /**
- * What a watcher sends a resource workflow: the object's identity, metadata and spec. Never its
- * status (ours to write) and never Secret data (only Secret versions), so histories hold no secrets.
+ * What a watcher sends a resource workflow: the object's identity, the metadata it acts on and its spec
+ * (watchers/watched-kind.ts snapshotOf). Never its status (ours to write), labels or annotations (size),
+ * nor Secret data (only Secret versions), so histories hold no secrets and stay small.
  */
 export interface ObjectSnapshot<Spec> {
   metadata: Pick<
     ObjectMeta,
-    | 'name'
-    | 'namespace'
-    | 'uid'
-    | 'generation'
-    | 'resourceVersion'
-    | 'labels'
-    | 'annotations'
-    | 'finalizers'
-    | 'deletionTimestamp'
+    'name' | 'namespace' | 'uid' | 'generation' | 'resourceVersion' | 'finalizers' | 'deletionTimestamp'
   >;
   spec: Spec;
   /**

@@ -129,7 +129,8 @@ export async function vipServiceWorkflow(input: VipServiceWorkflowInput): Promis
       vipService: input.serviceName,
       tailnet: input.tailnet,
       addresses: last.addresses,
-      consumers: last.consumers,
+      // Installs with an entry in the service's registry (this one included), vs this install's objects.
+      operatorsAttached: last.consumers,
       localConsumers: [...consumers.values()].map((c) => c.route),
       outcome: last.outcome,
       lastError: last.error ?? null,

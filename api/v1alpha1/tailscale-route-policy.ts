@@ -181,7 +181,20 @@ export const tailscaleRoutePolicyCrd = defineCrd({
   spec: tailscaleRoutePolicySpecSchema,
   status: tailscaleRoutePolicyStatusSchema,
   printerColumns: [
-    { name: 'Target', type: 'string', jsonPath: '.spec.targetRefs[0].name' },
+    // A column shows one JSONPath result (the API server's table convertor takes the first): the
+    // whole list is one value, printed as JSON.
+    {
+      name: 'Targets',
+      type: 'string',
+      jsonPath: '.spec.targetRefs',
+      description: 'Every target (group, kind, name).',
+    },
+    {
+      name: 'Accepted',
+      type: 'string',
+      jsonPath: '.status.ancestors[*].conditions[?(@.type=="Accepted")].status',
+      description: 'Accepted on the first target; kubectl describe shows each target.',
+    },
     { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
   ],
 });

@@ -17,6 +17,7 @@ export async function kubeRequest(
   path: string,
   body?: unknown,
   contentType = 'application/json',
+  accept = 'application/json',
 ): Promise<KubeResponse> {
   const server = kc.getCurrentCluster()?.server;
   if (!server) throw new Error('kubeconfig has no current cluster');
@@ -30,7 +31,7 @@ export async function kubeRequest(
         ...opts,
         headers: {
           ...opts.headers,
-          accept: 'application/json',
+          accept,
           ...(payload ? { 'content-type': contentType } : {}),
         },
       },

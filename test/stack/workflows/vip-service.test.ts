@@ -7,7 +7,8 @@ import { injectFault } from '../../faults/support/tailscale-faults';
 import { eventually } from '../../support/eventually';
 import { createProxyEndpoints, createTailscaleServices, waitUntilGone } from '../../support/objects';
 import { instanceLabels, startOperator, type TestOperator } from '../../support/operator';
-import { createTestNamespace, testKubeConfig, uniqueName } from '../../support/stack';
+import { createTestNamespace, temporalClient, testKubeConfig, uniqueName } from '../../support/stack';
+import { servicesWorkflowId, vipWorkflowId } from '../../../workflows/ids';
 import { startTestTailnet, type TestTailnet } from '../../support/tailscale';
 
 const group = 'gateway.tailscale.com';
@@ -135,6 +136,23 @@ describe('VIP services shared by two operators through the registry', () => {
     );
     expect(westVip.reason).toBe('Attached');
     expect(await consumersOf(serviceName)).toEqual(['east/op-east', 'west/op-west']);
+    // The memo tells the two counts apart: both installs are attached, one object of west's uses it.
+    const westTemporal = await temporalClient('operator-b');
+    try {
+      const memo = await eventually('west VIP memo after the attach', async () => {
+        const { memo } = await westTemporal.client.workflow
+          .getHandle(vipWorkflowId(west.tailnet.name, serviceName))
+          .describe();
+        return memo?.outcome === 'Attached' ? memo : undefined;
+      });
+      expect(memo).toMatchObject({
+        operatorsAttached: 2,
+        localConsumers: [servicesWorkflowId(west.namespace, 'web')],
+      });
+      expect(memo).not.toHaveProperty('consumers');
+    } finally {
+      await westTemporal.close();
+    }
     expect((await listVipServices(east.tailnet.api)).filter((s) => s.name === serviceName)).toHaveLength(1);
     // The attaching operator appends its entry and keeps the creator's.
     expect(await ownerReferencesOf(serviceName)).toEqual({
