@@ -7,13 +7,18 @@ import {
   type TailscaleRoutePolicy,
   type TailscaleRoutePolicyStatus,
 } from '../api/v1alpha1/tailscale-route-policy';
+import {
+  routePolicyControllerName,
+  routePolicyProblems,
+  type PolicyProblem,
+  type PolicyProblemKind,
+} from '../api/v1alpha1/route-policy-validation';
 import type { ActivityContext } from './context';
 import { conflictOnTarget } from './gateway-api/policy-conflicts';
 import { GatewayApiDiscovery, type GatewayApiKind } from './gateway-api/resources';
 import { isConflict, isNotFound, toKubeActivityFailure } from './kubernetes/errors';
 
-/** Our entries in `status.ancestors` (Gateway API PolicyStatus is shared per controllerName). */
-export const routePolicyControllerName = 'gateway.tailscale.com/tailscale-gateway-operator';
+export { routePolicyControllerName };
 
 export const routePolicyResource: ResourceRef = resourceOf(tailscaleRoutePolicyCrd);
 
@@ -24,7 +29,7 @@ export interface AncestorRef {
   namespace: string;
 }
 
-export type PolicyTargetReason = 'Accepted' | 'TargetNotFound' | 'Conflicted';
+export type PolicyTargetReason = 'Accepted' | 'TargetNotFound' | 'Conflicted' | PolicyProblemKind;
 
 export interface PolicyTargetVerdict {
   ancestorRef: AncestorRef;
@@ -94,7 +99,12 @@ export function createRoutePolicyActivities(ctx: ActivityContext) {
       }
       const self = policies.find((p) => p.metadata.name === input.name);
       if (!self || (input.uid && self.metadata.uid !== input.uid)) return { found: false, targets: [] };
-      const live = policies.filter((p) => !p.metadata.deletionTimestamp || p === self);
+      // An invalid policy is refused on every target (it never reaches xDS), so it conflicts with no one.
+      const problems = routePolicyProblems(self.spec);
+      if (problems.length) return { found: true, targets: refusedTargets(self, input.namespace, problems) };
+      const live = policies.filter(
+        (p) => p === self || (!p.metadata.deletionTimestamp && !routePolicyProblems(p.spec).length),
+      );
       const identity = (p: TailscaleRoutePolicy) => ({
         namespace: p.metadata.namespace ?? input.namespace,
         name: p.metadata.name,
@@ -173,6 +183,30 @@ export function createRoutePolicyActivities(ctx: ActivityContext) {
   };
 }
 
+/** Every distinct target, refused for the first problem; the message lists them all (up to three). */
+function refusedTargets(
+  policy: TailscaleRoutePolicy,
+  namespace: string,
+  problems: PolicyProblem[],
+): PolicyTargetVerdict[] {
+  const shown = problems.slice(0, 3).map((p) => p.message);
+  if (problems.length > shown.length) shown.push(`and ${problems.length - shown.length} more`);
+  const message = `not applied: ${shown.join('; ')}`;
+  const seen = new Set<string>();
+  return policy.spec.targetRefs.flatMap((ref) => {
+    const key = `${ref.group}/${ref.kind}/${ref.name}`;
+    if (seen.has(key)) return [];
+    seen.add(key);
+    return [
+      {
+        ancestorRef: { group: ref.group, kind: ref.kind, name: ref.name, namespace },
+        reason: problems[0]!.kind,
+        message,
+      },
+    ];
+  });
+}
+
 const sameRef = (a: Ancestor['ancestorRef'], b: AncestorRef) =>
   a.group === b.group &&
   a.kind === b.kind &&
@@ -217,9 +251,11 @@ function verdictConditions(t: PolicyTargetVerdict): ConditionUpdate[] {
         { type: 'Conflicted', status: 'True', reason: 'Conflicted', message: t.message },
       ];
     case 'TargetNotFound':
+    case 'InvalidRegex':
+    case 'InvalidHeader':
       return [
-        { type: 'Accepted', status: 'False', reason: 'TargetNotFound', message: t.message },
-        { type: 'Conflicted', status: 'Unknown', reason: 'TargetNotFound', message: t.message },
+        { type: 'Accepted', status: 'False', reason: t.reason, message: t.message },
+        { type: 'Conflicted', status: 'Unknown', reason: t.reason, message: t.message },
       ];
   }
 }

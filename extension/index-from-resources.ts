@@ -7,10 +7,12 @@
  * headless Service (`<pod>.<service>.<ns>.svc.<clusterDomain>`), so the cluster stays valid when the pod
  * is rescheduled and gets a new IP; the VIP service's own tailnet addresses are the remote fallback.
  */
+import type { Condition } from '../api/common';
 import { isReady } from '../api/conditions';
 import type { TailscaleEndpoints, TailscaleProxyGroup, TailscaleServices } from '../api/v1alpha1';
 import type { DeviceStatus, StatefulSetStatus } from '../api/v1alpha1/proxy';
 import type { TailscaleGateway } from '../api/v1alpha1/tailscale-gateway';
+import { routePolicyControllerName, routePolicyProblems } from '../api/v1alpha1/route-policy-validation';
 import type { TailscaleRoutePolicy } from '../api/v1alpha1/tailscale-route-policy';
 import type {
   BackendEndpoint,
@@ -51,7 +53,7 @@ export function indexContentFrom(resources: WatchedResources, opts: MappingOptio
       ...resources.endpoints.map((e) => backendFromEndpoints(e, proxies(e), opts)),
     ],
     gateways: resources.gateways.map(bindingFromGateway),
-    policies: resources.policies.map(policyFromResource),
+    policies: resources.policies.flatMap((p) => applicablePolicy(p) ?? []),
   };
 }
 
@@ -184,6 +186,35 @@ export function bindingFromGateway(gw: TailscaleGateway): GatewayBinding {
           }
         : undefined,
   };
+}
+
+/**
+ * Which TailscaleRoutePolicies, and which of their targets, the hooks may apply. An invalid policy
+ * (api/v1alpha1/route-policy-validation.ts, the same check the reconciler reports as Accepted=False)
+ * never reaches xDS, whatever its status says: one bad regex or header value would get a shared
+ * Gateway's whole route configuration rejected by Envoy. A target our controller has refused
+ * (Accepted=False at the policy's current generation: conflicted, missing, invalid) is dropped too, so
+ * the hooks agree with the status users see. A policy not judged yet is applied when valid.
+ */
+export function applicablePolicy(policy: TailscaleRoutePolicy): RoutePolicy | undefined {
+  if (routePolicyProblems(policy.spec).length) return undefined;
+  const mapped = policyFromResource(policy);
+  const refused = (condition: Condition | undefined) =>
+    condition?.status === 'False' &&
+    (condition.observedGeneration === undefined ||
+      condition.observedGeneration === policy.metadata.generation);
+  const ours = (policy.status?.ancestors ?? []).filter((a) => a.controllerName === routePolicyControllerName);
+  const targets = mapped.targets.filter(
+    (t) =>
+      !ours.some(
+        (a) =>
+          a.ancestorRef.kind === t.kind &&
+          a.ancestorRef.name === t.name &&
+          (a.ancestorRef.namespace ?? t.namespace) === t.namespace &&
+          refused(a.conditions?.find((c) => c.type === 'Accepted')),
+      ),
+  );
+  return { ...mapped, targets };
 }
 
 export function policyFromResource(policy: TailscaleRoutePolicy): RoutePolicy {

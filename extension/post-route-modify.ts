@@ -10,8 +10,8 @@ import { routeCodec, type PostRouteModifyRequest } from './codec';
 import { decodeResource } from './decode';
 import { routeOfName } from './eg-names';
 import { isOurKind, parseExtensionResource } from './extension-resources';
+import { applicablePolicy } from './index-from-resources';
 import type { HookDeps } from './hook-context';
-import { policyFromResource } from './index-from-resources';
 import { applyUnconditionalRules } from './route-policy';
 
 export function postRouteModify(req: PostRouteModifyRequest, deps: HookDeps): { route?: Uint8Array } {
@@ -19,7 +19,7 @@ export function postRouteModify(req: PostRouteModifyRequest, deps: HookDeps): { 
   const attached = (req.postRouteContext?.extensionPolicies ?? [])
     .map(parseExtensionResource)
     .filter((obj) => isOurKind(obj, [tailscaleRoutePolicyCrd.kind]))
-    .map((obj) => toPolicy(obj as unknown as TailscaleRoutePolicy));
+    .flatMap((obj) => toPolicy(obj as unknown as TailscaleRoutePolicy) ?? []);
   const snapshot = deps.index.current();
   const ref = route.name ? routeOfName(route.name) : undefined;
   const fromIndex = ref ? snapshot.policiesFor(ref.kind, ref.namespace, ref.name) : [];
@@ -38,10 +38,11 @@ function mergePolicies(fromIndex: RoutePolicy[], attached: RoutePolicy[]): Route
   );
 }
 
-function toPolicy(obj: TailscaleRoutePolicy): RoutePolicy {
+/** undefined for a policy the hooks must not apply (index-from-resources.ts), or one too malformed to read. */
+function toPolicy(obj: TailscaleRoutePolicy): RoutePolicy | undefined {
   try {
-    return policyFromResource(obj);
+    return applicablePolicy(obj);
   } catch {
-    return { namespace: obj.metadata.namespace ?? '', name: obj.metadata.name, targets: [], rules: [] };
+    return undefined;
   }
 }

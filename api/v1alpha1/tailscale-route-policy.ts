@@ -2,17 +2,28 @@ import { conditionsSchema, tagSchema } from '../common';
 import { defineCrd, type ObjectOfCrd } from '../crd';
 import { s, type Infer } from '../schema';
 
-const headerNameSchema = s.string({
-  pattern: "^[A-Za-z0-9!#$%&'*+\\-.^_`|~]+$",
-  minLength: 1,
-  maxLength: 256,
+/** RFC 9110 §5.6.2 token (a field name). */
+export const headerNamePattern = "^[A-Za-z0-9!#$%&'*+\\-.^_`|~]+$";
+/**
+ * RFC 9110 §5.5 field value: visible characters, with spaces and tabs only between them, so no CR, LF,
+ * NUL or other control character, and no leading or trailing whitespace; empty is allowed. Valid both
+ * for the API server (Go RE2, in the CRD's `pattern`) and JavaScript.
+ */
+export const headerValuePattern =
+  '^([^\\x00-\\x20\\x7f]([^\\x00-\\x08\\x0a-\\x1f\\x7f]*[^\\x00-\\x20\\x7f])?)?$';
+
+/** A path Envoy may put in a Location header or a rewrite: starts with /, no whitespace or controls. */
+const urlPathPattern = '^/[^\\x00-\\x20\\x7f]*$';
+
+const headerNameSchema = s.string({ pattern: headerNamePattern, minLength: 1, maxLength: 256 });
+const headerValueSchema = s.string({
+  description: 'An HTTP header value (RFC 9110): no control characters, no leading or trailing whitespace.',
+  pattern: headerValuePattern,
+  maxLength: 4096,
 });
-const headerValuesSchema = s.array(
-  s.object({ name: headerNameSchema, value: s.string({ maxLength: 4096 }) }),
-  {
-    maxItems: 16,
-  },
-);
+const headerValuesSchema = s.array(s.object({ name: headerNameSchema, value: headerValueSchema }), {
+  maxItems: 16,
+});
 
 const headerModifierSchema = s.object({
   set: s.optional(headerValuesSchema),
@@ -33,7 +44,14 @@ const matchSchema = s.object(
         s.object({
           name: headerNameSchema,
           type: s.enum(['Exact', 'RegularExpression'] as const, { default: 'Exact' }),
-          value: s.string({ maxLength: 4096 }),
+          // A CEL rule telling Exact from RegularExpression costs more than the API server's budget, so
+          // admission refuses only control characters; whitespace padding and RE2 are checked when reconciled.
+          value: s.string({
+            description:
+              'The header value (Exact), or an RE2 regular expression; no control characters such as CR, LF or NUL.',
+            pattern: '^[^\\x00-\\x08\\x0a-\\x1f\\x7f]*$',
+            maxLength: 4096,
+          }),
         }),
         { maxItems: 16 },
       ),
@@ -73,15 +91,17 @@ const actionSchema = s.object(
           kind: s.enum(['TailscaleServices', 'TailscaleEndpoints'] as const),
           name: s.string({ minLength: 1, maxLength: 253 }),
         }),
-        rewritePrefix: s.optional(s.string({ pattern: '^/', maxLength: 256 })),
+        rewritePrefix: s.optional(s.string({ pattern: urlPathPattern, maxLength: 256 })),
       }),
     ),
     redirect: s.optional(
       s.object({
         scheme: s.optional(s.enum(['http', 'https'] as const)),
-        hostname: s.optional(s.string({ maxLength: 253 })),
+        hostname: s.optional(
+          s.string({ pattern: '^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$', maxLength: 253 }),
+        ),
         port: s.optional(s.integer({ minimum: 1, maximum: 65535 })),
-        path: s.optional(s.string({ pattern: '^/', maxLength: 1024 })),
+        path: s.optional(s.string({ pattern: urlPathPattern, maxLength: 1024 })),
         statusCode: s.optional(s.integer({ default: 302, minimum: 301, maximum: 308 })),
       }),
     ),

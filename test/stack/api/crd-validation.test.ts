@@ -124,6 +124,62 @@ describe('CRD schemas reject invalid specs at the API server, naming the field',
     expect(message).toContain(field);
   });
 
+  const routePolicy = (rule: Record<string, unknown>) => () =>
+    api.createNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'tailscaleroutepolicies',
+      body: {
+        apiVersion: `${group}/${version}`,
+        kind: 'TailscaleRoutePolicy',
+        metadata: { name: uniqueName('rp') },
+        spec: {
+          targetRefs: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', name: 'web' }],
+          rules: [rule],
+        },
+      },
+    });
+  const setHeader = (value: string) => ({ requestHeaderModifier: { set: [{ name: 'x-a', value }] } });
+  const matchHeader = (type: string, value: string) => ({
+    matches: [{ headers: [{ name: 'x-a', type, value }] }],
+    action: { type: 'Deny' },
+  });
+
+  it.each([
+    [
+      'a header value with CR/LF',
+      setHeader('a\r\nset-cookie: x=1'),
+      'spec.rules[0].requestHeaderModifier.set[0].value',
+    ],
+    ['a header value with NUL', setHeader('a\u0000'), 'spec.rules[0].requestHeaderModifier.set[0].value'],
+    [
+      'a header value with trailing space',
+      setHeader('a '),
+      'spec.rules[0].requestHeaderModifier.set[0].value',
+    ],
+    [
+      'an Exact header match with LF',
+      matchHeader('Exact', 'a\nb'),
+      'spec.rules[0].matches[0].headers[0].value',
+    ],
+    [
+      'a redirect hostname with CR/LF',
+      { action: { type: 'Redirect', redirect: { hostname: 'a\r\nb' } } },
+      'hostname',
+    ],
+  ])('rejects a TailscaleRoutePolicy with %s', async (_case, rule, field) => {
+    const message = await rejection(routePolicy(rule));
+    expect(message).toBeDefined();
+    expect(message).toContain(field);
+  });
+
+  it('admits header values RFC 9110 allows, and a regex header match (RE2 is checked when reconciled)', async () => {
+    expect(await rejection(routePolicy(setHeader('a b\tc')))).toBeUndefined();
+    expect(await rejection(routePolicy(setHeader('')))).toBeUndefined();
+    expect(await rejection(routePolicy(matchHeader('RegularExpression', ' (?i)bearer .+')))).toBeUndefined();
+  });
+
   it('keeps tailnet immutable', async () => {
     const name = uniqueName('immutable');
     await api.createNamespacedCustomObject({

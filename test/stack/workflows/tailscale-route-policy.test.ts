@@ -152,6 +152,31 @@ describe('TailscaleRoutePolicy: Accepted / Conflicted per target, as Gateway API
     await deletePolicy(policy);
   });
 
+  it('refuses a policy whose regex RE2 rejects (Accepted=False, InvalidRegex, naming the field and the RE2 error), and accepts it once fixed', async () => {
+    const policy = uniqueName('look-behind');
+    const spec = (value: string) => ({
+      targetRefs: [target('HTTPRoute', route)],
+      rules: [{ matches: [{ path: { type: 'RegularExpression', value } }], action: { type: 'Deny' } }],
+    });
+    await createPolicy(policy, spec('(?<=x)/admin'));
+    const judged = await verdictBecomes(policy, 'HTTPRoute', route, 'InvalidRegex');
+    expect(verdict(judged, 'HTTPRoute', route)).toMatchObject({
+      status: 'False',
+      message:
+        'not applied: spec.rules[0].matches[0].path.value: "(?<=x)/admin" is not a valid RE2 regular expression: invalid perl operator: (?<',
+    });
+    await objects.patchNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'tailscaleroutepolicies',
+      name: policy,
+      body: [{ op: 'replace', path: '/spec', value: spec('/admin/.*') }],
+    });
+    await verdictBecomes(policy, 'HTTPRoute', route, 'Accepted');
+    await deletePolicy(policy);
+  });
+
   it('makes the newer of two overlapping policies Conflicted on the shared target, keeps disjoint ones, and accepts it when the older goes', async () => {
     const routeName = uniqueName('shared');
     await createRoute(routeName);
