@@ -24,8 +24,16 @@ export interface ResourceLoopOptions<Spec, State> {
   recheckInterval: Duration;
   /** Brings the world in line with `snapshot` and publishes status; returns state kept for the next pass. */
   reconcile(snapshot: ObjectSnapshot<Spec>, state: State | undefined): Promise<State | undefined>;
-  /** Runs once the object carries a deletionTimestamp; removes our finalizer when done. */
-  cleanup?(snapshot: ObjectSnapshot<Spec>, state: State | undefined): Promise<void>;
+  /**
+   * Runs once the object carries a deletionTimestamp; removes our finalizer when done. A cleanup that
+   * can wait indefinitely calls `continueAsNew` with its progress when history grows: the next run
+   * resumes it from the newest snapshot received.
+   */
+  cleanup?(
+    snapshot: ObjectSnapshot<Spec>,
+    state: State | undefined,
+    continueAsNew: (progress: State) => Promise<never>,
+  ): Promise<void>;
   /** Runs when the object is gone from the API server (no finalizer of ours held it). */
   onDeleted?(state: State | undefined): Promise<void>;
   continueAsNew(next: ResourceWorkflowInput<Spec, State>): Promise<never>;
@@ -92,7 +100,10 @@ export async function runResourceLoop<Spec, State>(options: ResourceLoopOptions<
     try {
       if (snapshot.metadata.deletionTimestamp) {
         status.phase = 'CleaningUp';
-        await options.cleanup?.(snapshot, state);
+        await options.cleanup?.(snapshot, state, async (progress) => {
+          await condition(allHandlersFinished);
+          return options.continueAsNew({ ...input, pending: pending ?? snapshot, current, state: progress });
+        });
         status.phase = 'Done';
         return;
       }
