@@ -197,7 +197,7 @@ describe('continue-as-new carries resource and VIP workflow state across runs', 
       'a new run while the deletion is blocked',
       async () =>
         (await client.workflow.getHandle(workflowId).describe()).runId !== blockedRun ? true : undefined,
-      { timeoutMs: 120_000, intervalMs: 1000 },
+      { timeoutMs: 200_000, intervalMs: 1000 },
     );
     await getServices();
     // No run's history grows much past the point where the server suggests continuing as new.
@@ -208,7 +208,8 @@ describe('continue-as-new carries resource and VIP workflow state across runs', 
 
     // The outage ends: the carried state (which VIP service, where advertised) finishes the deletion.
     await tailnet.sim.admin.clearFaults();
-    await waitUntilGone('object', getServices, 120_000);
+    // The next leave comes when the backoff reached by then (up to 5 min) has passed.
+    await waitUntilGone('object', getServices, 330_000);
     expect(await getVipService(tailnet.api, serviceName)).toBeNull();
-  });
+  }, 720_000);
 });
