@@ -361,6 +361,16 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
       name,
       body,
     });
+  /** Selects `app: <name>`, with a template for one replica the test operator runs. */
+  const createTemplateServices = (name: string) =>
+    createServices(name, {
+      tailnet: tailnet.name,
+      selector: { matchLabels: { app: name } },
+      vipService: { ports: ['tcp:80'], tags: ['tag:web'] },
+      endpointTemplate: { replicas: 1, tags: ['tag:k8s'], labels: operator.labels },
+    });
+  const deleteServices = (name: string) =>
+    objects.deleteNamespacedCustomObject({ group, version, namespace, plural: 'tailscaleservices', name });
   const condition = async (name: string, type: string) =>
     (await getServices(name)).status?.conditions?.find((c) => c.type === type);
 
@@ -368,12 +378,7 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     const name = uniqueName('resel');
     const serviceName = `svc:${name}`;
     const endpoints = `${name}-endpoints`;
-    await createServices(name, {
-      tailnet: tailnet.name,
-      selector: { matchLabels: { app: name } },
-      vipService: { ports: ['tcp:80'], tags: ['tag:web'] },
-      endpointTemplate: { replicas: 1, tags: ['tag:k8s'], labels: operator.labels },
-    });
+    await createTemplateServices(name);
     await eventually('Ready with its auto-provisioned endpoints', () => readyAt(name, 1), {
       timeoutMs: 90_000,
     });
@@ -395,13 +400,7 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     const registry = readRegistry((await getVipService(tailnet.api, serviceName))?.annotations);
     expect(registry?.consumers['east/op-a']?.routes).toEqual([`services/${namespace}/${name}`]);
 
-    await objects.deleteNamespacedCustomObject({
-      group,
-      version,
-      namespace,
-      plural: 'tailscaleservices',
-      name,
-    });
+    await deleteServices(name);
     await waitUntilGone('auto-provisioned endpoints', () => getEndpoints(endpoints), 90_000);
   });
 
@@ -410,12 +409,7 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     const endpoints = `${name}-endpoints`;
     // Made by hand under the template's name, with labels the selector does not match.
     await createEndpoints(endpoints, { app: `${name}-other` }, 1);
-    await createServices(name, {
-      tailnet: tailnet.name,
-      selector: { matchLabels: { app: name } },
-      vipService: { ports: ['tcp:80'], tags: ['tag:web'] },
-      endpointTemplate: { replicas: 1, tags: ['tag:k8s'], labels: operator.labels },
-    });
+    await createTemplateServices(name);
     const taken = await eventually('EndpointsNameTaken', async () => {
       const c = await condition(name, 'EndpointsSelected');
       return c?.reason === 'EndpointsNameTaken' ? c : undefined;
@@ -434,13 +428,7 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     const own = await getEndpoints(endpoints);
     expect(own.metadata.annotations?.['tailscale-gateway.com/auto-provisioned']).toBe('true');
     expect(own.metadata.labels).toMatchObject({ app: name });
-    await objects.deleteNamespacedCustomObject({
-      group,
-      version,
-      namespace,
-      plural: 'tailscaleservices',
-      name,
-    });
+    await deleteServices(name);
     await waitUntilGone('auto-provisioned endpoints', () => getEndpoints(endpoints), 90_000);
   });
 
@@ -460,13 +448,7 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     // learns of it afterwards, from the watchers' objectDeleted signal.
     await operator.killWorker();
     await patchServices(name, [{ op: 'replace', path: '/metadata/finalizers', value: [] }]);
-    await objects.deleteNamespacedCustomObject({
-      group,
-      version,
-      namespace,
-      plural: 'tailscaleservices',
-      name,
-    });
+    await deleteServices(name);
     await waitUntilGone('object', () => getServices(name));
     operator.startWorker();
 
@@ -556,13 +538,7 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
       const c = await condition(name, 'VIPServiceReady');
       return c?.message.includes('TailscaleNameClash') ? c : undefined;
     });
-    await objects.deleteNamespacedCustomObject({
-      group,
-      version,
-      namespace,
-      plural: 'tailscaleservices',
-      name,
-    });
+    await deleteServices(name);
     // Nothing can exist under a name Tailscale refuses: nothing holds the deletion.
     await waitUntilGone('object', () => getServices(name));
   });
