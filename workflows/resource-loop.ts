@@ -2,6 +2,7 @@ import {
   allHandlersFinished,
   ApplicationFailure,
   condition,
+  ContinueAsNew,
   log,
   patched,
   setHandler,
@@ -44,6 +45,8 @@ export interface ResourceLoopOptions<Spec, State> {
 const maxFailureBackoffMs = 10 * 60 * 1000;
 /** Versions skipping the pass that our own finalizer write, echoed back by the watch, used to cost. */
 const finalizerEchoPatch = 'resource-skip-own-finalizer-echo';
+/** Versions letting a cleanup's continue-as-new through (it was caught as a failed pass). */
+const cleanupContinuePatch = 'resource-cleanup-continue-as-new';
 
 /**
  * The shape every resource workflow shares: wait for a newer snapshot or the recheck timer, reconcile,
@@ -115,6 +118,8 @@ export async function runResourceLoop<Spec, State>(options: ResourceLoopOptions<
       status.lastError = undefined;
       failures = 0;
     } catch (err) {
+      // A cleanup continuing as new: swallowed, the next pass would reconcile the undeleted snapshot.
+      if (err instanceof ContinueAsNew && patched(cleanupContinuePatch)) throw err;
       // Activities already retried what was retryable; keep the workflow alive and try again later.
       failures++;
       current = current ?? snapshot;
