@@ -1,9 +1,14 @@
 import { CoreV1Api, type V1Secret } from '@kubernetes/client-node';
+import { ApplicationFailure } from '@temporalio/common';
 import type { LabelSelector } from '../api/common';
 import { isReady } from '../api/conditions';
 import { resourceOf } from '../api/crd';
 import { tailscaleEndpointsCrd, type TailscaleEndpoints } from '../api/v1alpha1/tailscale-endpoints';
-import { tailscaleServicesCrd, type TailscaleServices } from '../api/v1alpha1/tailscale-services';
+import {
+  provisionedEndpointsName,
+  tailscaleServicesCrd,
+  type TailscaleServices,
+} from '../api/v1alpha1/tailscale-services';
 import type { TailscaleTailnet } from '../api/v1alpha1/tailscale-tailnet';
 import type { ActivityContext } from './context';
 import { AdvertisedServicesEditor } from './kubernetes/advertised-services';
@@ -59,6 +64,8 @@ export interface Selection {
   /** Matching endpoints on another tailnet: not used, reported. */
   wrongTailnet: string[];
   provisioned?: string;
+  /** Why the template's endpoints could not be provisioned (the name is taken): for the status. */
+  provisionBlocked?: string;
 }
 
 export interface AdvertiseInput {
@@ -66,6 +73,33 @@ export interface AdvertiseInput {
   serviceName: string;
   advertiseOn: string[];
   withdrawFrom: string[];
+}
+
+/** Auto-provisioned for the TailscaleServices with this uid. */
+function provisionedFor(e: TailscaleEndpoints, ownerUid: string | undefined): boolean {
+  return (
+    Boolean(ownerUid) &&
+    e.metadata.annotations?.[autoProvisionedAnnotation] === 'true' &&
+    (e.metadata.ownerReferences ?? []).some((r) => r.uid === ownerUid)
+  );
+}
+
+/**
+ * Unselected, but its owner is live, still names it by its template and selects nothing else: the
+ * owner's next pass relabels it for the owner's new selector, so it is not deleted meanwhile.
+ */
+function awaitsRelabel(
+  e: TailscaleEndpoints,
+  live: TailscaleServices[],
+  endpoints: TailscaleEndpoints[],
+): boolean {
+  return live.some(
+    (s) =>
+      s.spec.endpointTemplate !== undefined &&
+      provisionedFor(e, s.metadata.uid) &&
+      provisionedEndpointsName(s.metadata.name, s.spec.endpointTemplate) === e.metadata.name &&
+      !endpoints.some((o) => selectorMatches(s.spec.selector, o.metadata.labels)),
+  );
 }
 
 export function createServicesActivities(ctx: ActivityContext) {
@@ -83,16 +117,18 @@ export function createServicesActivities(ctx: ActivityContext) {
     }
   }
 
-  async function provision(input: SelectEndpointsInput): Promise<string> {
+  /** Creates the template's endpoints; `blocked` says why it can not when another object has the name. */
+  async function provision(input: SelectEndpointsInput): Promise<{ name: string; blocked?: string }> {
     const template = input.template ?? {};
-    const name = `${input.owner.name}${template.nameSuffix ?? '-endpoints'}`.slice(0, 63).replace(/-+$/, '');
+    const name = provisionedEndpointsName(input.owner.name, template);
+    const labels = { ...template.labels, ...input.selector.matchLabels };
     const endpoints: TailscaleEndpoints = {
       apiVersion: 'gateway.tailscale.com/v1alpha1',
       kind: 'TailscaleEndpoints',
       metadata: {
         name,
         namespace: input.namespace,
-        labels: { ...template.labels, ...input.selector.matchLabels },
+        labels,
         annotations: { [autoProvisionedAnnotation]: 'true' },
         ownerReferences: input.owner.uid
           ? [
@@ -120,10 +156,60 @@ export function createServicesActivities(ctx: ActivityContext) {
         name,
         for: input.owner.name,
       });
+      return { name };
     } catch (err) {
       if (!isConflict(err)) throw toKubeActivityFailure(err, `auto-provisioning TailscaleEndpoints ${name}`);
     }
-    return name;
+    return { name, blocked: await relabelProvisioned(input, name, labels) };
+  }
+
+  /**
+   * The name is taken. Ours, provisioned for an earlier selector of the same object: it gets the current
+   * selector's labels, so the selector picks it again with its proxies as they are (once unselected,
+   * nothing would have woken this object after the cleanup deleted it). Anything else: why not.
+   */
+  async function relabelProvisioned(
+    input: SelectEndpointsInput,
+    name: string,
+    labels: Record<string, string>,
+  ): Promise<string | undefined> {
+    const key = { namespace: input.namespace, name };
+    let existing: TailscaleEndpoints;
+    try {
+      existing = await ctx.objects.get<TailscaleEndpoints>(endpointsResource, key);
+    } catch (err) {
+      if (!isNotFound(err)) throw toKubeActivityFailure(err, `reading TailscaleEndpoints ${name}`);
+      // Deleted since the conflict: the activity's retry creates it.
+      throw ApplicationFailure.retryable(`TailscaleEndpoints ${name} went away after a name conflict`);
+    }
+    const taken = `spec.endpointTemplate: TailscaleEndpoints ${name} already exists`;
+    if (!provisionedFor(existing, input.owner.uid)) {
+      return `${taken} and was not provisioned for this object: delete or rename it, or set spec.endpointTemplate.nameSuffix`;
+    }
+    if (existing.metadata.deletionTimestamp) {
+      return `${taken} and is being deleted: it is provisioned again once it is gone`;
+    }
+    try {
+      // One operation per label: a label someone else writes meanwhile is kept.
+      await ctx.objects.jsonPatch(endpointsResource, key, [
+        { op: 'test', path: '/metadata/uid', value: existing.metadata.uid },
+        ...(existing.metadata.labels
+          ? Object.entries(labels).map(([k, v]) => ({
+              op: 'add',
+              path: `/metadata/labels/${k.replace(/~/g, '~0').replace(/\//g, '~1')}`,
+              value: v,
+            }))
+          : [{ op: 'add', path: '/metadata/labels', value: labels }]),
+      ]);
+    } catch (err) {
+      throw toKubeActivityFailure(err, `relabelling TailscaleEndpoints ${name} for the new selector`);
+    }
+    ctx.logger.info('relabelled auto-provisioned TailscaleEndpoints for a new selector', {
+      namespace: input.namespace,
+      name,
+      for: input.owner.name,
+    });
+    return undefined;
   }
 
   /**
@@ -172,14 +258,15 @@ export function createServicesActivities(ctx: ActivityContext) {
     /** The endpoints a selector picks (auto-provisioning one from the template when none match). */
     async selectEndpoints(input: SelectEndpointsInput): Promise<Selection> {
       let matched = await listSelected(input);
-      let provisioned: string | undefined;
+      let provisioned: { name: string; blocked?: string } | undefined;
       if (!matched.length && input.template) {
         provisioned = await provision(input);
         matched = await listSelected(input);
       }
       const onTailnet = matched.filter((e) => e.spec.tailnet === input.tailnet);
       return {
-        provisioned,
+        provisioned: provisioned?.name,
+        ...(provisioned?.blocked && !matched.length ? { provisionBlocked: provisioned.blocked } : {}),
         wrongTailnet: matched.filter((e) => e.spec.tailnet !== input.tailnet).map((e) => e.metadata.name),
         selected: onTailnet
           .map((e) => {
@@ -244,7 +331,7 @@ export function createServicesActivities(ctx: ActivityContext) {
         const selected = live.some(
           (s) => !selectorIsEmpty(s.spec.selector) && selectorMatches(s.spec.selector, e.metadata.labels),
         );
-        if (selected) continue;
+        if (selected || awaitsRelabel(e, live, endpoints)) continue;
         try {
           await ctx.objects.delete(endpointsResource, {
             namespace: input.namespace,

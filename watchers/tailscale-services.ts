@@ -1,7 +1,11 @@
 import { createHash } from 'node:crypto';
 import { resourceOf } from '../api/crd';
 import { selectorMatches } from '../api/label-selector';
-import { tailscaleServicesCrd, type TailscaleServices } from '../api/v1alpha1/tailscale-services';
+import {
+  provisionedEndpointsName,
+  tailscaleServicesCrd,
+  type TailscaleServices,
+} from '../api/v1alpha1/tailscale-services';
 import type { TailscaleEndpoints } from '../api/v1alpha1/tailscale-endpoints';
 import { servicesWorkflowId } from '../workflows/ids';
 import { tailscaleTailnetKey, vipServiceNameKey } from '../workflows/search-attributes';
@@ -18,8 +22,10 @@ export const tailscaleServicesWatch: WatchedKind<TailscaleServices> = {
   dependsOn: ['endpoints', 'tailnets'],
   // The endpoints its selector picks, and whether their devices are up: a change re-runs the selection.
   // Its tailnet's readiness: a TailscaleServices created before its tailnet is Ready reconciles once it is.
+  // With a template, the object holding the name it provisions: once that goes, it can provision.
   related: (svc, lookups) => {
-    const picked = (lookups.endpointsIn(svc.metadata.namespace ?? '') as TailscaleEndpoints[])
+    const inNamespace = lookups.endpointsIn(svc.metadata.namespace ?? '') as TailscaleEndpoints[];
+    const picked = inNamespace
       .filter((e) => selectorMatches(svc.spec.selector, e.metadata.labels))
       .map((e) => [
         e.metadata.name,
@@ -32,6 +38,16 @@ export const tailscaleServicesWatch: WatchedKind<TailscaleServices> = {
     return {
       endpoints: createHash('sha256').update(JSON.stringify(picked)).digest('hex').slice(0, 16),
       tailnet: lookups.tailnetState(svc.spec.tailnet) ?? 'absent',
+      ...(svc.spec.endpointTemplate ? { provisionName: nameHolder(svc, inNamespace) } : {}),
     };
   },
 };
+
+/** Which object holds the name the template provisions, and whether it is being deleted. */
+function nameHolder(svc: TailscaleServices, endpoints: TailscaleEndpoints[]): string {
+  const name = provisionedEndpointsName(svc.metadata.name, svc.spec.endpointTemplate ?? {});
+  const holder = endpoints.find((e) => e.metadata.name === name);
+  return holder
+    ? `${holder.metadata.uid ?? ''}${holder.metadata.deletionTimestamp ? '/deleting' : ''}`
+    : 'free';
+}

@@ -45,6 +45,8 @@ export interface VipServiceReport {
   consumers: number;
   message: string;
   error?: string;
+  /** The failure's type when `error` is set, e.g. TailscaleNameClash. */
+  errorType?: string;
 }
 export const vipStatusSignal = defineSignal<[VipServiceReport]>('vipStatus');
 

@@ -2,6 +2,7 @@ import {
   allHandlersFinished,
   ApplicationFailure,
   condition,
+  ContinueAsNew,
   log,
   patched,
   setHandler,
@@ -24,8 +25,16 @@ export interface ResourceLoopOptions<Spec, State> {
   recheckInterval: Duration;
   /** Brings the world in line with `snapshot` and publishes status; returns state kept for the next pass. */
   reconcile(snapshot: ObjectSnapshot<Spec>, state: State | undefined): Promise<State | undefined>;
-  /** Runs once the object carries a deletionTimestamp; removes our finalizer when done. */
-  cleanup?(snapshot: ObjectSnapshot<Spec>, state: State | undefined): Promise<void>;
+  /**
+   * Runs once the object carries a deletionTimestamp; removes our finalizer when done. A cleanup that
+   * can wait indefinitely calls `continueAsNew` with its progress when history grows: the next run
+   * resumes it from the newest snapshot received.
+   */
+  cleanup?(
+    snapshot: ObjectSnapshot<Spec>,
+    state: State | undefined,
+    continueAsNew: (progress: State) => Promise<never>,
+  ): Promise<void>;
   /** Runs when the object is gone from the API server (no finalizer of ours held it). */
   onDeleted?(state: State | undefined): Promise<void>;
   continueAsNew(next: ResourceWorkflowInput<Spec, State>): Promise<never>;
@@ -36,6 +45,8 @@ export interface ResourceLoopOptions<Spec, State> {
 const maxFailureBackoffMs = 10 * 60 * 1000;
 /** Versions skipping the pass that our own finalizer write, echoed back by the watch, used to cost. */
 const finalizerEchoPatch = 'resource-skip-own-finalizer-echo';
+/** Versions letting a cleanup's continue-as-new through (it was caught as a failed pass). */
+const cleanupContinuePatch = 'resource-cleanup-continue-as-new';
 
 /**
  * The shape every resource workflow shares: wait for a newer snapshot or the recheck timer, reconcile,
@@ -92,7 +103,10 @@ export async function runResourceLoop<Spec, State>(options: ResourceLoopOptions<
     try {
       if (snapshot.metadata.deletionTimestamp) {
         status.phase = 'CleaningUp';
-        await options.cleanup?.(snapshot, state);
+        await options.cleanup?.(snapshot, state, async (progress) => {
+          await condition(allHandlersFinished);
+          return options.continueAsNew({ ...input, pending: pending ?? snapshot, current, state: progress });
+        });
         status.phase = 'Done';
         return;
       }
@@ -104,6 +118,8 @@ export async function runResourceLoop<Spec, State>(options: ResourceLoopOptions<
       status.lastError = undefined;
       failures = 0;
     } catch (err) {
+      // A cleanup continuing as new: swallowed, the next pass would reconcile the undeleted snapshot.
+      if (err instanceof ContinueAsNew && patched(cleanupContinuePatch)) throw err;
       // Activities already retried what was retryable; keep the workflow alive and try again later.
       failures++;
       current = current ?? snapshot;

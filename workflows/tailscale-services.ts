@@ -1,6 +1,7 @@
 import {
   condition,
   continueAsNew,
+  log,
   patched,
   sleep,
   proxyLocalActivities,
@@ -41,6 +42,10 @@ export interface ServicesState {
   requestId: number;
   /** The last change the VIP workflow acknowledged without error (requestId left out), and its reply. */
   acknowledged?: { change: string; report: VipServiceReport };
+  /** The VIP spec Tailscale refused because the name is a device's: not advertised until it changes. */
+  nameClash?: string;
+  /** Deletion in progress: leave attempts so far and the reason published (across continue-as-new). */
+  cleanup?: { attempts: number; blocked?: string };
 }
 
 export type TailscaleServicesWorkflowInput = ResourceWorkflowInput<TailscaleServicesSpec, ServicesState>;
@@ -80,12 +85,22 @@ export async function tailscaleServicesWorkflow(input: TailscaleServicesWorkflow
       news = false;
       return reconcileServices(snapshot, state ?? { advertisedOn: [], requestId: 0 }, vipReply);
     },
-    cleanup: (snapshot, state) =>
-      cleanupServices(snapshot, state ?? { advertisedOn: [], requestId: 0 }, vipReply),
+    cleanup: (snapshot, state, carryOn) =>
+      cleanupServices(snapshot, state ?? { advertisedOn: [], requestId: 0 }, vipReply, carryOn),
+    onDeleted: (state) => leaveWhenGone(input, state),
     continueAsNew: (next) => continueAsNew<typeof tailscaleServicesWorkflow>(next),
     wakeWhen: () => news,
   });
 }
+
+/** The VIP workflow's error when the service name is a device's (activities/tailscale/errors.ts). */
+const nameClashError = 'TailscaleNameClash';
+/** Versions withdrawing the name from the proxies while Tailscale refuses it as a device's. */
+const nameClashPatch = 'services-withhold-clashing-name';
+/** Versions leaving (withdraw, VIP consumer entry) when the object is gone without our finalizer. */
+const onDeletedPatch = 'services-leave-when-gone';
+/** Versions the deletion's retry loop continuing as new when history grows. */
+const cleanupContinuePatch = 'services-cleanup-continue-as-new';
 
 const attachedOutcomes = new Set(['Created', 'Attached', 'Updated', 'UpToDate']);
 
@@ -172,29 +187,38 @@ async function reconcileServices(
     defaultTags: spec.vipService.tags,
   });
   const selectedNames = selection.selected.map((e) => e.name);
-  const advertised = await acts.setAdvertisedServices({
+  const vipSpec = {
+    ports: spec.vipService.ports,
+    tags: spec.vipService.tags,
+    comment: spec.vipService.comment,
+  };
+  // Tailscale refused this very spec's name as a device's: the proxies do not advertise it meanwhile.
+  const clashKey = JSON.stringify([spec.tailnet, serviceName, vipSpec]);
+  const withheld = state.nameClash === clashKey;
+  const advertiseOn = withheld ? [] : selectedNames;
+  let advertised = await acts.setAdvertisedServices({
     namespace,
     serviceName,
-    advertiseOn: selectedNames,
-    withdrawFrom: state.advertisedOn.filter((n) => !selectedNames.includes(n)),
+    advertiseOn,
+    withdrawFrom: state.advertisedOn.filter((n) => !advertiseOn.includes(n)),
   });
 
   // A renamed VIP service (or moved tailnet): leave the old one first.
   const next: ServicesState = {
-    advertisedOn: selectedNames,
+    advertisedOn: advertiseOn,
     requestId: state.requestId,
     vip: { tailnet: spec.tailnet, serviceName },
   };
   if (state.vip && (state.vip.serviceName !== serviceName || state.vip.tailnet !== spec.tailnet)) {
     next.requestId++;
-    await leaveVip(snapshot, state.vip, next.requestId);
+    await leaveVip(routeOf(snapshot), state.vip, next.requestId);
   }
   const change = {
     tailnet: spec.tailnet,
     serviceName,
     consumerWorkflowId: workflowInfo().workflowId,
     route: routeOf(snapshot),
-    spec: { ports: spec.vipService.ports, tags: spec.vipService.tags, comment: spec.vipService.comment },
+    spec: vipSpec,
     devices: selection.selected.flatMap((e) => e.nodeIds),
   };
   const changeKey = JSON.stringify(change);
@@ -218,10 +242,38 @@ async function reconcileServices(
   }
   if (vip && !vip.error) next.acknowledged = { change: changeKey, report: vip };
   vipReply.published?.(vip);
+  if (vip?.errorType === nameClashError && patched(nameClashPatch)) {
+    next.nameClash = clashKey;
+    if (advertiseOn.length) {
+      advertised = await acts.setAdvertisedServices({
+        namespace,
+        serviceName,
+        advertiseOn: [],
+        withdrawFrom: advertiseOn,
+      });
+      next.advertisedOn = [];
+    }
+  } else if (withheld && vip && !vip.error) {
+    // The name is usable now (another consumer's change made the VIP workflow try it again).
+    advertised = await acts.setAdvertisedServices({
+      namespace,
+      serviceName,
+      advertiseOn: selectedNames,
+      withdrawFrom: [],
+    });
+    next.advertisedOn = selectedNames;
+  } else if (withheld) {
+    next.nameClash = state.nameClash;
+  }
   await acts.cleanupAutoProvisionedEndpoints({ namespace });
 
   const dnsName = tailnet.dnsSuffix ? `${serviceName.slice('svc:'.length)}.${tailnet.dnsSuffix}` : undefined;
-  await publish(servicesConditions(selection, vip, advertised), {
+  const conditions = servicesConditions(selection, vip, {
+    replicas: advertised.replicas,
+    withheld: next.nameClash !== undefined,
+    hasTemplate: Boolean(spec.endpointTemplate),
+  });
+  await publish(conditions, {
     vipService: vip?.attached
       ? {
           name: serviceName,
@@ -250,6 +302,7 @@ async function cleanupServices(
   snapshot: ObjectSnapshot<TailscaleServicesSpec>,
   state: ServicesState,
   vipReply: VipReply,
+  carryOn: (progress: ServicesState) => Promise<never>,
 ): Promise<void> {
   const { metadata } = snapshot;
   const namespace = metadata.namespace ?? '';
@@ -262,13 +315,15 @@ async function cleanupServices(
     withdrawFrom: state.advertisedOn,
   });
   const vip = state.vip ?? { tailnet: snapshot.spec.tailnet, serviceName };
-  let blocked: string | undefined;
+  // A run continued as new resumes the backoff where the previous one left it.
+  const attemptsBefore = state.cleanup?.attempts ?? 0;
+  let blocked = state.cleanup?.blocked;
   for (let requestId = state.requestId + 1; ; requestId++) {
     // Never joined a VIP service, and its tailnet does not exist (any more): nothing can be ours there.
     const unjoinedOnMissingTailnet =
       !state.vip && patched(cleanupPatch) && !(await acts.getTailnetStatus({ name: vip.tailnet })).exists;
     if (unjoinedOnMissingTailnet) break;
-    await leaveVip(snapshot, vip, requestId);
+    await leaveVip(routeOf(snapshot), vip, requestId);
     const reply = await vipReply(requestId);
     if (reply && !reply.error) break;
     // Tailscale unreachable or refusing: keep the finalizer (nothing is orphaned), say why, and try
@@ -286,7 +341,18 @@ async function cleanupServices(
         conditions: [notReady('DeletionBlocked', why)],
       });
     }
-    await sleep(Math.min(2 ** (requestId - state.requestId) * 1000, 5 * 60_000));
+    const attempts = attemptsBefore + requestId - state.requestId;
+    await sleep(Math.min(2 ** attempts * 1000, 5 * 60_000));
+    // A long outage would grow this history without bound: the next run resumes from here.
+    if (workflowInfo().continueAsNewSuggested && patched(cleanupContinuePatch)) {
+      await carryOn({
+        ...state,
+        advertisedOn: [],
+        vip: state.vip,
+        requestId,
+        cleanup: { attempts, blocked },
+      });
+    }
   }
   await acts.cleanupAutoProvisionedEndpoints({ namespace });
   await acts.removeFinalizer({
@@ -297,8 +363,33 @@ async function cleanupServices(
   });
 }
 
+/**
+ * The object is gone without our finalizer holding it (removed by hand): withdraw the name from the
+ * proxies, leave the VIP service and delete what was provisioned for it, best effort and without
+ * waiting (the VIP workflow retries a removal it could not apply yet).
+ */
+async function leaveWhenGone(
+  input: TailscaleServicesWorkflowInput,
+  state: ServicesState | undefined,
+): Promise<void> {
+  if (!state?.vip || !patched(onDeletedPatch)) return;
+  const namespace = input.namespace ?? '';
+  try {
+    await acts.setAdvertisedServices({
+      namespace,
+      serviceName: state.vip.serviceName,
+      advertiseOn: [],
+      withdrawFrom: state.advertisedOn,
+    });
+    await leaveVip(`services/${namespace}/${input.name}`, state.vip, state.requestId + 1);
+    await acts.cleanupAutoProvisionedEndpoints({ namespace });
+  } catch (err) {
+    log.warn('cleanup after deletion failed', { name: input.name, error: String(err) });
+  }
+}
+
 async function leaveVip(
-  snapshot: ObjectSnapshot<TailscaleServicesSpec>,
+  route: string,
   vip: { tailnet: string; serviceName: string },
   requestId: number,
 ): Promise<void> {
@@ -306,7 +397,7 @@ async function leaveVip(
     ...vip,
     consumerWorkflowId: workflowInfo().workflowId,
     consumerRunId: workflowInfo().firstExecutionRunId,
-    route: routeOf(snapshot),
+    route,
     requestId,
     remove: true,
   });
@@ -336,7 +427,7 @@ const notReady = (reason: string, message: string): ConditionUpdate => ({
 function servicesConditions(
   selection: Selection,
   vip: VipServiceReport | undefined,
-  advertised: { replicas: number },
+  pass: { replicas: number; withheld: boolean; hasTemplate: boolean },
 ): ConditionUpdate[] {
   const selected = selection.selected.length;
   const wrong = selection.wrongTailnet.length
@@ -349,12 +440,19 @@ function servicesConditions(
         reason: 'EndpointsSelected',
         message: `${selected} TailscaleEndpoints selected${wrong}`,
       }
-    : {
-        type: 'EndpointsSelected',
-        status: 'False',
-        reason: 'NoEndpointsSelected',
-        message: `spec.selector matches no TailscaleEndpoints on this tailnet${wrong}: label some, or add spec.endpointTemplate`,
-      };
+    : selection.provisionBlocked
+      ? {
+          type: 'EndpointsSelected',
+          status: 'False',
+          reason: 'EndpointsNameTaken',
+          message: selection.provisionBlocked,
+        }
+      : {
+          type: 'EndpointsSelected',
+          status: 'False',
+          reason: 'NoEndpointsSelected',
+          message: `spec.selector matches no TailscaleEndpoints on this tailnet${wrong}: label some${pass.hasTemplate ? '' : ', or add spec.endpointTemplate'}`,
+        };
   const vipReady: ConditionUpdate = !vip
     ? {
         type: 'VIPServiceReady',
@@ -363,7 +461,14 @@ function servicesConditions(
         message: 'waiting for the VIP service workflow',
       }
     : vip.error
-      ? { type: 'VIPServiceReady', status: 'False', reason: 'TailscaleError', message: vip.error }
+      ? {
+          type: 'VIPServiceReady',
+          status: 'False',
+          reason: 'TailscaleError',
+          message: pass.withheld
+            ? `${vip.error} Not advertised, and not tried again until spec.vipService changes.`
+            : vip.error,
+        }
       : !vip.attached
         ? { type: 'VIPServiceReady', status: 'False', reason: vip.outcome, message: vip.message }
         : vip.outcome === 'SpecMismatch'
@@ -374,19 +479,26 @@ function servicesConditions(
               reason: vip.outcome === 'Created' ? 'Created' : 'Attached',
               message: `${vip.message}; ${vip.consumers} consumer(s)`,
             };
-  const proxies: ConditionUpdate = advertised.replicas
+  const proxies: ConditionUpdate = pass.withheld
     ? {
         type: 'ProxyConfigReady',
-        status: 'True',
-        reason: 'Advertised',
-        message: `advertised by ${advertised.replicas} proxy replica(s)`,
-      }
-    : {
-        type: 'ProxyConfigReady',
         status: 'False',
-        reason: 'NoProxies',
-        message: 'no proxy replica config to advertise the service on yet',
-      };
+        reason: 'Withheld',
+        message: 'not advertised: Tailscale refuses the service name (see VIPServiceReady)',
+      }
+    : pass.replicas
+      ? {
+          type: 'ProxyConfigReady',
+          status: 'True',
+          reason: 'Advertised',
+          message: `advertised by ${pass.replicas} proxy replica(s)`,
+        }
+      : {
+          type: 'ProxyConfigReady',
+          status: 'False',
+          reason: 'NoProxies',
+          message: 'no proxy replica config to advertise the service on yet',
+        };
   const ready: ConditionUpdate =
     endpoints.status === 'True' && vipReady.status === 'True' && proxies.status === 'True'
       ? {

@@ -39,6 +39,8 @@ export interface VipServiceWorkflowInput {
   /** Carried across continue-as-new. */
   consumers?: Record<string, VipConsumerChange>;
   pendingRemovals?: VipConsumerChange[];
+  /** Carried across continue-as-new: Tailscale's refusal of the name, and the consumers' specs it refused. */
+  nameClash?: { specs: string; report: VipServiceReport };
   /** Multiplies the recheck and idle-grace timers (the worker's TIMER_SCALE; benchmarks only). */
   timerScale?: number;
 }
@@ -58,6 +60,10 @@ const settleDelay = '3s';
 const wroteOutcomes = new Set(['Created', 'Attached', 'Updated', 'Detached', 'Deleted']);
 /** Versions reporting only to the consumers whose current change the finished activity acted on. */
 const answeredOnlyPatch = 'vip-report-answered-only';
+/** The failure when the service name is a device's (activities/tailscale/errors.ts). */
+const nameClashError = 'TailscaleNameClash';
+/** Versions waiting, once Tailscale refused the name as a device's, until a consumer's spec changes. */
+const nameClashPatch = 'vip-wait-on-name-clash';
 
 /**
  * `vip/<tailnet>/<svc>`: the only writer of one VIP service in this operator. It serializes every local
@@ -68,7 +74,7 @@ export async function vipServiceWorkflow(input: VipServiceWorkflowInput): Promis
   const consumers = new Map(Object.entries(input.consumers ?? {}));
   const pendingRemovals: VipConsumerChange[] = [...(input.pendingRemovals ?? [])];
   let dirty = consumers.size > 0 || pendingRemovals.length > 0;
-  let last: VipServiceReport | undefined;
+  let last: VipServiceReport | undefined = input.nameClash?.report;
   const reported = new Map<string, string>();
 
   setHandler(vipConsumerSignal, (change) => {
@@ -89,6 +95,22 @@ export async function vipServiceWorkflow(input: VipServiceWorkflowInput): Promis
   const scaled = (d: Duration) => (input.timerScale ? msToNumber(d) * input.timerScale : d);
   let failures = 0;
   let settling = false;
+  /** Set while Tailscale refuses the name as a device's: the consumers' specs it refused. */
+  let clashedSpecs = input.nameClash?.specs;
+  const untilDirty = async () => {
+    await condition(() => dirty);
+    return true;
+  };
+  const rollOverIfLong = async () => {
+    if (!workflowInfo().continueAsNewSuggested) return;
+    await condition(allHandlersFinished);
+    await continueAsNew<typeof vipServiceWorkflow>({
+      ...input,
+      consumers: Object.fromEntries(consumers),
+      pendingRemovals,
+      nameClash: clashedSpecs !== undefined && last ? { specs: clashedSpecs, report: last } : undefined,
+    });
+  };
   for (;;) {
     const wait = failures
       ? Math.min(2 ** failures * 5000, maxFailureBackoffMs)
@@ -97,21 +119,37 @@ export async function vipServiceWorkflow(input: VipServiceWorkflowInput): Promis
         : consumers.size
           ? scaled(recheckInterval)
           : scaled(idleGrace);
-    const woke = await condition(() => dirty, wait);
+    // Refused as a device's name: no timer, only a consumer's change can make trying again worth it.
+    const woke = clashedSpecs === undefined ? await condition(() => dirty, wait) : await untilDirty();
     if (!woke && consumers.size === 0 && pendingRemovals.length === 0 && failures === 0 && !settling) return;
     dirty = false;
 
     const removals = pendingRemovals.splice(0);
     const processed = new Map(consumers);
+    let removalReport: VipServiceReport | undefined;
+    if (last && clashedSpecs !== undefined && !removals.length && specsOf(consumers) === clashedSpecs) {
+      // Nothing the refusal depends on changed: answer with it, without asking Tailscale again.
+      await report(last, consumers, consumers, [], reported);
+      await rollOverIfLong();
+      continue;
+    }
+    clashedSpecs = undefined;
     try {
       last = consumers.size ? await attach(input, consumers) : await detach(input);
       failures = 0;
       settling = wroteOutcomes.has(last.outcome) && patched('vip-settle-check');
     } catch (err) {
-      failures++;
       settling = false;
-      pendingRemovals.unshift(...removals);
       last = failureReport(input.serviceName, err, consumers);
+      if (last.errorType === nameClashError && patched(nameClashPatch)) {
+        // No service can exist under this name: the removals are done; the rest wait for a change.
+        clashedSpecs = specsOf(consumers);
+        failures = 0;
+        removalReport = { ...last, outcome: 'NotFound', error: undefined, errorType: undefined };
+      } else {
+        failures++;
+        pendingRemovals.unshift(...removals);
+      }
       log.warn('VIP service change failed; will retry', {
         service: input.serviceName,
         error: last.error,
@@ -124,7 +162,10 @@ export async function vipServiceWorkflow(input: VipServiceWorkflowInput): Promis
     const answered = patched(answeredOnlyPatch)
       ? new Map([...consumers].filter(([id, change]) => processed.get(id) === change))
       : consumers;
-    await report(last, answered, consumers, removals, reported);
+    if (removalReport) {
+      await report(last, answered, consumers, [], reported);
+      await report(removalReport, new Map(), consumers, removals, reported);
+    } else await report(last, answered, consumers, removals, reported);
     upsertMemo({
       vipService: input.serviceName,
       tailnet: input.tailnet,
@@ -136,16 +177,17 @@ export async function vipServiceWorkflow(input: VipServiceWorkflowInput): Promis
       lastError: last.error ?? null,
     });
 
-    if (workflowInfo().continueAsNewSuggested) {
-      await condition(allHandlersFinished);
-      await continueAsNew<typeof vipServiceWorkflow>({
-        ...input,
-        consumers: Object.fromEntries(consumers),
-        pendingRemovals,
-      });
-    }
+    await rollOverIfLong();
   }
 }
+
+/** Every consumer's spec (what a refused name's retry waits on a change of). */
+const specsOf = (consumers: Map<string, VipConsumerChange>) =>
+  JSON.stringify(
+    [...consumers.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([id, c]) => [id, c.spec ?? null]),
+  );
 
 async function attach(
   input: VipServiceWorkflowInput,
@@ -175,7 +217,19 @@ async function attach(
 }
 
 async function detach(input: VipServiceWorkflowInput): Promise<VipServiceReport> {
-  const result = await detachVipService({ tailnet: input.tailnet, serviceName: input.serviceName });
+  let result: Awaited<ReturnType<typeof detachVipService>>;
+  try {
+    result = await detachVipService({ tailnet: input.tailnet, serviceName: input.serviceName });
+  } catch (err) {
+    // A name Tailscale refuses as a device's holds no service: nothing is left to detach from.
+    if (failureType(err) !== nameClashError || !patched(nameClashPatch)) throw err;
+    result = {
+      outcome: 'NotFound',
+      consumers: 0,
+      message: `${input.serviceName} does not exist: Tailscale refuses the name as a device's`,
+      lostUpdates: 0,
+    };
+  }
   return {
     serviceName: input.serviceName,
     ackRequestId: 0,
@@ -192,9 +246,9 @@ function failureReport(
   err: unknown,
   consumers: Map<string, VipConsumerChange>,
 ): VipServiceReport {
-  const cause = err instanceof Error && 'cause' in err && err.cause instanceof Error ? err.cause : err;
+  const cause = causeOf(err);
   const message = cause instanceof Error ? cause.message : String(cause);
-  const type = cause instanceof ApplicationFailure ? cause.type : undefined;
+  const type = failureType(err);
   return {
     serviceName,
     ackRequestId: 0,
@@ -204,7 +258,16 @@ function failureReport(
     consumers: consumers.size,
     message,
     error: type ? `${type}: ${message}` : message,
+    errorType: type,
   };
+}
+
+const causeOf = (err: unknown) =>
+  err instanceof Error && 'cause' in err && err.cause instanceof Error ? err.cause : err;
+
+function failureType(err: unknown): string | undefined {
+  const cause = causeOf(err);
+  return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
 }
 
 /** Every local consumer shares one spec: the first consumer's by route (stable across runs). */

@@ -132,3 +132,8 @@ export const tailscaleServicesCrd = defineCrd({
 });
 
 export type TailscaleServices = ObjectOfCrd<typeof tailscaleServicesCrd>;
+
+/** The name of the TailscaleEndpoints auto-provisioned from spec.endpointTemplate: `<name><nameSuffix>`. */
+export function provisionedEndpointsName(owner: string, template: { nameSuffix?: string }): string {
+  return `${owner}${template.nameSuffix ?? '-endpoints'}`.slice(0, 63).replace(/-+$/, '');
+}

@@ -145,4 +145,71 @@ describe('continue-as-new carries resource and VIP workflow state across runs', 
       objects.getNamespacedCustomObject({ group, version, namespace, plural: 'tailscaleservices', name }),
     );
   });
+  it('bounds the history of a deletion blocked by a Tailscale outage: its retry loop continues as new', async () => {
+    const name = uniqueName('outage');
+    const serviceName = `svc:${name}`;
+    await createProxyEndpoints(kc, {
+      namespace,
+      name: `${name}-proxies`,
+      labels: { app: name },
+      tailnet: tailnet.name,
+    });
+    await createTailscaleServices(kc, {
+      namespace,
+      name,
+      labels: operator.labels,
+      spec: {
+        tailnet: tailnet.name,
+        selector: { matchLabels: { app: name } },
+        vipService: { ports: ['tcp:443'], tags: ['tag:web'] },
+      },
+    });
+    const getServices = () =>
+      objects.getNamespacedCustomObject({
+        group,
+        version,
+        namespace,
+        plural: 'tailscaleservices',
+        name,
+      }) as Promise<TailscaleServices>;
+    await eventually('Ready', async () => {
+      const svc = await getServices();
+      return svc.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') || undefined;
+    });
+
+    // Every VIP service call refused (403 is not retried by the activity): each leave fails at once.
+    await tailnet.sim.admin.addFault({ kind: 'error', status: 403, path: '**/vip-services/**' });
+    await objects.deleteNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'tailscaleservices',
+      name,
+    });
+    await eventually('DeletionBlocked', async () => {
+      const svc = await getServices();
+      return svc.status?.conditions?.some((c) => c.reason === 'DeletionBlocked') || undefined;
+    });
+    const workflowId = servicesWorkflowId(namespace, name);
+    const blockedRun = (await client.workflow.getHandle(workflowId).describe()).runId;
+    // The retry loop rolls over to a new run while the deletion is still blocked.
+    await eventually(
+      'a new run while the deletion is blocked',
+      async () =>
+        (await client.workflow.getHandle(workflowId).describe()).runId !== blockedRun ? true : undefined,
+      { timeoutMs: 200_000, intervalMs: 1000 },
+    );
+    await getServices();
+    // No run's history grows much past the point where the server suggests continuing as new.
+    for await (const run of client.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+      const events = (await client.workflow.getHandle(workflowId, run.runId).fetchHistory()).events ?? [];
+      expect(events.length).toBeLessThan(80);
+    }
+
+    // The outage ends: the carried state (which VIP service, where advertised) finishes the deletion.
+    await tailnet.sim.admin.clearFaults();
+    // The next leave comes when the backoff reached by then (up to 5 min) has passed.
+    await waitUntilGone('object', getServices, 330_000);
+    expect(await getVipService(tailnet.api, serviceName)).toBeNull();
+  }, 720_000);
 });

@@ -2,10 +2,13 @@ import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
 import type { TailscaleEndpoints, TailscaleServices } from '../../../api/v1alpha1';
 import type { DeviceStatus } from '../../../api/v1alpha1/proxy';
+import { deleteDevice } from '../../../activities/tailscale/devices';
+import { createAuthKey } from '../../../activities/tailscale/keys';
 import { getVipService, listVipServices } from '../../../activities/tailscale/vip-services';
 import { readRegistry } from '../../../activities/vip/registry';
 import { servicesWorkflowId, vipWorkflowId } from '../../../workflows/ids';
-import { resourceStatusQuery } from '../../../workflows/messages';
+import { resourceStatusQuery, vipStateQuery } from '../../../workflows/messages';
+import { startProxySimulator, type ProxySimulator } from '../../../simulators/proxy/simulator';
 import { vipServiceNameKey } from '../../../workflows/search-attributes';
 import { eventually } from '../../support/eventually';
 import {
@@ -29,6 +32,7 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
   let tailnet: TestTailnet;
   let temporalConn: { client: Client; close(): Promise<void> };
   let namespace: string;
+  let proxies: ProxySimulator;
 
   beforeAll(async () => {
     kc = testKubeConfig();
@@ -47,9 +51,12 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
       env: { OPERATOR_ID: 'op-a', CLUSTER_ID: 'east', TAILSCALE_API_BASE_URL: tailnet.sim.url },
     });
     temporalConn = await temporalClient();
+    // Plays the replicas of the endpoints the operator provisions (labelled for it by their template).
+    proxies = startProxySimulator({ kc, tailscale: tailnet.sim.admin, namespaces: [namespace] });
   });
 
   afterAll(async () => {
+    await proxies?.stop();
     await operator?.stop();
     await temporalConn?.close();
     await tailnet?.close();
@@ -336,5 +343,203 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     const names = (await listVipServices(tailnet.api)).map((s) => s.name);
     expect(names).toContain(`svc:${good}`);
     expect(names).not.toContain(`svc:${noTailnet}`);
+  });
+  const getEndpoints = async (name: string) =>
+    (await objects.getNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'tailscaleendpoints',
+      name,
+    })) as TailscaleEndpoints;
+  const patchServices = (name: string, body: object[]) =>
+    objects.patchNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'tailscaleservices',
+      name,
+      body,
+    });
+  /** Selects `app: <name>`, with a template for one replica the test operator runs. */
+  const createTemplateServices = (name: string) =>
+    createServices(name, {
+      tailnet: tailnet.name,
+      selector: { matchLabels: { app: name } },
+      vipService: { ports: ['tcp:80'], tags: ['tag:web'] },
+      endpointTemplate: { replicas: 1, tags: ['tag:k8s'], labels: operator.labels },
+    });
+  const deleteServices = (name: string) =>
+    objects.deleteNamespacedCustomObject({ group, version, namespace, plural: 'tailscaleservices', name });
+  const condition = async (name: string, type: string) =>
+    (await getServices(name)).status?.conditions?.find((c) => c.type === type);
+
+  it('follows a selector change of an auto-provisioned TailscaleServices: its endpoints take the new labels and keep advertising', async () => {
+    const name = uniqueName('resel');
+    const serviceName = `svc:${name}`;
+    const endpoints = `${name}-endpoints`;
+    await createTemplateServices(name);
+    await eventually('Ready with its auto-provisioned endpoints', () => readyAt(name, 1), {
+      timeoutMs: 90_000,
+    });
+    const provisioned = await getEndpoints(endpoints);
+    expect(await advertisedBy(endpoints, 0)).toEqual([serviceName]);
+
+    await patchServices(name, [
+      { op: 'replace', path: '/spec/selector', value: { matchLabels: { app: `${name}-v2` } } },
+    ]);
+    // The same object, relabelled for the new selector: its proxy stays up and keeps advertising.
+    const ready = await eventually('Ready at generation 2', () => readyAt(name, 2), { timeoutMs: 30_000 });
+    expect(ready.status?.selectedEndpoints).toEqual([
+      expect.objectContaining({ name: endpoints, autoProvisioned: true }),
+    ]);
+    const relabelled = await getEndpoints(endpoints);
+    expect(relabelled.metadata.uid).toBe(provisioned.metadata.uid);
+    expect(relabelled.metadata.labels).toMatchObject({ app: `${name}-v2` });
+    expect(await advertisedBy(endpoints, 0)).toEqual([serviceName]);
+    const registry = readRegistry((await getVipService(tailnet.api, serviceName))?.annotations);
+    expect(registry?.consumers['east/op-a']?.routes).toEqual([`services/${namespace}/${name}`]);
+
+    await deleteServices(name);
+    await waitUntilGone('auto-provisioned endpoints', () => getEndpoints(endpoints), 90_000);
+  });
+
+  it('says which object holds the name its template would provision, and provisions once that is gone', async () => {
+    const name = uniqueName('taken');
+    const endpoints = `${name}-endpoints`;
+    // Made by hand under the template's name, with labels the selector does not match.
+    await createEndpoints(endpoints, { app: `${name}-other` }, 1);
+    await createTemplateServices(name);
+    const taken = await eventually('EndpointsNameTaken', async () => {
+      const c = await condition(name, 'EndpointsSelected');
+      return c?.reason === 'EndpointsNameTaken' ? c : undefined;
+    });
+    expect(taken.message).toContain(`TailscaleEndpoints ${endpoints} already exists`);
+    expect(taken.message).toContain('spec.endpointTemplate');
+
+    await objects.deleteNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'tailscaleendpoints',
+      name: endpoints,
+    });
+    await eventually('Ready with endpoints of its own', () => readyAt(name, 1), { timeoutMs: 90_000 });
+    const own = await getEndpoints(endpoints);
+    expect(own.metadata.annotations?.['tailscale-gateway.com/auto-provisioned']).toBe('true');
+    expect(own.metadata.labels).toMatchObject({ app: name });
+    await deleteServices(name);
+    await waitUntilGone('auto-provisioned endpoints', () => getEndpoints(endpoints), 90_000);
+  });
+
+  it('leaves its VIP service and withdraws the name when deleted with its finalizer stripped by hand', async () => {
+    const name = uniqueName('stripped');
+    const serviceName = `svc:${name}`;
+    await createEndpoints(`${name}-proxies`, { app: name });
+    await createServices(name, {
+      tailnet: tailnet.name,
+      selector: { matchLabels: { app: name } },
+      vipService: { ports: ['tcp:443'], tags: ['tag:web'] },
+    });
+    await eventually('Ready', () => readyAt(name, 1), { timeoutMs: 60_000 });
+    expect(await advertisedBy(`${name}-proxies`, 0)).toEqual([serviceName]);
+
+    // With no worker to clean up first, the finalizer goes and then the object: the workflow only
+    // learns of it afterwards, from the watchers' objectDeleted signal.
+    await operator.killWorker();
+    await patchServices(name, [{ op: 'replace', path: '/metadata/finalizers', value: [] }]);
+    await deleteServices(name);
+    await waitUntilGone('object', () => getServices(name));
+    operator.startWorker();
+
+    const handle = temporalConn.client.workflow.getHandle(servicesWorkflowId(namespace, name));
+    await eventually(
+      'services workflow completed',
+      async () => ((await handle.describe()).status.name === 'COMPLETED' ? true : undefined),
+      { timeoutMs: 60_000 },
+    );
+    await eventually(
+      'VIP service deleted',
+      async () => ((await getVipService(tailnet.api, serviceName)) === null ? true : undefined),
+      { timeoutMs: 60_000 },
+    );
+    expect(await advertisedBy(`${name}-proxies`, 0)).toEqual([]);
+    expect(await advertisedBy(`${name}-proxies`, 1)).toEqual([]);
+    const vip = temporalConn.client.workflow.getHandle(vipWorkflowId(tailnet.name, serviceName));
+    expect((await vip.query(vipStateQuery)).localConsumers).toEqual([]);
+  });
+
+  it('withholds a VIP service name that is a device name, and asks Tailscale again only when the spec changes', async () => {
+    const name = uniqueName('clash');
+    const host = uniqueName('host');
+    const serviceName = `svc:${host}`;
+    const key = await createAuthKey(tailnet.api, { preauthorized: true, tags: ['tag:k8s'] });
+    const device = await tailnet.sim.admin.registerDevice({ authKey: key.key, hostname: host });
+    await createEndpoints(`${name}-proxies`, { app: name });
+    await createServices(name, {
+      tailnet: tailnet.name,
+      selector: { matchLabels: { app: name } },
+      vipService: { name: serviceName, ports: ['tcp:443'], tags: ['tag:web'] },
+    });
+    const refusedAt = (generation: number) => async () => {
+      const svc = await getServices(name);
+      const vip = svc.status?.conditions?.find((c) => c.type === 'VIPServiceReady');
+      return svc.status?.observedGeneration === generation && vip?.message.includes('TailscaleNameClash')
+        ? svc
+        : undefined;
+    };
+    const refused = await eventually('name refused', refusedAt(1), { timeoutMs: 60_000 });
+    expect(refused.status?.conditions?.find((c) => c.type === 'ProxyConfigReady')?.reason).toBe('Withheld');
+    expect(await advertisedBy(`${name}-proxies`, 0)).toEqual([]);
+    expect(await advertisedBy(`${name}-proxies`, 1)).toEqual([]);
+
+    // A pass that changes nothing the refusal depends on (a proxy comes online): answered at once, and
+    // Tailscale is not asked again.
+    const sim = tailnet.sim.admin;
+    const vipCalls = async () =>
+      Object.entries((await sim.requestCounts()).routes)
+        .filter(([route]) => route.includes('/vip-services/'))
+        .reduce((n, [, count]) => n + count, 0);
+    await sim.resetRequestCounts();
+    await setEndpointsStatus(`${name}-proxies`, [
+      { hostname: `${name}-proxies-0`, statefulSetPod: `${name}-proxies-0`, nodeID: 'nClash0', online: true },
+    ]);
+    await eventually('the pass that saw the proxy', async () => {
+      const svc = await refusedAt(1)();
+      return svc?.status?.healthyBackends === 1 ? svc : undefined;
+    });
+    expect(await vipCalls()).toBe(0);
+    expect(await advertisedBy(`${name}-proxies`, 0)).toEqual([]);
+
+    // Positive control: a spec change is tried again (and refused again).
+    await patchServices(name, [{ op: 'replace', path: '/spec/vipService/ports', value: ['tcp:8443'] }]);
+    await eventually('refused again at generation 2', refusedAt(2), { timeoutMs: 60_000 });
+    expect(await vipCalls()).toBeGreaterThan(0);
+    expect(await advertisedBy(`${name}-proxies`, 0)).toEqual([]);
+
+    // The device goes; the next spec change gets the service, advertised again.
+    await deleteDevice(tailnet.api, device.id);
+    await patchServices(name, [{ op: 'replace', path: '/spec/vipService/ports', value: ['tcp:443'] }]);
+    await eventually('Ready at generation 3', () => readyAt(name, 3), { timeoutMs: 60_000 });
+    expect(await advertisedBy(`${name}-proxies`, 0)).toEqual([serviceName]);
+    expect(await advertisedBy(`${name}-proxies`, 1)).toEqual([serviceName]);
+    expect((await getVipService(tailnet.api, serviceName))?.ports).toEqual(['tcp:443']);
+  });
+
+  it('is deleted while its VIP service name is refused as a device name', async () => {
+    const name = uniqueName('clashdel');
+    await createEndpoints(`${name}-proxies`, { app: name }, 1);
+    await createServices(name, {
+      tailnet: tailnet.name,
+      selector: { matchLabels: { app: name } },
+      vipService: { name: 'svc:seed-device', ports: ['tcp:443'], tags: ['tag:web'] },
+    });
+    await eventually('name refused', async () => {
+      const c = await condition(name, 'VIPServiceReady');
+      return c?.message.includes('TailscaleNameClash') ? c : undefined;
+    });
+    await deleteServices(name);
+    // Nothing can exist under a name Tailscale refuses: nothing holds the deletion.
+    await waitUntilGone('object', () => getServices(name));
   });
 });
