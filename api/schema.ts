@@ -94,6 +94,10 @@ export const s = {
       ...opts,
     });
   },
+  /** A port given by number or by name, like a Service's `targetPort`. */
+  intOrString(opts: Pick<JsonSchema, 'description' | 'x-kubernetes-validations'> = {}) {
+    return make<number | string>({ 'x-kubernetes-int-or-string': true, ...opts });
+  },
   /** A string-keyed map (labels, annotations, resource quantities). */
   map<V>(values: Schema<V>, opts: Common & Pick<JsonSchema, 'maxProperties'> = {}) {
     return make<Record<string, V>>({ type: 'object', additionalProperties: values.json, ...opts });

@@ -1,4 +1,10 @@
-import { conditionsSchema, dnsLabelPattern, observedGenerationSchema, tailnetNameSchema } from '../common';
+import {
+  conditionsSchema,
+  dnsLabelPattern,
+  observedGenerationSchema,
+  tailnetNameSchema,
+  vipServiceNamePattern,
+} from '../common';
 import { defineCrd, type ObjectOfCrd } from '../crd';
 import { s, type Infer } from '../schema';
 import { deviceStatusSchema, proxyPodSchema, proxyTagsSchema, statefulSetStatusSchema } from './proxy';
@@ -9,6 +15,68 @@ export const endpointPortSchema = s.object({
   protocol: s.optional(s.enum(['TCP', 'UDP'] as const, { default: 'TCP' })),
 });
 export type EndpointPort = Infer<typeof endpointPortSchema>;
+
+export const tailnetTargetSchema = s.object(
+  {
+    host: s.optional(
+      s.string({
+        description: 'A device by MagicDNS hostname (web-service) or FQDN (web-service.tail0622b6.ts.net).',
+        pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\\.?$',
+        maxLength: 253,
+      }),
+    ),
+    ip: s.optional(
+      s.string({
+        description: 'A tailnet IPv4 (100.64.0.0/10) or IPv6 (fd7a:115c:a1e0::/48) address.',
+        pattern:
+          '^(100\\.(6[4-9]|[7-9][0-9]|1[01][0-9]|12[0-7])\\.[0-9]{1,3}\\.[0-9]{1,3}|fd7a:115c:a1e0:[0-9a-f:]*)$',
+        maxLength: 39,
+      }),
+    ),
+    service: s.optional(
+      s.string({ description: 'A Tailscale Service, svc:<dns-label>.', pattern: vipServiceNamePattern }),
+    ),
+  },
+  {
+    'x-kubernetes-validations': [
+      {
+        rule: '[has(self.host), has(self.ip), has(self.service)].filter(x, x).size() == 1',
+        message: 'set exactly one of host, ip or service',
+      },
+    ],
+  },
+);
+export type TailnetTarget = Infer<typeof tailnetTargetSchema>;
+
+export const egressPortSchema = s.object({
+  port: s.integer({
+    description: 'The proxies forward connections to this port (one of spec.ports) to the target.',
+    minimum: 1,
+    maximum: 65535,
+  }),
+  targetPort: s.optional(
+    s.integer({
+      description: 'The port on the tailnet target; defaults to port.',
+      minimum: 1,
+      maximum: 65535,
+    }),
+  ),
+});
+export type EgressPort = Infer<typeof egressPortSchema>;
+
+export const egressSchema = s.object(
+  {
+    tailnetTarget: tailnetTargetSchema,
+    ports: s.array(egressPortSchema, {
+      minItems: 1,
+      maxItems: 32,
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['port'],
+    }),
+  },
+  { description: 'A tailnet target the proxies carry cluster traffic to (TCP).' },
+);
+export type EgressSpec = Infer<typeof egressSchema>;
 
 export const tailscaleEndpointsSpecSchema = s.object({
   tailnet: tailnetNameSchema,
@@ -36,6 +104,7 @@ export const tailscaleEndpointsSpecSchema = s.object({
       'x-kubernetes-list-map-keys': ['port'],
     }),
   ),
+  egress: s.optional(egressSchema),
 });
 
 export const tailscaleEndpointsStatusSchema = s.object({
@@ -66,6 +135,15 @@ export const tailscaleEndpointsCrd = defineCrd({
     {
       rule: '!(has(self.proxy) && has(self.proxyGroup))',
       message: 'set either proxy (own StatefulSet) or proxyGroup (shared pool), not both',
+    },
+    {
+      rule: "!has(self.egress) || !has(self.connectionType) || self.connectionType != 'ingress'",
+      message: 'egress needs connectionType egress or bidirectional',
+    },
+    {
+      rule: '!has(self.egress) || self.egress.ports.all(e, has(self.ports) && self.ports.exists(p, p.port == e.port))',
+      message:
+        'every egress port must be listed in spec.ports, so that the proxies and their Service expose it',
     },
   ],
   printerColumns: [

@@ -1,5 +1,6 @@
 import {
   conditionsSchema,
+  dnsLabelPattern,
   labelSelectorSchema,
   observedGenerationSchema,
   tagSchema,
@@ -19,7 +20,7 @@ export const vipServiceSpecSchema = s.object(
         pattern: vipServiceNamePattern,
       }),
     ),
-    ports: s.array(s.string({ pattern: vipServicePortPattern }), {
+    ports: s.array(s.string({ pattern: vipServicePortPattern, maxLength: 16 }), {
       description: 'Ports as tcp:<port> or tcp:<first>-<last>, or exactly ["do-not-validate"].',
       minItems: 1,
       maxItems: 32,
@@ -60,11 +61,54 @@ export const endpointTemplateSchema = s.object(
   },
 );
 
+export const backendModes = ['tcp', 'http', 'https'] as const;
+export type BackendMode = (typeof backendModes)[number];
+
+export const backendPortSchema = s.object({
+  port: s.integer({
+    description: 'The VIP service port (one of vipService.ports).',
+    minimum: 1,
+    maximum: 65535,
+  }),
+  servicePort: s.intOrString({
+    description:
+      'The port of the backend Service, by number or by name (a port the Service lacks is reported in status).',
+  }),
+  mode: s.optional(
+    s.enum(backendModes, {
+      description:
+        'tcp: forward the TCP stream; http: proxy HTTP; https: terminate TLS for the MagicDNS name <label>.<tailnet suffix>, then proxy HTTP.',
+      default: 'tcp',
+    }),
+  ),
+});
+export type BackendPort = Infer<typeof backendPortSchema>;
+
+export const serviceBackendSchema = s.object(
+  {
+    serviceName: s.string({
+      description: 'A Kubernetes Service in this namespace that the VIP service forwards to.',
+      pattern: dnsLabelPattern,
+      maxLength: 63,
+    }),
+    ports: s.array(backendPortSchema, {
+      description: 'Every VIP port and where it goes; each port of vipService.ports must be covered.',
+      minItems: 1,
+      maxItems: 32,
+      'x-kubernetes-list-type': 'map',
+      'x-kubernetes-list-map-keys': ['port'],
+    }),
+  },
+  { description: 'What the proxies hosting the VIP service forward its traffic to.' },
+);
+export type ServiceBackend = Infer<typeof serviceBackendSchema>;
+
 export const tailscaleServicesSpecSchema = s.object({
   tailnet: tailnetNameSchema,
   selector: labelSelectorSchema,
   vipService: vipServiceSpecSchema,
   endpointTemplate: s.optional(endpointTemplateSchema),
+  backend: s.optional(serviceBackendSchema),
 });
 
 export const vipServiceStatusSchema = s.object({

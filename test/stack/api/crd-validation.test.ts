@@ -180,6 +180,87 @@ describe('CRD schemas reject invalid specs at the API server, naming the field',
     expect(await rejection(routePolicy(matchHeader('RegularExpression', ' (?i)bearer .+')))).toBeUndefined();
   });
 
+  const backend = (ports: Record<string, unknown>[]) => ({ serviceName: 'web', ports });
+
+  it('accepts a backend that maps every VIP port, by number or name, in each mode', async () => {
+    const spec = {
+      ...validService,
+      vipService: { ...validService.vipService, ports: ['tcp:443', 'tcp:80', 'tcp:8000-8001'] },
+      backend: backend([
+        { port: 443, servicePort: 'http', mode: 'https' },
+        { port: 80, servicePort: 8080, mode: 'http' },
+        { port: 8000, servicePort: 9000 },
+      ]),
+    };
+    expect(await rejection(services(spec))).toBeUndefined();
+    const doNotValidate = { ...validService.vipService, ports: ['do-not-validate'] };
+    expect(
+      await rejection(
+        services({
+          ...validService,
+          vipService: doNotValidate,
+          backend: backend([{ port: 1, servicePort: 1 }]),
+        }),
+      ),
+    ).toBeUndefined();
+  });
+
+  it.each([
+    ['an unknown mode', [{ port: 443, servicePort: 80, mode: 'udp' }], 'spec.backend.ports[0].mode'],
+    [
+      'a repeated VIP port',
+      [
+        { port: 443, servicePort: 80 },
+        { port: 443, servicePort: 81 },
+      ],
+      'Duplicate value',
+    ],
+  ])('rejects a backend with %s', async (_case, ports, field) => {
+    const message = await rejection(services({ ...validService, backend: backend(ports) }));
+    expect(message).toBeDefined();
+    expect(message).toContain(field);
+  });
+
+  const egressEndpoints = (egress: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    endpoints({ tailnet: 'corp', tags: ['tag:k8s'], ports: [{ port: 8080 }], egress, ...extra });
+
+  it.each([
+    ['a device hostname', { host: 'web-service' }],
+    ['a device FQDN', { host: 'web-service.tail0622b6.ts.net' }],
+    ['a tailnet IPv4', { ip: '100.64.0.7' }],
+    ['a tailnet IPv6', { ip: 'fd7a:115c:a1e0::7' }],
+    ['a VIP service', { service: 'svc:web' }],
+  ])('accepts an egress target that is %s', async (_case, tailnetTarget) => {
+    expect(
+      await rejection(egressEndpoints({ tailnetTarget, ports: [{ port: 8080, targetPort: 80 }] })),
+    ).toBeUndefined();
+  });
+
+  it.each([
+    ['no target', {}, [{ port: 8080 }], {}, 'exactly one of host, ip or service'],
+    [
+      'two targets',
+      { host: 'a', ip: '100.64.0.1' },
+      [{ port: 8080 }],
+      {},
+      'exactly one of host, ip or service',
+    ],
+    ['a non-tailnet IP', { ip: '10.0.0.1' }, [{ port: 8080 }], {}, 'spec.egress.tailnetTarget.ip'],
+    ['a service without svc:', { service: 'web' }, [{ port: 8080 }], {}, 'spec.egress.tailnetTarget.service'],
+    ['a port not in spec.ports', { host: 'a' }, [{ port: 9090 }], {}, 'must be listed in spec.ports'],
+    [
+      'ingress-only endpoints',
+      { host: 'a' },
+      [{ port: 8080 }],
+      { connectionType: 'ingress' },
+      'egress needs connectionType',
+    ],
+  ])('rejects egress with %s', async (_case, tailnetTarget, ports, extra, field) => {
+    const message = await rejection(egressEndpoints({ tailnetTarget, ports }, extra));
+    expect(message).toBeDefined();
+    expect(message).toContain(field);
+  });
+
   it('keeps tailnet immutable', async () => {
     const name = uniqueName('immutable');
     await api.createNamespacedCustomObject({
