@@ -179,3 +179,6 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   if (raw === 'false' || raw === '0') return false;
   throw new ConfigError(`${name}=${JSON.stringify(raw)} must be true or false`);
 }
+
+/** The readers above, for process-specific config modules (watchers/config.ts). */
+export { optional as optionalEnv, seconds as secondsEnv };

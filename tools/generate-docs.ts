@@ -29,6 +29,7 @@ export const envSources: { file: string; processes: string[] }[] = [
   { file: 'runtime/health-server.ts', processes: ['worker', 'watchers'] },
   { file: 'runtime/logger.ts', processes: ['worker', 'watchers', 'extension'] },
   { file: 'extension/config.ts', processes: ['extension'] },
+  { file: 'watchers/config.ts', processes: ['watchers'] },
 ];
 
 /**
@@ -50,6 +51,8 @@ const descriptions: Record<string, string> = {
   HEALTH_ADDRESS: 'host:port of the probe server (`/healthz`, `/ready`); unset: no server.',
   EXTENSION_MAX_MESSAGE_BYTES: "Largest gRPC request accepted; at least Envoy Gateway's `maxMessageSize`.",
   CLUSTER_DOMAIN: 'Cluster DNS domain, for the DNS names of proxy pods.',
+  LEADER_ELECTION_NAMESPACE:
+    'Namespace of the Lease the watcher replicas compete for; unset: no leader election, this process runs alone.',
   EXTENSION_HEALTH_WINDOW_SECONDS:
     'Window of the `/health` rule "degraded when more than 10% of hooks failed".',
 };
@@ -60,6 +63,7 @@ const defaults: Record<string, string> = {
   EXTENSION_INDEX_STALE_SECONDS: '2 × resync interval + 60',
   LOG_LEVEL: 'info',
   WATCH_NAMESPACES: 'all namespaces',
+  POD_NAME: 'the host name',
 };
 
 /** The Helm chart value each variable comes from (deploy/chart/values.yaml). */
@@ -86,6 +90,10 @@ export const chartValues: Record<string, string> = {
   EXTENSION_HTTP_ADDRESS: 'extension.httpPort',
   EXTENSION_MAX_MESSAGE_BYTES: 'extension.maxMessageBytes',
   CLUSTER_DOMAIN: 'extension.clusterDomain',
+  LEADER_ELECTION_NAMESPACE: 'watchers.leaderElection.enabled',
+  LEADER_ELECTION_LEASE_DURATION_SECONDS: 'watchers.leaderElection.leaseDurationSeconds',
+  LEADER_ELECTION_RENEW_DEADLINE_SECONDS: 'watchers.leaderElection.renewDeadlineSeconds',
+  LEADER_ELECTION_RETRY_PERIOD_SECONDS: 'watchers.leaderElection.retryPeriodSeconds',
 };
 
 const envName = /^[A-Z][A-Z0-9_]+$/;

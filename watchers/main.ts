@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject } from '../api/common';
 import { loadOperatorConfig, type OperatorConfig } from '../runtime/config';
+import { startLeaderElection } from '../runtime/leader-election';
 import { startHealthServerFromEnv } from '../runtime/health-server';
 import { loadKubeConfig } from '../runtime/kube';
 import { createLogger, type Logger } from '../runtime/logger';
@@ -17,6 +18,7 @@ import { TemporalHealth } from './temporal-health';
 import { proxyWatchedKinds } from './proxy-kinds';
 import { tailscaleTailnetWatch } from './tailscale-tailnet';
 import { changedDelivery, deletedDelivery, type WatchedKind } from './watched-kind';
+import { loadLeaderElectionConfig } from './config';
 
 const temporalProbeIntervalMs = 10_000;
 
@@ -127,35 +129,53 @@ export function startWatchers(deps: {
 
 async function main() {
   const config = loadOperatorConfig();
+  const election = loadLeaderElectionConfig();
   const logger = createLogger({ fields: { component: 'watchers', operatorId: config.operatorId } });
   const kc = loadKubeConfig(config.kubeconfigPath);
   const connection = await Connection.connect(temporalConnectionOptions(config.temporal));
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const watchers = startWatchers({ config, kc, client, logger });
+  // Set once this process leads (at once without leader election).
+  const running: { watchers?: Watchers } = {};
+  const elector = election && startLeaderElection({ kc, logger, ...election });
   const health = await startHealthServerFromEnv({
     logger,
+    // A standby is ready: it is exactly what a rollout or a drain needs next to the leader.
     ready: () => {
-      const listing = watchers.informers.filter((i) => !i.hasSynced).length;
+      if (!running.watchers) return undefined;
+      const listing = running.watchers.informers.filter((i) => !i.hasSynced).length;
       if (listing) return `${listing} informer(s) have not listed yet`;
-      return watchers.temporalHealth.unready();
+      return running.watchers.temporalHealth.unready();
     },
   });
+
+  let stopping = false;
+  const shutdown = async (signal: string, code = 0) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info('shutting down', { signal });
+    await running.watchers?.stop();
+    await elector?.stop();
+    await health?.close();
+    await connection.close();
+    process.exit(code);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+
+  if (elector) {
+    logger.info('waiting to become leader', { lease: `${election.namespace}/${election.leaseName}` });
+    void elector.lost.then(() => shutdown('lost leadership', 1));
+    await elector.acquired;
+    if (stopping) return;
+  }
+  running.watchers = startWatchers({ config, kc, client, logger });
   logger.info('watchers started', {
     kinds: watchedKinds.map((k) => k.resource.kind),
     namespaces: config.watchNamespaces.length ? config.watchNamespaces : 'all',
     labelSelector: config.watchLabelSelector,
     taskQueue: config.temporal.taskQueue,
+    leaderElection: election ? election.identity : 'off',
   });
-
-  const shutdown = async (signal: string) => {
-    logger.info('shutting down', { signal });
-    await watchers.stop();
-    await health?.close();
-    await connection.close();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void shutdown('SIGINT'));
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
 }
 
 if (require.main === module) {

@@ -14,4 +14,11 @@
 {{- if eq (.Values.extension.grpcPort | int) (.Values.extension.httpPort | int) }}
 {{- fail (printf "extension.grpcPort and extension.httpPort are both %v: the gRPC and HTTP servers need different ports" .Values.extension.grpcPort) }}
 {{- end }}
+{{- $le := .Values.watchers.leaderElection }}
+{{- if and (gt (.Values.watchers.replicas | int) 1) (not $le.enabled) }}
+{{- fail (printf "watchers.replicas is %v but watchers.leaderElection.enabled is false: without leader election every replica would signal every change. Enable leader election or set replicas to 1." .Values.watchers.replicas) }}
+{{- end }}
+{{- if and $le.enabled (ge ($le.renewDeadlineSeconds | int) ($le.leaseDurationSeconds | int)) }}
+{{- fail "watchers.leaderElection.renewDeadlineSeconds must be less than leaseDurationSeconds: a leader must give up before its lease can be taken over" }}
+{{- end }}
 {{- end -}}

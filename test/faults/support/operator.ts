@@ -31,6 +31,8 @@ export interface FaultOperator {
   startWorker(): void;
   killWatchers(): Promise<void>;
   startWatchers(): void;
+  /** Another watchers process beside `watchers` (leader election), with extra environment. */
+  spawnWatchers(env: Record<string, string>): ManagedProcess;
   stop(): Promise<void>;
 }
 
@@ -59,12 +61,13 @@ export function startFaultOperator(opts: FaultOperatorOptions): FaultOperator {
     ...opts.env,
   };
   const runs = { worker: 0, watchers: 0 };
-  const spawn = (which: 'worker' | 'watchers') =>
+  const extraWatchers: ManagedProcess[] = [];
+  const spawn = (which: 'worker' | 'watchers', extraEnv?: Record<string, string>) =>
     spawnManaged({
       name: which,
       command: process.execPath,
       args: [join(dist, which === 'worker' ? 'workers' : 'watchers', 'main.js')],
-      env: { ...base, ...(which === 'worker' ? opts.workerEnv : opts.watchersEnv) },
+      env: { ...base, ...(which === 'worker' ? opts.workerEnv : opts.watchersEnv), ...extraEnv },
       logFile: join(logDir, `${which}-${runs[which]++}.log`),
     });
   const kill = async (p: ManagedProcess) => {
@@ -86,8 +89,17 @@ export function startFaultOperator(opts: FaultOperatorOptions): FaultOperator {
     startWatchers() {
       handle.watchers = spawn('watchers');
     },
+    spawnWatchers(env) {
+      const extra = spawn('watchers', env);
+      extraWatchers.push(extra);
+      return extra;
+    },
     async stop() {
-      await Promise.all([handle.worker.stop(), handle.watchers.stop()]);
+      await Promise.all([
+        handle.worker.stop(),
+        handle.watchers.stop(),
+        ...extraWatchers.map((p) => p.stop()),
+      ]);
     },
   };
   return handle;

@@ -126,10 +126,18 @@ describe('the Helm chart: rendered for every CI values file and accepted by the 
       for (const sa of accounts) expect(serviceAccounts).toContain(sa);
     });
 
-    it('runs the watchers as a singleton that is never doubled during a rollout', () => {
+    it('runs several watchers only under leader election, otherwise a singleton never doubled in a rollout', () => {
       const watchers = byKind(objects, 'Deployment').find((d) => component(d) === 'watchers') as Workload;
-      expect(watchers.spec.replicas).toBeLessThanOrEqual(1);
-      expect(watchers.spec.strategy?.type).toBe('Recreate');
+      const env = watchers.spec.template.spec.containers[0]?.env ?? [];
+      const electionNamespace = env.find((e) => e.name === 'LEADER_ELECTION_NAMESPACE');
+      if (electionNamespace) {
+        expect(electionNamespace.value).toBe(namespace);
+        expect(env.map((e) => e.name)).toContain('POD_NAME');
+        expect(watchers.spec.strategy?.type).toBe('RollingUpdate');
+      } else {
+        expect(watchers.spec.replicas).toBeLessThanOrEqual(1);
+        expect(watchers.spec.strategy?.type).toBe('Recreate');
+      }
       expect(byKind(objects, 'PodDisruptionBudget').map(component)).not.toContain('watchers');
     });
 
@@ -194,7 +202,14 @@ describe('the Helm chart: rendered for every CI values file and accepted by the 
 
   describe('values.schema.json and the chart reject bad values with a message naming the value', () => {
     it.each([
-      [['watchers.replicas=2'], "'/watchers/replicas': maximum: got 2, want 1"],
+      [
+        ['watchers.replicas=2', 'watchers.leaderElection.enabled=false'],
+        'watchers.replicas is 2 but watchers.leaderElection.enabled is false',
+      ],
+      [
+        ['watchers.leaderElection.renewDeadlineSeconds=20'],
+        'renewDeadlineSeconds must be less than leaseDurationSeconds',
+      ],
       [['operatorId=Bad_ID'], "'/operatorId'"],
       [['worker.replica=3'], "additional properties 'replica' not allowed"],
       [['temporal.address=http://temporal:7233'], "'/temporal/address'"],

@@ -37,6 +37,7 @@ describe("each ServiceAccount's RBAC is the least the process needs", () => {
   let namespace: string;
   let roles: Record<Component, RenderedObject>;
   let accounts: Record<Component, { namespace: string; name: string }>;
+  let leaseName: string;
   const describeQuery = (q: AccessQuery) =>
     `${q.verb} ${q.group || 'core'}/${q.resource}${q.subresource ? `/${q.subresource}` : ''}`;
 
@@ -57,9 +58,11 @@ describe("each ServiceAccount's RBAC is the least the process needs", () => {
     accounts = Object.fromEntries(
       components.map((c) => [c, { namespace, name: ofComponent('ServiceAccount', c).metadata.name }]),
     ) as typeof accounts;
+    leaseName = objects.find((o) => o.kind === 'Deployment' && o.metadata.name.endsWith('-watchers'))
+      ?.metadata.name as string;
     const discovery = new Discovery(kc);
     for (const obj of objects.filter((o) =>
-      ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding'].includes(o.kind),
+      ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(o.kind),
     )) {
       const res = await serverSideApply(kc, discovery, obj, { namespace, dryRun: false });
       if (res.status >= 300)
@@ -115,5 +118,28 @@ describe("each ServiceAccount's RBAC is the least the process needs", () => {
       }
     }
     expect(allowed).toEqual([]);
+  });
+
+  it('the watchers may take and renew their own Lease in the release namespace, and nothing else of leases', async () => {
+    const lease = { group: 'coordination.k8s.io', resource: 'leases' };
+    const cases: [AccessQuery, boolean][] = [
+      [{ ...lease, verb: 'create', namespace }, true],
+      [{ ...lease, verb: 'get', namespace, name: leaseName }, true],
+      [{ ...lease, verb: 'update', namespace, name: leaseName }, true],
+      [{ ...lease, verb: 'update', namespace, name: 'kube-controller-manager' }, false],
+      [{ ...lease, verb: 'delete', namespace, name: leaseName }, false],
+      [{ ...lease, verb: 'list', namespace }, false],
+      [{ ...lease, verb: 'create', namespace: 'any-namespace' }, false],
+      [{ ...lease, verb: 'update', namespace: 'kube-system', name: leaseName }, false],
+    ];
+    const answers: [string, boolean][] = [];
+    for (const [q, _] of cases)
+      answers.push([
+        `${describeQuery(q)} ${q.name ?? ''} in ${q.namespace}`,
+        await canI(kc, accounts.watchers, q),
+      ]);
+    expect(answers).toEqual(
+      cases.map(([q, want]) => [`${describeQuery(q)} ${q.name ?? ''} in ${q.namespace}`, want]),
+    );
   });
 });

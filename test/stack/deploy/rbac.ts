@@ -122,6 +122,8 @@ export interface AccessQuery {
   subresource?: string;
   verb: string;
   namespace?: string;
+  /** One object by name (rules with resourceNames). */
+  name?: string;
 }
 
 /** SubjectAccessReview on the real API server: would this ServiceAccount be allowed? */
