@@ -1,7 +1,13 @@
 import { conditionsSchema, dnsLabelPattern, observedGenerationSchema, tailnetNameSchema } from '../common';
 import { defineCrd, type ObjectOfCrd } from '../crd';
 import { s, type Infer } from '../schema';
-import { deviceStatusSchema, proxyPodSchema, proxyTagsSchema, statefulSetStatusSchema } from './proxy';
+import {
+  deviceStatusSchema,
+  proxyClassNameSchema,
+  proxyPodSchema,
+  proxyTagsSchema,
+  statefulSetStatusSchema,
+} from './proxy';
 
 export const endpointPortSchema = s.object({
   name: s.optional(s.string({ pattern: dnsLabelPattern, maxLength: 15 })),
@@ -20,6 +26,7 @@ export const tailscaleEndpointsSpecSchema = s.object({
     }),
   ),
   proxy: s.optional(proxyPodSchema),
+  proxyClassName: s.optional(proxyClassNameSchema),
   proxyGroup: s.optional(
     s.string({
       description:
@@ -66,6 +73,10 @@ export const tailscaleEndpointsCrd = defineCrd({
     {
       rule: '!(has(self.proxy) && has(self.proxyGroup))',
       message: 'set either proxy (own StatefulSet) or proxyGroup (shared pool), not both',
+    },
+    {
+      rule: '!(has(self.proxyClassName) && has(self.proxyGroup))',
+      message: "proxyClassName applies to proxies of its own; with proxyGroup the pool's class applies",
     },
   ],
   printerColumns: [
