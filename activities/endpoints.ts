@@ -12,6 +12,7 @@ import { ensureProxyConfigs, type EnsureProxyConfigsInput } from './proxies/conf
 import { deleteProxyDevices, observeProxyDevices, type ObserveProxyDevicesInput } from './proxies/devices';
 import { classified } from './proxies/failures';
 import { applyProxyObjects } from './proxies/objects';
+import { resolveProxyClass } from './proxies/proxy-class';
 import { finalizerName } from '../api/common';
 import { proxyFieldManager } from './specs/proxy-group';
 
@@ -32,6 +33,7 @@ export function createEndpointsActivities(ctx: ActivityContext) {
   const logger = ctx.logger.child({ component: 'proxies' });
   // Credentials are resolved on first use inside the activity and never leave it.
   const tailscaleFor = (tailnet: string) => async () => (await ctx.tailnets.client(tailnet)).client;
+  const classDeps = { objects: ctx.objects, kube: ctx.kube };
 
   return {
     async addProxyFinalizer(target: FinalizerTarget) {
@@ -60,14 +62,16 @@ export function createEndpointsActivities(ctx: ActivityContext) {
     },
 
     async applyProxyObjects(deployment: ProxyDeployment) {
-      return classified(`applying the objects of ${describe(deployment)}`, () =>
-        applyProxyObjects(objects, deployment),
+      return classified(`applying the objects of ${describe(deployment)}`, async () =>
+        applyProxyObjects(objects, deployment, await resolveProxyClass(classDeps, deployment)),
       );
     },
 
     async ensureProxyConfigs(input: EnsureProxyConfigsInput) {
-      return classified(`writing the config Secrets of ${describe(input.deployment)}`, () =>
-        ensureProxyConfigs(
+      return classified(`writing the config Secrets of ${describe(input.deployment)}`, async () => {
+        // Checked again right before keys are minted: the class may have changed since the objects were applied.
+        await resolveProxyClass(classDeps, input.deployment);
+        return ensureProxyConfigs(
           {
             objects,
             tailscale: tailscaleFor(input.deployment.tailnet),
@@ -75,8 +79,8 @@ export function createEndpointsActivities(ctx: ActivityContext) {
             logger,
           },
           input,
-        ),
-      );
+        );
+      });
     },
 
     async removeProxyReplicas(input: {

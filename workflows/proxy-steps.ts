@@ -78,6 +78,9 @@ export const ProxyReason = {
   TailnetNotReady: 'TailnetNotReady',
   AuthKeyRejected: 'AuthKeyRejected',
   NameConflict: 'NameConflict',
+  ProxyClassNotFound: 'ProxyClassNotFound',
+  ProxyClassNotPermitted: 'ProxyClassNotPermitted',
+  TagsNotPermitted: 'TagsNotPermitted',
   ReconcileError: 'ReconcileError',
   ProxyGroupNotFound: 'ProxyGroupNotFound',
   ProxyGroupNotReady: 'ProxyGroupNotReady',
@@ -381,6 +384,12 @@ const tailnetFailures = new Set([
   'TailscaleForbidden',
 ]);
 
+const proxyClassRefusals = new Set<string>([
+  ProxyReason.ProxyClassNotFound,
+  ProxyReason.ProxyClassNotPermitted,
+  ProxyReason.TagsNotPermitted,
+]);
+
 /** Failures a user has to fix become a condition; anything else is retried. */
 function userErrorCondition(
   d: ProxyDeployment,
@@ -397,6 +406,7 @@ function userErrorCondition(
   if (cause.type === 'AuthKeyRejected')
     return { reason: ProxyReason.AuthKeyRejected, message: cause.message };
   if (cause.type === 'NameConflict') return { reason: ProxyReason.NameConflict, message: cause.message };
+  if (proxyClassRefusals.has(cause.type)) return { reason: cause.type, message: cause.message };
   return undefined;
 }
 

@@ -11,6 +11,7 @@ import {
   proxyLabelKeys,
   proxyNames,
   proxySelectorLabels,
+  type ProxyPodSettings,
 } from '../specs/proxy-group';
 import { refOf, type KubeObjects, type WireObject } from '../kubernetes/apply';
 import { toKubeActivityFailure } from '../kubernetes/errors';
@@ -38,6 +39,7 @@ export const selectorOf = (d: ProxyDeployment) =>
 export async function applyProxyObjects(
   objects: KubeObjects,
   d: ProxyDeployment,
+  pod: ProxyPodSettings,
 ): Promise<AppliedProxyObjects> {
   const written: string[] = [];
   const apply = async (desired: WireObject) => {
@@ -55,7 +57,7 @@ export async function applyProxyObjects(
         ...ordinals(d.replicas).map((i) => desiredStateSecret(d, i)),
       ].map((obj) => apply(asWire(obj))),
     );
-    await apply(asWire(desiredStatefulSet(d)));
+    await apply(asWire(desiredStatefulSet(d, pod)));
     const service = desiredService(d);
     if (service) await apply(asWire(service));
     else await deleteOwnedService(objects, d, written);

@@ -19,6 +19,7 @@ import type {
 import { apiVersion } from '../../api/common';
 import { proxyPortName, type ProxyDeployment, type ProxyParentKind } from '../../api/v1alpha1/proxy';
 import { tailscaledConfigKey } from './tailscaled-config';
+import type { TailscaleProxyClassSpec as ProxyClassSpec } from '../../api/v1alpha1/tailscale-proxy-class';
 
 export const proxyFieldManager = 'tailscale-gateway-operator';
 export const proxyContainerName = 'tailscale';
@@ -195,7 +196,54 @@ export function desiredConfigSecret(d: ProxyDeployment, ordinal: number, config:
   };
 }
 
-function proxyEnv(): V1EnvVar[] {
+/**
+ * A proxy pod's settings, resolved from its TailscaleProxyClass (activities/proxies/proxy-class.ts).
+ * Nothing here comes from the namespaced object.
+ */
+export interface ProxyPodSettings {
+  /** The class these came from; unset for the built-in defaults. */
+  className?: string;
+  networking: 'userspace' | 'kernel';
+  image: string;
+  resources?: ProxyClassSpec['resources'];
+  securityContext?: ProxyClassSpec['securityContext'];
+  podSecurityContext?: ProxyClassSpec['podSecurityContext'];
+  nodeSelector?: ProxyClassSpec['nodeSelector'];
+  tolerations?: ProxyClassSpec['tolerations'];
+  affinity?: ProxyClassSpec['affinity'];
+  labels?: ProxyClassSpec['labels'];
+  annotations?: ProxyClassSpec['annotations'];
+}
+
+export const defaultProxyImage = 'tailscale/tailscale:stable';
+
+/** Without any class: an unprivileged userspace proxy of the stock image. */
+export const builtinProxyPodSettings: ProxyPodSettings = {
+  networking: 'userspace',
+  image: defaultProxyImage,
+};
+
+// The image's own user is root; a fixed non-root one lets runAsNonRoot pass without an image change.
+const proxyUser = 1000;
+
+/** Pod Security "restricted" (https://kubernetes.io/docs/concepts/security/pod-security-standards/). */
+export const restrictedContainerSecurityContext = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  runAsNonRoot: true,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
+export const restrictedPodSecurityContext = {
+  runAsNonRoot: true,
+  runAsUser: proxyUser,
+  runAsGroup: proxyUser,
+  fsGroup: proxyUser,
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
+function proxyEnv(pod: ProxyPodSettings): V1EnvVar[] {
   const field = (name: string, fieldPath: string): V1EnvVar => ({
     name,
     valueFrom: { fieldRef: { fieldPath } },
@@ -205,37 +253,52 @@ function proxyEnv(): V1EnvVar[] {
     field('POD_NAME', 'metadata.name'),
     field('POD_UID', 'metadata.uid'),
     field('POD_IP', 'status.podIP'),
-    { name: 'TS_USERSPACE', value: 'false' },
+    { name: 'TS_USERSPACE', value: pod.networking === 'userspace' ? 'true' : 'false' },
     { name: 'TS_KUBE_SECRET', value: '$(POD_NAME)' },
     { name: 'TS_STATE', value: 'kube:$(POD_NAME)' },
     { name: 'TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR', value: '/etc/tsconfig/$(POD_NAME)' },
   ];
 }
 
+// tailscaled's socket and containerboot's scratch files go to /tmp; the root filesystem stays read-only.
+const tmpVolume = 'tmp';
+
 // Every replica's config is mounted into every pod; each pod reads its own via $(POD_NAME).
 function configVolumes(d: ProxyDeployment): { volumes: V1Volume[]; mounts: V1VolumeMount[] } {
   const all = ordinals(d.replicas);
   return {
-    volumes: all.map((i) => ({
-      name: proxyNames.configVolume(i),
-      secret: { secretName: proxyNames.configSecret(d, i) },
-    })),
-    mounts: all.map((i) => ({
-      name: proxyNames.configVolume(i),
-      mountPath: configMountPath(d, i),
-      readOnly: true,
-    })),
+    volumes: [
+      ...all.map((i) => ({
+        name: proxyNames.configVolume(i),
+        secret: { secretName: proxyNames.configSecret(d, i) },
+      })),
+      { name: tmpVolume, emptyDir: {} },
+    ],
+    mounts: [
+      ...all.map((i) => ({
+        name: proxyNames.configVolume(i),
+        mountPath: configMountPath(d, i),
+        readOnly: true,
+      })),
+      { name: tmpVolume, mountPath: '/tmp' },
+    ],
   };
 }
 
-function proxyContainer(d: ProxyDeployment, mounts: V1VolumeMount[]): V1Container {
+function containerSecurityContext(pod: ProxyPodSettings): object {
+  // Kernel networking (TS_USERSPACE=false) needs to manage routes and netfilter.
+  if (pod.networking === 'kernel')
+    return { ...(pod.securityContext as object | undefined), privileged: true };
+  return pod.securityContext ?? restrictedContainerSecurityContext;
+}
+
+function proxyContainer(d: ProxyDeployment, pod: ProxyPodSettings, mounts: V1VolumeMount[]): V1Container {
   const container: V1Container = {
     name: proxyContainerName,
-    image: d.image,
-    env: proxyEnv(),
+    image: pod.image,
+    env: proxyEnv(pod),
     volumeMounts: mounts,
-    // Kernel networking (TS_USERSPACE=false) needs to manage routes and netfilter.
-    securityContext: { privileged: true },
+    securityContext: containerSecurityContext(pod),
   };
   if (d.ports.length) {
     container.ports = d.ports.map((p) => ({
@@ -244,17 +307,19 @@ function proxyContainer(d: ProxyDeployment, mounts: V1VolumeMount[]): V1Containe
       protocol: p.protocol,
     }));
   }
-  if (d.resources) container.resources = d.resources;
+  if (pod.resources) container.resources = pod.resources;
   return container;
 }
 
-// Forwarding must be on for the proxy to route between the tailnet and the cluster.
+// Forwarding must be on for the proxy to route between the tailnet and the cluster (kernel networking only).
 const sysctlerScript =
   'sysctl -w net.ipv4.ip_forward=1 && if sysctl net.ipv6.conf.all.forwarding; then sysctl -w net.ipv6.conf.all.forwarding=1; fi';
 
-export function desiredStatefulSet(d: ProxyDeployment): V1StatefulSet {
+export function desiredStatefulSet(d: ProxyDeployment, pod: ProxyPodSettings): V1StatefulSet {
   const { volumes, mounts } = configVolumes(d);
-  const podLabels = { ...proxyLabels(d), ...proxySelectorLabels(d) };
+  // Class labels first: ours (the selector among them) always win.
+  const podLabels = { ...pod.labels, ...proxyLabels(d), ...proxySelectorLabels(d) };
+  const kernel = pod.networking === 'kernel';
   return {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
@@ -267,23 +332,28 @@ export function desiredStatefulSet(d: ProxyDeployment): V1StatefulSet {
       ...(d.ports.length ? { serviceName: proxyNames.service(d) } : {}),
       selector: { matchLabels: proxySelectorLabels(d) },
       template: {
-        metadata: { labels: podLabels },
+        metadata: { labels: podLabels, ...(pod.annotations ? { annotations: pod.annotations } : {}) },
         spec: {
           serviceAccountName: proxyNames.serviceAccount(d),
-          initContainers: [
-            {
-              name: 'sysctler',
-              image: d.image,
-              command: ['/bin/sh', '-c'],
-              args: [sysctlerScript],
-              securityContext: { privileged: true },
-            },
-          ],
-          containers: [proxyContainer(d, mounts)],
+          securityContext: pod.podSecurityContext ?? (kernel ? {} : restrictedPodSecurityContext),
+          ...(kernel
+            ? {
+                initContainers: [
+                  {
+                    name: 'sysctler',
+                    image: pod.image,
+                    command: ['/bin/sh', '-c'],
+                    args: [sysctlerScript],
+                    securityContext: { privileged: true },
+                  },
+                ],
+              }
+            : {}),
+          containers: [proxyContainer(d, pod, mounts)],
           volumes,
-          ...(d.nodeSelector ? { nodeSelector: d.nodeSelector } : {}),
-          ...(d.tolerations ? { tolerations: d.tolerations } : {}),
-          ...(d.affinity ? { affinity: d.affinity } : {}),
+          ...(pod.nodeSelector ? { nodeSelector: pod.nodeSelector } : {}),
+          ...(pod.tolerations ? { tolerations: pod.tolerations } : {}),
+          ...(pod.affinity ? { affinity: pod.affinity } : {}),
         },
       },
     },

@@ -1,6 +1,7 @@
 import type { CrdDefinition } from '../crd';
 import { tailscaleEndpointsCrd } from './tailscale-endpoints';
 import { tailscaleGatewayCrd } from './tailscale-gateway';
+import { tailscaleProxyClassCrd } from './tailscale-proxy-class';
 import { tailscaleProxyGroupCrd } from './tailscale-proxy-group';
 import { tailscaleRoutePolicyCrd } from './tailscale-route-policy';
 import { tailscaleServicesCrd } from './tailscale-services';
@@ -8,6 +9,7 @@ import { tailscaleTailnetCrd } from './tailscale-tailnet';
 
 export * from './tailscale-endpoints';
 export * from './tailscale-gateway';
+export * from './tailscale-proxy-class';
 export * from './tailscale-proxy-group';
 export * from './tailscale-route-policy';
 export * from './tailscale-services';
@@ -21,4 +23,5 @@ export const allCrds: CrdDefinition<unknown, unknown>[] = [
   tailscaleProxyGroupCrd,
   tailscaleGatewayCrd,
   tailscaleRoutePolicyCrd,
+  tailscaleProxyClassCrd,
 ] as CrdDefinition<unknown, unknown>[];

@@ -1,7 +1,7 @@
 import { tagSchema } from '../common';
 import { s, type Infer } from '../schema';
 
-/** The pod-level knobs of a proxy StatefulSet, shared by TailscaleEndpoints and TailscaleProxyGroup. */
+/** What a namespaced object may say about its proxies; everything pod-level is in TailscaleProxyClass. */
 export const proxyPodSchema = s.object(
   {
     replicas: s.optional(
@@ -12,29 +12,26 @@ export const proxyPodSchema = s.object(
         default: 2,
       }),
     ),
-    image: s.optional(
-      s.string({
-        description: 'Tailscale proxy image.',
-        default: 'tailscale/tailscale:stable',
-        minLength: 1,
-      }),
-    ),
     hostnamePrefix: s.optional(
       s.string({
         description: 'Device hostname prefix; replica i is <prefix>-<i>. Defaults to the object name.',
         pattern: '^[a-z0-9][a-z0-9-]{0,55}$',
       }),
     ),
-    resources: s.optional(
-      s.preserved({ description: 'core/v1 ResourceRequirements of the proxy container.' }),
-    ),
-    nodeSelector: s.optional(s.map(s.string(), { maxProperties: 32 })),
-    tolerations: s.optional(s.array(s.preserved({ description: 'core/v1 Toleration.' }), { maxItems: 32 })),
-    affinity: s.optional(s.preserved({ description: 'core/v1 Affinity.' })),
   },
-  { description: 'Proxy pods (a StatefulSet following Tailscale ProxyGroup conventions).' },
+  {
+    description:
+      'Proxy replicas (a StatefulSet following Tailscale ProxyGroup conventions, in the operator namespace). Pod settings come from the TailscaleProxyClass.',
+  },
 );
 export type ProxyPodSpec = Infer<typeof proxyPodSchema>;
+
+export const proxyClassNameSchema = s.string({
+  description:
+    'The TailscaleProxyClass (cluster-scoped, admin-owned) of the proxy pods. Unset: the default class.',
+  pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+  maxLength: 253,
+});
 
 export const proxyTagsSchema = s.array(tagSchema, {
   description:
@@ -64,6 +61,7 @@ export const statefulSetStatusSchema = s.object({
   replicas: s.integer({ minimum: 0 }),
   readyReplicas: s.integer({ minimum: 0 }),
   service: s.optional(s.string()),
+  namespace: s.optional(s.string({ description: 'Where the proxies run: the operator namespace.' })),
   createdAt: s.optional(s.string({ format: 'date-time' })),
 });
 export type StatefulSetStatus = Infer<typeof statefulSetStatusSchema>;
@@ -90,23 +88,20 @@ export interface ProxyDeployment {
   tailnet: string;
   tags: string[];
   replicas: number;
-  image: string;
   hostnamePrefix: string;
   connectionType: ConnectionType;
   ports: ProxyPort[];
-  resources?: ProxyPodSpec['resources'];
-  nodeSelector?: ProxyPodSpec['nodeSelector'];
-  tolerations?: ProxyPodSpec['tolerations'];
-  affinity?: ProxyPodSpec['affinity'];
+  /** Unset: the default class (or the operator's built-in restricted defaults when there is none). */
+  proxyClassName?: string;
 }
 
 export const defaultProxyReplicas = 2;
-export const defaultProxyImage = 'tailscale/tailscale:stable';
 
 export interface ProxyParentSpec {
   tailnet: string;
   tags: string[];
   proxy?: ProxyPodSpec;
+  proxyClassName?: string;
   connectionType?: ConnectionType;
   type?: 'ingress' | 'egress';
   ports?: ProxyPort[];
@@ -126,15 +121,11 @@ export function proxyDeploymentOf(
     tailnet: spec.tailnet,
     tags: [...spec.tags],
     replicas: proxy.replicas ?? defaultProxyReplicas,
-    image: proxy.image ?? defaultProxyImage,
     hostnamePrefix: proxy.hostnamePrefix ?? metadata.name,
     connectionType: spec.connectionType ?? spec.type ?? 'bidirectional',
     ports: (spec.ports ?? []).map((p) => ({ ...p, protocol: p.protocol ?? 'TCP' })),
   };
-  if (proxy.resources) deployment.resources = proxy.resources;
-  if (proxy.nodeSelector) deployment.nodeSelector = proxy.nodeSelector;
-  if (proxy.tolerations) deployment.tolerations = proxy.tolerations;
-  if (proxy.affinity) deployment.affinity = proxy.affinity;
+  if (spec.proxyClassName) deployment.proxyClassName = spec.proxyClassName;
   return deployment;
 }
 

@@ -7,7 +7,13 @@ import {
 } from '../common';
 import { defineCrd, type ObjectOfCrd } from '../crd';
 import { s, type Infer } from '../schema';
-import { deviceStatusSchema, proxyPodSchema, proxyTagsSchema, statefulSetStatusSchema } from './proxy';
+import {
+  deviceStatusSchema,
+  proxyClassNameSchema,
+  proxyPodSchema,
+  proxyTagsSchema,
+  statefulSetStatusSchema,
+} from './proxy';
 
 export const endpointPortSchema = s.object({
   name: s.optional(s.string({ pattern: dnsLabelPattern, maxLength: 15 })),
@@ -88,6 +94,7 @@ export const tailscaleEndpointsSpecSchema = s.object({
     }),
   ),
   proxy: s.optional(proxyPodSchema),
+  proxyClassName: s.optional(proxyClassNameSchema),
   proxyGroup: s.optional(
     s.string({
       description:
@@ -144,6 +151,10 @@ export const tailscaleEndpointsCrd = defineCrd({
       rule: '!has(self.egress) || self.egress.ports.all(e, has(self.ports) && self.ports.exists(p, p.port == e.port))',
       message:
         'every egress port must be listed in spec.ports, so that the proxies and their Service expose it',
+    },
+    {
+      rule: '!(has(self.proxyClassName) && has(self.proxyGroup))',
+      message: "proxyClassName applies to proxies of its own; with proxyGroup the pool's class applies",
     },
   ],
   printerColumns: [

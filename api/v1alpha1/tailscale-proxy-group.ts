@@ -1,13 +1,20 @@
 import { conditionsSchema, observedGenerationSchema, tailnetNameSchema } from '../common';
 import { defineCrd, type ObjectOfCrd } from '../crd';
 import { s, type Infer } from '../schema';
-import { deviceStatusSchema, proxyPodSchema, proxyTagsSchema, statefulSetStatusSchema } from './proxy';
+import {
+  deviceStatusSchema,
+  proxyClassNameSchema,
+  proxyPodSchema,
+  proxyTagsSchema,
+  statefulSetStatusSchema,
+} from './proxy';
 
 export const tailscaleProxyGroupSpecSchema = s.object({
   tailnet: tailnetNameSchema,
   tags: proxyTagsSchema,
   type: s.enum(['ingress', 'egress'] as const, { description: 'Direction of traffic through the pool.' }),
   proxy: s.optional(proxyPodSchema),
+  proxyClassName: s.optional(proxyClassNameSchema),
 });
 
 export const tailscaleProxyGroupStatusSchema = s.object({

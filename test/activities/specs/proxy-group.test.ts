@@ -10,6 +10,8 @@ import {
   desiredStateSecret,
   desiredTailscaledConfig,
   proxyLabels,
+  builtinProxyPodSettings,
+  type ProxyPodSettings,
 } from '../../../activities/specs/proxy-group';
 import { parseTailscaledConfig, tailscaledConfigKey } from '../../../activities/specs/tailscaled-config';
 import { loadTailscaledConfig } from '../../../simulators/proxy/conffile';
@@ -40,7 +42,6 @@ describe('proxyDeploymentOf', () => {
       tailnet: 'corp',
       tags: ['tag:k8s'],
       replicas: 2,
-      image: 'tailscale/tailscale:stable',
       hostnamePrefix: 'web',
       connectionType: 'bidirectional',
       ports: [],
@@ -95,19 +96,23 @@ describe('proxySpecProblem', () => {
 
 describe('desired objects', () => {
   const d = endpoints({
-    proxy: {
-      replicas: 2,
-      image: 'tailscale/tailscale:v1.88.1',
-      resources: { limits: { memory: '64Mi' } },
-      nodeSelector: { pool: 'edge' },
-      tolerations: [{ key: 'edge', operator: 'Exists' }],
-      affinity: { nodeAffinity: {} },
-    },
+    proxy: { replicas: 2 },
     ports: [
       { name: 'http', port: 80 },
       { port: 53, protocol: 'UDP' },
     ],
   });
+  const classPod: ProxyPodSettings = {
+    className: 'edge',
+    networking: 'userspace',
+    image: 'tailscale/tailscale:v1.88.1',
+    resources: { limits: { memory: '64Mi' } },
+    nodeSelector: { pool: 'edge' },
+    tolerations: [{ key: 'edge', operator: 'Exists' }],
+    affinity: { nodeAffinity: {} },
+    labels: { team: 'edge', 'app.kubernetes.io/name': 'not-ours' },
+    annotations: { 'example.com/a': 'b' },
+  };
   const labels = {
     'app.kubernetes.io/managed-by': 'tailscale-gateway-operator',
     'app.kubernetes.io/name': 'tailscale-proxy',
@@ -122,7 +127,7 @@ describe('desired objects', () => {
       desiredServiceAccount(d),
       desiredRole(d),
       desiredRoleBinding(d),
-      desiredStatefulSet(d),
+      desiredStatefulSet(d, classPod),
       desiredService(d)!,
     ]) {
       expect(obj.metadata).toEqual({ name: 'web', namespace: 'apps', labels, ownerReferences: [owner] });
@@ -166,8 +171,8 @@ describe('desired objects', () => {
     expect(secret).not.toHaveProperty('data');
   });
 
-  it('builds the StatefulSet with the ProxyGroup env and volume conventions and the pod knobs of the spec', () => {
-    const sts = desiredStatefulSet(d);
+  it('builds the StatefulSet with the ProxyGroup env and volume conventions and the pod settings of the class', () => {
+    const sts = desiredStatefulSet(d, classPod);
     expect(sts.spec?.replicas).toBe(2);
     expect(sts.spec?.selector.matchLabels).toEqual({
       'gateway.tailscale.com/parent-kind': 'endpoints',
@@ -178,6 +183,10 @@ describe('desired objects', () => {
     expect(pod.nodeSelector).toEqual({ pool: 'edge' });
     expect(pod.tolerations).toEqual([{ key: 'edge', operator: 'Exists' }]);
     expect(pod.affinity).toEqual({ nodeAffinity: {} });
+    expect(sts.spec!.template.metadata).toEqual({
+      labels: { ...labels, team: 'edge' },
+      annotations: { 'example.com/a': 'b' },
+    });
     const container = pod.containers[0]!;
     expect(container.image).toBe('tailscale/tailscale:v1.88.1');
     expect(container.resources).toEqual({ limits: { memory: '64Mi' } });
@@ -185,7 +194,7 @@ describe('desired objects', () => {
       ['POD_NAME', 'metadata.name'],
       ['POD_UID', 'metadata.uid'],
       ['POD_IP', 'status.podIP'],
-      ['TS_USERSPACE', 'false'],
+      ['TS_USERSPACE', 'true'],
       ['TS_KUBE_SECRET', '$(POD_NAME)'],
       ['TS_STATE', 'kube:$(POD_NAME)'],
       ['TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR', '/etc/tsconfig/$(POD_NAME)'],
@@ -193,10 +202,12 @@ describe('desired objects', () => {
     expect(container.volumeMounts).toEqual([
       { name: 'tailscaledconfig-0', mountPath: '/etc/tsconfig/web-0', readOnly: true },
       { name: 'tailscaledconfig-1', mountPath: '/etc/tsconfig/web-1', readOnly: true },
+      { name: 'tmp', mountPath: '/tmp' },
     ]);
     expect(pod.volumes).toEqual([
       { name: 'tailscaledconfig-0', secret: { secretName: 'web-0-config' } },
       { name: 'tailscaledconfig-1', secret: { secretName: 'web-1-config' } },
+      { name: 'tmp', emptyDir: {} },
     ]);
     expect(container.ports).toEqual([
       { name: 'http', containerPort: 80, protocol: 'TCP' },
@@ -204,8 +215,39 @@ describe('desired objects', () => {
     ]);
   });
 
-  it('leaves optional pod knobs out when the spec has none', () => {
-    const pod = desiredStatefulSet(endpoints()).spec!.template.spec!;
+  it('runs an unprivileged userspace proxy by default, as Pod Security "restricted" requires', () => {
+    const pod = desiredStatefulSet(d, builtinProxyPodSettings).spec!.template.spec!;
+    expect(pod.securityContext).toEqual({
+      runAsNonRoot: true,
+      runAsUser: 1000,
+      runAsGroup: 1000,
+      fsGroup: 1000,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(pod).not.toHaveProperty('initContainers');
+    const container = pod.containers[0]!;
+    expect(container.image).toBe('tailscale/tailscale:stable');
+    expect(container.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(container.env).toContainEqual({ name: 'TS_USERSPACE', value: 'true' });
+  });
+
+  it('runs privileged kernel networking only when the class says so', () => {
+    const pod = desiredStatefulSet(d, { ...classPod, networking: 'kernel' }).spec!.template.spec!;
+    expect(pod.containers[0]!.securityContext).toEqual({ privileged: true });
+    expect(pod.containers[0]!.env).toContainEqual({ name: 'TS_USERSPACE', value: 'false' });
+    expect(pod.initContainers).toEqual([
+      expect.objectContaining({ name: 'sysctler', securityContext: { privileged: true } }),
+    ]);
+  });
+
+  it('leaves optional pod knobs out when the class has none', () => {
+    const pod = desiredStatefulSet(endpoints(), builtinProxyPodSettings).spec!.template.spec!;
     expect(pod).not.toHaveProperty('nodeSelector');
     expect(pod).not.toHaveProperty('tolerations');
     expect(pod).not.toHaveProperty('affinity');
@@ -214,7 +256,7 @@ describe('desired objects', () => {
   });
 
   it('gives each declared port a port on a headless Service governing the pods, and builds none without ports', () => {
-    expect(desiredStatefulSet(d).spec?.serviceName).toBe('web');
+    expect(desiredStatefulSet(d, builtinProxyPodSettings).spec?.serviceName).toBe('web');
     expect(desiredService(d)?.spec).toEqual({
       type: 'ClusterIP',
       clusterIP: 'None',
@@ -228,7 +270,7 @@ describe('desired objects', () => {
       ],
     });
     expect(desiredService(endpoints())).toBeUndefined();
-    expect(desiredStatefulSet(endpoints()).spec?.serviceName).toBeUndefined();
+    expect(desiredStatefulSet(endpoints(), builtinProxyPodSettings).spec?.serviceName).toBeUndefined();
   });
 });
 

@@ -6,7 +6,7 @@ import { canI, grantsOf, leastPrivilege, sorted, splitKey, type Component } from
 
 const components: Component[] = ['worker', 'watchers', 'extension'];
 /** What a RoleBinding cannot grant: these stay in each component's "-cluster" ClusterRole. */
-const clusterScoped = new Set(['tailscaletailnets', 'namespaces']);
+const clusterScoped = new Set(['tailscaletailnets', 'namespaces', 'tailscaleproxyclasses']);
 
 describe('an install limited to some namespaces (watch.namespaces) holds its rights there only', () => {
   let kc: KubeConfig;

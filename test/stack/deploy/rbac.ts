@@ -49,7 +49,10 @@ export const leastPrivilege: Record<Component, Record<string, string[]>> = {
     ['/events']: ['get', 'create', 'patch'],
     // A TailscaleGateway's Gateway, its routes (listeners' allowedRoutes namespace selectors) and
     // ReferenceGrants; a TailscaleRoutePolicy's targets (Gateway, HTTPRoute, GRPCRoute).
-    ['/namespaces']: ['list'],
+    ['/namespaces']: ['get', 'list'],
+    // Proxy pods get their settings from the class an object names (or the default class), once the
+    // class's namespaceSelector admits the object's namespace (read by name).
+    [`${tsgw}/tailscaleproxyclasses`]: ['get', 'list'],
     [`${gwapi}/gateways`]: ['get'],
     [`${gwapi}/httproutes`]: ['get', 'list'],
     [`${gwapi}/grpcroutes`]: ['get', 'list'],

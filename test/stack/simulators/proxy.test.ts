@@ -1,6 +1,7 @@
 import { AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { KubeObjects, type WireObject } from '../../../activities/kubernetes/apply';
 import {
+  builtinProxyPodSettings,
   desiredConfigSecret,
   desiredStatefulSet,
   desiredStateSecret,
@@ -64,7 +65,7 @@ describe('proxy simulator: plays tailscaled and the StatefulSet controller for o
       const config = desiredTailscaledConfig(d, i, { authKey: keys[i] });
       await objects.applyIfChanged(desiredConfigSecret(d, i, config) as WireObject, undefined);
     }
-    await objects.applyIfChanged(desiredStatefulSet(d) as WireObject, undefined);
+    await objects.applyIfChanged(desiredStatefulSet(d, builtinProxyPodSettings) as WireObject, undefined);
   };
   const mintKey = async () => (await createAuthKey(api, { preauthorized: true, tags: ['tag:k8s'] })).key;
   const state = async (name: string) => {
@@ -187,7 +188,10 @@ describe('proxy simulator: plays tailscaled and the StatefulSet controller for o
         ? true
         : undefined,
     );
-    await objects.applyIfChanged(desiredStatefulSet({ ...d, replicas: 1 }) as WireObject, undefined);
+    await objects.applyIfChanged(
+      desiredStatefulSet({ ...d, replicas: 1 }, builtinProxyPodSettings) as WireObject,
+      undefined,
+    );
     await eventually('one pod', async () => {
       const pods = (await core.listNamespacedPod({ namespace, labelSelector: selector })).items;
       return pods.length === 1 && pods[0]!.metadata?.name === `${name}-0` ? true : undefined;

@@ -156,12 +156,7 @@ describe('TailscaleEndpoints: proxy StatefulSets, auth keys, devices and status 
     const name = uniqueName('web');
     await createEndpoints(name, {
       connectionType: 'ingress',
-      proxy: {
-        replicas: 2,
-        resources: { requests: { cpu: '10m', memory: '32Mi' } },
-        nodeSelector: { 'kubernetes.io/os': 'linux' },
-        tolerations: [{ key: 'dedicated', operator: 'Equal', value: 'proxies', effect: 'NoSchedule' }],
-      },
+      proxy: { replicas: 2 },
       ports: [{ name: 'http', port: 80 }, { port: 443 }],
     });
     const ep = await waitReady(name);
@@ -202,7 +197,7 @@ describe('TailscaleEndpoints: proxy StatefulSets, auth keys, devices and status 
     expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name });
     expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name, namespace }]);
 
-    // StatefulSet: env and volume conventions, pod knobs from the spec.
+    // StatefulSet: env and volume conventions, and without a TailscaleProxyClass the restricted defaults.
     const sts = await apps.readNamespacedStatefulSet({ namespace, name });
     expect(sts.metadata?.labels).toEqual(labels);
     expect(sts.metadata?.ownerReferences).toEqual([owner]);
@@ -215,17 +210,25 @@ describe('TailscaleEndpoints: proxy StatefulSets, auth keys, devices and status 
     const podSpec = sts.spec!.template.spec!;
     expect(sts.spec?.template.metadata?.labels).toEqual(labels);
     expect(podSpec.serviceAccountName).toBe(name);
-    expect(podSpec.nodeSelector).toEqual({ 'kubernetes.io/os': 'linux' });
-    expect(podSpec.tolerations).toEqual([
-      { key: 'dedicated', operator: 'Equal', value: 'proxies', effect: 'NoSchedule' },
-    ]);
-    expect(podSpec.initContainers?.map((c) => c.name)).toEqual(['sysctler']);
+    expect(podSpec).not.toHaveProperty('nodeSelector');
+    expect(podSpec).not.toHaveProperty('tolerations');
+    expect(podSpec).not.toHaveProperty('initContainers');
+    expect(podSpec.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
     expect(podSpec.containers).toHaveLength(1);
     const container = podSpec.containers[0]!;
     expect(container.name).toBe('tailscale');
     expect(container.image).toBe('tailscale/tailscale:stable');
-    expect(container.securityContext?.privileged).toBe(true);
-    expect(container.resources?.requests).toEqual({ cpu: '10m', memory: '32Mi' });
+    expect(container.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      runAsNonRoot: true,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(container.resources ?? {}).toEqual({});
     expect(container.ports).toEqual([
       { name: 'http', containerPort: 80, protocol: 'TCP' },
       { name: 'tcp-443', containerPort: 443, protocol: 'TCP' },
@@ -234,7 +237,7 @@ describe('TailscaleEndpoints: proxy StatefulSets, auth keys, devices and status 
       { name: 'POD_NAME', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.name' } } },
       { name: 'POD_UID', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'metadata.uid' } } },
       { name: 'POD_IP', valueFrom: { fieldRef: { apiVersion: 'v1', fieldPath: 'status.podIP' } } },
-      { name: 'TS_USERSPACE', value: 'false' },
+      { name: 'TS_USERSPACE', value: 'true' },
       { name: 'TS_KUBE_SECRET', value: '$(POD_NAME)' },
       { name: 'TS_STATE', value: 'kube:$(POD_NAME)' },
       { name: 'TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR', value: '/etc/tsconfig/$(POD_NAME)' },
@@ -242,10 +245,12 @@ describe('TailscaleEndpoints: proxy StatefulSets, auth keys, devices and status 
     expect(container.volumeMounts).toEqual([
       { name: 'tailscaledconfig-0', mountPath: `/etc/tsconfig/${name}-0`, readOnly: true },
       { name: 'tailscaledconfig-1', mountPath: `/etc/tsconfig/${name}-1`, readOnly: true },
+      { name: 'tmp', mountPath: '/tmp' },
     ]);
     expect(podSpec.volumes?.map((v) => [v.name, v.secret?.secretName])).toEqual([
       ['tailscaledconfig-0', `${name}-0-config`],
       ['tailscaledconfig-1', `${name}-1-config`],
+      ['tmp', undefined],
     ]);
 
     // A Service with a port per declared port.
