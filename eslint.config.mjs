@@ -36,6 +36,19 @@ export default tseslint.config(
           ],
         },
       ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'MemberExpression[property.name=/^(localeCompare|toLocale\\w*String)$/]',
+          message:
+            'Locale-dependent (ICU data differs between Node builds): sort with byCodeUnits (workflows/order.ts).',
+        },
+        {
+          selector: "MemberExpression[object.name='Intl']",
+          message:
+            'Locale-dependent (ICU data differs between Node builds): sort with byCodeUnits (workflows/order.ts).',
+        },
+      ],
     },
   },
   {

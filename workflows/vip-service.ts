@@ -14,6 +14,7 @@ import {
 import type { Duration } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import type { Activities } from '../activities';
+import { byCodeUnits } from './order';
 import {
   vipConsumerSignal,
   vipStateQuery,
@@ -193,7 +194,7 @@ async function attach(
   input: VipServiceWorkflowInput,
   consumers: Map<string, VipConsumerChange>,
 ): Promise<VipServiceReport> {
-  const ordered = [...consumers.values()].sort((a, b) => a.route.localeCompare(b.route));
+  const ordered = [...consumers.values()].sort((a, b) => byCodeUnits(a.route, b.route));
   const spec = appliedSpecOf(consumers)?.spec;
   if (!spec) throw ApplicationFailure.nonRetryable('no consumer carries a VIP service spec', 'BUG');
   const result = await attachVipService({
@@ -272,7 +273,7 @@ function failureType(err: unknown): string | undefined {
 
 /** Every local consumer shares one spec: the first consumer's by route (stable across runs). */
 function appliedSpecOf(consumers: Map<string, VipConsumerChange>): VipConsumerChange | undefined {
-  return [...consumers.values()].sort((a, b) => a.route.localeCompare(b.route)).find((c) => c.spec);
+  return [...consumers.values()].sort((a, b) => byCodeUnits(a.route, b.route)).find((c) => c.spec);
 }
 
 const specText = (spec: VipConsumerChange['spec']) =>
