@@ -68,13 +68,47 @@ export interface LifecycleOptions {
   refreshAfterMs: number;
   maxAttempts?: number;
   random?: () => number;
+  /** A write is based on a read at most this old (from the GET's start); older, it reads again. */
+  maxReadAgeMs?: number;
 }
+
+/**
+ * Peers read a service back 3 s after their writes (workflows/vip-service.ts settleDelay). A write based
+ * on a read older than that, by a worker starved between its GET and its PUT, could undo a peer's write
+ * after the peer's last look: so a write whose read is older than this reads again first.
+ */
+export const defaultMaxReadAgeMs = 1000;
 
 const defaultComment =
   'Managed by the Tailscale Gateway Operator (gateway.tailscale.com registry); do not edit.';
 
 export class LostUpdateError extends Error {
   override name = 'LostUpdateError';
+}
+
+/** The read a write would be based on is too old (see defaultMaxReadAgeMs): read again. */
+class StaleReadError extends LostUpdateError {
+  override name = 'StaleReadError';
+}
+
+/** Reads the service, and returns a check to call right before writing on the strength of that read. */
+async function readForWrite(
+  opts: LifecycleOptions,
+  serviceName: string,
+  read: () => Promise<VipService | null> = () => getVipService(opts.client, serviceName),
+): Promise<{ current: VipService | null; beforeWrite: () => void }> {
+  const clock = opts.now ?? Date.now;
+  const readAt = clock();
+  const current = await read();
+  return {
+    current,
+    beforeWrite: () => {
+      const age = clock() - readAt;
+      if (age > (opts.maxReadAgeMs ?? defaultMaxReadAgeMs)) {
+        throw new StaleReadError(`the read of ${serviceName} is ${age} ms old by our write: reading again`);
+      }
+    },
+  };
 }
 
 /**
@@ -86,7 +120,7 @@ export async function attachVipService(opts: LifecycleOptions, input: AttachInpu
   return withLostUpdateRetries(opts, async (lostUpdates) => {
     const nowMs = (opts.now ?? Date.now)();
     const now = new Date(nowMs).toISOString();
-    const current = await getVipService(opts.client, input.serviceName);
+    const { current, beforeWrite } = await readForWrite(opts, input.serviceName);
     const entry = { routes: input.routes, devices: input.devices };
 
     if (!current) {
@@ -99,6 +133,7 @@ export async function attachVipService(opts: LifecycleOptions, input: AttachInpu
         annotations: withOwnerReference(writeRegistry({}, registry, opts.self), opts.self),
       };
       try {
+        beforeWrite();
         await putVipService(opts.client, body);
       } catch (err) {
         // A PUT without addrs on a service that now exists: another operator created it since our GET.
@@ -151,6 +186,7 @@ export async function attachVipService(opts: LifecycleOptions, input: AttachInpu
       tags: owner ? input.spec.tags : current.tags,
       annotations: withOwnerReference(writeRegistry(current.annotations, next), opts.self),
     };
+    beforeWrite();
     await putVipService(opts.client, body);
     const stored = await verify(
       opts,
@@ -168,11 +204,13 @@ export async function attachVipService(opts: LifecycleOptions, input: AttachInpu
 export async function detachVipService(opts: LifecycleOptions, serviceName: string): Promise<DetachResult> {
   return withLostUpdateRetries(opts, async (lostUpdates) => {
     const now = new Date((opts.now ?? Date.now)()).toISOString();
-    const current = await getVipService(opts.client, serviceName).catch((err: unknown) => {
-      // The name is a device's: no service by that name exists, so there is nothing to leave.
-      if (isTailscaleApiError(err) && err.type === 'TailscaleNameClash') return null;
-      throw err;
-    });
+    const { current, beforeWrite } = await readForWrite(opts, serviceName, () =>
+      getVipService(opts.client, serviceName).catch((err: unknown) => {
+        // The name is a device's: no service by that name exists, so there is nothing to leave.
+        if (isTailscaleApiError(err) && err.type === 'TailscaleNameClash') return null;
+        throw err;
+      }),
+    );
     if (!current)
       return { outcome: 'NotFound', consumers: 0, lostUpdates, message: `${serviceName} is already gone` };
     const registry = parseRegistryOrExplain(current);
@@ -189,6 +227,7 @@ export async function detachVipService(opts: LifecycleOptions, serviceName: stri
     const next = detachConsumer(registry, opts.self, now);
     const annotations = withoutOwnerReference(current.annotations ?? {}, opts.self);
     const remaining = Object.keys(next.consumers).length;
+    beforeWrite();
     if (remaining === 0 && foreignOwnerReferences(annotations, next).length === 0) {
       await deleteVipService(opts.client, serviceName);
       await verifyGone(opts, serviceName);
@@ -280,7 +319,7 @@ async function sweepOne(
 ): Promise<{ removed: string[]; refreshed: boolean; deleted: boolean }> {
   return withLostUpdateRetries(opts, async () => {
     const now = new Date((opts.now ?? Date.now)()).toISOString();
-    const current = await getVipService(opts.client, serviceName);
+    const { current, beforeWrite } = await readForWrite(opts, serviceName);
     const registry = current ? readRegistry(current.annotations) : undefined;
     if (!current || !registry) return { removed: [], refreshed: false, deleted: false };
     let next = registry;
@@ -292,6 +331,7 @@ async function sweepOne(
     }
     const mine = next.consumers[opts.self];
     if (refresh && mine) next = attachConsumer(next, opts.self, mine, now);
+    beforeWrite();
     if (Object.keys(next.consumers).length === 0 && foreignOwnerReferences(annotations, next).length === 0) {
       await deleteVipService(opts.client, serviceName);
       await verifyGone(opts, serviceName);

@@ -236,6 +236,42 @@ describe('VIP service lifecycle through the shared registry, against the Tailsca
     expect(await getVipService(client, 'svc:race')).toBeNull();
   });
 
+  it('reads again before writing when its read has grown older than the bound (a starved worker)', async () => {
+    const name = 'svc:starved';
+    await attachVipService(operator('east/op-a'), { serviceName: name, spec, routes: ['services/a/web'] });
+    // op-b's first GET of the service is answered, then its worker stalls for 2 s: meanwhile op-c
+    // attaches, writes, and is done checking. A write from op-b's old read would drop op-c's entry.
+    let stalled = false;
+    const slow = Object.create(client) as TailscaleClient;
+    slow.request = async (...args: Parameters<TailscaleClient['request']>) => {
+      const response = await client.request(...args);
+      if (!stalled && args[0] === 'GET' && args[1].endsWith(`/${name}`)) {
+        stalled = true;
+        await attachVipService(operator('north/op-c'), {
+          serviceName: name,
+          spec,
+          routes: ['services/c/web'],
+        });
+        clock += 2000;
+      }
+      return response;
+    };
+    const b = await attachVipService(operator('west/op-b', { client: slow }), {
+      serviceName: name,
+      spec,
+      routes: ['services/b/web'],
+    });
+    expect(stalled).toBe(true);
+    expect(b.outcome).toBe('Attached');
+    expect(Object.keys((await registryOf(name))?.consumers ?? {}).sort()).toEqual([
+      'east/op-a',
+      'north/op-c',
+      'west/op-b',
+    ]);
+    for (const self of ['east/op-a', 'north/op-c', 'west/op-b']) await detachVipService(operator(self), name);
+    expect(await getVipService(client, name)).toBeNull();
+  });
+
   it('sweeps a stale consumer, keeps one whose device is alive, and writes nothing when idle', async () => {
     const oauthKey = await createAuthKey(client, { preauthorized: true, tags: ['tag:k8s'] });
     const device = await sim.admin.registerDevice({ authKey: oauthKey.key, hostname: 'proxy-0' });
