@@ -1,5 +1,5 @@
 /**
- * Every benchmark of DESIGN §7, one after the other, each on a fresh local stack (real Temporal dev
+ * Every benchmark of docs/architecture.md §7, one after the other, each on a fresh local stack (real Temporal dev
  * server, real kube-apiserver + etcd, the simulators): prints each table, writes each JSON under
  * bench/results/, then a summary of the targets (bench/results/summary.json).
  *
@@ -29,7 +29,7 @@ type Figures = {
   memory?: Awaited<ReturnType<typeof runMemory>>;
 };
 
-/** DESIGN §7, target by target, against whatever of `f` was measured. */
+/** docs/architecture.md §7, target by target, against whatever of `f` was measured. */
 export function checkTargets(f: Figures): TargetCheck[] {
   const out: TargetCheck[] = [];
   if (f.propagation) {
@@ -90,7 +90,7 @@ export function checkTargets(f: Figures): TargetCheck[] {
 
 export function printTargets(checks: TargetCheck[]): string {
   return table(
-    ['DESIGN §7', 'target', 'measured', 'met'],
+    ['docs/architecture.md §7', 'target', 'measured', 'met'],
     checks.map((c) => [c.what, c.target, c.measured, c.met ? 'yes' : 'NO']),
   );
 }
@@ -136,7 +136,7 @@ async function main() {
     }
   }
   const checks = checkTargets(f);
-  console.log(`\n=== DESIGN §7 targets ===\n${printTargets(checks)}`);
+  console.log(`\n=== docs/architecture.md §7 targets ===\n${printTargets(checks)}`);
   console.log(`→ ${saveResult('summary', { only: [...only] }, checks)}`);
 }
 

@@ -1,5 +1,5 @@
 /**
- * Cold convergence (DESIGN §7: < 60 s): N TailscaleServices created at once over a Ready pool of
+ * Cold convergence (docs/architecture.md §7: < 60 s): N TailscaleServices created at once over a Ready pool of
  * TailscaleEndpoints, until every one is Ready with its VIP service's addresses published. Reports the
  * time, the Temporal actions spent (from the workflows' histories), the Tailscale API requests by route
  * (the simulator's counters) and the peak memory and CPU of every process.

@@ -2,7 +2,7 @@
  * PostTranslateModify and PostVirtualHostModify with 10/100/1000 Tailscale backends: p50/p99 over real
  * gRPC on loopback, side by side with a no-op echo server (same framework, answering with the bytes our
  * server answers the same request with).
- * The ratio is the figure (DESIGN §7: PostTranslateModify with 1,000 backends, p99 ≤ 1.5× echo).
+ * The ratio is the figure (docs/architecture.md §7: PostTranslateModify with 1,000 backends, p99 ≤ 1.5× echo).
  * Usage: node dist/bench/extension-hooks.js [--iterations 1000] [--sizes 10,100,1000]
  */
 import * as grpc from '@grpc/grpc-js';

@@ -1,5 +1,5 @@
 /**
- * Idle cost (DESIGN §7: 0 Tailscale writes, ≤ 50 Temporal actions per service per day): N services Ready
+ * Idle cost (docs/architecture.md §7: 0 Tailscale writes, ≤ 50 Temporal actions per service per day): N services Ready
  * on a pool of TailscaleEndpoints, then nothing changes for one simulated day. The operator runs with
  * TIMER_SCALE = daySeconds / 86400, which multiplies every recheck/refresh timer in the workflows (through
  * their input, so workflow code stays deterministic), and with the sweeper interval, stale-consumer age

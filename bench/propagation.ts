@@ -1,5 +1,5 @@
 /**
- * Propagation latency (DESIGN §7: p50 < 300 ms, p99 < 1 s): a TailscaleServices applied → the VIP
+ * Propagation latency (docs/architecture.md §7: p50 < 300 ms, p99 < 1 s): a TailscaleServices applied → the VIP
  * service stored in the Tailscale simulator → the CR's status published (Ready, addresses) → the
  * extension server's index (its real IndexFeed, in this process) serving the backend. Changes run one
  * at a time, alternating the creation of a service and its move to another TailscaleEndpoints pool

@@ -1,6 +1,6 @@
 /**
  * Throughput of the Tailscale simulator for VIP service GET and PUT over loopback, against the
- * DESIGN target of 2,000 requests/s, so it never bottlenecks the operator's own benchmarks.
+ * target of 2,000 requests/s, so it never bottlenecks the operator's own benchmarks.
  *
  *   npm run build && node dist/bench/tailscale-simulator-throughput.js \
  *     [--concurrency 4] [--duration-ms 5000] [--max-requests 40000] [--in-process]

@@ -1,5 +1,5 @@
 /**
- * Worker memory with ~1,000 open workflows (DESIGN §7: RSS < 500 MB): N TailscaleServices Ready (each
+ * Worker memory with ~1,000 open workflows (docs/architecture.md §7: RSS < 500 MB): N TailscaleServices Ready (each
  * runs its own workflow and its VIP service's workflow, so N = 500 gives ~1,000 open workflows beside the
  * pool's, the tailnet's and the sweeper), then the worker's resident memory once the load has passed.
  * Side by side in one run: the operator's default workflow cache (WORKER_MAX_CACHED_WORKFLOWS unset)

@@ -6,7 +6,7 @@ import type { ObjectSnapshot, ResourceWorkflowInput } from '../workflows/types';
 import type { GatewayApiLookups, GatewayApiRelatedSource } from './routes';
 import type { WorkflowDelivery } from './signaler';
 
-/** How one of our kinds maps onto its workflow. Watchers hold no other logic (DESIGN §1). */
+/** How one of our kinds maps onto its workflow. Watchers hold no other logic (docs/architecture.md §1). */
 export interface WatchedKind<T extends KubeObject<unknown, unknown>> {
   resource: ResourceRef;
   workflowType: string;
@@ -28,7 +28,7 @@ export interface RelatedLookups extends GatewayApiLookups {
 }
 
 /**
- * What the workflows read of an object (DESIGN: a signal carries what the workflow acts on), so a
+ * What the workflows read of an object (docs/architecture.md §1: a signal carries what the workflow acts on), so a
  * signal's size is bounded by the spec's schema: no labels or annotations (an annotation can be 256 kB,
  * and each signal is kept in history), and of the finalizers only whether ours is there.
  */

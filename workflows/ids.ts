@@ -1,4 +1,4 @@
-/** Deterministic workflow ids (DESIGN §3): one workflow per object, so a signal always finds its owner. */
+/** Deterministic workflow ids (docs/architecture.md §3): one workflow per object, so a signal always finds its owner. */
 export const tailnetWorkflowId = (name: string) => `tailnet/${name}`;
 export const endpointsWorkflowId = (namespace: string, name: string) => `endpoints/${namespace}/${name}`;
 export const servicesWorkflowId = (namespace: string, name: string) => `services/${namespace}/${name}`;

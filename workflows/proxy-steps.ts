@@ -67,7 +67,7 @@ export const refresh = {
   shortMs: 5_000,
   convergingMaxMs: 60_000,
   stableMaxMs: 30 * 60_000,
-  /** At most one auth key reissue pass per object this often (tailscale-api.md §2.9). */
+  /** At most one auth key reissue pass per object this often (docs/tailscale-api-facts.md §2.9). */
   reissueGapMs: 30_000,
 };
 

@@ -1,6 +1,6 @@
 import type { WireObject } from '../kubernetes/apply';
 
-/** The keys containerboot writes to a replica's state Secret (tailscale-api.md §2.4). */
+/** The keys containerboot writes to a replica's state Secret (docs/tailscale-api-facts.md §2.4). */
 export const stateKeys = {
   deviceId: 'device_id',
   deviceFqdn: 'device_fqdn',

@@ -1,5 +1,5 @@
 /**
- * The multi-operator registry kept in a VIP service's annotations (DESIGN §4): who created the service,
+ * The multi-operator registry kept in a VIP service's annotations (docs/architecture.md §4): who created the service,
  * which operators (clusters) consume it, and when each was last seen. Pure functions: the activities
  * do the read-modify-write against the API.
  */

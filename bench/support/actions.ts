@@ -1,6 +1,6 @@
 /**
- * Temporal actions counted from the histories of every workflow on a task queue, by the rules of
- * reference/temporal.md §8 (what Temporal Cloud bills): a workflow start (client, signal-with-start,
+ * Temporal actions counted from the histories of every workflow on a task queue, by Temporal Cloud's
+ * billing rules (https://docs.temporal.io/cloud/actions): a workflow start (client, signal-with-start,
  * continue-as-new, child) = 1, plus 1 on the parent for a child; every timer started (including the
  * implicit timer of `condition(fn, timeout)`); every signal received (signal-with-start counts once);
  * every activity scheduled plus every retry attempt; every search-attribute upsert. Memo upserts and

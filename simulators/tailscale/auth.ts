@@ -3,7 +3,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import { ApiError } from './api-error';
 import type { AccessTokenRecord, SimulatorState } from './state';
 
-// The real API's 401 bodies are not documented; these are the simulator's (see tailscale-api.md §5).
+// The real API's 401 bodies are not documented; these are the simulator's (see docs/tailscale-api-facts.md §5).
 export const tokenMissingMessage = 'API token required';
 export const tokenInvalidMessage = 'API token invalid';
 export const tokenExpiredMessage = 'API token expired';

@@ -6,7 +6,7 @@ import type { LostUpdate } from './faults';
 import type { AccessTokenRecord, SimulatorState, TailnetRecord } from './state';
 
 /**
- * Behaviours the reference marks as unverified (§5 of tailscale-api.md): adjustable defaults, so a
+ * Behaviours the reference marks as unverified (docs/tailscale-api-facts.md §5): adjustable defaults, so a
  * test can pin the simulator to whichever variant the real API turns out to use.
  */
 export interface CompatOptions {

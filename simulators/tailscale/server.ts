@@ -1,6 +1,6 @@
 /**
  * The Tailscale control-API simulator: an HTTP server on loopback serving `/api/v2/...` like the real
- * API (see tailscale-api.md §1.8), plus the admin API under `/__admin/...`.
+ * API (see docs/tailscale-api-facts.md §1.8), plus the admin API under `/__admin/...`.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { countHistory } from '../../bench/support/actions';
 
-/** The recorded services history (test/replay) counted by the rules of reference/temporal.md §8. */
+/** The recorded services history (test/replay) counted by Temporal Cloud's action rules (https://docs.temporal.io/cloud/actions). */
 describe('Temporal actions counted from a history', () => {
   it('counts starts, signals, timers and one action per workflow task that ran local activities', () => {
     const history = JSON.parse(

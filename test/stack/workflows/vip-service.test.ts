@@ -104,7 +104,7 @@ describe('VIP services shared by two operators through the registry', () => {
       readRegistry((await getVipService(east.tailnet.api, serviceName))?.annotations)?.consumers ?? {},
     ).sort();
 
-  /** Tailscale's own operator's view of who owns the service (tailscale-api.md §2.7), parsed. */
+  /** Tailscale's own operator's view of who owns the service (docs/tailscale-api-facts.md §2.7), parsed. */
   const ownerReferencesOf = async (serviceName: string): Promise<unknown> => {
     const raw = (await getVipService(east.tailnet.api, serviceName))?.annotations?.[
       tailscaleOwnerReferencesAnnotation
