@@ -61,11 +61,17 @@ describe('watchers leader election: the standby takes over a killed leader mid-c
     const [first, second, third, fourth, ...later] = names as [string, string, string, string, ...string[]];
     await w.objects.createManualEndpoints('ha-pool', w.tailnet.name, { pool: 'ha' }, 2);
 
-    standby = w.operator.spawnWatchers({ ...election, POD_NAME: 'watchers-b' });
+    // watchers-a leads before the standby starts, so which process to kill is known.
     const leader = await eventually('watchers-a leads', async () => {
       const lease = await readLease().catch(() => undefined);
       return lease && holderOf(lease).startsWith('watchers-a_') ? lease : undefined;
     });
+    standby = w.operator.spawnWatchers({ ...election, POD_NAME: 'watchers-b' });
+    await eventually('watchers-b is a candidate', () =>
+      Promise.resolve(
+        readFileSync(standby.logFile, 'utf8').includes('waiting to become leader') ? true : undefined,
+      ),
+    );
 
     for (const name of [first, second, third, fourth]) await service(name);
     for (const name of [first, second, third, fourth]) await w.objects.waitReady('TailscaleServices', name);

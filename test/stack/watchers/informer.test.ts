@@ -175,16 +175,17 @@ describe('Informer against the real API server: reconnects, 410 Gone, relists', 
       expect(signaler.stats.skippedUnchanged).toBe(deliveries.length - 1);
       expect(await objectChangedSignals()).toBe(1);
 
-      // A relevant change goes through the same path and is signalled (the count above could have grown).
+      // A change the workflow reads (its spec; labels are not carried) goes through the same path and is
+      // signalled (the count above could have grown).
       await api.patchNamespacedCustomObject({
         group,
         version,
         namespace,
         plural,
         name,
-        body: [{ op: 'add', path: '/metadata/labels/resync', value: 'relabelled' }],
+        body: [{ op: 'add', path: '/spec/tags/-', value: 'tag:resync' }],
       });
-      await eventually('the label change signalled', async () =>
+      await eventually('the spec change signalled', async () =>
         (await objectChangedSignals()) === 2 ? true : undefined,
       );
       // The resyncs after it re-deliver the new version, and still signal nothing.

@@ -294,9 +294,9 @@ describe('TailscaleEndpoints: proxy StatefulSets, auth keys, devices and status 
       expect(Object.keys(config.data ?? {})).toEqual([configKey]);
       expect(JSON.parse(secretData(config, configKey))).toEqual({
         Version: 'alpha0',
-        Locked: 'false',
+        Locked: false,
         Hostname: `${name}-${i}`,
-        acceptDNS: 'false',
+        acceptDNS: false,
       });
     }
 
