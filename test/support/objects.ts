@@ -89,6 +89,38 @@ export const createTailscaleServices = (kc: KubeConfig, opts: NewObject) =>
 export const createTailscaleGateway = (kc: KubeConfig, opts: NewObject) =>
   createOurs(kc, 'TailscaleGateway', 'tailscalegateways', opts);
 
+/**
+ * The usual pair: TailscaleEndpoints `<name>-proxies` (one config Secret) labelled `app: <name>`, and a
+ * TailscaleServices `<name>` selecting them with `vipService`, labelled for the test operator.
+ */
+export async function createServicesWithProxies(
+  kc: KubeConfig,
+  opts: {
+    namespace: string;
+    name: string;
+    operatorLabels: Record<string, string>;
+    tailnet: string;
+    vipService: Record<string, unknown>;
+  },
+): Promise<void> {
+  await createProxyEndpoints(kc, {
+    namespace: opts.namespace,
+    name: `${opts.name}-proxies`,
+    labels: { app: opts.name },
+    tailnet: opts.tailnet,
+  });
+  await createTailscaleServices(kc, {
+    namespace: opts.namespace,
+    name: opts.name,
+    labels: opts.operatorLabels,
+    spec: {
+      tailnet: opts.tailnet,
+      selector: { matchLabels: { app: opts.name } },
+      vipService: opts.vipService,
+    },
+  });
+}
+
 /** Waits until reading the object fails with 404 (its finalizers are gone and it was deleted). */
 export async function waitUntilGone(
   what: string,

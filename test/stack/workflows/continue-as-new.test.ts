@@ -8,7 +8,7 @@ import { getVipService } from '../../../activities/tailscale/vip-services';
 import { startTemporalServer, type TemporalServer } from '../../../tools/stack/temporal-server';
 import { servicesWorkflowId, vipWorkflowId } from '../../../workflows/ids';
 import { eventually } from '../../support/eventually';
-import { createProxyEndpoints, createTailscaleServices, waitUntilGone } from '../../support/objects';
+import { waitUntilGone, createServicesWithProxies } from '../../support/objects';
 import { instanceLabels, startOperator, type TestOperator } from '../../support/operator';
 import { createTestNamespace, testKubeConfig, uniqueName } from '../../support/stack';
 import { startTestTailnet, type TestTailnet } from '../../support/tailscale';
@@ -78,21 +78,12 @@ describe('continue-as-new carries resource and VIP workflow state across runs', 
   it('keeps following changes through many continue-as-new rollovers, then cleans up', async () => {
     const name = uniqueName('roll');
     const serviceName = `svc:${name}`;
-    await createProxyEndpoints(kc, {
-      namespace,
-      name: `${name}-proxies`,
-      labels: { app: name },
-      tailnet: tailnet.name,
-    });
-    await createTailscaleServices(kc, {
+    await createServicesWithProxies(kc, {
       namespace,
       name,
-      labels: operator.labels,
-      spec: {
-        tailnet: tailnet.name,
-        selector: { matchLabels: { app: name } },
-        vipService: { ports: ['tcp:443'], tags: ['tag:web'], comment: 'change 0' },
-      },
+      operatorLabels: operator.labels,
+      tailnet: tailnet.name,
+      vipService: { ports: ['tcp:443'], tags: ['tag:web'], comment: 'change 0' },
     });
     const readyAt = async (generation: number) => {
       const svc = (await objects.getNamespacedCustomObject({
@@ -148,21 +139,12 @@ describe('continue-as-new carries resource and VIP workflow state across runs', 
   it('bounds the history of a deletion blocked by a Tailscale outage: its retry loop continues as new', async () => {
     const name = uniqueName('outage');
     const serviceName = `svc:${name}`;
-    await createProxyEndpoints(kc, {
-      namespace,
-      name: `${name}-proxies`,
-      labels: { app: name },
-      tailnet: tailnet.name,
-    });
-    await createTailscaleServices(kc, {
+    await createServicesWithProxies(kc, {
       namespace,
       name,
-      labels: operator.labels,
-      spec: {
-        tailnet: tailnet.name,
-        selector: { matchLabels: { app: name } },
-        vipService: { ports: ['tcp:443'], tags: ['tag:web'] },
-      },
+      operatorLabels: operator.labels,
+      tailnet: tailnet.name,
+      vipService: { ports: ['tcp:443'], tags: ['tag:web'] },
     });
     const getServices = () =>
       objects.getNamespacedCustomObject({

@@ -8,7 +8,7 @@ import { replayHistory } from '../../../tools/replay';
 import { sweeperWorkflowId } from '../../../workflows/ids';
 import { stopSweeperSignal } from '../../../workflows/messages';
 import { eventually } from '../../support/eventually';
-import { createProxyEndpoints, createTailscaleServices } from '../../support/objects';
+import { createServicesWithProxies } from '../../support/objects';
 import { instanceLabels, startOperator, type TestOperator } from '../../support/operator';
 import { recordHistory } from '../../support/record-history';
 import { createTestNamespace, temporalClient, testKubeConfig, uniqueName } from '../../support/stack';
@@ -57,21 +57,12 @@ describe('the per-tailnet sweeper (a durable timer in the running operator)', ()
 
   /** A TailscaleServices object (with endpoints to select) once it is Ready: its VIP service exists. */
   const createReadyServices = async (name: string) => {
-    await createProxyEndpoints(kc, {
-      namespace,
-      name: `${name}-proxies`,
-      labels: { app: name },
-      tailnet: tailnet.name,
-    });
-    await createTailscaleServices(kc, {
+    await createServicesWithProxies(kc, {
       namespace,
       name,
-      labels: operator.labels,
-      spec: {
-        tailnet: tailnet.name,
-        selector: { matchLabels: { app: name } },
-        vipService: { ports: ['tcp:443'], tags: ['tag:web'] },
-      },
+      operatorLabels: operator.labels,
+      tailnet: tailnet.name,
+      vipService: { ports: ['tcp:443'], tags: ['tag:web'] },
     });
     await eventually(
       'Ready',

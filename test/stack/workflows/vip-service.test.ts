@@ -5,7 +5,12 @@ import { readRegistry, tailscaleOwnerReferencesAnnotation } from '../../../activ
 import { startTailscaleSimulator, type TailscaleSimulator } from '../../../simulators/tailscale/server';
 import { injectFault } from '../../faults/support/tailscale-faults';
 import { eventually } from '../../support/eventually';
-import { createProxyEndpoints, createTailscaleServices, waitUntilGone } from '../../support/objects';
+import {
+  createProxyEndpoints,
+  createTailscaleServices,
+  waitUntilGone,
+  createServicesWithProxies,
+} from '../../support/objects';
 import { instanceLabels, startOperator, type TestOperator } from '../../support/operator';
 import { createTestNamespace, temporalClient, testKubeConfig, uniqueName } from '../../support/stack';
 import { servicesWorkflowId, vipWorkflowId } from '../../../workflows/ids';
@@ -64,21 +69,12 @@ describe('VIP services shared by two operators through the registry', () => {
   });
 
   const createServices = async (c: Cluster, name: string, serviceName: string, ports = ['tcp:443']) => {
-    await createProxyEndpoints(kc, {
-      namespace: c.namespace,
-      name: `${name}-proxies`,
-      labels: { app: name },
-      tailnet: c.tailnet.name,
-    });
-    await createTailscaleServices(kc, {
+    await createServicesWithProxies(kc, {
       namespace: c.namespace,
       name,
-      labels: c.operator.labels,
-      spec: {
-        tailnet: c.tailnet.name,
-        selector: { matchLabels: { app: name } },
-        vipService: { name: serviceName, ports, tags: ['tag:web'] },
-      },
+      operatorLabels: c.operator.labels,
+      tailnet: c.tailnet.name,
+      vipService: { name: serviceName, ports, tags: ['tag:web'] },
     });
   };
 
