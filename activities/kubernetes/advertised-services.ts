@@ -1,6 +1,6 @@
 import type { CoreV1Api, V1Secret } from '@kubernetes/client-node';
 import { parseHujson } from '../specs/hujson';
-import { isObject } from '../specs/tailscaled-config';
+import { isRecord } from '../tailscale/response-shape';
 import { isConflict, toKubeActivityFailure } from './errors';
 
 /** One TailscaleServices' change to a replica's AdvertiseServices. */
@@ -71,7 +71,7 @@ export class AdvertisedServicesEditor {
       const raw = Buffer.from(secret.data?.[this.configKey] ?? '', 'base64').toString('utf8');
       if (!raw) return false;
       const config = parseHujson(raw);
-      if (!isObject(config))
+      if (!isRecord(config))
         throw new Error(`${this.configKey} of Secret ${namespace}/${name} is not an object`);
       const current = Array.isArray(config.AdvertiseServices)
         ? config.AdvertiseServices.filter((s): s is string => typeof s === 'string')

@@ -4,6 +4,7 @@
  * (cmd/containerboot/main.go tailscaledConfigFilePath in tailscale.com); we write exactly one file, at
  * the ProxyGroup minimum of Tailscale's operator (cmd/k8s-operator/proxygroup.go pgMinCapabilityVersion).
  */
+import { isRecord } from '../tailscale/response-shape';
 import { parseHujson } from './hujson';
 
 export const minimumProxyCapVersion = 106;
@@ -18,12 +19,8 @@ export function parseTailscaledConfig(text: string | undefined): Record<string, 
   if (text === undefined || text.trim() === '') return undefined;
   try {
     const value = parseHujson(text);
-    return isObject(value) ? value : undefined;
+    return isRecord(value) ? value : undefined;
   } catch {
     return undefined;
   }
-}
-
-export function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }

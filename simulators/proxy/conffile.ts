@@ -7,7 +7,8 @@
  */
 import { isIP } from 'node:net';
 import { HujsonSyntaxError, parseHujson } from '../../activities/specs/hujson';
-import { capVersionFileName, isObject } from '../../activities/specs/tailscaled-config';
+import { capVersionFileName } from '../../activities/specs/tailscaled-config';
+import { isRecord } from '../../activities/tailscale/response-shape';
 
 /** tailcfg.CurrentCapabilityVersion of tailscale.com v1.102.5. */
 export const currentCapabilityVersion = 142;
@@ -109,7 +110,7 @@ export function loadTailscaledConfig(path: string, text: string): TailscaledConf
     }
     throw err;
   }
-  if (value !== null && !isObject(value)) {
+  if (value !== null && !isRecord(value)) {
     throw fail(
       `json: cannot unmarshal ${jsonKind(value)} into Go value of type struct { Version string "json:\\"version\\"" }`,
     );
@@ -172,7 +173,7 @@ function decodeField(
         throw wrong('uint16');
       return value;
     case 'object':
-      if (!isObject(value)) throw wrong('ipn.ServeConfig');
+      if (!isRecord(value)) throw wrong('ipn.ServeConfig');
       return value;
     case 'stringList':
     case 'prefixList':
@@ -187,7 +188,7 @@ function decodeField(
       return value;
     }
     default:
-      if (!isObject(value)) throw wrong(`ipn.${type.name}`);
+      if (!isRecord(value)) throw wrong(`ipn.${type.name}`);
       return decodeStruct(type, Object.entries(value));
   }
 }
