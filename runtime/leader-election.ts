@@ -53,7 +53,7 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
   const retryPeriodMs = options.retryPeriodMs ?? leaderElectionDefaults.retryPeriodMs;
   const api = options.kc.makeApiClient(CoordinationV1Api);
 
-  let observed: { record: string; at: number; resourceVersion?: string } | undefined;
+  let observed: { record: string; at: number } | undefined;
   let leader = false;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
