@@ -19,7 +19,15 @@ module.exports = {
       displayName: 'unit',
       roots: ['<rootDir>/test'],
       testMatch: ['**/*.test.ts'],
-      testPathIgnorePatterns: ['/test/stack/', '/test/faults/', '/node_modules/'],
+      testPathIgnorePatterns: ['/test/stack/', '/test/faults/', '/test/fast/', '/node_modules/'],
+    },
+    {
+      // Workflow logic on the real Temporal dev server (TestWorkflowEnvironment.createLocal, the cached
+      // CLI) with mocked activities and timers scaled by a test-only interceptor: hours pass in seconds.
+      ...shared,
+      displayName: 'fast',
+      roots: ['<rootDir>/test/fast'],
+      testMatch: ['**/*.test.ts'],
     },
     {
       ...shared,

@@ -1,20 +1,31 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { findCondition, isReady } from '../api/conditions';
 import { resourceOf } from '../api/crd';
-import type { DeviceStatus, ProxyDeployment, StatefulSetStatus } from '../api/v1alpha1/proxy';
+import {
+  proxyDeploymentOf,
+  type DeviceStatus,
+  type ProxyDeployment,
+  type StatefulSetStatus,
+} from '../api/v1alpha1/proxy';
+import { tailscaleEndpointsCrd, type TailscaleEndpoints } from '../api/v1alpha1/tailscale-endpoints';
 import { tailscaleProxyGroupCrd, type TailscaleProxyGroup } from '../api/v1alpha1/tailscale-proxy-group';
 import { consumerKeyOf, type ActivityContext } from './context';
 import { KubeObjects } from './kubernetes/apply';
+import type { EventNotice } from './kubernetes/events';
 import { isNotFound } from './kubernetes/errors';
 import { setFinalizer, type FinalizerTarget } from './kubernetes/finalizers';
-import { deleteProxy, removeProxyReplicas } from './proxies/cleanup';
+import { deleteProxy, removeLegacyProxy, removeProxyReplicas } from './proxies/cleanup';
 import { ensureProxyConfigs, type EnsureProxyConfigsInput } from './proxies/configs';
 import { deleteProxyDevices, observeProxyDevices, type ObserveProxyDevicesInput } from './proxies/devices';
 import { classified } from './proxies/failures';
 import { applyProxyObjects } from './proxies/objects';
+import { applyEgressConfig, egressFieldManager, type EgressOutcome } from './proxies/egress';
+import { egressConfigKey, egressNeedsDnsSuffix } from './specs/egress-config';
+import { discoverTailnetDnsSuffix } from './tailscale/dns-suffix';
 import { resolveProxyClass } from './proxies/proxy-class';
+import { appliedNotices, mintedNotices, removedReplicasNotice } from './proxies/proxy-events';
 import { finalizerName } from '../api/common';
-import { proxyFieldManager } from './specs/proxy-group';
+import { proxyFieldManager, proxyPlacement } from './specs/proxy-group';
 
 const describe = (d: ProxyDeployment) => `${d.kind} ${d.namespace}/${d.name}`;
 
@@ -30,10 +41,33 @@ export interface ProxyGroupView {
 /** Activities of the TailscaleEndpoints / TailscaleProxyGroup workflows (proxy StatefulSets, auth keys, devices). */
 export function createEndpointsActivities(ctx: ActivityContext) {
   const objects = new KubeObjects(ctx.kube, proxyFieldManager);
+  const egressObjects = new KubeObjects(ctx.kube, egressFieldManager);
+  // The tailnet's check publishes the suffix on its own schedule; until it has, ask the devices API.
+  const dnsSuffixOf = async (tailnet: string) => {
+    const { tailnet: object, client } = await ctx.tailnets.client(tailnet);
+    return object.status?.dnsSuffix ?? (await discoverTailnetDnsSuffix(client)) ?? '';
+  };
   const logger = ctx.logger.child({ component: 'proxies' });
   // Credentials are resolved on first use inside the activity and never leave it.
   const tailscaleFor = (tailnet: string) => async () => (await ctx.tailnets.client(tailnet)).client;
-  const classDeps = { objects: ctx.objects, kube: ctx.kube };
+  const classDeps = { objects: ctx.objects, kube: ctx.kube, allowedTags: ctx.allowedTags };
+  const recordAll = async (notices: EventNotice[]) => {
+    for (const notice of notices) await ctx.events.record(notice);
+  };
+
+  const egressUsersOf = async (pool: ProxyDeployment): Promise<ReadonlySet<string>> => {
+    const all = await ctx.objects.list<TailscaleEndpoints>(resourceOf(tailscaleEndpointsCrd), {
+      namespace: pool.namespace,
+    });
+    return new Set(
+      all
+        .filter((e) => e.spec.proxyGroup === pool.name && e.spec.egress && !e.metadata.deletionTimestamp)
+        .map((e) => egressConfigKey(e.metadata.namespace ?? pool.namespace, e.metadata.name)),
+    );
+  };
+  // Resolved here, not in the workflows: their histories keep carrying the parent's namespace and name.
+  const placementOf = (d: ProxyDeployment) => proxyPlacement(d, ctx.operatorNamespace);
+  const legacyCleanupForbidden = new Set<string>();
 
   return {
     async addProxyFinalizer(target: FinalizerTarget) {
@@ -62,25 +96,51 @@ export function createEndpointsActivities(ctx: ActivityContext) {
     },
 
     async applyProxyObjects(deployment: ProxyDeployment) {
-      return classified(`applying the objects of ${describe(deployment)}`, async () =>
-        applyProxyObjects(objects, deployment, await resolveProxyClass(classDeps, deployment)),
-      );
+      const applied = await classified(`applying the objects of ${describe(deployment)}`, async () => {
+        const pod = await resolveProxyClass(classDeps, deployment);
+        const result = await applyProxyObjects(objects, deployment, placementOf(deployment), pod, {
+          objects: egressObjects,
+          dnsSuffix: egressNeedsDnsSuffix(deployment.egress) ? await dnsSuffixOf(deployment.tailnet) : '',
+          ...(deployment.kind === 'TailscaleProxyGroup' ? { users: () => egressUsersOf(deployment) } : {}),
+        });
+        const legacy = await removeLegacyProxy(
+          { objects, tailscale: tailscaleFor(deployment.tailnet), logger },
+          deployment,
+        );
+        if (legacy.forbidden && !legacyCleanupForbidden.has(deployment.namespace)) {
+          legacyCleanupForbidden.add(deployment.namespace);
+          // The chart's default: only an upgrade from that placement turns the cleanup on.
+          logger.info(
+            'may not look for proxies of the placement before the operator namespace (worker.removeLegacyProxies is off)',
+            { namespace: deployment.namespace },
+          );
+        }
+        return result;
+      });
+      await recordAll(appliedNotices(deployment, applied));
+      return applied;
     },
 
     async ensureProxyConfigs(input: EnsureProxyConfigsInput) {
-      return classified(`writing the config Secrets of ${describe(input.deployment)}`, async () => {
-        // Checked again right before keys are minted: the class may have changed since the objects were applied.
-        await resolveProxyClass(classDeps, input.deployment);
-        return ensureProxyConfigs(
-          {
-            objects,
-            tailscale: tailscaleFor(input.deployment.tailnet),
-            operator: consumerKeyOf(ctx.identity),
-            logger,
-          },
-          input,
-        );
-      });
+      const outcome = await classified(
+        `writing the config Secrets of ${describe(input.deployment)}`,
+        async () => {
+          // Checked again right before keys are minted: the class may have changed since the objects were applied.
+          await resolveProxyClass(classDeps, input.deployment);
+          return ensureProxyConfigs(
+            {
+              objects,
+              placement: placementOf(input.deployment),
+              tailscale: tailscaleFor(input.deployment.tailnet),
+              operator: consumerKeyOf(ctx.identity),
+              logger,
+            },
+            input,
+          );
+        },
+      );
+      await recordAll(mintedNotices(input.deployment, outcome));
+      return outcome;
     },
 
     async removeProxyReplicas(input: {
@@ -88,11 +148,21 @@ export function createEndpointsActivities(ctx: ActivityContext) {
       ordinals: number[];
       knownDevices: Record<string, string>;
     }) {
-      return classified(
+      const removed = await classified(
         `removing replicas ${input.ordinals.join(', ')} of ${describe(input.deployment)}`,
         () =>
-          removeProxyReplicas({ objects, tailscale: tailscaleFor(input.deployment.tailnet), logger }, input),
+          removeProxyReplicas(
+            {
+              objects,
+              placement: placementOf(input.deployment),
+              tailscale: tailscaleFor(input.deployment.tailnet),
+              logger,
+            },
+            input,
+          ),
       );
+      await recordAll(removedReplicasNotice(input.deployment, input.ordinals));
+      return removed;
     },
 
     /** Devices a replica left behind when it registered again (its state was lost). */
@@ -104,13 +174,57 @@ export function createEndpointsActivities(ctx: ActivityContext) {
 
     async observeProxyDevices(input: ObserveProxyDevicesInput) {
       return classified(`reading the devices of ${describe(input.deployment)}`, () =>
-        observeProxyDevices({ objects, tailscale: tailscaleFor(input.deployment.tailnet) }, input),
+        observeProxyDevices(
+          {
+            objects,
+            placement: placementOf(input.deployment),
+            tailscale: tailscaleFor(input.deployment.tailnet),
+          },
+          input,
+        ),
       );
     },
 
     async deleteProxy(input: { deployment: ProxyDeployment; knownDevices: Record<string, string> }) {
-      return classified(`deleting ${describe(input.deployment)}`, () =>
-        deleteProxy({ objects, tailscale: tailscaleFor(input.deployment.tailnet), logger }, input),
+      return classified(`deleting ${describe(input.deployment)}`, async () => {
+        const deps = { objects, tailscale: tailscaleFor(input.deployment.tailnet), logger };
+        // Deleted before its proxies moved to the operator namespace: the old ones go too.
+        await removeLegacyProxy(deps, input.deployment);
+        return deleteProxy({ ...deps, placement: placementOf(input.deployment) }, input);
+      });
+    },
+
+    /**
+     * A TailscaleEndpoints that uses a shared pool writes its egress entry into the pool's proxies
+     * ConfigMap (or removes it: `endpoints.egress` unset). A pool that is gone carries nothing.
+     */
+    async applyProxyGroupEgress(input: {
+      endpoints: ProxyDeployment;
+      proxyGroup: string;
+    }): Promise<EgressOutcome> {
+      const e = input.endpoints;
+      return classified(
+        `writing the egress config of ${describe(e)} into TailscaleProxyGroup ${input.proxyGroup}`,
+        async () => {
+          let pool: TailscaleProxyGroup;
+          try {
+            pool = await ctx.objects.get<TailscaleProxyGroup>(resourceOf(tailscaleProxyGroupCrd), {
+              namespace: e.namespace,
+              name: input.proxyGroup,
+            });
+          } catch (err) {
+            if (isNotFound(err)) return { matchPorts: [] };
+            throw err;
+          }
+          const set = proxyDeploymentOf('TailscaleProxyGroup', pool.metadata, pool.spec);
+          const dnsSuffix = egressNeedsDnsSuffix(e.egress) ? await dnsSuffixOf(e.tailnet) : '';
+          return applyEgressConfig(egressObjects, {
+            set,
+            placement: placementOf(set),
+            endpoints: e,
+            dnsSuffix,
+          });
+        },
       );
     },
 

@@ -19,6 +19,7 @@ import {
   type RouteObject,
 } from './gateway-api/types';
 import { isNotFound, toKubeActivityFailure } from './kubernetes/errors';
+import { defaultVipServiceName } from '../api/vip-service-name';
 
 export type BackendProblemReason =
   'BackendNotFound' | 'RefNotPermitted' | 'NamespaceNotWatched' | 'BackendNotOnTailnet' | 'BackendNotReady';
@@ -298,7 +299,9 @@ export function createGatewayActivities(ctx: ActivityContext) {
           if (ref.kind === 'TailscaleServices') {
             const svc = obj as TailscaleServices;
             backend.vipService =
-              svc.status?.vipService?.name ?? svc.spec.vipService.name ?? `svc:${svc.metadata.name}`;
+              svc.status?.vipService?.name ??
+              svc.spec.vipService.name ??
+              defaultVipServiceName(svc.metadata.name);
           }
           const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
           if (tailnets.length && !tailnets.includes(obj.spec.tailnet)) {

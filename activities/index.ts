@@ -3,7 +3,10 @@ import type { Logger } from '../runtime/logger';
 import type { ActivityContext, OperatorIdentity } from './context';
 import { createEndpointsActivities } from './endpoints';
 import { createGatewayActivities } from './gateway';
+import { createGatewayHostingActivities } from './gateway-hosting';
+import { hostname } from 'node:os';
 import { CustomObjects } from './kubernetes/custom-objects';
+import { createEventRecorder } from './kubernetes/events';
 import { checkSecretKeys } from './kubernetes/secrets';
 import { patchStatus, type PatchStatusInput } from './kubernetes/status';
 import { setFinalizer, type FinalizerTarget } from './kubernetes/finalizers';
@@ -22,6 +25,10 @@ export interface ActivityDeps {
   identity: OperatorIdentity;
   /** Empty or absent: every namespace. */
   watchNamespaces?: string[];
+  /** Where the proxies and their Secrets live (OPERATOR_NAMESPACE). */
+  operatorNamespace: string;
+  /** The admin allow-list of tags (PROXY_ALLOWED_TAGS); empty or absent: any tag the OAuth client owns. */
+  allowedTags?: string[];
   tailscaleApiBaseUrl: string;
   /** For activities that signal other workflows (signal-with-start is client-only). */
   temporal?: TemporalDeps;
@@ -45,7 +52,15 @@ export function createActivityContext(deps: ActivityDeps): ActivityContext {
     ),
     identity: deps.identity,
     watchNamespaces: deps.watchNamespaces ?? [],
+    operatorNamespace: deps.operatorNamespace,
+    allowedTags: deps.allowedTags ?? [],
     logger,
+    events: createEventRecorder(
+      deps.kube,
+      logger,
+      process.env.POD_NAME ?? hostname(),
+      deps.watchNamespaces?.length ? undefined : 'default',
+    ),
   };
 }
 
@@ -57,7 +72,7 @@ export function createActivities(deps: ActivityDeps) {
   const ctx = createActivityContext(deps);
   return {
     async patchStatus(input: PatchStatusInput) {
-      return patchStatus(ctx.objects, ctx.logger, input);
+      return patchStatus(ctx.objects, ctx.logger, input, ctx.events);
     },
     async checkOAuthSecret(ref: { namespace: string; name: string }) {
       return checkSecretKeys(deps.kube, ref, ['client_id', 'client_secret']);
@@ -78,6 +93,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createTemporalSignalActivities(deps.temporal),
     ...createEndpointsActivities(ctx),
     ...createGatewayActivities(ctx),
+    ...createGatewayHostingActivities(ctx),
     ...createRoutePolicyActivities(ctx),
   };
 }

@@ -17,6 +17,7 @@ import type { ActivityContext } from './context';
 import { conflictOnTarget } from './gateway-api/policy-conflicts';
 import { GatewayApiDiscovery, type GatewayApiKind } from './gateway-api/resources';
 import { isConflict, isNotFound, toKubeActivityFailure } from './kubernetes/errors';
+import { RoutePolicyReason } from '../api/reasons';
 
 export { routePolicyControllerName };
 
@@ -124,7 +125,7 @@ export function createRoutePolicyActivities(ctx: ActivityContext) {
         if (missing) {
           targets.push({
             ancestorRef,
-            reason: 'TargetNotFound',
+            reason: RoutePolicyReason.TargetNotFound,
             message: `spec.targetRefs[${i}]: ${missing}`,
           });
           continue;
@@ -137,10 +138,10 @@ export function createRoutePolicyActivities(ctx: ActivityContext) {
           lost
             ? {
                 ancestorRef,
-                reason: 'Conflicted',
+                reason: RoutePolicyReason.Conflicted,
                 message: `spec.targetRefs[${i}] ${target}: the older TailscaleRoutePolicy ${lost.winner} takes precedence (its ${lost.why.replace(' and ', ' and this policy’s ')})`,
               }
-            : { ancestorRef, reason: 'Accepted', message: `applies to ${target}` },
+            : { ancestorRef, reason: RoutePolicyReason.Accepted, message: `applies to ${target}` },
         );
       }
       return { found: true, targets };
@@ -235,24 +236,24 @@ export function desiredAncestors(
 
 function verdictConditions(t: PolicyTargetVerdict): ConditionUpdate[] {
   switch (t.reason) {
-    case 'Accepted':
+    case RoutePolicyReason.Accepted:
       return [
-        { type: 'Accepted', status: 'True', reason: 'Accepted', message: t.message },
+        { type: 'Accepted', status: 'True', reason: RoutePolicyReason.Accepted, message: t.message },
         {
           type: 'Conflicted',
           status: 'False',
-          reason: 'NoConflict',
+          reason: RoutePolicyReason.NoConflict,
           message: 'no older policy on this target overlaps',
         },
       ];
-    case 'Conflicted':
+    case RoutePolicyReason.Conflicted:
       return [
-        { type: 'Accepted', status: 'False', reason: 'Conflicted', message: t.message },
-        { type: 'Conflicted', status: 'True', reason: 'Conflicted', message: t.message },
+        { type: 'Accepted', status: 'False', reason: RoutePolicyReason.Conflicted, message: t.message },
+        { type: 'Conflicted', status: 'True', reason: RoutePolicyReason.Conflicted, message: t.message },
       ];
-    case 'TargetNotFound':
-    case 'InvalidRegex':
-    case 'InvalidHeader':
+    case RoutePolicyReason.TargetNotFound:
+    case RoutePolicyReason.InvalidRegex:
+    case RoutePolicyReason.InvalidHeader:
       return [
         { type: 'Accepted', status: 'False', reason: t.reason, message: t.message },
         { type: 'Conflicted', status: 'Unknown', reason: t.reason, message: t.message },

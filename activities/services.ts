@@ -1,4 +1,4 @@
-import { CoreV1Api, type V1Secret } from '@kubernetes/client-node';
+import { CoreV1Api, type V1Service } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import type { LabelSelector } from '../api/common';
 import { isReady } from '../api/conditions';
@@ -7,16 +7,17 @@ import { tailscaleEndpointsCrd, type TailscaleEndpoints } from '../api/v1alpha1/
 import {
   provisionedEndpointsName,
   tailscaleServicesCrd,
+  type ServiceBackend,
   type TailscaleServices,
 } from '../api/v1alpha1/tailscale-services';
 import type { TailscaleTailnet } from '../api/v1alpha1/tailscale-tailnet';
 import type { ActivityContext } from './context';
-import { AdvertisedServicesEditor } from './kubernetes/advertised-services';
 import { isConflict, isNotFound, toKubeActivityFailure } from './kubernetes/errors';
-import { proxyLabelKeys } from './specs/proxy-group';
-import { tailscaledConfigKey } from './specs/tailscaled-config';
+import { createVipHosting, type ProxyParent } from './proxies/vip-hosting';
+import { serviceServeConfig, type ServiceConfig } from './specs/serve-config';
 import { selectorIsEmpty, selectorMatches, selectorToQuery } from '../api/label-selector';
 import { tailnetResource } from './tailnets';
+import { ServicesReason, TailnetReason } from '../api/reasons';
 
 export const endpointsResource = resourceOf(tailscaleEndpointsCrd);
 export const servicesResource = resourceOf(tailscaleServicesCrd);
@@ -73,7 +74,33 @@ export interface AdvertiseInput {
   serviceName: string;
   advertiseOn: string[];
   withdrawFrom: string[];
+  /**
+   * The service's serve config entry on the proxy sets it is advertised on, written before the name is
+   * advertised; null: none (an entry left from an earlier backend is removed). Unset (histories from
+   * before serve configs): the proxies' serve config is not touched where the service is advertised.
+   * Where it is withdrawn, the entry is always removed, after the name.
+   */
+  serve?: ServiceConfig | null;
 }
+
+export interface ResolveBackendInput {
+  namespace: string;
+  /** `svc:<label>`. */
+  serviceName: string;
+  /** The tailnet's MagicDNS suffix: HTTP(S) handlers are keyed by the service's name under it. */
+  dnsSuffix?: string;
+  vipPorts: string[];
+  backend: ServiceBackend;
+}
+
+/** The serve config entry of a TailscaleServices' backend, or the condition saying what to fix. */
+export type BackendResolution =
+  | { ok: true; config: ServiceConfig }
+  | {
+      ok: false;
+      reason: 'BackendNotFound' | 'BackendPortNotFound' | 'InvalidBackend' | 'TailnetNotReady';
+      message: string;
+    };
 
 /** Auto-provisioned for the TailscaleServices with this uid. */
 function provisionedFor(e: TailscaleEndpoints, ownerUid: string | undefined): boolean {
@@ -213,23 +240,22 @@ export function createServicesActivities(ctx: ActivityContext) {
   }
 
   /**
-   * The replica config Secrets of one TailscaleEndpoints: by the labels the endpoints workflow puts on
-   * them (a list of just those), else by name among every Secret of the namespace (made by hand). Listing
-   * the whole namespace on every pass of every service grew with the services' own AdvertiseServices.
+   * Whose proxies serve a TailscaleEndpoints: its own, or with spec.proxyGroup the pool's. Undefined when
+   * the endpoints are gone (their own proxies went with them).
    */
-  async function configSecrets(namespace: string, endpoints: string): Promise<V1Secret[]> {
-    const pattern = new RegExp(`^${endpoints.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-\\d+-config$`);
-    const labelled = await core.listNamespacedSecret({
-      namespace,
-      labelSelector: `${proxyLabelKeys.parentKind}=endpoints,${proxyLabelKeys.parentName}=${endpoints},${proxyLabelKeys.secretType}=config`,
-    });
-    const found = labelled.items.filter((s) => pattern.test(s.metadata?.name ?? ''));
-    if (found.length) return found;
-    const list = await core.listNamespacedSecret({ namespace });
-    return list.items.filter((s) => pattern.test(s.metadata?.name ?? ''));
+  async function proxiesOf(namespace: string, endpoints: string): Promise<ProxyParent | undefined> {
+    try {
+      const e = await ctx.objects.get<TailscaleEndpoints>(endpointsResource, { namespace, name: endpoints });
+      return e.spec.proxyGroup
+        ? { kind: 'TailscaleProxyGroup', namespace, name: e.spec.proxyGroup }
+        : { kind: 'TailscaleEndpoints', namespace, name: endpoints };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw toKubeActivityFailure(err, `reading TailscaleEndpoints ${namespace}/${endpoints}`);
+    }
   }
 
-  const advertised = new AdvertisedServicesEditor(core, tailscaledConfigKey);
+  const hosting = createVipHosting(ctx);
 
   return {
     async getTailnetStatus(input: { name: string }): Promise<TailnetStatusView> {
@@ -248,7 +274,7 @@ export function createServicesActivities(ctx: ActivityContext) {
           return {
             exists: false,
             ready: false,
-            reason: 'TailnetNotFound',
+            reason: TailnetReason.TailnetNotFound,
             message: `TailscaleTailnet ${input.name} does not exist`,
           };
         throw toKubeActivityFailure(err, `reading TailscaleTailnet ${input.name}`);
@@ -288,27 +314,61 @@ export function createServicesActivities(ctx: ActivityContext) {
     async setAdvertisedServices(
       input: AdvertiseInput,
     ): Promise<{ configured: number; replicas: number; writes: number }> {
-      let configured = 0;
-      let replicas = 0;
-      let writes = 0;
       const work = [
         ...input.advertiseOn.map((name) => [name, true] as const),
         ...input.withdrawFrom
           .filter((n) => !input.advertiseOn.includes(n))
           .map((name) => [name, false] as const),
       ];
+      // Endpoints over one TailscaleProxyGroup share its proxies: the pool keeps the service while any
+      // of them is advertised on.
+      const parents = new Map<string, { parent: ProxyParent; advertise: boolean }>();
       for (const [endpoints, advertise] of work) {
-        const secrets = await configSecrets(input.namespace, endpoints);
-        const wrote = await Promise.all(
-          secrets.map((secret) => advertised.edit(secret, { serviceName: input.serviceName, advertise })),
-        );
-        writes += wrote.filter(Boolean).length;
-        if (advertise) {
-          replicas += secrets.length;
-          configured += secrets.length;
-        }
+        const parent = await proxiesOf(input.namespace, endpoints);
+        if (!parent) continue;
+        const key = `${parent.kind}/${parent.name}`;
+        parents.set(key, { parent, advertise: advertise || (parents.get(key)?.advertise ?? false) });
       }
-      return { configured, replicas, writes };
+      return hosting.apply(parents.values(), input.serviceName, input.serve);
+    },
+
+    /** Reads the backend Service and builds the service's serve config entry from it. */
+    async resolveServiceBackend(input: ResolveBackendInput): Promise<BackendResolution> {
+      const { backend } = input;
+      let service: V1Service;
+      try {
+        service = await core.readNamespacedService({ namespace: input.namespace, name: backend.serviceName });
+      } catch (err) {
+        if (!isNotFound(err))
+          throw toKubeActivityFailure(err, `reading Service ${input.namespace}/${backend.serviceName}`);
+        return {
+          ok: false,
+          reason: 'BackendNotFound',
+          message: `spec.backend.serviceName: Service ${input.namespace}/${backend.serviceName} does not exist: create it or name another Service`,
+        };
+      }
+      const result = serviceServeConfig({
+        vipService: input.serviceName,
+        dnsSuffix: input.dnsSuffix ?? '',
+        vipPorts: input.vipPorts,
+        backend,
+        service: {
+          clusterIP: service.spec?.clusterIP,
+          ports: (service.spec?.ports ?? []).map((p) => ({ name: p.name, port: p.port })),
+        },
+      });
+      if (!result.ok) return { ok: false, reason: result.reason, message: `spec.backend: ${result.problem}` };
+      if (result.config.Web && !input.dnsSuffix) {
+        // Tailscale looks HTTP handlers up by <label>.<suffix>:<port>; without the suffix none would match.
+        // The tailnet's status change re-runs this object (watchers/tailscale-services.ts).
+        return {
+          ok: false,
+          reason: ServicesReason.TailnetNotReady,
+          message:
+            'spec.backend: http and https ports need the tailnet MagicDNS suffix, not known yet (TailscaleTailnet status.dnsSuffix)',
+        };
+      }
+      return { ok: true, config: result.config };
     },
 
     /** Deletes auto-provisioned endpoints that no TailscaleServices in the namespace selects any more. */

@@ -6,6 +6,7 @@ import { TailscaleClientRegistry } from './tailscale/client-registry';
 import type { TailscaleClient } from './tailscale/client';
 import { CustomObjects } from './kubernetes/custom-objects';
 import { isNotFound, kubeStatusCode, toKubeActivityFailure } from './kubernetes/errors';
+import { TailnetReason } from '../api/reasons';
 
 export const tailnetResource = resourceOf(tailscaleTailnetCrd);
 
@@ -13,7 +14,7 @@ export const tailnetResource = resourceOf(tailscaleTailnetCrd);
 export class TailnetUnavailable extends Error {
   override name = 'TailnetUnavailable';
   constructor(
-    readonly reason: 'TailnetNotFound' | 'InvalidSecret',
+    readonly reason: typeof TailnetReason.TailnetNotFound | typeof TailnetReason.InvalidSecret,
     message: string,
   ) {
     super(message);
@@ -47,7 +48,7 @@ export class TailnetClients {
     } catch (err) {
       if (isNotFound(err)) {
         throw new TailnetUnavailable(
-          'TailnetNotFound',
+          TailnetReason.TailnetNotFound,
           `TailscaleTailnet ${name} does not exist: create it, or fix the tailnet name`,
         );
       }
@@ -65,13 +66,13 @@ export class TailnetClients {
     } catch (err) {
       if (isNotFound(err)) {
         throw new TailnetUnavailable(
-          'InvalidSecret',
+          TailnetReason.InvalidSecret,
           `${where} not found: create it with keys client_id and client_secret`,
         );
       }
       if (kubeStatusCode(err) === 403) {
         throw new TailnetUnavailable(
-          'InvalidSecret',
+          TailnetReason.InvalidSecret,
           `${where} may not be read by the operator (forbidden). An install limited to some namespaces ` +
             `(watch.namespaces) reads Secrets only in those: move the Secret into one of them`,
         );
@@ -80,7 +81,10 @@ export class TailnetClients {
     }
     const missing = ['client_id', 'client_secret'].filter((k) => !data[k]);
     if (missing.length) {
-      throw new TailnetUnavailable('InvalidSecret', `${where} is missing key(s) ${missing.join(', ')}`);
+      throw new TailnetUnavailable(
+        TailnetReason.InvalidSecret,
+        `${where} is missing key(s) ${missing.join(', ')}`,
+      );
     }
     const decode = (k: string) =>
       Buffer.from(data[k] ?? '', 'base64')

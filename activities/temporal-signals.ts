@@ -8,8 +8,6 @@ import type { VipServiceWorkflowInput } from '../workflows/vip-service';
 export interface TemporalDeps {
   client: Client;
   taskQueue: string;
-  /** TIMER_SCALE, handed to the VIP workflows it starts (1 or unset: production timers). */
-  timerScale?: number;
 }
 
 export interface SignalVipServiceInput extends VipConsumerChange {
@@ -42,10 +40,7 @@ export function createTemporalSignalActivities(temporal: TemporalDeps | undefine
           if (!(err instanceof WorkflowNotFoundError)) throw err;
         }
       }
-      const timerScale = temporal.timerScale === 1 ? undefined : temporal.timerScale;
-      const args: [VipServiceWorkflowInput] = [
-        { tailnet, serviceName, ...(timerScale ? { timerScale } : {}) },
-      ];
+      const args: [VipServiceWorkflowInput] = [{ tailnet, serviceName }];
       await temporal.client.workflow.signalWithStart('vipServiceWorkflow', {
         workflowId: vipWorkflowId(tailnet, serviceName),
         taskQueue: temporal.taskQueue,

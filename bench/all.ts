@@ -11,6 +11,8 @@ import { hooksDefaults, printHooks, runHooks } from './extension-hooks';
 import { idleDefaults, printIdle, runIdle } from './idle-cost';
 import { printPropagation, propagationDefaults, runPropagation } from './propagation';
 import { defaultRun, memoryDefaults, printMemory, runMemory } from './worker-memory';
+import { growthDefaults, printGrowth, runGrowth } from './growth';
+import { printRestart, restartDefaults, runRestart } from './restart';
 import { parseFlags, runMain, saveResult, table } from './support/report';
 import { benchStack, type BenchStack } from './support/stack';
 
@@ -27,6 +29,8 @@ type Figures = {
   hooks?: Awaited<ReturnType<typeof runHooks>>;
   idle?: Awaited<ReturnType<typeof runIdle>>;
   memory?: Awaited<ReturnType<typeof runMemory>>;
+  growth?: Awaited<ReturnType<typeof runGrowth>>;
+  restart?: Awaited<ReturnType<typeof runRestart>>;
 };
 
 /** docs/architecture.md §7, target by target, against whatever of `f` was measured. */
@@ -85,6 +89,37 @@ export function checkTargets(f: Figures): TargetCheck[] {
       met: memory.workerRssSteadyMiB * 1.048576 < 500,
     });
   }
+  const [prev, last] = f.growth?.rows.slice(-2) ?? [];
+  if (f.growth && prev && last) {
+    out.push({
+      what: `Time per service at ${last.services} vs ${prev.services} services`,
+      target: '≤ 1.3×',
+      measured: `${f.growth.perServiceRatio.toFixed(2)}×`,
+      met: f.growth.perServiceRatio <= 1.3,
+    });
+  }
+  if (f.restart) {
+    out.push(
+      {
+        what: `Restart with ${f.restart.services} converged services: until quiet`,
+        target: '< 15 s',
+        measured: `${f.restart.quietSeconds.toFixed(1)} s`,
+        met: f.restart.quietSeconds < 15,
+      },
+      {
+        what: 'Restart: Temporal actions per service',
+        target: '< 3',
+        measured: f.restart.actionsPerService.toFixed(2),
+        met: f.restart.actionsPerService < 3,
+      },
+      {
+        what: 'Restart: Tailscale writes',
+        target: '0',
+        measured: String(f.restart.tailscaleWrites),
+        met: f.restart.tailscaleWrites === 0,
+      },
+    );
+  }
   return out;
 }
 
@@ -95,7 +130,7 @@ export function printTargets(checks: TargetCheck[]): string {
   );
 }
 
-const all = ['hooks', 'propagation', 'cold', 'idle', 'memory'] as const;
+const all = ['hooks', 'propagation', 'cold', 'idle', 'memory', 'growth', 'restart'] as const;
 
 async function withStack<T>(work: (stack: BenchStack) => Promise<T>): Promise<T> {
   const stack = await benchStack();
@@ -129,10 +164,18 @@ async function main() {
       f.idle = await withStack((s) => runIdle(s, idleDefaults));
       console.log(printIdle(f.idle));
       saveResult('idle-cost', idleDefaults, f.idle);
-    } else {
+    } else if (name === 'memory') {
       f.memory = await withStack((s) => runMemory(s, memoryDefaults));
       console.log(printMemory(f.memory));
       saveResult('worker-memory', memoryDefaults, f.memory);
+    } else if (name === 'growth') {
+      f.growth = await runGrowth(undefined, growthDefaults);
+      console.log(printGrowth(f.growth));
+      saveResult('growth', growthDefaults, f.growth);
+    } else {
+      f.restart = await withStack((s) => runRestart(s, restartDefaults));
+      console.log(printRestart(f.restart));
+      saveResult('restart', restartDefaults, f.restart);
     }
   }
   const checks = checkTargets(f);

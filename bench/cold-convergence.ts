@@ -7,13 +7,13 @@
  *   npm run build && node dist/bench/cold-convergence.js [--services 1000] [--endpoints 10] [--replicas 2]
  */
 import { join } from 'node:path';
-import { countActions } from './support/actions';
+import { actionsTable, countActions } from './support/actions';
 import { startFixture } from './support/fixture';
 import { logProblems } from './support/logs';
 import { createServices, servicesBody, sleep } from './support/objects';
 import { machineLoad, ProcessSampler, type ProcessFigures } from './support/processes';
-import { parseFlags, runMain, saveResult, table } from './support/report';
-import { benchStack, type BenchStack } from './support/stack';
+import { table } from './support/report';
+import { type BenchStack, runStackBench } from './support/stack';
 import type { Fixture } from './support/fixture';
 
 export const coldDefaults = {
@@ -102,6 +102,8 @@ export async function runCold(
       milestones: run.milestones,
       actions,
       actionsPerService: actions.total.total / opts.services,
+      // Each a round trip through the Temporal server and a worker (N=1: the single-change path's count).
+      workflowTasksPerService: (actions.latencies['(workflow task)']?.n ?? 0) / opts.services,
       tailscaleRequests: run.requests,
       vipServices: [...fixture.tailnet.writes.keys()].length,
       processes: run.processes,
@@ -126,7 +128,6 @@ export function processTable(processes: Record<string, ProcessFigures>): string 
 
 export function printCold(f: Awaited<ReturnType<typeof runCold>>): string {
   const routes = Object.entries(f.tailscaleRequests.routes).sort((a, b) => b[1] - a[1]);
-  const types = Object.entries(f.actions.byWorkflowType);
   return [
     `cold convergence: ${f.services} TailscaleServices created at once → all Ready in ${f.seconds.toFixed(1)} s (target < 60 s)`,
     table(
@@ -134,24 +135,8 @@ export function printCold(f: Awaited<ReturnType<typeof runCold>>): string {
       Object.entries(f.milestones).map(([k, v]) => [k, v]),
     ),
     '',
-    `Temporal actions: ${f.actions.total.total} (${f.actionsPerService.toFixed(1)} per service) over ${f.actions.workflows} workflows, ${f.actions.runs} runs`,
-    table(
-      ['workflow type', 'workflows', 'starts', 'signals', 'timers', 'activities', 'retries', 'total'],
-      types.map(([t, c]) => [
-        t,
-        c.workflows,
-        c.starts,
-        c.signals,
-        c.timers,
-        c.activities,
-        c.activityRetries,
-        c.total,
-      ]),
-    ),
-    table(
-      ['activity', 'scheduled'],
-      Object.entries(f.actions.byActivity).sort((a, b) => b[1] - a[1]),
-    ),
+    `Temporal actions: ${f.actions.total.total} (${f.actionsPerService.toFixed(1)} per service) over ${f.actions.workflows} workflows, ${f.actions.runs} runs; workflow tasks: ${f.workflowTasksPerService.toFixed(1)} per service`,
+    actionsTable(f.actions),
     '',
     'where the time goes (ms, from the histories): task queue wait and run time',
     table(
@@ -175,16 +160,4 @@ export function printCold(f: Awaited<ReturnType<typeof runCold>>): string {
   ].join('\n');
 }
 
-async function main() {
-  const opts = parseFlags(process.argv.slice(2), coldDefaults);
-  const stack = await benchStack();
-  try {
-    const figures = await runCold(stack, opts);
-    console.log(printCold(figures));
-    console.log(`→ ${saveResult('cold-convergence', opts, figures)}`);
-  } finally {
-    await stack.stop();
-  }
-}
-
-if (require.main === module) runMain(main);
+if (require.main === module) runStackBench('cold-convergence', coldDefaults, runCold, printCold);

@@ -1,9 +1,10 @@
 /**
  * Idle cost (docs/architecture.md §7: 0 Tailscale writes, ≤ 50 Temporal actions per service per day): N services Ready
  * on a pool of TailscaleEndpoints, then nothing changes for one simulated day. The operator runs with
- * TIMER_SCALE = daySeconds / 86400, which multiplies every recheck/refresh timer in the workflows (through
- * their input, so workflow code stays deterministic), and with the sweeper interval, stale-consumer age
- * and resync interval scaled alike; counts in the window are per simulated day as they stand.
+ * TIMER_SCALE = daySeconds / 86400, which multiplies every workflow timer (the worker bundles a timer
+ * interceptor for it; no workflow input carries the scale), the sweeper's pass interval included, and
+ * with the stale-consumer age and resync interval scaled alike; counts in the window are per simulated
+ * day as they stand.
  *
  *   npm run build && node dist/bench/idle-cost.js [--services 100] [--endpoints 1] [--day-seconds 480]
  */
@@ -11,8 +12,8 @@ import { countActions, type ActionCounts } from './support/actions';
 import { startFixture } from './support/fixture';
 import { createServices, isReadyAt, listServices, servicesBody, sleep, waitFor } from './support/objects';
 import { machineLoad, ProcessSampler } from './support/processes';
-import { parseFlags, runMain, saveResult, table } from './support/report';
-import { benchStack, type BenchStack } from './support/stack';
+import { table } from './support/report';
+import { type BenchStack, runStackBench } from './support/stack';
 import { processTable } from './cold-convergence';
 
 export const idleDefaults = {
@@ -43,7 +44,6 @@ export async function runIdle(
     replicas: opts.replicas,
     env: {
       TIMER_SCALE: String(scale),
-      SWEEP_INTERVAL_SECONDS: scaled(600),
       STALE_CONSUMER_SECONDS: scaled(1800),
       RESYNC_INTERVAL_SECONDS: scaled(600),
     },
@@ -168,16 +168,4 @@ export function printIdle(f: Awaited<ReturnType<typeof runIdle>>): string {
   ].join('\n');
 }
 
-async function main() {
-  const opts = parseFlags(process.argv.slice(2), idleDefaults);
-  const stack = await benchStack();
-  try {
-    const figures = await runIdle(stack, opts);
-    console.log(printIdle(figures));
-    console.log(`→ ${saveResult('idle-cost', opts, figures)}`);
-  } finally {
-    await stack.stop();
-  }
-}
-
-if (require.main === module) runMain(main);
+if (require.main === module) runStackBench('idle-cost', idleDefaults, runIdle, printIdle);

@@ -12,12 +12,13 @@
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import { BackendIndex, type IndexContent, type TailscaleBackend } from '../extension/backend-index';
 import { IndexFeed } from '../extension/index-feed';
+import { proxyPlacement } from '../activities/specs/proxy-group';
 import { createLogger } from '../runtime/logger';
 import { startFixture } from './support/fixture';
 import { createServices, poolLabel, servicesBody, sleep } from './support/objects';
 import { machineLoad, ProcessSampler, type ProcessFigures } from './support/processes';
-import { parseFlags, runMain, saveResult, summary, table } from './support/report';
-import { benchStack, type BenchStack } from './support/stack';
+import { summary, summaryRow, table } from './support/report';
+import { type BenchStack, runStackBench } from './support/stack';
 
 export const propagationDefaults = { changes: 200, endpoints: 2, replicas: 2, gapMs: 250, timeoutMs: 30_000 };
 export type PropagationOptions = typeof propagationDefaults;
@@ -113,6 +114,11 @@ export async function runPropagation(
       const generation = move ? 2 : 1;
       const pair = Math.floor(i / 2);
       const pool = fixture.pools[(move ? pair + 1 : pair) % fixture.pools.length]!;
+      // The pool's pods are named after its placement in the operator namespace.
+      const poolPods = proxyPlacement(
+        { kind: 'TailscaleEndpoints', namespace: fixture.namespace, name: pool },
+        stack.info.operatorNamespace,
+      ).name;
       // A move rewrites our registry entry (its devices); a creation stores the service.
       const wrote = fixture.tailnet.nextWrite(service, () => true, opts.timeoutMs);
       const served = index.next(
@@ -120,7 +126,7 @@ export async function runPropagation(
         (b) =>
           b.ready &&
           b.endpoints.some((e) => e.locality === 'remote') &&
-          b.endpoints.some((e) => e.locality === 'local' && e.address.startsWith(`${pool}-`)),
+          b.endpoints.some((e) => e.locality === 'local' && e.address.startsWith(`${poolPods}-`)),
         opts.timeoutMs,
       );
       const t0 = performance.now();
@@ -191,35 +197,23 @@ export async function runPropagation(
 }
 
 export function printPropagation(figures: Awaited<ReturnType<typeof runPropagation>>): string {
-  const row = (label: string, s: ReturnType<typeof summary>) => [label, s.n, s.p50, s.p90, s.p99, s.max];
   return [
     `propagation over ${figures.changes} changes (ms; target apply→index p50 < 300, p99 < 1000)`,
     table(
       ['leg', 'n', 'p50', 'p90', 'p99', 'max'],
       [
-        row('apply → VIP service in Tailscale', figures.applyToTailscale),
-        row('apply → status published', figures.applyToStatus),
-        row('apply → extension index updated', figures.applyToIndex),
-        row('  Tailscale → status', figures.tailscaleToStatus),
-        row('  status → index', figures.statusToIndex),
-        row('  creations (apply → index)', figures.creates),
-        row('  moves to another pool (apply → index)', figures.moves),
+        summaryRow('apply → VIP service in Tailscale', figures.applyToTailscale),
+        summaryRow('apply → status published', figures.applyToStatus),
+        summaryRow('apply → extension index updated', figures.applyToIndex),
+        summaryRow('  Tailscale → status', figures.tailscaleToStatus),
+        summaryRow('  status → index', figures.statusToIndex),
+        summaryRow('  creations (apply → index)', figures.creates),
+        summaryRow('  moves to another pool (apply → index)', figures.moves),
       ],
     ),
     `load average before ${figures.loadBefore.loadavg.join(' ')}, after ${figures.loadAfter.loadavg.join(' ')} (${figures.loadAfter.cores} cores); failures ${figures.failures.length}`,
   ].join('\n');
 }
 
-async function main() {
-  const opts = parseFlags(process.argv.slice(2), propagationDefaults);
-  const stack = await benchStack();
-  try {
-    const figures = await runPropagation(stack, opts);
-    console.log(printPropagation(figures));
-    console.log(`→ ${saveResult('propagation', opts, figures)}`);
-  } finally {
-    await stack.stop();
-  }
-}
-
-if (require.main === module) runMain(main);
+if (require.main === module)
+  runStackBench('propagation', propagationDefaults, runPropagation, printPropagation);

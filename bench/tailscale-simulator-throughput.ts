@@ -14,6 +14,7 @@ import { existsSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { parseArgs } from 'node:util';
 import { HttpSimulatorAdmin } from '../simulators/tailscale/admin-client';
 import type { TailscaleSimulatorAdmin } from '../simulators/tailscale/admin';
 import { startTailscaleSimulator } from '../simulators/tailscale/server';
@@ -28,18 +29,26 @@ interface Options {
 }
 
 function parseOptions(argv: readonly string[]): Options {
-  const options: Options = { concurrency: 4, durationMs: 5_000, maxRequests: 40_000, inProcess: false };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = Number(argv[i + 1]);
-    if (flag === '--in-process') options.inProcess = true;
-    else if (flag === '--concurrency' && value > 0) options.concurrency = value;
-    else if (flag === '--duration-ms' && value > 0) options.durationMs = value;
-    else if (flag === '--max-requests' && value > 0) options.maxRequests = value;
-    else throw new Error(`unknown or invalid flag ${flag}`);
-    if (flag !== '--in-process') i++;
-  }
-  return options;
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      concurrency: { type: 'string', default: '4' },
+      'duration-ms': { type: 'string', default: '5000' },
+      'max-requests': { type: 'string', default: '40000' },
+      'in-process': { type: 'boolean', default: false },
+    },
+  });
+  const positive = (flag: 'concurrency' | 'duration-ms' | 'max-requests') => {
+    const n = Number(values[flag]);
+    if (!(n > 0)) throw new Error(`--${flag} needs a positive number, got ${values[flag]}`);
+    return n;
+  };
+  return {
+    concurrency: positive('concurrency'),
+    durationMs: positive('duration-ms'),
+    maxRequests: positive('max-requests'),
+    inProcess: values['in-process'],
+  };
 }
 
 interface Simulator {

@@ -12,8 +12,8 @@ import { coldDefaults, convergeServices } from './cold-convergence';
 import { startFixture } from './support/fixture';
 import { sleep } from './support/objects';
 import { machineLoad, rssMiB } from './support/processes';
-import { parseFlags, runMain, saveResult, table } from './support/report';
-import { benchStack, type BenchStack } from './support/stack';
+import { table } from './support/report';
+import { type BenchStack, runStackBench } from './support/stack';
 
 export const memoryDefaults = {
   services: 500,
@@ -125,16 +125,4 @@ export function printMemory(f: MemoryFigures): string {
   ].join('\n');
 }
 
-async function main() {
-  const opts = parseFlags(process.argv.slice(2), memoryDefaults);
-  const stack = await benchStack();
-  try {
-    const figures = await runMemory(stack, opts);
-    console.log(printMemory(figures));
-    console.log(`→ ${saveResult('worker-memory', opts, figures)}`);
-  } finally {
-    await stack.stop();
-  }
-}
-
-if (require.main === module) runMain(main);
+if (require.main === module) runStackBench('worker-memory', memoryDefaults, runMemory, printMemory);

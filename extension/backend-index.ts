@@ -4,6 +4,8 @@
  * specs), replaced atomically when a watch delivers a change. Hooks read one snapshot per call and never
  * call Tailscale, Temporal or the Kubernetes API, so their latency depends only on the request.
  */
+import type { RouteKind } from './eg-names';
+
 export type BackendKind = 'TailscaleServices' | 'TailscaleEndpoints';
 export const backendKinds: readonly BackendKind[] = ['TailscaleServices', 'TailscaleEndpoints'];
 
@@ -55,6 +57,19 @@ export interface GatewayBinding {
   gateway: { namespace: string; name: string };
   tailnets: string[];
   routeGeneration?: RouteGeneration;
+  /** The routes attached to the Gateway and the Tailscale backends each may use (status.routes). */
+  routes?: RouteBackends[];
+}
+
+export interface BackendRef {
+  kind: BackendKind;
+  namespace: string;
+  name: string;
+}
+
+export interface RouteBackends {
+  route: { kind: RouteKind; namespace: string; name: string };
+  backends: BackendRef[];
 }
 
 export interface PolicyMatch {
@@ -121,6 +136,7 @@ export class IndexSnapshot {
   readonly backends = new Map<string, TailscaleBackend>();
   readonly gatewaysByGateway = new Map<string, GatewayBinding[]>();
   readonly policiesByTarget = new Map<string, RoutePolicy[]>();
+  readonly backendsByRoute = new Map<string, BackendRef[]>();
   readonly policyCount: number;
   private readonly memo = new Map<string, unknown>();
 
@@ -132,6 +148,16 @@ export class IndexSnapshot {
     for (const b of content.backends) this.backends.set(backendKey(b.kind, b.namespace, b.name), b);
     for (const g of content.gateways) {
       pushTo(this.gatewaysByGateway, `${g.gateway.namespace}/${g.gateway.name}`, g);
+      // A route attached to several bound Gateways is listed by each: one entry per backend.
+      for (const { route, backends } of g.routes ?? []) {
+        const key = targetKey(route.kind, route.namespace, route.name);
+        const known = this.backendsByRoute.get(key) ?? [];
+        for (const b of backends) {
+          const k = backendKey(b.kind, b.namespace, b.name);
+          if (!known.some((o) => backendKey(o.kind, o.namespace, o.name) === k)) known.push(b);
+        }
+        this.backendsByRoute.set(key, known);
+      }
     }
     // Sorted so that overlapping policies apply in a stable order (Gateway API: oldest wins; we lack
     // timestamps here, so namespace/name order stands in for it).
@@ -150,6 +176,11 @@ export class IndexSnapshot {
 
   gatewayBindings(gatewayNamespace: string, gatewayName: string): GatewayBinding[] {
     return this.gatewaysByGateway.get(`${gatewayNamespace}/${gatewayName}`) ?? [];
+  }
+
+  /** The Tailscale backends a route may use, from the bound TailscaleGateways' status. */
+  backendsOfRoute(kind: string, namespace: string, name: string): BackendRef[] {
+    return this.backendsByRoute.get(targetKey(kind, namespace, name)) ?? [];
   }
 
   policiesFor(kind: string, namespace: string, name: string): RoutePolicy[] {

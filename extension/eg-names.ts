@@ -2,7 +2,8 @@
  * Envoy Gateway's requests never say which Gateway or route a resource belongs to; its xDS names do
  * (default naming scheme): listener and route configuration `<ns>/<gateway>/<listener>`, virtual host
  * `<ns>/<gateway>/<listener>/<host_with_underscores>`, route
- * `httproute/<ns>/<route>/rule/<i>/match/<j>/<host>` and cluster `httproute/<ns>/<route>/rule/<i>`.
+ * `httproute/<ns>/<route>/rule/<i>/match/<j>/<host>` and cluster `httproute/<ns>/<route>/rule/<i>`
+ * (`tcproute/<ns>/<route>/rule/-1` for TCPRoute, TLSRoute and UDPRoute, which have one rule).
  * With EG's XDSNameSchemeV2 runtime flag the virtual host is only the hostname, and then we cannot
  * tell the Gateway: hooks treat that as "not ours".
  */
@@ -17,17 +18,29 @@ export function gatewayOfVirtualHost(virtualHostName: string): GatewayRef | unde
   return { namespace: parts[0], name: parts[1] };
 }
 
+export type RouteKind = 'HTTPRoute' | 'GRPCRoute' | 'TCPRoute' | 'TLSRoute' | 'UDPRoute';
+
 export interface RouteRef {
-  kind: 'HTTPRoute' | 'GRPCRoute';
+  kind: RouteKind;
   namespace: string;
   name: string;
+  /** -1 for TCPRoute, TLSRoute and UDPRoute: EG names their single rule `rule/-1`. */
   rule: number;
 }
 
-const routeName = /^(httproute|grpcroute)\/([^/]+)\/([^/]+)\/rule\/(\d+)(\/|$)/;
-const kinds = { httproute: 'HTTPRoute', grpcroute: 'GRPCRoute' } as const;
+const routeName = /^(httproute|grpcroute|tcproute|tlsroute|udproute)\/([^/]+)\/([^/]+)\/rule\/(-1|\d+)(\/|$)/;
+const kinds = {
+  httproute: 'HTTPRoute',
+  grpcroute: 'GRPCRoute',
+  tcproute: 'TCPRoute',
+  tlsroute: 'TLSRoute',
+  udproute: 'UDPRoute',
+} as const;
 
-/** Parses both xDS route names and route-rule cluster names. */
+/**
+ * Parses xDS route names and route-rule cluster names (`<kind>/<ns>/<route>/rule/<i>`, for TCPRoute,
+ * TLSRoute and UDPRoute `<kind>/<ns>/<route>/rule/-1`).
+ */
 export function routeOfName(name: string): RouteRef | undefined {
   const m = routeName.exec(name);
   if (!m) return undefined;

@@ -33,7 +33,11 @@ export function createSidePortServer(opts: SidePortOptions): Server {
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed\n');
     switch (path) {
       case '/metrics':
-        return send(200, opts.metrics.registry.render(), 'text/plain; version=0.0.4; charset=utf-8');
+        return void opts.metrics.registry.metrics().then(
+          (text) => send(200, text, opts.metrics.registry.contentType),
+          (err: unknown) =>
+            send(500, `metrics failed: ${err instanceof Error ? err.message : String(err)}\n`),
+        );
       case '/healthz':
         return send(200, 'ok\n');
       case '/ready':

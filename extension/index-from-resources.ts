@@ -11,6 +11,7 @@ import type { Condition } from '../api/common';
 import { isReady } from '../api/conditions';
 import type { TailscaleEndpoints, TailscaleProxyGroup, TailscaleServices } from '../api/v1alpha1';
 import type { DeviceStatus, StatefulSetStatus } from '../api/v1alpha1/proxy';
+import type { EgressStatus } from '../api/v1alpha1/tailscale-endpoints';
 import type { TailscaleGateway } from '../api/v1alpha1/tailscale-gateway';
 import { routePolicyControllerName, routePolicyProblems } from '../api/v1alpha1/route-policy-validation';
 import type { TailscaleRoutePolicy } from '../api/v1alpha1/tailscale-route-policy';
@@ -24,6 +25,7 @@ import type {
   TailscaleBackend,
 } from './backend-index';
 import { defaultPathPrefix, defaultRewritePrefix } from './route-generation';
+import { defaultVipServiceName, vipServiceLabel } from '../api/vip-service-name';
 
 export interface WatchedResources {
   services: readonly TailscaleServices[];
@@ -95,14 +97,15 @@ function localEndpoints(
   ready: boolean,
   opts: MappingOptions,
 ): BackendEndpoint[] {
-  const serviceOfPod = (pod: string) =>
-    proxies.statefulSets.find((s) => pod.startsWith(`${s.name}-`))?.service;
+  const statefulSetOf = (pod: string) => proxies.statefulSets.find((s) => pod.startsWith(`${s.name}-`));
   const out: BackendEndpoint[] = [];
   for (const device of proxies.devices) {
-    const service = serviceOfPod(device.statefulSetPod);
-    if (!service) continue;
+    const statefulSet = statefulSetOf(device.statefulSetPod);
+    if (!statefulSet?.service) continue;
+    // The operator namespace, as status says; a status written before placement has none (the parent's).
+    const namespace = statefulSet.namespace ?? proxies.namespace;
     out.push({
-      address: `${device.statefulSetPod}.${service}.${proxies.namespace}.svc.${opts.clusterDomain}`,
+      address: `${device.statefulSetPod}.${statefulSet.service}.${namespace}.svc.${opts.clusterDomain}`,
       port,
       locality: 'local',
       healthy: device.connected !== false && (device.online ?? ready),
@@ -121,7 +124,8 @@ export function backendFromServices(
   const namespace = svc.metadata.namespace ?? 'default';
   const ready = isReady(svc.status?.conditions);
   const port = firstVipPort(svc.spec.vipService.ports) ?? 80;
-  const vipName = svc.status?.vipService?.name ?? svc.spec.vipService.name ?? `svc:${svc.metadata.name}`;
+  const vipName =
+    svc.status?.vipService?.name ?? svc.spec.vipService.name ?? defaultVipServiceName(svc.metadata.name);
   const local = (svc.status?.selectedEndpoints ?? []).flatMap((selected) => {
     const e = endpointsByKey.get(key(namespace, selected.name));
     if (!e) return [];
@@ -136,11 +140,43 @@ export function backendFromServices(
     namespace,
     name: svc.metadata.name,
     tailnet: svc.spec.tailnet,
-    serviceName: vipName.replace(/^svc:/, ''),
+    serviceName: vipServiceLabel(vipName),
     labels: svc.metadata.labels ?? {},
     ready,
     endpoints: [...local, ...remote],
   };
+}
+
+/**
+ * The egress port a route reaches: EG's PostClusterModify does not say which backendRef port the
+ * route names, so it is the egress port that is also spec.ports[0], else the lowest egress port.
+ */
+export function routedEgressPort(e: TailscaleEndpoints): EgressStatus['ports'][number] | undefined {
+  const ports = e.status?.egress?.ports ?? [];
+  if (!e.spec.egress || !ports.length) return undefined;
+  const first = e.spec.ports?.[0]?.port;
+  return ports.find((p) => p.port === first) ?? [...ports].sort((a, b) => a.port - b.port)[0];
+}
+
+/**
+ * Egress: each Ready proxy pod forwards `<pod IP>:<matchPort>` to the tailnet target
+ * (activities/proxies/egress.ts), so those are the endpoints. A device's tailnet address forwards
+ * nothing to the target, so there is no remote tier. Health as for the other local endpoints.
+ */
+function egressEndpoints(proxies: Proxies, matchPort: number, ready: boolean): BackendEndpoint[] {
+  return proxies.devices.flatMap((device) =>
+    device.podIP
+      ? [
+          {
+            address: device.podIP,
+            port: matchPort,
+            locality: 'local' as const,
+            healthy: device.connected !== false && (device.online ?? ready),
+            source: device.hostname,
+          },
+        ]
+      : [],
+  );
 }
 
 export function backendFromEndpoints(
@@ -149,6 +185,17 @@ export function backendFromEndpoints(
   opts: MappingOptions,
 ): TailscaleBackend {
   const ready = isReady(e.status?.conditions);
+  const base = {
+    kind: 'TailscaleEndpoints' as const,
+    namespace: e.metadata.namespace ?? 'default',
+    name: e.metadata.name,
+    tailnet: e.spec.tailnet,
+    serviceName: e.metadata.name,
+    labels: e.metadata.labels ?? {},
+    ready,
+  };
+  const egress = routedEgressPort(e);
+  if (egress) return { ...base, endpoints: egressEndpoints(proxies, egress.matchPort, ready) };
   const port = e.spec.ports?.[0]?.port ?? 80;
   const remote: BackendEndpoint[] = proxies.devices.flatMap((d) => {
     const ip = (d.tailscaleIPs ?? (d.tailscaleIP ? [d.tailscaleIP] : [])).find((a) => !a.includes(':'));
@@ -157,16 +204,7 @@ export function backendFromEndpoints(
       { address: ip, port, locality: 'remote' as const, healthy: d.online === true, source: d.hostname },
     ];
   });
-  return {
-    kind: 'TailscaleEndpoints',
-    namespace: e.metadata.namespace ?? 'default',
-    name: e.metadata.name,
-    tailnet: e.spec.tailnet,
-    serviceName: e.metadata.name,
-    labels: e.metadata.labels ?? {},
-    ready,
-    endpoints: [...localEndpoints(proxies, port, ready, opts), ...remote],
-  };
+  return { ...base, endpoints: [...localEndpoints(proxies, port, ready, opts), ...remote] };
 }
 
 export function bindingFromGateway(gw: TailscaleGateway): GatewayBinding {
@@ -185,6 +223,17 @@ export function bindingFromGateway(gw: TailscaleGateway): GatewayBinding {
             serviceSelector: generation.serviceSelector,
           }
         : undefined,
+    routes: (gw.status?.routes ?? []).map((r) => ({
+      route: { kind: r.kind, namespace: r.namespace, name: r.name },
+      // The workflow lists refused references too (ready: false). One in another namespace is used only
+      // once it is ready, which it never is without a ReferenceGrant (activities/gateway.ts).
+      backends: (r.backends ?? []).flatMap((b) => {
+        const namespace = b.namespace ?? r.namespace;
+        return namespace === r.namespace || b.ready === true
+          ? [{ kind: b.kind, namespace, name: b.name }]
+          : [];
+      }),
+    })),
   };
 }
 

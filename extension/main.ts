@@ -4,6 +4,8 @@
 import { once } from 'node:events';
 import { loadKubeConfig } from '../runtime/kube';
 import { createLogger } from '../runtime/logger';
+import { startTracing } from '../runtime/tracing';
+import { collectProcessMetrics, metricsRegistry } from '../runtime/metrics';
 import { BackendIndex } from './backend-index';
 import { loadExtensionConfig, splitHostPort } from './config';
 import { HookHealth } from './health';
@@ -11,17 +13,23 @@ import { createSidePortServer } from './http-server';
 import { IndexFeed } from './index-feed';
 import { createExtensionMetrics } from './metrics';
 import { createExtensionServer, listen } from './server';
+import { serverCredentials } from './tls';
 
 async function main() {
   const config = loadExtensionConfig();
   const logger = createLogger({ fields: { component: 'extension' } });
+  const tracing = startTracing('extension');
   const index = new BackendIndex();
-  const metrics = createExtensionMetrics({
-    size: () => index.current().size,
-    ageSeconds: () => index.ageMs() / 1000,
-    version: () => index.current().version,
-    loaded: () => index.loaded,
-  });
+  collectProcessMetrics();
+  const metrics = createExtensionMetrics(
+    {
+      size: () => index.current().size,
+      ageSeconds: () => index.ageMs() / 1000,
+      version: () => index.current().version,
+      loaded: () => index.loaded,
+    },
+    metricsRegistry,
+  );
   const health = new HookHealth({
     windowMs: config.healthWindowMs,
     maxFailureRatio: 0.1,
@@ -46,8 +54,9 @@ async function main() {
     metrics,
     health,
     maxMessageBytes: config.maxMessageBytes,
+    callLimits: { maxInFlight: config.maxConcurrentCalls, maxQueued: config.maxQueuedCalls },
   });
-  const grpcPort = await listen(grpcServer, config.grpcAddress);
+  const grpcPort = await listen(grpcServer, config.grpcAddress, serverCredentials(config.tls));
 
   const http = createSidePortServer({ index, metrics, health });
   const { host, port } = splitHostPort(config.httpAddress);
@@ -58,6 +67,9 @@ async function main() {
     grpcPort,
     httpPort: typeof httpAddress === 'object' && httpAddress ? httpAddress.port : port,
     maxMessageBytes: config.maxMessageBytes,
+    maxConcurrentCalls: config.maxConcurrentCalls,
+    maxQueuedCalls: config.maxQueuedCalls,
+    tls: !config.tls ? 'off' : config.tls.clientCaFile ? 'mutual' : 'server',
   });
 
   const shutdown = async (signal: string) => {
@@ -65,6 +77,7 @@ async function main() {
     http.close();
     await new Promise<void>((resolve) => grpcServer.tryShutdown(() => resolve()));
     await feed.stop();
+    await tracing?.shutdown();
     process.exit(0);
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));

@@ -10,6 +10,7 @@ import { peekStringField, rpcCodecs } from './codec';
 import type { IndexSnapshot } from './backend-index';
 import { InvalidRequestError, type HookDeps } from './hook-context';
 import { clusterNameField, ourClusters } from './post-translate-modify';
+import { hasStreamRouteBackends, rewriteStreamRouteCluster } from './stream-route-clusters';
 
 const contextField = 1;
 /** Request field → response field: clusters, secrets, listeners, routes. */
@@ -17,11 +18,13 @@ const renumbered: Record<number, number> = { 2: 1, 3: 2, 4: 3, 5: 4 };
 const lengthDelimited = 2;
 
 export function postTranslateModifyWire(request: Buffer, deps: HookDeps): Buffer {
-  // Spans of the request to copy (length prefix and payload), each behind its response tag.
-  const spans: { tag: number; start: number; end: number }[] = [];
+  // Spans of the request to copy (length prefix and payload), each behind its response tag; a
+  // rewritten cluster instead carries its new field (length prefix and payload).
+  const spans: ({ tag: number; start: number; end: number } | { tag: number; field: Uint8Array })[] = [];
   const clusterNames = new Set<string | undefined>();
   const snapshot = deps.index.current();
   const ours = ourClusterFields(snapshot);
+  const rewrite = hasStreamRouteBackends(snapshot);
   const reader = protobuf.Reader.create(request);
   try {
     while (reader.pos < reader.len) {
@@ -42,20 +45,32 @@ export function postTranslateModifyWire(request: Buffer, deps: HookDeps): Buffer
         rpcCodecs.PostTranslateModify.request.decode(request.subarray(fieldStart, reader.pos));
         continue;
       }
-      if (to === 1 && ours.size > 0) clusterNames.add(clusterName(body));
-      spans.push({ tag: (to << 3) | lengthDelimited, start: spanStart, end: reader.pos });
+      const toTag = (to << 3) | lengthDelimited;
+      if (to === 1 && (ours.size > 0 || rewrite)) {
+        const name = clusterName(body);
+        clusterNames.add(name);
+        const rewritten = rewrite ? rewriteStreamRouteCluster(snapshot, name, body) : undefined;
+        if (rewritten) {
+          spans.push({ tag: toTag, field: protobuf.Writer.create().bytes(rewritten).finish() });
+          continue;
+        }
+      }
+      spans.push({ tag: toTag, start: spanStart, end: reader.pos });
     }
   } catch (err) {
     throw new InvalidRequestError(`PostTranslateModifyRequest is malformed: ${(err as Error).message}`);
   }
   const added = [...ours].filter(([name]) => !clusterNames.has(name)).map(([, bytes]) => bytes);
   let size = added.reduce((n, b) => n + b.length, 0);
-  for (const span of spans) size += 1 + span.end - span.start;
+  for (const span of spans) size += 1 + ('field' in span ? span.field.length : span.end - span.start);
   const out = Buffer.allocUnsafe(size);
   let at = 0;
   for (const span of spans) {
     out[at++] = span.tag;
-    at += request.copy(out, at, span.start, span.end);
+    if ('field' in span) {
+      out.set(span.field, at);
+      at += span.field.length;
+    } else at += request.copy(out, at, span.start, span.end);
   }
   for (const bytes of added) at += bytes.copy(out, at);
   return out;

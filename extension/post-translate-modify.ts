@@ -2,7 +2,8 @@
  * PostTranslateModify: the returned lists REPLACE Envoy Gateway's for every included type, so every
  * cluster, secret, listener and route configuration received goes back, as the bytes EG sent. Added:
  * the `tailscale/...` clusters our generated routes and policy Route actions point at (one per backend,
- * rebuilt from the index on each translation), unless EG already has a cluster of that name.
+ * rebuilt from the index on each translation), unless EG already has a cluster of that name. Changed:
+ * TCPRoute/TLSRoute/UDPRoute clusters with Tailscale backends (stream-route-clusters.ts).
  */
 import type { IndexSnapshot } from './backend-index';
 import {
@@ -15,6 +16,7 @@ import { emptyBackend } from './backend-from-object';
 import type { HookDeps } from './hook-context';
 import { allGeneratedRouteBackends } from './route-generation';
 import { policyRouteBackends } from './route-policy';
+import { hasStreamRouteBackends, rewriteStreamRouteCluster } from './stream-route-clusters';
 import { newTailscaleCluster, tailscaleClusterName } from './tailscale-cluster';
 
 export const clusterNameField = 1; // envoy.config.cluster.v3.Cluster.name
@@ -23,8 +25,14 @@ export function postTranslateModify(
   req: PostTranslateModifyRequest,
   deps: HookDeps,
 ): PostTranslateModifyResponse {
-  const received = req.clusters ?? [];
-  const ours = ourClusters(deps.index.current());
+  const snapshot = deps.index.current();
+  let received = req.clusters ?? [];
+  if (hasStreamRouteBackends(snapshot)) {
+    received = received.map(
+      (c) => rewriteStreamRouteCluster(snapshot, peekStringField(c, clusterNameField), c) ?? c,
+    );
+  }
+  const ours = ourClusters(snapshot);
   let added: Uint8Array[] = [];
   if (ours.size > 0) {
     const present = new Set(received.map((c) => peekStringField(c, clusterNameField)));

@@ -5,7 +5,7 @@
  */
 import type { GatewayBinding, IndexSnapshot, TailscaleBackend } from './backend-index';
 import type { Route } from './envoy-types';
-import { matchesSelector } from './label-selector';
+import { selectorMatches } from '../api/label-selector';
 import { tailscaleClusterName } from './tailscale-cluster';
 
 export const defaultPathPrefix = '/tailscale/{service}/';
@@ -34,7 +34,7 @@ export function selectedBackends(snapshot: IndexSnapshot, binding: GatewayBindin
       (b) =>
         b.namespace === binding.namespace &&
         (binding.tailnets.length === 0 || binding.tailnets.includes(b.tailnet)) &&
-        matchesSelector(generation.serviceSelector, b.labels),
+        (!generation.serviceSelector || selectorMatches(generation.serviceSelector, b.labels)),
     )
     .sort((a, b) => `${a.kind}/${a.name}`.localeCompare(`${b.kind}/${b.name}`));
 }

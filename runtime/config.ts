@@ -6,24 +6,42 @@ export interface OperatorConfig {
   /** Path of a kubeconfig file; unset means in-cluster service-account credentials. Never ~/.kube/config. */
   kubeconfigPath: string | undefined;
   temporal: TemporalConfig;
-  /** Identifies this operator in VIP service registries shared by several clusters. */
-  operatorId: string;
-  clusterId: string;
+  /**
+   * Identifies this operator in VIP service registries shared by several clusters; unset: derived from
+   * the install's namespace and release name (runtime/identity.ts).
+   */
+  operatorId: string | undefined;
+  /** This cluster's id in VIP service registries; unset: derived from the kube-system namespace's UID. */
+  clusterId: string | undefined;
+  /** The Helm release name of the install; with the namespace, it names the install. */
+  releaseName: string | undefined;
   tailscaleApiBaseUrl: string;
   /**
    * Namespaces to watch; empty means all. The chart then binds each process's RBAC in these namespaces
    * only, and Gateways, routes, backends and OAuth Secrets elsewhere are reported rather than read.
    */
   watchNamespaces: string[];
+  /**
+   * The operator's own namespace (the chart sets it from the pod's metadata.namespace; with the release
+   * name it also names the install, runtime/identity.ts): every proxy
+   * StatefulSet, Service, ServiceAccount, Role, RoleBinding and Secret lives here, where tenants cannot
+   * read auth keys or proxy state.
+   */
+  operatorNamespace: string;
   /** Optional label selector applied to every watched custom resource (sharding, test isolation). */
   watchLabelSelector: string | undefined;
   /** Periodic full relist of every watch, on top of the watch stream (level-triggered safety net). */
   resyncIntervalMs: number;
+  /**
+   * Admin allow-list of tags: a proxy's tags when its TailscaleProxyClass sets none (or there is no
+   * class), and every VIP service's tags. Empty: any tag the tailnet's OAuth client owns.
+   */
+  allowedTags: string[];
   /** Time between two passes of a tailnet's stale-consumer sweeper. */
   sweepIntervalMs: number;
   /** A consumer unseen this long, with no live device, is removed from a VIP service registry. */
   staleConsumerMs: number;
-  /** Multiplies workflow recheck timers: benchmarks only (bench/idle-cost.ts); keep 1. */
+  /** Multiplies every workflow timer through a worker-bundled interceptor (runtime/timer-scale.ts): tests and benchmarks only; keep 1. */
   timerScale: number;
   worker: WorkerTuning;
   watchers: WatchersTuning;
@@ -44,6 +62,11 @@ export interface WorkerTuning {
   maxCachedWorkflows: number;
   /** Workflow tasks in progress at once; unset: the Temporal SDK's default (40). */
   maxConcurrentWorkflowTasks: number | undefined;
+  /**
+   * host:port where the Temporal SDK's own Prometheus exporter listens (workflow task latency, sticky
+   * cache, poll and slot metrics); the worker's `/metrics` includes its output. Unset: off.
+   */
+  temporalMetricsAddress: string | undefined;
 }
 
 export interface TemporalConfig {
@@ -67,11 +90,14 @@ export function loadOperatorConfig(env: Env = process.env): OperatorConfig {
   return {
     kubeconfigPath: optional(env, 'KUBECONFIG'),
     temporal: loadTemporalConfig(env),
-    operatorId: dnsLabel(env, 'OPERATOR_ID', 'operator'),
-    clusterId: dnsLabel(env, 'CLUSTER_ID', 'cluster'),
+    operatorId: dnsLabel(env, 'OPERATOR_ID'),
+    clusterId: dnsLabel(env, 'CLUSTER_ID'),
+    releaseName: optional(env, 'RELEASE_NAME'),
     tailscaleApiBaseUrl: url(env, 'TAILSCALE_API_BASE_URL', 'https://api.tailscale.com'),
     watchNamespaces: list(env, 'WATCH_NAMESPACES'),
+    operatorNamespace: dnsLabel(env, 'OPERATOR_NAMESPACE') ?? 'tailscale-gateway',
     watchLabelSelector: optional(env, 'WATCH_LABEL_SELECTOR'),
+    allowedTags: tags(env, 'PROXY_ALLOWED_TAGS'),
     resyncIntervalMs: seconds(env, 'RESYNC_INTERVAL_SECONDS', 600) * 1000,
     sweepIntervalMs: seconds(env, 'SWEEP_INTERVAL_SECONDS', 600) * 1000,
     staleConsumerMs: seconds(env, 'STALE_CONSUMER_SECONDS', 1800) * 1000,
@@ -79,6 +105,7 @@ export function loadOperatorConfig(env: Env = process.env): OperatorConfig {
     worker: {
       maxCachedWorkflows: count(env, 'WORKER_MAX_CACHED_WORKFLOWS') ?? 250,
       maxConcurrentWorkflowTasks: count(env, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS'),
+      temporalMetricsAddress: optional(env, 'TEMPORAL_METRICS_ADDRESS'),
     },
     watchers: {
       temporalCallTimeoutMs: seconds(env, 'WATCHERS_TEMPORAL_TIMEOUT_SECONDS', 10) * 1000,
@@ -119,9 +146,24 @@ function list(env: Env, name: string): string[] {
     .filter(Boolean);
 }
 
-function dnsLabel(env: Env, name: string, fallback: string): string {
-  const value = optional(env, name) ?? fallback;
-  if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(value)) {
+function tags(env: Env, name: string): string[] {
+  const values = list(env, name);
+  const bad = values.find((t) => !/^tag:[A-Za-z0-9][-A-Za-z0-9]*$/.test(t));
+  if (bad !== undefined) {
+    throw new ConfigError(
+      `${name}: ${JSON.stringify(bad)} is not a Tailscale tag (tag:<name>, comma-separated)`,
+    );
+  }
+  return values;
+}
+
+/** A DNS label: lower-case letters, digits and '-', at most 63 characters. */
+export const dnsLabelPattern = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+function dnsLabel(env: Env, name: string): string | undefined {
+  const value = optional(env, name);
+  if (value === undefined) return undefined;
+  if (!dnsLabelPattern.test(value)) {
     throw new ConfigError(
       `${name}=${JSON.stringify(value)} must be a DNS label: lower-case letters, digits and '-', at most 63 characters`,
     );

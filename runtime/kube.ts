@@ -1,5 +1,6 @@
 import type { Agent } from 'node:http';
 import { KubeConfig } from '@kubernetes/client-node';
+import { traceKubernetesRequests } from './kube-spans';
 
 /**
  * Loads Kubernetes credentials from an explicit kubeconfig path, or in-cluster credentials when none
@@ -9,7 +10,7 @@ export function loadKubeConfig(kubeconfigPath: string | undefined): KubeConfig {
   const kc = new KubeConfig();
   if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
   else kc.loadFromCluster();
-  return reuseConnections(kc);
+  return traceKubernetesRequests(reuseConnections(kc));
 }
 
 type AgentFactory = (cluster: unknown, options: Record<string, unknown>) => Agent;
@@ -34,4 +35,9 @@ export function reuseConnections(kc: KubeConfig): KubeConfig {
     return agent;
   };
   return kc;
+}
+
+/** RFC 3339 with microseconds, the wire format of a Kubernetes MicroTime. */
+export function microTime(date: Date): string {
+  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }

@@ -1,5 +1,6 @@
 import { CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { kubeErrorMessage, kubeStatusCode } from '../activities/kubernetes/errors';
+import { microTime } from './kube';
 import type { Logger } from './logger';
 
 /**
@@ -86,7 +87,12 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
         renewTime: now,
         leaseTransitions: 0,
       };
-      await api.createNamespacedLease({ namespace, body: lease(record) });
+      try {
+        await api.createNamespacedLease({ namespace, body: lease(record) });
+      } catch (createErr) {
+        if (kubeStatusCode(createErr) === 409) return false; // another candidate created it first
+        throw createErr;
+      }
       observed = { record: JSON.stringify(record), at: Date.now() };
       return true;
     }
@@ -198,9 +204,4 @@ export function startLeaderElection(options: LeaderElectionOptions): LeaderElect
       }
     },
   };
-}
-
-/** RFC 3339 with microseconds, the wire format of a Kubernetes MicroTime. */
-export function microTime(date: Date): string {
-  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }

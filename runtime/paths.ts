@@ -16,3 +16,8 @@ export function repoRoot(): string {
 export function workflowBundlePath(): string {
   return join(repoRoot(), 'dist', 'workflow-bundle.js');
 }
+
+/** The same workflows bundled with the OpenTelemetry workflow interceptors, used when traces are on. */
+export function tracedWorkflowBundlePath(): string {
+  return join(repoRoot(), 'dist', 'workflow-bundle-traced.js');
+}

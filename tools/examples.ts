@@ -62,9 +62,15 @@ export async function startExampleTailscale(
       description: 'tailscale-gateway-operator (local stack)',
     });
     if (!restored) {
+      // The examples' proxies (tag:k8s) may serve the examples' services (tag:k8s) without a manual
+      // approval each: a VIP service is Ready only once Tailscale approved a host.
+      await sim.admin.setPolicy({ autoApprovers: { services: { [exampleTag]: [exampleTag] } } });
       const api = new TailscaleClient({ clientId: oauth.id, clientSecret: oauth.secret, baseUrl: sim.url });
       const key = await createAuthKey(api, { preauthorized: true, tags: [exampleTag] });
       await sim.admin.registerDevice({ authKey: key.key, hostname: 'workstation' });
+      // The target of the egress example (09-egress.yaml); tools/example-backend.ts serves it.
+      const targetKey = await createAuthKey(api, { preauthorized: true, tags: [exampleTag] });
+      await sim.admin.registerDevice({ authKey: targetKey.key, hostname: 'web-service' });
     }
     const save = async () => {
       if (!opts.stateFile) return;

@@ -4,6 +4,7 @@
  */
 import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { crdManifest } from '../api/crd';
 import { allCrds } from '../api/v1alpha1';
@@ -29,7 +30,7 @@ export function crdDir(): string {
 
 function main() {
   const dir = crdDir();
-  const check = process.argv.includes('--check');
+  const check = parseArgs({ options: { check: { type: 'boolean', default: false } } }).values.check;
   const files = renderCrds();
   const stale: string[] = [];
   for (const [name, content] of files) {

@@ -8,6 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import * as ts from 'typescript';
 import { crdManifest, type CrdDefinition } from '../api/crd';
 import type { JsonSchema } from '../api/schema';
@@ -44,8 +45,12 @@ const descriptions: Record<string, string> = {
   TEMPORAL_TLS_CERT: 'mTLS client certificate (PEM file); needs TEMPORAL_TLS_KEY.',
   TEMPORAL_TLS_KEY: 'mTLS client key (PEM file); needs TEMPORAL_TLS_CERT.',
   TEMPORAL_API_KEY: 'API key (Temporal Cloud); implies TLS. From a Secret, never a literal.',
-  OPERATOR_ID: "This operator's id in VIP service registries shared by several clusters (a DNS label).",
+  OPERATOR_ID:
+    "This operator's id in VIP service registries and auth-key descriptions shared by several installs (a DNS label).",
   CLUSTER_ID: "This cluster's id in VIP service registries (a DNS label).",
+  OPERATOR_NAMESPACE: 'The namespace the operator is installed in (the chart sets it from the downward API).',
+  RELEASE_NAME:
+    'The Helm release name; with the namespace it derives the operator id and the install instance.',
   TAILSCALE_API_BASE_URL: 'The Tailscale API (the simulator locally).',
   LOG_LEVEL: '`debug`, `info`, `warn` or `error`; logs are JSON lines with secrets redacted.',
   HEALTH_ADDRESS: 'host:port of the probe server (`/healthz`, `/ready`); unset: no server.',
@@ -53,6 +58,20 @@ const descriptions: Record<string, string> = {
   CLUSTER_DOMAIN: 'Cluster DNS domain, for the DNS names of proxy pods.',
   LEADER_ELECTION_NAMESPACE:
     'Namespace of the Lease the watcher replicas compete for; unset: no leader election, this process runs alone.',
+  EXTENSION_GRPC_ADDRESS:
+    'host:port of the gRPC server for Envoy Gateway; wins over POD_IP and EXTENSION_GRPC_PORT.',
+  POD_IP:
+    "The pod's IP (downward API); the gRPC server listens on it alone, so only the pod network reaches it.",
+  EXTENSION_GRPC_PORT: 'Port of the gRPC server when EXTENSION_GRPC_ADDRESS is unset.',
+  EXTENSION_MAX_CONCURRENT_CALLS:
+    'Hook calls running at once; each holds its request (up to EXTENSION_MAX_MESSAGE_BYTES), a copy and its answer. With EXTENSION_MAX_MESSAGE_BYTES it bounds RSS.',
+  EXTENSION_MAX_QUEUED_CALLS:
+    'Calls waiting for a slot, their bodies not read yet (HTTP/2 flow control holds them back); more are answered RESOURCE_EXHAUSTED.',
+  EXTENSION_TLS_CERT_FILE:
+    'Server certificate (PEM file) presented to Envoy Gateway; with EXTENSION_TLS_KEY_FILE. Unset: plaintext gRPC. Re-read when the file changes.',
+  EXTENSION_TLS_KEY_FILE: "The server certificate's private key (PEM file).",
+  EXTENSION_TLS_CLIENT_CA_FILE:
+    'CA bundle (PEM file); set: mutual TLS, a client without a certificate this CA signed is refused at the handshake.',
   EXTENSION_HEALTH_WINDOW_SECONDS:
     'Window of the `/health` rule "degraded when more than 10% of hooks failed".',
 };
@@ -63,7 +82,14 @@ const defaults: Record<string, string> = {
   EXTENSION_INDEX_STALE_SECONDS: '2 × resync interval + 60',
   LOG_LEVEL: 'info',
   WATCH_NAMESPACES: 'all namespaces',
+  PROXY_ALLOWED_TAGS: 'empty: any tag the OAuth client owns',
   POD_NAME: 'the host name',
+  OPERATOR_ID: 'derived from OPERATOR_NAMESPACE and RELEASE_NAME, else operator',
+  CLUSTER_ID: "a hash of the kube-system namespace's UID",
+  EXTENSION_GRPC_ADDRESS: '<POD_IP or 0.0.0.0>:<EXTENSION_GRPC_PORT>',
+  POD_IP: 'unset: all interfaces (0.0.0.0)',
+  EXTENSION_TLS_CERT_FILE: 'unset: plaintext',
+  EXTENSION_TLS_CLIENT_CA_FILE: 'unset: server TLS only',
 };
 
 /** The Helm chart value each variable comes from (deploy/chart/values.yaml). */
@@ -80,16 +106,24 @@ export const chartValues: Record<string, string> = {
   TAILSCALE_API_BASE_URL: 'tailscale.apiBaseUrl',
   WATCH_NAMESPACES: 'watch.namespaces',
   WATCH_LABEL_SELECTOR: 'watch.labelSelector',
+  PROXY_ALLOWED_TAGS: 'proxies.allowedTags',
   RESYNC_INTERVAL_SECONDS: 'watch.resyncIntervalSeconds',
   SWEEP_INTERVAL_SECONDS: 'worker.sweeper.intervalSeconds',
   STALE_CONSUMER_SECONDS: 'worker.sweeper.staleConsumerSeconds',
   WORKER_MAX_CACHED_WORKFLOWS: 'worker.maxCachedWorkflows',
   LOG_LEVEL: 'logLevel',
   HEALTH_ADDRESS: 'worker.healthPort, watchers.healthPort',
-  EXTENSION_GRPC_ADDRESS: 'extension.grpcPort',
+  TEMPORAL_METRICS_ADDRESS: 'worker.temporalMetricsPort',
+  EXTENSION_GRPC_PORT: 'extension.grpcPort',
+  POD_IP: 'extension.enabled',
+  EXTENSION_MAX_CONCURRENT_CALLS: 'extension.maxConcurrentCalls',
+  EXTENSION_MAX_QUEUED_CALLS: 'extension.maxQueuedCalls',
   EXTENSION_HTTP_ADDRESS: 'extension.httpPort',
   EXTENSION_MAX_MESSAGE_BYTES: 'extension.maxMessageBytes',
   CLUSTER_DOMAIN: 'extension.clusterDomain',
+  EXTENSION_TLS_CERT_FILE: 'extension.tls.enabled',
+  EXTENSION_TLS_KEY_FILE: 'extension.tls.enabled',
+  EXTENSION_TLS_CLIENT_CA_FILE: 'extension.tls.mutual',
   LEADER_ELECTION_NAMESPACE: 'watchers.leaderElection.enabled',
   LEADER_ELECTION_LEASE_DURATION_SECONDS: 'watchers.leaderElection.leaseDurationSeconds',
   LEADER_ELECTION_RENEW_DEADLINE_SECONDS: 'watchers.leaderElection.renewDeadlineSeconds',
@@ -353,7 +387,7 @@ export function renderDocs(root = repoRoot()): Map<string, string> {
 function main() {
   const root = repoRoot();
   const dir = join(root, 'docs');
-  const check = process.argv.includes('--check');
+  const check = parseArgs({ options: { check: { type: 'boolean', default: false } } }).values.check;
   const stale: string[] = [];
   for (const [name, content] of renderDocs(root)) {
     const path = join(dir, name);

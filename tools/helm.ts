@@ -36,6 +36,10 @@ export interface RenderOptions {
   /** --set-string style overrides, key=value. */
   set?: string[];
   includeCrds?: boolean;
+  /** Extra APIs .Capabilities reports as served (--api-versions), e.g. cert-manager.io/v1. */
+  apiVersions?: string[];
+  /** Renders against this cluster (--dry-run=server): `lookup` then sees the objects installed there. */
+  kubeconfig?: string;
 }
 
 /** `helm template`; rejects with helm's own message (schema or template failure) on a bad value. */
@@ -50,6 +54,8 @@ export async function renderChart(opts: RenderOptions): Promise<RenderedObject[]
     '--kube-version',
     `v${versionOf('kubernetes')}`,
     ...(opts.includeCrds ? ['--include-crds'] : []),
+    ...(opts.apiVersions ?? []).flatMap((v) => ['--api-versions', v]),
+    ...(opts.kubeconfig ? ['--dry-run=server', '--kubeconfig', opts.kubeconfig] : []),
     ...(opts.valuesFiles ?? []).flatMap((f) => ['--values', f]),
     ...(opts.set ?? []).flatMap((s) => ['--set', s]),
   ];

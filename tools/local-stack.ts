@@ -11,6 +11,12 @@ import { loadKubeConfig } from '../runtime/kube';
 import { createLogger } from '../runtime/logger';
 import { repoRoot } from '../runtime/paths';
 import { startProxySimulator } from '../simulators/proxy/simulator';
+import {
+  exampleBackendVip,
+  exampleEgressAddress,
+  startEgressTarget,
+  startExampleBackend,
+} from './example-backend';
 import { exampleFiles, readExample, startExampleTailscale, withOAuthClient } from './examples';
 import { applyManifests } from './stack/apply';
 import { startStack, type Stack } from './stack';
@@ -49,6 +55,7 @@ async function main() {
     TEMPORAL_ADDRESS: stack.info.temporalAddress,
     TEMPORAL_NAMESPACE: 'default',
     TAILSCALE_API_BASE_URL: tailscale.sim.url,
+    OPERATOR_NAMESPACE: stack.info.operatorNamespace,
   };
   const operator: OperatorProcesses = startOperatorProcesses({ logDir, env });
   const extensionGrpc = `127.0.0.1:${envPort('TSGW_EXTENSION_GRPC_PORT', 5005)}`;
@@ -68,12 +75,22 @@ async function main() {
 
   const kc = new KubeConfig();
   kc.loadFromFile(stack.info.kubeconfigPath);
+  const backend = await startExampleBackend(kc);
+  const egressTarget = await startEgressTarget(tailscale.sim.admin);
   const examples = exampleFiles();
   for (const file of examples) {
     await applyManifests(kc, withOAuthClient(readExample(file), tailscale.oauth));
   }
 
   const kubeconfig = relative(process.cwd(), stack.info.kubeconfigPath);
+  const vip = await exampleBackendVip(kc, 60_000);
+  const request = vip
+    ? `curl http://${vip}/hello   # a tailnet client → svc:web → a proxy → Service web-backend`
+    : '(svc:web has no VIP address yet: kubectl get tailscaleservices -n tailscale-gateway web)';
+  const egress = await exampleEgressAddress(kc, 60_000);
+  const egressRequest = egress
+    ? `curl http://${egress}/status   # as Envoy does: a web-service proxy → tailnet device web-service:8080`
+    : '(web-service has no Ready egress proxy yet: kubectl get tailscaleendpoints -n tailscale-gateway web-service)';
   console.log(`
 local stack up in ${((Date.now() - started) / 1000).toFixed(1)} s
 
@@ -85,7 +102,9 @@ local stack up in ${((Date.now() - started) / 1000).toFixed(1)} s
   examples applied ${examples.join(', ')}
   logs             ${logDir} (worker, watchers, extension), ${dir}/kube, ${dir}/temporal
 
-  try: kubectl --kubeconfig ${kubeconfig} get tailscale-gateway -A
+  try: ${request}
+       ${egressRequest}
+       kubectl --kubeconfig ${kubeconfig} get tailscale-gateway -A
        kubectl --kubeconfig ${kubeconfig} -n tailscale-gateway delete tailscaleservices scratch
 
 Ctrl-C stops everything.`);
@@ -96,7 +115,7 @@ Ctrl-C stops everything.`);
     stopping = true;
     console.log(`\n${signal}: stopping the local stack ...`);
     await proxies.stop();
-    await Promise.all([operator.stop(), extension.stop()]);
+    await Promise.all([operator.stop(), extension.stop(), backend.close(), egressTarget.close()]);
     await tailscale.save();
     await tailscale.close();
     await stack.stop();

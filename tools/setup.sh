@@ -6,8 +6,10 @@
 #   - Envoy Gateway (the extension server's real client in stack tests), from the github.com/envoyproxy/gateway Go module
 #   - helm (renders deploy/chart in the chart tests), from the helm.sh/helm/v3 Go module
 #   - tools/tailscale-config-check (checks the proxies' config files), against the tailscale.com Go module
+#   - Tailscale's own Kubernetes operator (tailscale.com/cmd/k8s-operator) and its CRDs, from the tailscale.com
+#     Go module, and tools/peer (the loopback tailnet it logs in to), for bench/peer.ts
 # Everything lands under $TSGW_CACHE_DIR (default ~/.cache/tailscale-gateway-operator), keyed by version,
-# and is rebuilt only when absent. Usage: tools/setup.sh [all|temporal|controlplane|gateway-api|envoy-gateway|helm|tailscale-contract|tailscale-config-check|node]
+# and is rebuilt only when absent. Usage: tools/setup.sh [all|temporal|controlplane|gateway-api|envoy-gateway|helm|tailscale-contract|tailscale-config-check|tailscale-operator|peer|node]
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,6 +43,36 @@ with_heartbeat() { # <label> <cmd...>
   kill "$beat" 2>/dev/null; wait "$beat" 2>/dev/null || true
   [ "$rc" -eq 0 ] || die "$label failed (exit $rc)"
   log "$label: done in $((SECONDS - start)) s"
+}
+
+# One of our own Go programs (tools/<name>/), built into $cache/<name>/<key> where the key is a hash of its
+# go.mod, go.sum and sources: rebuilt only when they change. <go hint> says which Go it needs.
+build_own_go() { # <name> <disk MiB> <go hint> <cold-build note>
+  local name=$1 disk=$2 go_hint=$3 note=$4 src=$repo/tools/$1 key dir
+  key=$(cd "$src" && LC_ALL=C cat go.mod go.sum $(LC_ALL=C ls ./*.go) | sha256sum | cut -c1-16)
+  dir=$cache/$name/$key
+  if [ -x "$dir/$name" ]; then
+    log "$name $key: cached at $dir/$name"
+    return
+  fi
+  need_cmd go "Install $go_hint."
+  need_disk "$cache" "$disk"
+  mkdir -p "$dir"
+  log "$name $key: building ($note; cached afterwards)"
+  (cd "$src" && with_heartbeat "go build $name" env CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" \
+    -o "$dir/$name.tmp" .)
+  mv "$dir/$name.tmp" "$dir/$name"
+}
+
+# A released Go module's command, built as released (`go install module@version`; -mod=mod is not allowed
+# with a version suffix, hence the GOFLAGS override) and moved into <dir>.
+install_released_go() { # <dir> <binary> <ldflags> <module@version>
+  local dir=$1 binary=$2 ldflags=$3 module=$4
+  rm -rf "$dir/bin.tmp"
+  with_heartbeat "go install $binary" env CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOBIN="$dir/bin.tmp" \
+    go install -trimpath -ldflags "$ldflags" "$module"
+  mv "$dir/bin.tmp/$binary" "$dir/$binary"
+  rm -rf "$dir/bin.tmp"
 }
 
 setup_node() {
@@ -135,15 +167,11 @@ setup_envoy_gateway() {
   need_disk "$cache" 500
   need_disk "$(go env GOMODCACHE)" 3000
   mkdir -p "$dir"
-  # The module has no replace directives (since v1.6), so `go install module@version` builds it as released;
-  # -mod=mod is not allowed with a version suffix, hence the GOFLAGS override.
+  # The module has no replace directives (since v1.6), so `go install module@version` builds it as released.
   log "envoy-gateway $v: building from the Go module (cold: ~4 min on 2 cores; cached afterwards)"
-  rm -rf "$dir/bin.tmp"
-  with_heartbeat "go install envoy-gateway" env CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOBIN="$dir/bin.tmp" \
-    go install -trimpath -ldflags "-s -w -X github.com/envoyproxy/gateway/internal/cmd/version.envoyGatewayVersion=v$v" \
+  install_released_go "$dir" envoy-gateway \
+    "-s -w -X github.com/envoyproxy/gateway/internal/cmd/version.envoyGatewayVersion=v$v" \
     "github.com/envoyproxy/gateway/cmd/envoy-gateway@v$v"
-  mv "$dir/bin.tmp/envoy-gateway" "$dir/envoy-gateway"
-  rm -rf "$dir/bin.tmp"
   log "envoy-gateway: $("$dir/envoy-gateway" version 2>/dev/null | head -1)"
 }
 
@@ -168,51 +196,55 @@ setup_helm() {
   k8s_version="-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$k8s_minor"
   k8s_version="$k8s_version -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$k8s_minor"
   log "helm $v: building from the Go module (cold: ~1 min after kube-apiserver, whose packages it shares; cached afterwards)"
-  rm -rf "$dir/bin.tmp"
-  with_heartbeat "go install helm" env CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOBIN="$dir/bin.tmp" \
-    go install -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=v$v $k8s_version" \
+  install_released_go "$dir" helm "-s -w -X helm.sh/helm/v3/internal/version.version=v$v $k8s_version" \
     "helm.sh/helm/v3/cmd/helm@v$v"
-  mv "$dir/bin.tmp/helm" "$dir/helm"
-  rm -rf "$dir/bin.tmp"
   log "helm: $("$dir/helm" version --short 2>/dev/null)"
 }
 
 # Our own Go program (tools/tailscale-contract/): the official Tailscale Go client driven against the
-# simulator by test/contract/tailscale-go-client.test.ts. Keyed by a hash of its sources.
+# simulator by test/contract/tailscale-go-client.test.ts.
 setup_tailscale_contract() {
-  local src=$repo/tools/tailscale-contract v dir
-  need_cmd go "Install Go >= 1.26 (the Tailscale contract check is a Go program)."
-  v=$(cat "$src/go.mod" "$src/go.sum" "$src"/*.go | sha256sum | cut -c1-16)
-  dir=$cache/tailscale-contract/$v
-  if [ -x "$dir/tailscale-contract" ]; then
-    log "tailscale-contract $v: cached at $dir/tailscale-contract"
-    return
-  fi
-  need_disk "$cache" 50
-  mkdir -p "$dir"
-  log "tailscale-contract $v: building (cold: ~1 min on 2 cores with module downloads; cached afterwards)"
-  (cd "$src" && with_heartbeat "go build tailscale-contract" env CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" \
-    -o "$dir/tailscale-contract.tmp" .)
-  mv "$dir/tailscale-contract.tmp" "$dir/tailscale-contract"
+  build_own_go tailscale-contract 50 "Go >= 1.26 (the Tailscale contract check is a Go program)" \
+    "cold: ~1 min on 2 cores with module downloads"
 }
 
-# tools/tailscale-config-check: validates the proxies' config files with tailscale.com's own types. Our own
-# source, so it is cached by a hash of its files (the tailscale.com version is pinned in its go.mod).
+# tools/tailscale-config-check: validates the proxies' config files with tailscale.com's own types (the
+# tailscale.com version is pinned in its go.mod).
 setup_tailscale_config_check() {
-  local src=$repo/tools/tailscale-config-check key dir
-  key=$(cd "$src" && LC_ALL=C cat go.mod go.sum $(LC_ALL=C ls ./*.go) | sha256sum | cut -c1-16)
-  dir=$cache/tailscale-config-check/$key
-  if [ -x "$dir/tailscale-config-check" ]; then
-    log "tailscale-config-check: cached at $dir/tailscale-config-check"
+  build_own_go tailscale-config-check 100 \
+    "Go >= 1.26.6 (the config checker is built against the tailscale.com Go module)" \
+    "against tailscale.com; cold: ~5 min on 2 cores under load"
+}
+
+# Tailscale's own operator, side by side in bench/peer.ts: built as released (tailscale.com has no replace
+# directives), with the CRDs of the same module version next to it.
+setup_tailscale_operator() {
+  local v dir src
+  v=$(version_of tailscale-operator)
+  dir=$cache/k8s-operator/$v
+  if [ -x "$dir/k8s-operator" ] && [ -d "$dir/crds" ]; then
+    log "k8s-operator $v: cached at $dir/k8s-operator"
     return
   fi
-  need_cmd go "Install Go >= 1.26.6 (the config checker is built against the tailscale.com Go module)."
-  need_disk "$cache" 100
+  need_cmd go "Install Go >= 1.26.6 (Tailscale's operator v$v is built from the tailscale.com Go module)."
+  need_disk "$cache" 200
+  need_disk "$(go env GOMODCACHE)" 1500
   mkdir -p "$dir"
-  log "tailscale-config-check: building against tailscale.com (cold: ~5 min on 2 cores under load; cached afterwards)"
-  (cd "$src" && with_heartbeat "go build tailscale-config-check" env CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" \
-    -o "$dir/tailscale-config-check.tmp" .)
-  mv "$dir/tailscale-config-check.tmp" "$dir/tailscale-config-check"
+  log "k8s-operator $v: building from the tailscale.com Go module (cold: ~4 min on 2 cores; cached afterwards)"
+  rm -rf "$dir/crds.tmp"
+  install_released_go "$dir" k8s-operator "-s -w" "tailscale.com/cmd/k8s-operator@v$v"
+  src=$(cd "$repo/tools/peer" && go mod download -json "tailscale.com@v$v" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  [ -d "$src/cmd/k8s-operator/deploy/crds" ] || die "tailscale.com@v$v has no cmd/k8s-operator/deploy/crds"
+  cp -r "$src/cmd/k8s-operator/deploy/crds" "$dir/crds.tmp"
+  chmod -R u+w "$dir/crds.tmp"
+  rm -rf "$dir/crds" && mv "$dir/crds.tmp" "$dir/crds"
+}
+
+# tools/peer: Tailscale's test control server + DERP on loopback behind one front (control protocol and
+# API), built against the tailscale.com version pinned in its go.mod.
+setup_peer() {
+  build_own_go peer 100 "Go >= 1.26.6 (tools/peer is built against the tailscale.com Go module)" \
+    "against tailscale.com; cold: ~2 min on 2 cores"
 }
 
 what=${1:-all}
@@ -225,6 +257,8 @@ case $what in
   helm) setup_helm ;;
   tailscale-contract) setup_tailscale_contract ;;
   tailscale-config-check) setup_tailscale_config_check ;;
+  tailscale-operator) setup_tailscale_operator ;;
+  peer) setup_peer ;;
   all)
     setup_node
     setup_temporal
@@ -234,6 +268,8 @@ case $what in
     setup_helm
     setup_tailscale_contract
     setup_tailscale_config_check
+    setup_tailscale_operator
+    setup_peer
     ;;
-  *) die "unknown part '$what' (all|node|temporal|controlplane|gateway-api|envoy-gateway|helm|tailscale-contract|tailscale-config-check)" ;;
+  *) die "unknown part '$what' (all|node|temporal|controlplane|gateway-api|envoy-gateway|helm|tailscale-contract|tailscale-config-check|tailscale-operator|peer)" ;;
 esac

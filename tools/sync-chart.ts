@@ -5,6 +5,7 @@
  */
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { repoRoot } from '../runtime/paths';
 import { renderCrds } from './generate-crds';
 
@@ -47,7 +48,7 @@ export function staleChartFiles(root = repoRoot()): string[] {
 function main() {
   const root = repoRoot();
   const stale = staleChartFiles(root);
-  if (process.argv.includes('--check')) {
+  if (parseArgs({ options: { check: { type: 'boolean', default: false } } }).values.check) {
     if (stale.length) {
       console.error(`deploy/chart is out of date (${stale.join(', ')}): run npm run chart:sync`);
       process.exit(1);

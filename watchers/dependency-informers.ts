@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { CoreV1Api, type KubeConfig, type V1Secret } from '@kubernetes/client-node';
+import { CoreV1Api, type KubeConfig, type V1Service } from '@kubernetes/client-node';
 import type { KubeObject } from '../api/common';
 import { resourceOf } from '../api/crd';
 import { tailscaleEndpointsCrd } from '../api/v1alpha1/tailscale-endpoints';
@@ -17,38 +17,47 @@ export interface DependencyInformers {
 
 /**
  * Caches of the objects other kinds depend on (Secrets referenced by tailnets, endpoints picked by
- * selectors). Each change calls `onChange(source, namespace)` so dependents are re-evaluated; the
+ * selectors). Secrets are listed and watched as metadata only: their version for dependents is the
+ * resourceVersion, and no Secret data ever reaches this process. Each change calls `onChange(source, namespace)` so dependents are re-evaluated; the
  * signaler drops the ones whose related versions did not move.
  */
 export function startDependencyInformers(opts: {
   kc: KubeConfig;
   sources: Set<RelatedSource>;
   namespaces: (string | undefined)[];
+  /** The proxies' Secrets are here: watched too when the namespaces above are a list. */
+  operatorNamespace: string;
   resyncIntervalMs: number;
   logger: Logger;
   onChange(source: RelatedSource, namespace: string): void;
 }): DependencyInformers {
   const secretVersions = new Map<string, string>();
+  const backendServiceStates = new Map<string, string>();
   const endpoints = new Map<string, Map<string, KubeObject<unknown, unknown>>>();
   const informers: DependencyInformers['informers'] = [];
   const core = opts.kc.makeApiClient(CoreV1Api);
 
-  for (const namespace of opts.namespaces) {
+  const secretNamespaces =
+    opts.namespaces.includes(undefined) || opts.namespaces.includes(opts.operatorNamespace)
+      ? opts.namespaces
+      : [...opts.namespaces, opts.operatorNamespace];
+  for (const namespace of secretNamespaces) {
     if (opts.sources.has('secrets')) {
-      const informer = new Informer<V1Secret>({
+      const informer = new Informer<Watchable>({
         name: namespace ? `secrets/${namespace}` : 'secrets',
         kc: opts.kc,
         path: namespace ? `/api/v1/namespaces/${namespace}/secrets` : '/api/v1/secrets',
-        list: async ({ limit, continue: cont }) =>
+        list: async ({ limit, continue: cont, options }) =>
           namespace
-            ? await core.listNamespacedSecret({ namespace, limit, _continue: cont })
-            : await core.listSecretForAllNamespaces({ limit, _continue: cont }),
+            ? await core.listNamespacedSecret({ namespace, limit, _continue: cont }, options)
+            : await core.listSecretForAllNamespaces({ limit, _continue: cont }, options),
+        // Secret data never reaches this process: the API server sends metadata only.
+        metadataOnly: true,
         resyncIntervalMs: opts.resyncIntervalMs,
         logger: opts.logger,
-        // Only a digest is kept: Secret data never sits in the watchers' memory longer than an event.
         onUpsert: (s) => {
           const key = `${s.metadata?.namespace}/${s.metadata?.name}`;
-          const version = secretVersionOf(s);
+          const version = s.metadata?.resourceVersion ?? '';
           if (secretVersions.get(key) === version) return;
           secretVersions.set(key, version);
           opts.onChange('secrets', s.metadata?.namespace ?? '');
@@ -62,7 +71,36 @@ export function startDependencyInformers(opts: {
       informer.start();
       informers.push(informer);
     }
-    if (opts.sources.has('endpoints')) {
+    if (opts.sources.has('backendServices') && opts.namespaces.includes(namespace)) {
+      // Kubernetes Services that TailscaleServices forward to: created, deleted, or a port or cluster IP
+      // changed re-runs the TailscaleServices of the namespace (only those naming it see a new version).
+      const informer = new Informer<V1Service>({
+        name: namespace ? `services/${namespace}` : 'services',
+        kc: opts.kc,
+        path: namespace ? `/api/v1/namespaces/${namespace}/services` : '/api/v1/services',
+        list: async ({ limit, continue: cont }) =>
+          namespace
+            ? await core.listNamespacedService({ namespace, limit, _continue: cont })
+            : await core.listServiceForAllNamespaces({ limit, _continue: cont }),
+        resyncIntervalMs: opts.resyncIntervalMs,
+        logger: opts.logger,
+        onUpsert: (s) => {
+          const key = `${s.metadata?.namespace}/${s.metadata?.name}`;
+          const state = backendServiceStateOf(s);
+          if (backendServiceStates.get(key) === state) return;
+          backendServiceStates.set(key, state);
+          opts.onChange('backendServices', s.metadata?.namespace ?? '');
+        },
+        onDelete: (s) => {
+          backendServiceStates.delete(`${s.metadata?.namespace}/${s.metadata?.name}`);
+          opts.onChange('backendServices', s.metadata?.namespace ?? '');
+        },
+        keepObjects: false,
+      });
+      informer.start();
+      informers.push(informer);
+    }
+    if (opts.sources.has('endpoints') && opts.namespaces.includes(namespace)) {
       const put = (e: KubeObject<unknown, unknown>, present: boolean) => {
         const ns = e.metadata.namespace ?? '';
         const inNs = endpoints.get(ns) ?? new Map<string, KubeObject<unknown, unknown>>();
@@ -115,22 +153,20 @@ export function startDependencyInformers(opts: {
     lookups: {
       ...gatewayApi.lookups,
       secretVersion: (namespace, name) => secretVersions.get(`${namespace}/${name}`),
+      operatorNamespace: opts.operatorNamespace,
       endpointsIn: (namespace) => [...(endpoints.get(namespace)?.values() ?? [])],
       tailnetState: (name) => tailnetStates.get(name),
+      backendServiceState: (namespace, name) => backendServiceStates.get(`${namespace}/${name}`),
     },
   };
 }
 
-/**
- * What a Secret's dependents see of it: a digest of its data, without tailscaled's own state keys
- * (`_current-profile`, `profile-…`, `_machinekey`…). A proxy rewrites its profile in its state Secret
- * whenever its advertised services change, i.e. once per TailscaleServices added to its pool; keyed on
- * resourceVersion, each of those re-ran the pool's reconcile. Device, key and credential keys
- * (`device_id`, `reissue_authkey`, `client_secret`…) still count.
- */
-export function secretVersionOf(secret: V1Secret): string {
-  const data = Object.entries(secret.data ?? {})
-    .filter(([k]) => !k.startsWith('_') && !k.startsWith('profile-'))
-    .sort(([a], [b]) => a.localeCompare(b));
-  return createHash('sha256').update(JSON.stringify(data)).digest('hex').slice(0, 16);
+/** What a serve config is built from: identity, cluster IP and ports (not status, labels or endpoints). */
+export function backendServiceStateOf(service: V1Service): string {
+  const facts = [
+    service.metadata?.uid,
+    service.spec?.clusterIP,
+    (service.spec?.ports ?? []).map((p) => [p.name, p.port]),
+  ];
+  return createHash('sha256').update(JSON.stringify(facts)).digest('hex').slice(0, 16);
 }

@@ -1,6 +1,6 @@
-import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import { setHeaderOptions, Watch, type ConfigurationOptions, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../runtime/logger';
-import { Backoff, sleep } from './backoff';
+import { Backoff, sleep } from '../runtime/backoff';
 
 export interface ListPage<T> {
   items: T[];
@@ -17,7 +17,8 @@ export interface InformerOptions<T extends Watchable> {
   kc: KubeConfig;
   /** Collection path for the watch, e.g. /apis/gateway.tailscale.com/v1alpha1/tailscaletailnets. */
   path: string;
-  list(opts: { limit: number; continue?: string }): Promise<ListPage<T>>;
+  /** One page; pass `options` on to the client-node call (it carries the metadata-only Accept header). */
+  list(opts: { limit: number; continue?: string; options?: ConfigurationOptions }): Promise<ListPage<T>>;
   labelSelector?: string;
   fieldSelector?: string;
   /** Full relist this often, independently of the watch (catches anything a watch could have missed). */
@@ -31,6 +32,11 @@ export interface InformerOptions<T extends Watchable> {
   onSynced?(objects: T[]): void;
   /** Keep whole objects in the cache (default). Off: only names are kept, e.g. for Secrets. */
   keepObjects?: boolean;
+  /**
+   * Ask the API server for PartialObjectMetadata: lists and watch events then carry each object's
+   * metadata only (names, labels, resourceVersion), never its spec or data.
+   */
+  metadataOnly?: boolean;
 }
 
 export interface InformerStats {
@@ -41,6 +47,23 @@ export interface InformerStats {
 }
 
 const pageSize = 500;
+
+/** The Accept headers of the metadata-only API (what client-go's metadata informers send, as JSON). */
+export const partialObjectMetadataAccept = {
+  list: 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1',
+  watch: 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1',
+};
+
+/** The same credentials, with `accept` on every request client-node's Watch makes. */
+function withAccept(kc: KubeConfig, accept: string): KubeConfig {
+  const wrapped = Object.create(kc) as KubeConfig;
+  wrapped.applyToFetchOptions = async (opts) => {
+    const init = await kc.applyToFetchOptions(opts);
+    (init.headers as { set(name: string, value: string): void }).set('Accept', accept);
+    return init;
+  };
+  return wrapped;
+}
 
 /**
  * List-then-watch with the resilience client-node's own informer lacks: restart with jittered backoff on
@@ -58,6 +81,11 @@ export class Informer<T extends Watchable> {
   private loop: Promise<void> | undefined;
   readonly stats: InformerStats = { lists: 0, watches: 0, restarts: 0, gone410: 0 };
   private synced = false;
+
+  /** e.g. `tailscaleservices/team-a`: the metrics' `informer` label. */
+  get name(): string {
+    return this.opts.name;
+  }
 
   constructor(private readonly opts: InformerOptions<T>) {
     this.keep = opts.keepObjects ?? true;
@@ -124,8 +152,11 @@ export class Informer<T extends Watchable> {
     const seen = new Map<string, T>();
     let cont: string | undefined;
     let resourceVersion = '';
+    const options = this.opts.metadataOnly
+      ? setHeaderOptions('Accept', partialObjectMetadataAccept.list)
+      : undefined;
     do {
-      const page = await this.opts.list({ limit: pageSize, continue: cont });
+      const page = await this.opts.list({ limit: pageSize, continue: cont, options });
       for (const item of page.items) seen.set(keyOf(item), item);
       cont = page.metadata?.continue || undefined;
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
@@ -190,7 +221,10 @@ export class Informer<T extends Watchable> {
       if (this.opts.labelSelector) query.labelSelector = this.opts.labelSelector;
       if (this.opts.fieldSelector) query.fieldSelector = this.opts.fieldSelector;
 
-      new Watch(this.opts.kc)
+      const kc = this.opts.metadataOnly
+        ? withAccept(this.opts.kc, partialObjectMetadataAccept.watch)
+        : this.opts.kc;
+      new Watch(kc)
         .watch(
           this.opts.path,
           query,

@@ -2,25 +2,34 @@ import { Client, Connection } from '@temporalio/client';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject } from '../api/common';
 import { loadOperatorConfig, type OperatorConfig } from '../runtime/config';
+import { operatorIdFromConfig } from '../runtime/identity';
 import { startLeaderElection } from '../runtime/leader-election';
 import { startHealthServerFromEnv } from '../runtime/health-server';
+import { collectProcessMetrics, renderMetrics } from '../runtime/metrics';
+import { sleep } from '../runtime/backoff';
 import { loadKubeConfig } from '../runtime/kube';
 import { createLogger, type Logger } from '../runtime/logger';
 import { temporalConnectionOptions } from '../runtime/temporal';
+import { clientInterceptors, startTracing } from '../runtime/tracing';
 import { customResourceInformer } from './custom-resource-informer';
 import type { Informer, Watchable } from './informer';
 import { startDependencyInformers } from './dependency-informers';
 import { tailscaleServicesWatch } from './tailscale-services';
 import { tailscaleGatewayWatch } from './tailscale-gateway';
 import { tailscaleRoutePolicyWatch } from './tailscale-route-policy';
+import { readSeenFingerprints } from './seen-fingerprints';
 import { WorkflowSignaler } from './signaler';
 import { TemporalHealth } from './temporal-health';
 import { proxyWatchedKinds } from './proxy-kinds';
 import { tailscaleTailnetWatch } from './tailscale-tailnet';
 import { changedDelivery, deletedDelivery, type WatchedKind } from './watched-kind';
 import { loadLeaderElectionConfig } from './config';
+import { registerWatcherMetrics } from './metrics';
 
 const temporalProbeIntervalMs = 10_000;
+// A restarted watcher holds its signals at most this long while it learns what the workflows hold; past
+// it, it signals everything as before (a slow Temporal or an unlistable dependency must not stall it).
+const seedTimeoutMs = 10_000;
 
 const watchedKinds: WatchedKind<KubeObject<unknown, unknown>>[] = [
   tailscaleTailnetWatch,
@@ -59,6 +68,16 @@ export function startWatchers(deps: {
     callTimeoutMs: config.watchers.temporalCallTimeoutMs,
     health: temporalHealth,
   });
+  // Before the informers' first lists are signalled: what the workflows already hold is not sent again.
+  // The read waits (briefly: a dependency it may not list must not hold every signal back) for the
+  // dependencies' first lists: a delivery made before them has no related versions, so its fingerprint
+  // would never match what the workflow saw.
+  void signaler.seed(async () => {
+    const deadline = Date.now() + seedTimeoutMs;
+    do await sleep(50);
+    while (Date.now() < deadline && !dependencies.informers.every((i) => i.hasSynced));
+    return readSeenFingerprints(client, config.temporal.taskQueue, Math.max(2_000, deadline - Date.now()));
+  });
   // Signals alone say nothing while no object changes: a health check keeps the verdict current.
   const probe = setInterval(() => {
     client
@@ -80,15 +99,21 @@ export function startWatchers(deps: {
     kc,
     sources: new Set(watchedKinds.flatMap((k) => k.dependsOn ?? [])),
     namespaces,
+    operatorNamespace: config.operatorNamespace,
     resyncIntervalMs: config.resyncIntervalMs,
     logger,
     onChange: (source, namespace) => {
       for (const { kind, informer } of kindInformers) {
         if (!kind.dependsOn?.includes(source)) continue;
         for (const obj of informer.list()) {
-          // Secrets may be referenced across namespaces (cluster-scoped tailnets); endpoints only locally.
-          if (source === 'endpoints' && obj.metadata.namespace !== namespace) continue;
-          signaler.enqueue(changedDelivery(kind, obj, dependencies.lookups, config.timerScale));
+          // Secrets may be referenced across namespaces (cluster-scoped tailnets); endpoints and backend
+          // Services only locally.
+          if (
+            (source === 'endpoints' || source === 'backendServices') &&
+            obj.metadata.namespace !== namespace
+          )
+            continue;
+          signaler.enqueue(changedDelivery(kind, obj, dependencies.lookups));
         }
       }
     },
@@ -103,8 +128,7 @@ export function startWatchers(deps: {
         labelSelector: config.watchLabelSelector,
         resyncIntervalMs: config.resyncIntervalMs,
         logger,
-        onUpsert: (obj) =>
-          signaler.enqueue(changedDelivery(kind, obj, dependencies.lookups, config.timerScale)),
+        onUpsert: (obj) => signaler.enqueue(changedDelivery(kind, obj, dependencies.lookups)),
         onDelete: (obj) => signaler.enqueue(deletedDelivery(kind, obj)),
       });
       kindInformers.push({ kind, informer });
@@ -130,15 +154,30 @@ export function startWatchers(deps: {
 async function main() {
   const config = loadOperatorConfig();
   const election = loadLeaderElectionConfig();
-  const logger = createLogger({ fields: { component: 'watchers', operatorId: config.operatorId } });
+  const logger = createLogger({
+    fields: { component: 'watchers', operatorId: operatorIdFromConfig(config) },
+  });
   const kc = loadKubeConfig(config.kubeconfigPath);
   const connection = await Connection.connect(temporalConnectionOptions(config.temporal));
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const tracing = startTracing('watchers');
+  const client = new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    interceptors: clientInterceptors(tracing),
+  });
   // Set once this process leads (at once without leader election).
   const running: { watchers?: Watchers } = {};
   const elector = election && startLeaderElection({ kc, logger, ...election });
+  collectProcessMetrics();
+  registerWatcherMetrics({
+    informers: () => running.watchers?.informers ?? [],
+    signaler: () => running.watchers?.signaler,
+    temporalHealth: () => running.watchers?.temporalHealth,
+    isLeader: () => (elector ? elector.isLeader() : true),
+  });
   const health = await startHealthServerFromEnv({
     logger,
+    metrics: () => renderMetrics(),
     // A standby is ready: it is exactly what a rollout or a drain needs next to the leader.
     ready: () => {
       if (!running.watchers) return undefined;
@@ -157,6 +196,7 @@ async function main() {
     await elector?.stop();
     await health?.close();
     await connection.close();
+    await tracing?.shutdown();
     process.exit(code);
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));

@@ -4,7 +4,7 @@ import { resourceOf } from '../api/crd';
 import { proxyDeploymentOf, type ProxyParentKind, type ProxyParentSpec } from '../api/v1alpha1/proxy';
 import { tailscaleEndpointsCrd, type TailscaleEndpoints } from '../api/v1alpha1/tailscale-endpoints';
 import { tailscaleProxyGroupCrd, type TailscaleProxyGroup } from '../api/v1alpha1/tailscale-proxy-group';
-import { ordinals, proxyNames } from '../activities/specs/proxy-group';
+import { ordinals, proxyNames, proxyPlacement } from '../activities/specs/proxy-group';
 import { endpointsWorkflowId, proxyGroupWorkflowId } from '../workflows/ids';
 import { tailscaleTailnetKey } from '../workflows/search-attributes';
 import type { RelatedLookups, WatchedKind } from './watched-kind';
@@ -15,6 +15,8 @@ import type { RelatedLookups, WatchedKind } from './watched-kind';
  * reconcile at once instead of at its next timer. A config Secret's version is left out: the
  * TailscaleServices workflows rewrite it whenever a service is advertised or withdrawn, which needs
  * nothing from the parent, and with many services on one pool re-ran its reconcile for each of them.
+ * A state Secret's version is its resourceVersion (the watchers never see Secret data), so tailscaled
+ * rewriting its profile when its advertised services change re-runs the parent too: one idle pass each.
  */
 export function proxySecretsVersion(
   kind: ProxyParentKind,
@@ -25,9 +27,10 @@ export function proxySecretsVersion(
   // A tailnet appearing or turning Ready unblocks a parent reported TailnetNotReady.
   const tailnet = lookups.tailnetState(obj.spec.tailnet) ?? 'absent';
   if ((obj.spec as { proxyGroup?: string }).proxyGroup) return { tailnet };
+  const p = proxyPlacement(d, lookups.operatorNamespace);
   const versions = ordinals(d.replicas).flatMap((i) => [
-    lookups.secretVersion(d.namespace, proxyNames.stateSecret(d, i)) ?? '',
-    lookups.secretVersion(d.namespace, proxyNames.configSecret(d, i)) === undefined ? '' : 'present',
+    lookups.secretVersion(p.namespace, proxyNames.stateSecret(p, i)) ?? '',
+    lookups.secretVersion(p.namespace, proxyNames.configSecret(p, i)) === undefined ? '' : 'present',
   ]);
   return {
     tailnet,

@@ -1,9 +1,12 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
+import { Histogram } from 'prom-client';
 import type { Logger } from '../runtime/logger';
+import { inSpan } from '../runtime/spans';
+import { metricsRegistry } from '../runtime/metrics';
 import { objectChangedSignal, objectDeletedSignal } from '../workflows/messages';
 import type { ObjectSnapshot } from '../workflows/types';
-import { Backoff } from './backoff';
+import { Backoff } from '../runtime/backoff';
 import type { TemporalHealth } from './temporal-health';
 
 export type WorkflowDelivery =
@@ -36,7 +39,16 @@ export interface SignalerStats {
   delivered: number;
   skippedUnchanged: number;
   retries: number;
+  /** Workflows whose last acted-on fingerprint was read from Temporal at startup. */
+  seeded: number;
 }
+
+const signalLatency = new Histogram({
+  name: 'tsgw_watch_event_to_signal_seconds',
+  help: 'From a watch event (the first not yet delivered for a workflow) to its signal accepted by Temporal.',
+  buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+  registers: [metricsRegistry],
+});
 
 /**
  * A keyed work queue in front of Temporal: per workflow id only the newest delivery is kept, at most one
@@ -48,10 +60,14 @@ export class WorkflowSignaler {
   private readonly inFlight = new Set<string>();
   private readonly delivered = new Map<string, string>();
   private readonly backoffs = new Map<string, Backoff>();
+  /** When the oldest change not yet delivered for each workflow was queued. */
+  private readonly waitingSince = new Map<string, number>();
   private readonly concurrency: number;
   private readonly idleWaiters: (() => void)[] = [];
   private stopped = false;
-  readonly stats: SignalerStats = { delivered: 0, skippedUnchanged: 0, retries: 0 };
+  /** While the fingerprints the workflows hold are being read, changes queue up unsent. */
+  private seeding = false;
+  readonly stats: SignalerStats = { delivered: 0, skippedUnchanged: 0, retries: 0, seeded: 0 };
 
   constructor(private readonly opts: SignalerOptions) {
     this.concurrency = opts.concurrency ?? 16;
@@ -64,12 +80,44 @@ export class WorkflowSignaler {
       return;
     }
     this.queued.set(delivery.workflowId, delivery);
+    if (!this.waitingSince.has(delivery.workflowId)) this.waitingSince.set(delivery.workflowId, Date.now());
     this.pump();
+  }
+
+  /**
+   * Holds deliveries until `read` yields what each running workflow has already acted on (workflow id →
+   * fingerprint), then drops the queued changes they hold: a restarted watcher's initial list signals
+   * only what changed while it was away. If the read fails, everything is delivered as before.
+   */
+  async seed(read: () => Promise<Map<string, string>>): Promise<void> {
+    this.seeding = true;
+    try {
+      for (const [id, fingerprint] of await read()) {
+        if (this.delivered.has(id)) continue;
+        this.delivered.set(id, fingerprint);
+        this.stats.seeded++;
+      }
+      for (const [id, d] of this.queued) {
+        if (d.kind === 'changed' && this.delivered.get(id) === d.fingerprint) {
+          this.queued.delete(id);
+          this.waitingSince.delete(id);
+          this.stats.skippedUnchanged++;
+        }
+      }
+    } catch (err) {
+      this.opts.logger.warn('could not read what the workflows have seen; signalling every object', {
+        error: err instanceof Error ? err.message : String(err),
+      });
+    } finally {
+      this.seeding = false;
+      this.pump();
+      if (!this.queued.size && !this.inFlight.size) this.idleWaiters.splice(0).forEach((w) => w());
+    }
   }
 
   /** Resolves once nothing is queued or in flight (tests, graceful shutdown). */
   whenIdle(): Promise<void> {
-    if (!this.queued.size && !this.inFlight.size) return Promise.resolve();
+    if (!this.seeding && !this.queued.size && !this.inFlight.size) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -78,7 +126,7 @@ export class WorkflowSignaler {
   }
 
   private pump(): void {
-    if (this.stopped) return;
+    if (this.stopped || this.seeding) return;
     for (const [id, delivery] of this.queued) {
       if (this.inFlight.size >= this.concurrency) break;
       if (this.inFlight.has(id)) continue;
@@ -94,12 +142,21 @@ export class WorkflowSignaler {
 
   private async deliver(delivery: WorkflowDelivery): Promise<void> {
     try {
-      await this.opts.client.withDeadline(Date.now() + (this.opts.callTimeoutMs ?? 10_000), () =>
-        delivery.kind === 'changed' ? this.signalWithStart(delivery) : this.signalDeleted(delivery),
+      // The root of one change's trace: the client interceptor carries it into the workflow's headers.
+      await inSpan(`watcher signal ${delivery.kind}`, { 'workflow.id': delivery.workflowId }, () =>
+        this.opts.client.withDeadline(Date.now() + (this.opts.callTimeoutMs ?? 10_000), () =>
+          delivery.kind === 'changed' ? this.signalWithStart(delivery) : this.signalDeleted(delivery),
+        ),
       );
       this.opts.health?.succeeded();
       this.backoffs.delete(delivery.workflowId);
       this.stats.delivered++;
+      const since = this.waitingSince.get(delivery.workflowId);
+      // Only when nothing newer waits: a change queued during the call is delivered (and timed) next.
+      if (since !== undefined && !this.queued.has(delivery.workflowId)) {
+        this.waitingSince.delete(delivery.workflowId);
+        signalLatency.observe((Date.now() - since) / 1000);
+      }
     } catch (err) {
       const backoff = this.backoffs.get(delivery.workflowId) ?? new Backoff(500, 30_000);
       this.backoffs.set(delivery.workflowId, backoff);

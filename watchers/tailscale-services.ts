@@ -10,6 +10,7 @@ import type { TailscaleEndpoints } from '../api/v1alpha1/tailscale-endpoints';
 import { servicesWorkflowId } from '../workflows/ids';
 import { tailscaleTailnetKey, vipServiceNameKey } from '../workflows/search-attributes';
 import type { WatchedKind } from './watched-kind';
+import { defaultVipServiceName } from '../api/vip-service-name';
 
 export const tailscaleServicesWatch: WatchedKind<TailscaleServices> = {
   resource: resourceOf(tailscaleServicesCrd),
@@ -17,12 +18,13 @@ export const tailscaleServicesWatch: WatchedKind<TailscaleServices> = {
   workflowId: (svc) => servicesWorkflowId(svc.metadata.namespace ?? '', svc.metadata.name),
   extraSearchAttributes: (svc) => [
     { key: tailscaleTailnetKey, value: svc.spec.tailnet },
-    { key: vipServiceNameKey, value: svc.spec.vipService.name ?? `svc:${svc.metadata.name}` },
+    { key: vipServiceNameKey, value: svc.spec.vipService.name ?? defaultVipServiceName(svc.metadata.name) },
   ],
-  dependsOn: ['endpoints', 'tailnets'],
+  dependsOn: ['endpoints', 'tailnets', 'backendServices'],
   // The endpoints its selector picks, and whether their devices are up: a change re-runs the selection.
   // Its tailnet's readiness: a TailscaleServices created before its tailnet is Ready reconciles once it is.
   // With a template, the object holding the name it provisions: once that goes, it can provision.
+  // With a backend, the Service it forwards to.
   related: (svc, lookups) => {
     const inNamespace = lookups.endpointsIn(svc.metadata.namespace ?? '') as TailscaleEndpoints[];
     const picked = inNamespace
@@ -39,6 +41,14 @@ export const tailscaleServicesWatch: WatchedKind<TailscaleServices> = {
       endpoints: createHash('sha256').update(JSON.stringify(picked)).digest('hex').slice(0, 16),
       tailnet: lookups.tailnetState(svc.spec.tailnet) ?? 'absent',
       ...(svc.spec.endpointTemplate ? { provisionName: nameHolder(svc, inNamespace) } : {}),
+      // The Service its serve config forwards to: created, deleted or its ports changed re-runs it.
+      ...(svc.spec.backend
+        ? {
+            backend:
+              lookups.backendServiceState(svc.metadata.namespace ?? '', svc.spec.backend.serviceName) ??
+              'absent',
+          }
+        : {}),
     };
   },
 };

@@ -18,6 +18,7 @@ export class TemporalHealth {
   private failingSince: number | undefined;
   private lastError = '';
   private failures = 0;
+  private failedCallsTotal = 0;
   private lastWarnAt = Number.NEGATIVE_INFINITY;
   private readonly now: () => number;
 
@@ -40,6 +41,7 @@ export class TemporalHealth {
     const now = this.now();
     this.failingSince ??= now;
     this.failures++;
+    this.failedCallsTotal++;
     this.lastError = err instanceof Error ? err.message : String(err);
     if (now - this.lastWarnAt < (this.opts.warnEveryMs ?? 30_000)) return;
     this.lastWarnAt = now;
@@ -48,6 +50,16 @@ export class TemporalHealth {
       failures: this.failures,
       error: this.lastError,
     });
+  }
+
+  /** For the metrics: how long calls have failed without a success (0 while they succeed). */
+  unreachableForMs(): number {
+    return this.failingSince === undefined ? 0 : this.now() - this.failingSince;
+  }
+
+  /** For the metrics: every failed call since this process started leading. */
+  get failedCalls(): number {
+    return this.failedCallsTotal;
   }
 
   /** The reason the process is not ready, or undefined. */

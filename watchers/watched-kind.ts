@@ -2,6 +2,7 @@ import type { SearchAttributePair } from '@temporalio/common';
 import { finalizerName, type KubeObject } from '../api/common';
 import type { ResourceRef } from '../api/crd';
 import { k8sNamespaceKey, resourceKindKey } from '../workflows/search-attributes';
+import { fingerprintOf } from '../workflows/fingerprint';
 import type { ObjectSnapshot, ResourceWorkflowInput } from '../workflows/types';
 import type { GatewayApiLookups, GatewayApiRelatedSource } from './routes';
 import type { WorkflowDelivery } from './signaler';
@@ -17,14 +18,19 @@ export interface WatchedKind<T extends KubeObject<unknown, unknown>> {
   related?(obj: T, lookups: RelatedLookups): Record<string, string>;
 }
 
-export type RelatedSource = 'secrets' | 'endpoints' | 'tailnets' | GatewayApiRelatedSource;
+export type RelatedSource =
+  'secrets' | 'endpoints' | 'tailnets' | 'backendServices' | GatewayApiRelatedSource;
 
 /** Read-only views of the dependency informers' caches. */
 export interface RelatedLookups extends GatewayApiLookups {
   secretVersion(namespace: string, name: string): string | undefined;
+  /** Where the proxies' Secrets live (OPERATOR_NAMESPACE; proxyPlacement). */
+  operatorNamespace: string;
   endpointsIn(namespace: string): KubeObject<unknown, unknown>[];
   /** What dependents of a TailscaleTailnet care about (its Ready condition, DNS suffix); undefined if absent. */
   tailnetState(name: string): string | undefined;
+  /** What a TailscaleServices' serve config is built from (cluster IP, ports) of a Service; undefined if absent. */
+  backendServiceState(namespace: string, name: string): string | undefined;
 }
 
 /**
@@ -33,12 +39,25 @@ export interface RelatedLookups extends GatewayApiLookups {
  * and each signal is kept in history), and of the finalizers only whether ours is there.
  */
 export function snapshotOf<Spec>(obj: KubeObject<Spec, unknown>): ObjectSnapshot<Spec> {
-  const { name, namespace, uid, generation, resourceVersion, finalizers, deletionTimestamp } = obj.metadata;
+  const {
+    name,
+    namespace,
+    uid,
+    generation,
+    resourceVersion,
+    finalizers,
+    deletionTimestamp,
+    creationTimestamp,
+  } = obj.metadata;
   return {
     metadata: {
       name,
       namespace,
       uid,
+      // Orders claims on a shared VIP service (workflows/vip-claims.ts); immutable, so never a new signal.
+      // Kept ahead of `finalizers`: the finalizer-echo check (workflows/resource-loop.ts) compares the
+      // JSON of two snapshots with `finalizers` moved to the end, so no set key may follow it.
+      creationTimestamp,
       generation,
       resourceVersion,
       ...(finalizers?.includes(finalizerName) ? { finalizers: [finalizerName] } : {}),
@@ -48,24 +67,10 @@ export function snapshotOf<Spec>(obj: KubeObject<Spec, unknown>): ObjectSnapshot
   };
 }
 
-/** Only what a workflow acts on: a status write or a resync relist changes none of it. */
-export function fingerprintOf(snapshot: ObjectSnapshot<unknown>): string {
-  const { uid, generation, finalizers, deletionTimestamp } = snapshot.metadata;
-  return JSON.stringify([
-    uid,
-    generation,
-    finalizers ?? [],
-    deletionTimestamp ?? null,
-    snapshot.relatedVersions ?? {},
-  ]);
-}
-
 export function changedDelivery<T extends KubeObject<unknown, unknown>>(
   kind: WatchedKind<T>,
   obj: T,
   lookups?: RelatedLookups,
-  /** The operator's TIMER_SCALE; only a value other than 1 reaches the workflow's input. */
-  timerScale?: number,
 ): WorkflowDelivery {
   const snapshot = snapshotOf(obj);
   if (kind.related && lookups) snapshot.relatedVersions = kind.related(obj, lookups);
@@ -73,7 +78,6 @@ export function changedDelivery<T extends KubeObject<unknown, unknown>>(
     kind: kind.resource.kind,
     namespace: obj.metadata.namespace,
     name: obj.metadata.name,
-    ...(timerScale !== undefined && timerScale !== 1 ? { timerScale } : {}),
   };
   return {
     kind: 'changed',

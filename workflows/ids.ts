@@ -7,3 +7,6 @@ export const routePolicyWorkflowId = (namespace: string, name: string) => `route
 export const proxyGroupWorkflowId = (namespace: string, name: string) => `proxygroup/${namespace}/${name}`;
 export const vipWorkflowId = (tailnet: string, serviceName: string) => `vip/${tailnet}/${serviceName}`;
 export const sweeperWorkflowId = (tailnet: string) => `sweeper/${tailnet}`;
+/** A consumer's key for its membership in one VIP service: the VIP workflow's id without `vip/`. */
+export const vipMembershipKey = (m: { tailnet: string; serviceName: string }) =>
+  `${m.tailnet}/${m.serviceName}`;

@@ -1,4 +1,5 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { VipServiceHostView } from '../activities/vip/hosts';
 import type { ObjectDeleted, ObjectSnapshot } from './types';
 
 /** Watchers send the newest snapshot of the object a workflow owns. */
@@ -13,6 +14,16 @@ export interface ResourceWorkflowStatus {
   lastError?: string;
 }
 export const resourceStatusQuery = defineQuery<ResourceWorkflowStatus>('status');
+
+/** The claiming object's identity and grant, as the VIP workflow orders and admits consumers. */
+export interface VipClaim {
+  /** metadata.creationTimestamp: the earliest claimer owns the VIP service's spec. */
+  createdAt?: string;
+  /** metadata.uid: breaks ties between objects created in the same second. */
+  uid?: string;
+  /** spec.vipService.allowedNamespaces: other namespaces the owner lets join (`*`: every namespace). */
+  allowedNamespaces?: string[];
+}
 
 /** A local consumer (a TailscaleServices or TailscaleGateway workflow) joining, updating or leaving a VIP service. */
 export interface VipConsumerChange {
@@ -29,6 +40,8 @@ export interface VipConsumerChange {
   remove?: boolean;
   spec?: { ports: string[]; tags: string[]; comment?: string };
   devices?: string[];
+  /** What decides whose spec applies and who may join (workflows/vip-claims.ts); absent from older workers. */
+  claim?: VipClaim;
 }
 export const vipConsumerSignal = defineSignal<[VipConsumerChange]>('vipConsumer');
 
@@ -44,9 +57,16 @@ export interface VipServiceReport {
   ownerOperator?: string;
   consumers: number;
   message: string;
+  /**
+   * Set for the consumer whose spec this install applies (its claim owner). With SpecMismatch it means
+   * another install owns the service and this owner's spec is not applied; absent from older workers.
+   */
+  specOwner?: boolean;
   error?: string;
   /** The failure's type when `error` is set, e.g. TailscaleNameClash. */
   errorType?: string;
+  /** Who hosts the service and whether Tailscale approved them; absent when not read (not attached). */
+  hosts?: VipServiceHostView[];
 }
 export const vipStatusSignal = defineSignal<[VipServiceReport]>('vipStatus');
 

@@ -2,9 +2,9 @@ import {
   ActivityFailure,
   ApplicationFailure,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
-  type RetryPolicy,
 } from '@temporalio/workflow';
 import type { ConditionUpdate } from '../api/conditions';
 import type { ResourceRef } from '../api/crd';
@@ -21,14 +21,13 @@ import { finalizerName } from '../api/common';
 import type { Activities } from '../activities';
 import type { ProxyConfigsOutcome } from '../activities/proxies/configs';
 import type { ProxyObservation } from '../activities/proxies/devices';
-import type { ObjectSnapshot } from './types';
+import type { EgressStatus } from '../api/v1alpha1/tailscale-endpoints';
+import { retryPolicies } from './retry-policies';
+import type { ResourceLoopOptions } from './resource-loop';
+import type { ObjectSnapshot, ResourceWorkflowInput } from './types';
+import { ProxyReason, TailnetReason } from '../api/reasons';
 
-const retry: RetryPolicy = {
-  initialInterval: '1s',
-  backoffCoefficient: 2,
-  maximumInterval: '1m',
-  maximumAttempts: 10,
-};
+const retry = retryPolicies.step;
 // Reads and idempotent Kubernetes writes run as local activities: a pass that changes nothing then
 // costs one or two workflow tasks instead of a round trip through the server per step.
 const { checkProxyTailnet, applyProxyObjects, observeProxyDevices, patchStatus, addProxyFinalizer } =
@@ -41,6 +40,7 @@ const {
   deleteStaleProxyDevices,
   deleteProxy,
   readProxyGroupStatus,
+  applyProxyGroupEgress,
 } = proxyActivities<Activities>({ startToCloseTimeout: '1m', retry });
 const { ensureProxyConfigs } = proxyActivities<Activities>({ startToCloseTimeout: '2m', retry });
 
@@ -71,23 +71,6 @@ export const refresh = {
   reissueGapMs: 30_000,
 };
 
-export const ProxyReason = {
-  Ready: 'Ready',
-  Provisioning: 'Provisioning',
-  InvalidSpec: 'InvalidSpec',
-  TailnetNotReady: 'TailnetNotReady',
-  AuthKeyRejected: 'AuthKeyRejected',
-  NameConflict: 'NameConflict',
-  ProxyClassNotFound: 'ProxyClassNotFound',
-  ProxyClassNotPermitted: 'ProxyClassNotPermitted',
-  TagsNotPermitted: 'TagsNotPermitted',
-  ReconcileError: 'ReconcileError',
-  ProxyGroupNotFound: 'ProxyGroupNotFound',
-  ProxyGroupNotReady: 'ProxyGroupNotReady',
-  DevicesObserved: 'DevicesObserved',
-  TailscaleApiError: 'TailscaleApiError',
-} as const;
-
 export interface ProxyWorkflowState {
   /** Completed reconcile passes, across continue-as-new. */
   reconciles: number;
@@ -96,6 +79,8 @@ export interface ProxyWorkflowState {
   /** Workflow time (ms) of the last auth key reissue. */
   lastReissueAt?: number;
   intervalMs: number;
+  /** The TailscaleProxyGroup whose proxies ConfigMap holds this endpoints' egress entry. */
+  egressPool?: string;
   /** The last published devices and StatefulSet, kept when the devices API fails. */
   published?: { devices: DeviceStatus[]; statefulSets: StatefulSetStatus[]; readyReason: string };
 }
@@ -160,7 +145,7 @@ export async function reconcileProxies(
       devices: { ...known, ...observed.deviceIds },
       ...(reissued ? { lastReissueAt: now } : {}),
     };
-    return await publishObservation(d, snapshot, next, configs, observed);
+    return await publishObservation(d, snapshot, next, configs, observed, applied.egress);
   } catch (err) {
     const condition = userErrorCondition(d, err);
     if (!condition) {
@@ -218,6 +203,7 @@ async function publishObservation(
   state: ProxyWorkflowState,
   configs: ProxyConfigsOutcome,
   observed: ProxyObservation,
+  egress: EgressStatus | undefined,
 ): Promise<ReconcileOutcome> {
   const ready = observed.readyDevices === d.replicas && observed.devices.length === d.replicas;
   const readyCondition: ConditionUpdate = ready
@@ -227,12 +213,19 @@ async function publishObservation(
         reason: ProxyReason.Ready,
         message: `${d.replicas}/${d.replicas} devices connected`,
       }
-    : {
-        type: 'Ready',
-        status: 'False',
-        reason: ProxyReason.Provisioning,
-        message: provisioningMessage(d, configs, observed),
-      };
+    : observed.versionTooOld
+      ? {
+          type: 'Ready',
+          status: 'False',
+          reason: ProxyReason.ProxyVersionTooOld,
+          message: observed.versionTooOld.message,
+        }
+      : {
+          type: 'Ready',
+          status: 'False',
+          reason: ProxyReason.Provisioning,
+          message: provisioningMessage(d, configs, observed),
+        };
   const devicesCondition: ConditionUpdate = observed.apiError
     ? {
         type: 'DevicesObserved',
@@ -256,7 +249,12 @@ async function publishObservation(
     uid: d.uid,
     observedGeneration: snapshot.metadata.generation,
     conditions: [readyCondition, devicesCondition],
-    fields: { devices: observed.devices, statefulSets },
+    fields: {
+      devices: observed.devices,
+      statefulSets,
+      // Only TailscaleEndpoints has status.egress; null clears it once spec.egress is gone.
+      ...(d.kind === 'TailscaleEndpoints' ? { egress: egress ?? null } : {}),
+    },
   });
   const intervalMs = nextInterval(state.intervalMs, changed, ready && !observed.apiError);
   const deferred = configs.replicas.some((r) => r.reissueDeferred);
@@ -278,7 +276,7 @@ function provisioningMessage(
 ): string {
   const waiting: string[] = [];
   for (const r of configs.replicas) {
-    const pod = `${d.name}-${r.ordinal}`;
+    const pod = r.pod ?? `${d.name}-${r.ordinal}`;
     const device = observed.devices.find((dev) => dev.statefulSetPod === pod);
     if (r.reissueDeferred)
       waiting.push(`${pod} asked for a new auth key (reissue rate limited to one per 30 s)`);
@@ -318,6 +316,20 @@ async function reconcileProxyGroupBacked(
       message: `spec.connectionType ${d.connectionType} needs a proxy group of that type, but ${where} is of type ${pg.type}`,
     };
   }
+  let egress: EgressStatus | undefined;
+  // Once written, the entry is kept in line (and removed with spec.egress) on every pass.
+  if (!update && (d.egress || state.egressPool) && patched('proxy-group-egress')) {
+    try {
+      if (state.egressPool && state.egressPool !== proxyGroup) {
+        await applyProxyGroupEgress({ endpoints: { ...d, egress: undefined }, proxyGroup: state.egressPool });
+      }
+      egress = (await applyProxyGroupEgress({ endpoints: d, proxyGroup })).status;
+      state = { ...state, egressPool: d.egress ? proxyGroup : undefined };
+    } catch (err) {
+      update = userErrorCondition(d, err);
+      if (!update) throw err;
+    }
+  }
   const ready = !update && pg.ready;
   const condition =
     update ??
@@ -332,7 +344,7 @@ async function reconcileProxyGroupBacked(
     uid: d.uid,
     observedGeneration: snapshot.metadata.generation,
     conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', ...condition }],
-    fields: { devices: pg.devices, statefulSets: pg.statefulSets },
+    fields: { devices: pg.devices, statefulSets: pg.statefulSets, egress: egress ?? null },
   });
   const changed = JSON.stringify(published) !== JSON.stringify(state.published);
   // Nothing signals us when the pool changes, so its status is polled at the converging pace.
@@ -377,9 +389,9 @@ function publisher(d: ProxyDeployment, snapshot: Snapshot) {
     });
 }
 
-const tailnetFailures = new Set([
-  'TailnetNotFound',
-  'InvalidSecret',
+const tailnetFailures = new Set<string>([
+  TailnetReason.TailnetNotFound,
+  TailnetReason.InvalidSecret,
   'TailscaleUnauthorized',
   'TailscaleForbidden',
 ]);
@@ -406,6 +418,7 @@ function userErrorCondition(
   if (cause.type === 'AuthKeyRejected')
     return { reason: ProxyReason.AuthKeyRejected, message: cause.message };
   if (cause.type === 'NameConflict') return { reason: ProxyReason.NameConflict, message: cause.message };
+  if (cause.type === 'InvalidEgress') return { reason: ProxyReason.InvalidSpec, message: cause.message };
   if (proxyClassRefusals.has(cause.type)) return { reason: cause.type, message: cause.message };
   return undefined;
 }
@@ -413,4 +426,42 @@ function userErrorCondition(
 function errorMessage(err: unknown): string {
   if (err instanceof ActivityFailure && err.cause) return err.cause.message;
   return err instanceof Error ? err.message : String(err);
+}
+
+export type ProxyWorkflowInput<Spec> = ResourceWorkflowInput<Spec, ProxyWorkflowState>;
+
+/**
+ * How the resource loop runs a TailscaleEndpoints or TailscaleProxyGroup: each pass chooses the next
+ * refresh (short while converging, long once stable), a run resumed by continue-as-new passes at once,
+ * and an object removed without our finalizer still gets what we created deleted.
+ */
+export function proxyLoopOptions<Spec>(
+  kind: ProxyParentKind,
+  input: ProxyWorkflowInput<Spec>,
+  continueAsNew: (next: ProxyWorkflowInput<Spec>) => Promise<never>,
+): ResourceLoopOptions<Spec, ProxyWorkflowState> {
+  const stateOf = (s: ProxyWorkflowState | undefined) => s ?? initialProxyState();
+  return {
+    input,
+    recheckInterval: refresh.stableMaxMs,
+    resumeWait: 0,
+    reconcilesBefore: input.state?.reconciles ?? 0,
+    alwaysRetriedNewest: true,
+    reconcile: async (snapshot, state) => {
+      const previous = stateOf(state);
+      const outcome = await reconcileProxies(kind, snapshot, previous);
+      return { state: { ...outcome.state, reconciles: previous.reconciles + 1 }, wait: outcome.waitMs };
+    },
+    cleanup: (snapshot, state) => cleanupProxies(kind, snapshot, stateOf(state), { objectGone: false }),
+    onDeleted: async (state, last) => {
+      if (!last) return;
+      await cleanupProxies(kind, last, stateOf(state), { objectGone: true }).catch((err: unknown) => {
+        log.warn('cleanup after deletion failed', {
+          kind,
+          error: err instanceof Error ? err.message : String(err),
+        });
+      });
+    },
+    continueAsNew,
+  };
 }

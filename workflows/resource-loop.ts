@@ -5,26 +5,37 @@ import {
   ContinueAsNew,
   log,
   patched,
+  setCurrentDetails,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import { finalizerName } from '../api/common';
 import type { Duration } from '@temporalio/common';
-import { msToNumber } from '@temporalio/common/lib/time';
+import { nextWaitMs, onlyAddsOurFinalizer, snapshotAfterFailure } from './loop-decisions';
 import {
   objectChangedSignal,
   objectDeletedSignal,
   resourceStatusQuery,
   type ResourceWorkflowStatus,
 } from './messages';
+import { recordSeen } from './seen-fingerprint';
 import type { ObjectSnapshot, ResourceWorkflowInput } from './types';
+import { resourceDetails } from './ui-summary';
+
+/** What a reconcile pass hands back: the state kept for the next pass, and when to pass again unprompted. */
+export interface Pass<State> {
+  state: State | undefined;
+  /** Default: the loop's `recheckInterval`. */
+  wait?: Duration;
+}
 
 export interface ResourceLoopOptions<Spec, State> {
   input: ResourceWorkflowInput<Spec, State>;
   /** Re-reconcile this long after the last pass even if nothing was signalled (drift repair). */
   recheckInterval: Duration;
-  /** Brings the world in line with `snapshot` and publishes status; returns state kept for the next pass. */
-  reconcile(snapshot: ObjectSnapshot<Spec>, state: State | undefined): Promise<State | undefined>;
+  /** The first timer of a run that starts with a reconciled snapshot (after continue-as-new). */
+  resumeWait?: Duration;
+  /** Brings the world in line with `snapshot` and publishes status. */
+  reconcile(snapshot: ObjectSnapshot<Spec>, state: State | undefined): Promise<Pass<State>>;
   /**
    * Runs once the object carries a deletionTimestamp; removes our finalizer when done. A cleanup that
    * can wait indefinitely calls `continueAsNew` with its progress when history grows: the next run
@@ -36,123 +47,178 @@ export interface ResourceLoopOptions<Spec, State> {
     continueAsNew: (progress: State) => Promise<never>,
   ): Promise<void>;
   /** Runs when the object is gone from the API server (no finalizer of ours held it). */
-  onDeleted?(state: State | undefined): Promise<void>;
+  onDeleted?(state: State | undefined, last: ObjectSnapshot<Spec> | undefined): Promise<void>;
   continueAsNew(next: ResourceWorkflowInput<Spec, State>): Promise<never>;
   /** Also run a pass when this turns true (news the last pass did not see); the pass must make it false. */
   wakeWhen?: () => boolean;
+  /** Passes completed by earlier runs (kinds that count them in their state), for the status query. */
+  reconcilesBefore?: number;
+  /** Kinds whose histories always retried the newest snapshot after a failure: no patch marker needed. */
+  alwaysRetriedNewest?: boolean;
+  /** Lines of this kind's own for the Temporal UI's current details (workflows/ui-summary.ts). */
+  details?: () => string[];
 }
 
-const maxFailureBackoffMs = 10 * 60 * 1000;
 /** Versions skipping the pass that our own finalizer write, echoed back by the watch, used to cost. */
 const finalizerEchoPatch = 'resource-skip-own-finalizer-echo';
 /** Versions letting a cleanup's continue-as-new through (it was caught as a failed pass). */
 const cleanupContinuePatch = 'resource-cleanup-continue-as-new';
+/** Versions retrying the newest snapshot after a failed pass (see snapshotAfterFailure). */
+const retryNewestPatch = 'resource-retry-newest-snapshot';
+
+/** What one run of the loop holds between passes; signal handlers write `pending` and `deleted`. */
+interface LoopRun<Spec, State> {
+  pending?: ObjectSnapshot<Spec>;
+  current?: ObjectSnapshot<Spec>;
+  state?: State;
+  deleted: boolean;
+  /** The timer the last pass chose. */
+  wait: Duration;
+  /** Failed passes in a row. */
+  failures: number;
+  status: ResourceWorkflowStatus;
+}
 
 /**
- * The shape every resource workflow shares: wait for a newer snapshot or the recheck timer, reconcile,
- * repeat; clean up and finish on deletion; continue-as-new when history grows, carrying what is pending.
+ * The shape every object workflow shares: wait for a newer snapshot or the timer the last pass chose,
+ * reconcile, repeat; clean up and finish on deletion; continue-as-new when history grows, carrying what
+ * is pending.
  */
 export async function runResourceLoop<Spec, State>(options: ResourceLoopOptions<Spec, State>): Promise<void> {
   const { input } = options;
-  let pending = input.pending;
-  let current = input.current;
-  let state = input.state;
-  let deleted = false;
-  const status: ResourceWorkflowStatus = {
-    phase: 'Waiting',
-    reconciles: 0,
-    observedGeneration: current?.metadata.generation,
-  };
-
-  setHandler(objectChangedSignal, (snapshot) => {
-    pending = snapshot as ObjectSnapshot<Spec>;
-  });
-  setHandler(objectDeletedSignal, ({ uid }) => {
-    const known = (pending ?? current)?.metadata.uid;
-    if (!uid || !known || uid === known) deleted = true;
-  });
-  setHandler(resourceStatusQuery, () => status);
-
-  const recheckInterval = input.timerScale
-    ? msToNumber(options.recheckInterval) * input.timerScale
-    : options.recheckInterval;
-  let failures = 0;
+  const run = startRun(options);
   for (;;) {
-    if (current) {
-      const waitMs = failures > 0 ? Math.min(2 ** failures * 1000, maxFailureBackoffMs) : recheckInterval;
-      // After a failed pass only the backoff timer wakes it for news, or a failing pass would spin.
-      const news = failures === 0 ? options.wakeWhen : undefined;
-      await condition(() => pending !== undefined || deleted || Boolean(news?.()), waitMs);
-    } else {
-      await condition(() => pending !== undefined || deleted);
-    }
-    if (deleted) {
-      await options.onDeleted?.(state);
-      status.phase = 'Done';
+    await waitForWork(run, options);
+    if (run.deleted) {
+      await options.onDeleted?.(run.state, run.pending ?? run.current);
+      run.status.phase = 'Done';
       log.info('object deleted; workflow done', { kind: input.kind, name: input.name });
       return;
     }
-    const snapshot = pending ?? current;
+    const snapshot = run.pending ?? run.current;
     if (!snapshot) continue;
-    pending = undefined;
-    if (current && failures === 0 && onlyAddsOurFinalizer(current, snapshot) && patched(finalizerEchoPatch)) {
-      current = snapshot;
+    run.pending = undefined;
+    const { current } = run;
+    if (
+      current &&
+      run.failures === 0 &&
+      onlyAddsOurFinalizer(current, snapshot) &&
+      patched(finalizerEchoPatch)
+    ) {
+      run.current = snapshot;
+      recordSeen(snapshot);
       continue;
     }
-
-    try {
-      if (snapshot.metadata.deletionTimestamp) {
-        status.phase = 'CleaningUp';
-        await options.cleanup?.(snapshot, state, async (progress) => {
-          await condition(allHandlersFinished);
-          return options.continueAsNew({ ...input, pending: pending ?? snapshot, current, state: progress });
-        });
-        status.phase = 'Done';
-        return;
-      }
-      status.phase = 'Reconciling';
-      state = await options.reconcile(snapshot, state);
-      current = snapshot;
-      status.reconciles++;
-      status.observedGeneration = snapshot.metadata.generation;
-      status.lastError = undefined;
-      failures = 0;
-    } catch (err) {
-      // A cleanup continuing as new: swallowed, the next pass would reconcile the undeleted snapshot.
-      if (err instanceof ContinueAsNew && patched(cleanupContinuePatch)) throw err;
-      // Activities already retried what was retryable; keep the workflow alive and try again later.
-      failures++;
-      current = current ?? snapshot;
-      status.lastError = err instanceof Error ? err.message : String(err);
-      log.warn('reconcile failed; will retry', {
-        kind: input.kind,
-        name: input.name,
-        error: status.lastError,
-        failures,
-      });
-      if (err instanceof ApplicationFailure && err.type === 'BUG') throw err;
-    }
-    status.phase = 'Waiting';
+    if (await runPass(run, snapshot, options)) return;
+    run.status.phase = 'Waiting';
 
     if (workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
-      await options.continueAsNew({ ...input, pending, current, state });
+      await options.continueAsNew({ ...input, pending: run.pending, current: run.current, state: run.state });
     }
   }
 }
 
-/** `next` is `prev` plus our finalizer (and a new resourceVersion): the pass that added it saw the rest. */
-function onlyAddsOurFinalizer(prev: ObjectSnapshot<unknown>, next: ObjectSnapshot<unknown>): boolean {
-  if (prev.metadata.finalizers?.includes(finalizerName) || !next.metadata.finalizers?.includes(finalizerName))
-    return false;
-  const rest = (s: ObjectSnapshot<unknown>) =>
-    JSON.stringify({
-      ...s,
-      metadata: {
-        ...s.metadata,
-        resourceVersion: undefined,
-        finalizers: (s.metadata.finalizers ?? []).filter((f) => f !== finalizerName),
-      },
-    });
-  return rest(prev) === rest(next);
+function startRun<Spec, State>({
+  input,
+  ...options
+}: ResourceLoopOptions<Spec, State>): LoopRun<Spec, State> {
+  const run: LoopRun<Spec, State> = {
+    pending: input.pending,
+    current: input.current,
+    state: input.state,
+    deleted: false,
+    wait: options.resumeWait ?? options.recheckInterval,
+    failures: 0,
+    status: {
+      phase: 'Waiting',
+      reconciles: options.reconcilesBefore ?? 0,
+      observedGeneration: input.current?.metadata.generation,
+    },
+  };
+  setHandler(objectChangedSignal, (snapshot) => {
+    run.pending = snapshot as ObjectSnapshot<Spec>;
+  });
+  setHandler(objectDeletedSignal, ({ uid }) => {
+    const known = (run.pending ?? run.current)?.metadata.uid;
+    if (!uid || !known || uid === known) run.deleted = true;
+  });
+  setHandler(resourceStatusQuery, () => run.status);
+  return run;
+}
+
+/** Until a newer snapshot, the deletion, news (`wakeWhen`) or the timer: none before a first snapshot. */
+async function waitForWork<Spec, State>(
+  run: LoopRun<Spec, State>,
+  options: ResourceLoopOptions<Spec, State>,
+): Promise<void> {
+  const timeout = run.current ? nextWaitMs(run.failures, run.wait) : undefined;
+  setCurrentDetails(resourceDetails(options.input, run.status, timeout, options.details?.()));
+  if (timeout === undefined) {
+    await condition(() => run.pending !== undefined || run.deleted);
+    return;
+  }
+  // After a failed pass only the backoff timer wakes it for news, or a failing pass would spin.
+  const news = run.failures === 0 ? options.wakeWhen : undefined;
+  await condition(() => run.pending !== undefined || run.deleted || Boolean(news?.()), timeout);
+}
+
+/** Reconciles `snapshot`, or cleans up when it is being deleted; true when the workflow is done. */
+async function runPass<Spec, State>(
+  run: LoopRun<Spec, State>,
+  snapshot: ObjectSnapshot<Spec>,
+  options: ResourceLoopOptions<Spec, State>,
+): Promise<boolean> {
+  try {
+    if (snapshot.metadata.deletionTimestamp) {
+      run.status.phase = 'CleaningUp';
+      await options.cleanup?.(snapshot, run.state, async (progress) => {
+        await condition(allHandlersFinished);
+        const { pending, current } = run;
+        return options.continueAsNew({
+          ...options.input,
+          pending: pending ?? snapshot,
+          current,
+          state: progress,
+        });
+      });
+      run.status.phase = 'Done';
+      return true;
+    }
+    run.status.phase = 'Reconciling';
+    const pass = await options.reconcile(snapshot, run.state);
+    run.state = pass.state;
+    run.wait = pass.wait ?? options.recheckInterval;
+    run.current = snapshot;
+    recordSeen(snapshot);
+    run.status.reconciles++;
+    run.status.observedGeneration = snapshot.metadata.generation;
+    run.status.lastError = undefined;
+    run.failures = 0;
+  } catch (err) {
+    passFailed(run, snapshot, err, options);
+  }
+  return false;
+}
+
+function passFailed<Spec, State>(
+  run: LoopRun<Spec, State>,
+  snapshot: ObjectSnapshot<Spec>,
+  err: unknown,
+  options: ResourceLoopOptions<Spec, State>,
+): void {
+  // A cleanup continuing as new: swallowed, the next pass would reconcile the undeleted snapshot.
+  if (err instanceof ContinueAsNew && patched(cleanupContinuePatch)) throw err;
+  // Activities already retried what was retryable; keep the workflow alive and try again later.
+  run.failures++;
+  const legacy = !options.alwaysRetriedNewest && !patched(retryNewestPatch);
+  run.current = snapshotAfterFailure(run.current, snapshot, legacy);
+  run.status.lastError = err instanceof Error ? err.message : String(err);
+  log.warn('reconcile failed; will retry', {
+    kind: options.input.kind,
+    name: options.input.name,
+    error: run.status.lastError,
+    failures: run.failures,
+  });
+  if (err instanceof ApplicationFailure && err.type === 'BUG') throw err;
 }

@@ -10,10 +10,11 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { stopSweeperSignal } from './messages';
+import { retryPolicies } from './retry-policies';
 
 const { sweepVipServices } = proxyActivities<Activities>({
   startToCloseTimeout: '5m',
-  retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m', maximumAttempts: 5 },
+  retry: retryPolicies.sweep,
 });
 
 export interface SweeperWorkflowInput {

@@ -1,6 +1,7 @@
 import { continueAsNew } from '@temporalio/workflow';
 import type { TailscaleEndpointsSpec } from '../api/v1alpha1/tailscale-endpoints';
-import { runProxyWorkflow, type ProxyWorkflowInput } from './proxy-loop';
+import { proxyLoopOptions, type ProxyWorkflowInput } from './proxy-steps';
+import { runResourceLoop } from './resource-loop';
 
 export type TailscaleEndpointsWorkflowInput = ProxyWorkflowInput<TailscaleEndpointsSpec>;
 
@@ -10,7 +11,9 @@ export type TailscaleEndpointsWorkflowInput = ProxyWorkflowInput<TailscaleEndpoi
  * of the shared pool it uses.
  */
 export async function tailscaleEndpointsWorkflow(input: TailscaleEndpointsWorkflowInput): Promise<void> {
-  await runProxyWorkflow('TailscaleEndpoints', input, (next) =>
-    continueAsNew<typeof tailscaleEndpointsWorkflow>(next),
+  await runResourceLoop(
+    proxyLoopOptions('TailscaleEndpoints', input, (next) =>
+      continueAsNew<typeof tailscaleEndpointsWorkflow>(next),
+    ),
   );
 }

@@ -1,27 +1,24 @@
-import {
-  condition,
-  continueAsNew,
-  proxyActivities,
-  setHandler,
-  upsertMemo,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { continueAsNew, patched, proxyActivities, upsertMemo, workflowInfo } from '@temporalio/workflow';
 import { finalizerName } from '../api/common';
-import type { Duration } from '@temporalio/common';
-import type { ConditionUpdate } from '../api/conditions';
 import type { ResourceRef } from '../api/crd';
 import type { TailscaleGatewaySpec } from '../api/v1alpha1/tailscale-gateway';
 import type { Activities } from '../activities';
-import type { GatewayResolution } from '../activities/gateway';
 import type { Publication } from '../activities/gateway-api/publish';
 import type { TailnetStatusView } from '../activities/services';
-import { vipStatusSignal, type VipServiceReport } from './messages';
+import { vipMembershipKey } from './ids';
+import type { VipServiceReport } from './messages';
 import { runResourceLoop } from './resource-loop';
+import { statusPublisher } from './status-publisher';
+import { forbiddenConditions, gatewayStatus } from './tailscale-gateway-status';
 import type { ObjectSnapshot, ResourceWorkflowInput } from './types';
+import { VipConsumer } from './vip-consumer';
+import { backoffMs } from './backoff';
+import { retryPolicies } from './retry-policies';
+import { hostOnPools, type PoolHostings } from './gateway-pools';
 
 const acts = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10 },
+  retry: retryPolicies.step,
 });
 
 // Kept literal (not imported from api/) so workflow code pulls in no schema builders.
@@ -52,6 +49,8 @@ export interface GatewayState {
   /** Keyed `<tailnet>/<svc>`. */
   memberships: Record<string, GatewayVipMembership>;
   reports?: Record<string, VipServiceReport>;
+  /** Published services a TailscaleProxyGroup of this namespace hosts (spec.publish[].proxyGroup). */
+  pools?: PoolHostings;
 }
 
 export type TailscaleGatewayWorkflowInput = ResourceWorkflowInput<TailscaleGatewaySpec, GatewayState>;
@@ -61,6 +60,8 @@ const vipReplyTimeout = '2m';
 const rejoinAfterMs = 24 * 60 * 60_000;
 const maxCleanupWaitMs = 30 * 60_000;
 const emptyState = (): GatewayState => ({ requestId: 0, memberships: {} });
+/** Versions a pass when a published service's hosts change (they decide Ready). */
+const hostsNewsPatch = 'gateway-ready-needs-approved-host';
 
 /**
  * One per TailscaleGateway (`gateway/<ns>/<name>`): finds the routes attached to its Gateway, maps each
@@ -69,98 +70,48 @@ const emptyState = (): GatewayState => ({ requestId: 0, memberships: {} });
  * `ServicesReady` and `Ready`. Route, Gateway and backend changes reach it through the watchers.
  */
 export async function tailscaleGatewayWorkflow(input: TailscaleGatewayWorkflowInput): Promise<void> {
-  const vip = new VipMemberships(input.state);
+  const vip = new VipConsumer({
+    signal: acts.signalVipService,
+    reports: input.state?.reports,
+    sent: Object.entries(input.state?.memberships ?? {}).map(([key, m]) => [m.requestId, key]),
+    ...(patched(hostsNewsPatch) ? { news: { key: hostsKey, rule: 'any' } } : {}),
+  });
   await runResourceLoop<TailscaleGatewaySpec, GatewayState>({
     input,
     recheckInterval: '6h',
-    reconcile: (snapshot, state) => reconcileGateway(snapshot, state ?? emptyState(), vip),
+    reconcile: async (snapshot, state) => ({
+      state: await reconcileGateway(snapshot, state ?? emptyState(), vip),
+    }),
     cleanup: (snapshot, state) => cleanupGateway(input, snapshot, state ?? emptyState(), vip),
     onDeleted: async (state) => {
       // Gone without our finalizer (removed by hand): still leave, best effort, without waiting.
       const next = state ?? emptyState();
-      for (const m of Object.values(next.memberships)) await vip.leave(m, ++next.requestId);
+      for (const m of Object.values(next.memberships)) await leave(vip, m, ++next.requestId);
     },
     continueAsNew: (next) => continueAsNew<typeof tailscaleGatewayWorkflow>(next),
+    wakeWhen: () => vip.news,
   });
 }
 
-/** Replies of the VIP workflows this gateway consumes, matched to requests by request id. */
-class VipMemberships {
-  private readonly reports: Map<string, VipServiceReport>;
-  private readonly sent = new Map<number, string>();
+/** A published service's hosts decide Ready: a reply changing them is news. */
+const hostsKey = (r: VipServiceReport) => JSON.stringify(r.hosts ?? null);
 
-  constructor(state: GatewayState | undefined) {
-    this.reports = new Map(Object.entries(state?.reports ?? {}));
-    for (const [key, m] of Object.entries(state?.memberships ?? {})) this.sent.set(m.requestId, key);
-    setHandler(vipStatusSignal, (r) => {
-      if (r.consumerRunId && r.consumerRunId !== workflowInfo().firstExecutionRunId) return;
-      const key = this.sent.get(r.ackRequestId);
-      if (!key || !key.endsWith(`/${r.serviceName}`)) return;
-      const previous = this.reports.get(key);
-      if (!previous || r.ackRequestId >= previous.ackRequestId) this.reports.set(key, r);
-    });
-  }
-
-  async join(m: GatewayVipMembership): Promise<void> {
-    this.sent.set(m.requestId, keyOf(m));
-    await acts.signalVipService({
-      tailnet: m.tailnet,
-      serviceName: m.serviceName,
-      consumerWorkflowId: workflowInfo().workflowId,
-      consumerRunId: workflowInfo().firstExecutionRunId,
-      route: m.consumerRoute,
-      requestId: m.requestId,
-      spec: m.spec,
-      devices: [],
-    });
-  }
-
-  async leave(m: GatewayVipMembership, requestId: number): Promise<number> {
-    this.sent.set(requestId, keyOf(m));
-    await acts.signalVipService({
-      tailnet: m.tailnet,
-      serviceName: m.serviceName,
-      consumerWorkflowId: workflowInfo().workflowId,
-      consumerRunId: workflowInfo().firstExecutionRunId,
-      route: m.consumerRoute,
-      requestId,
-      remove: true,
-    });
-    return requestId;
-  }
-
-  /** The newest reply to a request at or after `requestId` for that service, if any. */
-  reply(key: string, requestId: number): VipServiceReport | undefined {
-    const r = this.reports.get(key);
-    return r && r.ackRequestId >= requestId ? r : undefined;
-  }
-
-  acked(requestId: number): boolean {
-    const key = this.sent.get(requestId);
-    return key !== undefined && this.reply(key, requestId) !== undefined;
-  }
-
-  async replies(requestIds: number[], timeout: Duration): Promise<void> {
-    if (requestIds.length) await condition(() => requestIds.every((id) => this.acked(id)), timeout);
-  }
-
-  /** Forget what no longer matters; the rest is carried in state across continue-as-new. */
-  retain(memberships: Record<string, GatewayVipMembership>): Record<string, VipServiceReport> {
-    for (const [id, key] of this.sent) if (memberships[key]?.requestId !== id) this.sent.delete(id);
-    for (const key of this.reports.keys()) if (!memberships[key]) this.reports.delete(key);
-    return Object.fromEntries(this.reports);
-  }
-}
-
-const keyOf = (m: { tailnet: string; serviceName: string }) => `${m.tailnet}/${m.serviceName}`;
+const leave = (vip: VipConsumer, m: GatewayVipMembership, requestId: number) =>
+  vip.leave(
+    { tailnet: m.tailnet, serviceName: m.serviceName, route: m.consumerRoute },
+    requestId,
+    vipMembershipKey(m),
+  );
 
 async function reconcileGateway(
   snapshot: ObjectSnapshot<TailscaleGatewaySpec>,
   state: GatewayState,
-  vip: VipMemberships,
+  vip: VipConsumer,
 ): Promise<GatewayState> {
   const { metadata, spec } = snapshot;
   const namespace = metadata.namespace ?? '';
+  // This pass sees every reply so far; one arriving later is news again (see VipConsumer.published).
+  vip.passStarted();
   if (!metadata.finalizers?.includes(finalizerName)) {
     await acts.ensureFinalizer({
       resource: gatewayResource,
@@ -169,49 +120,76 @@ async function reconcileGateway(
       uid: metadata.uid,
     });
   }
+  const { tailnets, resolution } = await readGateway(snapshot);
+  const publish = statusPublisher(acts.patchStatus, gatewayResource, snapshot);
+  if (resolution.forbidden) {
+    // Routes unknown, not gone: no VIP service is left or joined on a partial view.
+    await publish(forbiddenConditions(resolution.forbidden), {});
+    return state;
+  }
 
+  const next = await syncMemberships(snapshot, state, resolution.plan.publications, tailnets, vip);
+  const replies = Object.fromEntries(
+    Object.entries(next.memberships).map(([key, m]) => [key, vip.reply(key, m.requestId)]),
+  );
+  const pools = await hostOnPools({
+    namespace,
+    gateway: resolution.gateway,
+    publications: resolution.plan.publications,
+    previous: state.pools,
+    membership: (p) => {
+      const reply = replies[vipMembershipKey(p)];
+      if (!reply || reply.error) return 'unknown';
+      return reply.attached ? 'attached' : 'refused';
+    },
+  });
+  if (pools.hosted) next.pools = pools.hosted;
+  const status = gatewayStatus({ spec, resolution, tailnets, replies });
+  const seen = vip.seen();
+  await publish(status.conditions, { routes: status.routes });
+  vip.published(seen);
+  upsertMemo({
+    gateway: `${resolution.gateway.namespace}/${resolution.gateway.name}`,
+    routes: resolution.routes.length,
+    vipServices: Object.keys(next.memberships),
+    ready: status.conditions.find((c) => c.type === 'Ready')?.reason ?? null,
+  });
+  return next;
+}
+
+/** The tailnets the gateway names, and its routes; independent reads, scheduled in one workflow task. */
+async function readGateway({ metadata, spec }: ObjectSnapshot<TailscaleGatewaySpec>) {
   const tailnetNames = [
     ...new Set([
       ...(spec.tailnets ?? []),
       ...(spec.publish ?? []).flatMap((p) => (p.tailnet ? [p.tailnet] : [])),
     ]),
   ];
-  // Independent reads, scheduled together: one workflow task instead of one per read.
   const [tailnetViews, resolution] = await Promise.all([
     Promise.all(tailnetNames.map(async (name) => [name, await acts.getTailnetStatus({ name })] as const)),
-    acts.resolveGatewayRoutes({ namespace, name: metadata.name, spec }),
+    acts.resolveGatewayRoutes({ namespace: metadata.namespace ?? '', name: metadata.name, spec }),
   ]);
-  const tailnets = Object.fromEntries(tailnetViews);
-  const publish = (conditions: ConditionUpdate[], fields: Record<string, unknown>) =>
-    acts.patchStatus({
-      resource: gatewayResource,
-      namespace,
-      name: metadata.name,
-      uid: metadata.uid,
-      observedGeneration: metadata.generation,
-      conditions,
-      fields,
-    });
+  return { tailnets: Object.fromEntries(tailnetViews), resolution };
+}
 
-  if (resolution.forbidden) {
-    // Routes unknown, not gone: no VIP service is left or joined on a partial view.
-    const message = `the operator may not read the Gateway API objects it needs (grant it get/list/watch on Gateways, routes and ReferenceGrants, and list on Namespaces): ${resolution.forbidden}`;
-    await publish(
-      [
-        { type: 'ServicesReady', status: 'Unknown', reason: 'Forbidden', message },
-        { type: 'Ready', status: 'False', reason: 'Forbidden', message },
-      ],
-      {},
-    );
-    return state;
-  }
-
+/**
+ * Leaves the VIP services no longer published, joins (or updates) the published ones on a Ready
+ * tailnet, and waits for the replies. An unchanged, healthy membership is re-sent only after
+ * rejoinAfterMs.
+ */
+async function syncMemberships(
+  { metadata }: ObjectSnapshot<TailscaleGatewaySpec>,
+  state: GatewayState,
+  publications: Publication[],
+  tailnets: Record<string, TailnetStatusView>,
+  vip: VipConsumer,
+): Promise<GatewayState> {
   const next: GatewayState = { requestId: state.requestId, memberships: {} };
   const waitFor: number[] = [];
-  const desired = new Map(resolution.plan.publications.map((p) => [keyOf(p), p]));
+  const desired = new Map(publications.map((p) => [vipMembershipKey(p), p]));
   for (const [key, m] of Object.entries(state.memberships)) {
     if (desired.has(key)) continue;
-    waitFor.push(await vip.leave(m, ++next.requestId));
+    waitFor.push(await leave(vip, m, ++next.requestId));
   }
   const now = Date.now();
   for (const [key, p] of desired) {
@@ -234,22 +212,15 @@ async function reconcileGateway(
       next.memberships[key] = { ...previous, routes: p.routes };
       continue;
     }
-    const membership = { ...wanted, routes: p.routes, requestId: ++next.requestId, sentAt: now };
-    await vip.join(membership);
-    next.memberships[key] = membership;
-    waitFor.push(membership.requestId);
+    const m = { ...wanted, routes: p.routes, requestId: ++next.requestId, sentAt: now };
+    const claim = { createdAt: metadata.creationTimestamp, uid: metadata.uid };
+    const join = { tailnet: m.tailnet, serviceName: m.serviceName, route: m.consumerRoute };
+    await vip.join({ ...join, requestId: m.requestId, spec: m.spec, devices: [], claim }, key);
+    next.memberships[key] = m;
+    waitFor.push(m.requestId);
   }
   await vip.replies(waitFor, vipReplyTimeout);
   next.reports = vip.retain(next.memberships);
-
-  const status = gatewayStatus(spec, resolution, tailnets, next, vip);
-  await publish(status.conditions, { routes: status.routes });
-  upsertMemo({
-    gateway: `${resolution.gateway.namespace}/${resolution.gateway.name}`,
-    routes: resolution.routes.length,
-    vipServices: Object.keys(next.memberships),
-    ready: status.conditions.find((c) => c.type === 'Ready')?.reason ?? null,
-  });
   return next;
 }
 
@@ -261,7 +232,7 @@ async function cleanupGateway(
   input: TailscaleGatewayWorkflowInput,
   snapshot: ObjectSnapshot<TailscaleGatewaySpec>,
   state: GatewayState,
-  vip: VipMemberships,
+  vip: VipConsumer,
 ): Promise<void> {
   const { metadata } = snapshot;
   // Leave every VIP service; one that could not be left yet (Tailscale unreachable) keeps the finalizer,
@@ -269,16 +240,16 @@ async function cleanupGateway(
   let pending = Object.values(state.memberships);
   for (let attempt = 0; pending.length; attempt++) {
     const sent = await Promise.all(
-      pending.map(async (m) => [m, await vip.leave(m, ++state.requestId)] as const),
+      pending.map(async (m) => [m, await leave(vip, m, ++state.requestId)] as const),
     );
     await vip.replies(
       sent.map(([, id]) => id),
-      Math.min(2 ** attempt * 120_000, maxCleanupWaitMs),
+      backoffMs(attempt, 120_000, maxCleanupWaitMs),
     );
     pending = sent
-      .filter(([m, id]) => vip.reply(keyOf(m), id)?.error !== undefined || !vip.acked(id))
+      .filter(([m, id]) => vip.reply(vipMembershipKey(m), id)?.error !== undefined || !vip.acked(id))
       .map(([m]) => m);
-    state.memberships = Object.fromEntries(pending.map((m) => [keyOf(m), m]));
+    state.memberships = Object.fromEntries(pending.map((m) => [vipMembershipKey(m), m]));
     if (pending.length && workflowInfo().continueAsNewSuggested) {
       await continueAsNew<typeof tailscaleGatewayWorkflow>({
         ...input,
@@ -288,159 +259,12 @@ async function cleanupGateway(
       });
     }
   }
+  const namespace = metadata.namespace ?? '';
+  await hostOnPools({ namespace, gateway: { namespace, name: '' }, publications: [], previous: state.pools });
   await acts.removeFinalizer({
     resource: gatewayResource,
     namespace: metadata.namespace ?? '',
     name: metadata.name,
     uid: metadata.uid,
   });
-}
-
-interface Problem {
-  reason: string;
-  message: string;
-}
-
-/** Status fields and conditions from what this pass found; pure. */
-function gatewayStatus(
-  spec: TailscaleGatewaySpec,
-  resolution: GatewayResolution,
-  tailnets: Record<string, TailnetStatusView>,
-  state: GatewayState,
-  vip: VipMemberships,
-) {
-  const byRoute = resolution.plan.byRoute;
-  const routes = resolution.routes.map((r) => {
-    const key = `${r.kind}/${r.namespace}/${r.name}`;
-    const published = byRoute[key];
-    const membership = published && state.memberships[keyOf(published)];
-    const reply = membership && vip.reply(keyOf(membership), membership.requestId);
-    const dnsSuffix = published && tailnets[published.tailnet]?.dnsSuffix;
-    return {
-      kind: r.kind,
-      namespace: r.namespace,
-      name: r.name,
-      backends: r.backends.map((b) => ({
-        kind: b.kind,
-        name: b.name,
-        ...(b.namespace !== r.namespace ? { namespace: b.namespace } : {}),
-        ...(b.vipService ? { vipService: b.vipService } : {}),
-        ready: b.ready,
-      })),
-      ...(published
-        ? {
-            published: {
-              tailnet: published.tailnet,
-              vipService: published.serviceName,
-              ...(reply?.attached && reply.addresses.length ? { addresses: reply.addresses } : {}),
-              ...(dnsSuffix ? { dnsName: `${published.serviceName.slice('svc:'.length)}.${dnsSuffix}` } : {}),
-            },
-          }
-        : {}),
-    };
-  });
-
-  const problems: Problem[] = [
-    ...resolution.routes.flatMap((r) => r.backends.flatMap((b) => (b.problem ? [b.problem] : []))),
-    ...resolution.plan.problems,
-    ...resolution.plan.publications.flatMap((p) => publicationProblems(p, tailnets, state, vip)),
-  ];
-  const backends = resolution.routes.reduce((n, r) => n + r.backends.length, 0);
-  const publications = resolution.plan.publications.length;
-  const mismatched = resolution.plan.publications.filter((p) => {
-    const m = state.memberships[keyOf(p)];
-    return m && vip.reply(keyOf(m), m.requestId)?.outcome === 'SpecMismatch';
-  });
-  const gatewayName = `${resolution.gateway.namespace}/${resolution.gateway.name}`;
-
-  const servicesReady: ConditionUpdate = !resolution.gateway.found
-    ? {
-        type: 'ServicesReady',
-        status: 'Unknown',
-        reason: 'GatewayNotFound',
-        message: `no routes to resolve: ${resolution.gateway.message ?? 'the Gateway is missing'}`,
-      }
-    : problems.length
-      ? { type: 'ServicesReady', status: 'False', ...summarize(problems) }
-      : backends || publications
-        ? {
-            type: 'ServicesReady',
-            status: 'True',
-            reason: 'ServicesReady',
-            message:
-              `${resolution.routes.length} route(s); ${backends} Tailscale backend(s) Ready; ${publications} VIP service(s) published` +
-              (mismatched.length
-                ? `; ${mismatched.map((p) => p.serviceName).join(', ')} kept the spec of its owner operator (SpecMismatch)`
-                : ''),
-          }
-        : {
-            type: 'ServicesReady',
-            status: 'True',
-            reason: 'NoTailscaleBackends',
-            message: `no route attached to Gateway ${gatewayName} references a TailscaleServices or TailscaleEndpoints, and spec.publish publishes none`,
-          };
-
-  const tailnetProblem = (spec.tailnets ?? []).flatMap((name, i) => {
-    const t = tailnets[name];
-    if (!t || t.ready) return [];
-    return [
-      {
-        reason: t.exists ? 'TailnetNotReady' : 'TailnetNotFound',
-        message: t.exists
-          ? `spec.tailnets[${i}]: TailscaleTailnet ${name} is not Ready (${t.reason}: ${t.message})`
-          : `spec.tailnets[${i}]: ${t.message}`,
-      },
-    ];
-  })[0];
-  const ready: ConditionUpdate = !resolution.gateway.found
-    ? {
-        type: 'Ready',
-        status: 'False',
-        reason: 'GatewayNotFound',
-        message: `spec.gatewayRef: ${resolution.gateway.message ?? `Gateway ${gatewayName} does not exist`}`,
-      }
-    : tailnetProblem
-      ? { type: 'Ready', status: 'False', ...tailnetProblem }
-      : servicesReady.status !== 'True'
-        ? { type: 'Ready', status: 'False', reason: servicesReady.reason, message: servicesReady.message }
-        : {
-            type: 'Ready',
-            status: 'True',
-            reason: 'Ready',
-            message: `Gateway ${gatewayName}: ${servicesReady.message}`,
-          };
-  return { routes: routes.slice(0, 1024), conditions: [servicesReady, ready] };
-}
-
-function publicationProblems(
-  p: Publication,
-  tailnets: Record<string, TailnetStatusView>,
-  state: GatewayState,
-  vip: VipMemberships,
-): Problem[] {
-  const where = `${p.serviceName} on tailnet ${p.tailnet} (${p.routes.join(', ')})`;
-  const tailnet = tailnets[p.tailnet];
-  if (!tailnet?.ready) {
-    return [
-      {
-        reason: tailnet?.exists === false ? 'TailnetNotFound' : 'TailnetNotReady',
-        message: `${where}: ${tailnet?.exists === false ? tailnet.message : `TailscaleTailnet ${p.tailnet} is not Ready${tailnet ? ` (${tailnet.reason}: ${tailnet.message})` : ''}`}`,
-      },
-    ];
-  }
-  const m = state.memberships[keyOf(p)];
-  const reply = m && vip.reply(keyOf(m), m.requestId);
-  if (!reply) {
-    return [{ reason: 'VIPServicePending', message: `${where}: waiting for the VIP service workflow` }];
-  }
-  if (reply.error) return [{ reason: 'VIPServiceError', message: `${where}: ${reply.error}` }];
-  if (!reply.attached) return [{ reason: reply.outcome, message: `${where}: ${reply.message}` }];
-  return [];
-}
-
-/** The first problem's reason, and up to three messages so one look at the condition says enough. */
-function summarize(problems: Problem[]): { reason: string; message: string } {
-  const shown = problems.slice(0, 3).map((p) => p.message);
-  const more = problems.length > 3 ? `; and ${problems.length - 3} more` : '';
-  return { reason: problems[0]?.reason ?? 'Unknown', message: shown.join('; ') + more };
 }

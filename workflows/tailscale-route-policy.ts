@@ -3,10 +3,11 @@ import type { TailscaleRoutePolicySpec } from '../api/v1alpha1/tailscale-route-p
 import type { Activities } from '../activities';
 import { runResourceLoop } from './resource-loop';
 import type { ObjectSnapshot, ResourceWorkflowInput } from './types';
+import { retryPolicies } from './retry-policies';
 
 const { evaluateRoutePolicy, publishRoutePolicyStatus } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10 },
+  retry: retryPolicies.step,
 });
 
 export type TailscaleRoutePolicyWorkflowInput = ResourceWorkflowInput<TailscaleRoutePolicySpec>;
@@ -21,7 +22,7 @@ export async function tailscaleRoutePolicyWorkflow(input: TailscaleRoutePolicyWo
   await runResourceLoop<TailscaleRoutePolicySpec, undefined>({
     input,
     recheckInterval: '6h',
-    reconcile: reconcileRoutePolicy,
+    reconcile: async (snapshot) => ({ state: await reconcileRoutePolicy(snapshot) }),
     continueAsNew: (next) => continueAsNew<typeof tailscaleRoutePolicyWorkflow>(next),
   });
 }

@@ -1,22 +1,25 @@
-import {
-  condition,
-  continueAsNew,
-  log,
-  patched,
-  sleep,
-  proxyLocalActivities,
-  setHandler,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { continueAsNew, log, patched, sleep, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
 import { finalizerName } from '../api/common';
 import type { ConditionUpdate } from '../api/conditions';
+import { ServicesReason } from '../api/reasons';
 import type { ResourceRef } from '../api/crd';
 import type { TailscaleServicesSpec } from '../api/v1alpha1/tailscale-services';
 import type { Activities } from '../activities';
-import type { Selection } from '../activities/services';
-import { vipStatusSignal, type VipServiceReport } from './messages';
+import type { BackendResolution, Selection, TailnetStatusView } from '../activities/services';
+import type { ServiceConfig } from '../activities/specs/serve-config';
+import type { VipServiceReport } from './messages';
 import { runResourceLoop } from './resource-loop';
+import { statusPublisher } from './status-publisher';
+import { claimRefusedOutcome } from './vip-claims';
+import { hostStatus } from './vip-hosts';
+import { notReady, servicesConditions, type ServicesPass } from './tailscale-services-status';
+import { VipConsumer } from './vip-consumer';
 import type { ObjectSnapshot, ResourceWorkflowInput } from './types';
+import { backoffMs } from './backoff';
+import { retryPolicies } from './retry-policies';
+import { vipConsumerLines } from './ui-summary';
+import { defaultVipServiceName, vipServiceLabel } from '../api/vip-service-name';
+import { selectorIsEmpty } from '../api/label-selector';
 
 // Every step is a Kubernetes read, an idempotent Kubernetes write or the signal to the VIP workflow: all
 // run as local activities, so a pass costs one workflow task before the VIP workflow's reply and one
@@ -24,7 +27,7 @@ import type { ObjectSnapshot, ResourceWorkflowInput } from './types';
 // activities, in the VIP workflow). bench/RESULTS.md has the before and after.
 const acts = proxyLocalActivities<Activities>({
   startToCloseTimeout: '20s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10 },
+  retry: retryPolicies.step,
 });
 
 const servicesResource: ResourceRef = {
@@ -44,6 +47,10 @@ export interface ServicesState {
   acknowledged?: { change: string; report: VipServiceReport };
   /** The VIP spec Tailscale refused because the name is a device's: not advertised until it changes. */
   nameClash?: string;
+  /** `[tailnet, svc]` the VIP workflow admitted our claim on: advertised only once admitted. */
+  admitted?: string;
+  /** A serve config entry from spec.backend was written (removed once the backend goes). */
+  served?: boolean;
   /** Deletion in progress: leave attempts so far and the reason published (across continue-as-new). */
   cleanup?: { attempts: number; blocked?: string };
 }
@@ -57,39 +64,32 @@ const vipReplyTimeout = '2m';
  * the VIP service on their proxies, joins the VIP workflow that owns the service, publishes status.
  */
 export async function tailscaleServicesWorkflow(input: TailscaleServicesWorkflowInput): Promise<void> {
-  let report: VipServiceReport | undefined;
   // News from the VIP workflow that no pass asked for (a recheck's repair, a late answer, a peer's
   // change seen on a settle check) gets a pass of its own instead of waiting for the 6 h recheck.
   const passOnNews = patched('services-pass-on-vip-news');
-  let published: string | undefined;
-  let news = false;
-  setHandler(vipStatusSignal, (r) => {
-    if (r.consumerRunId && r.consumerRunId !== workflowInfo().firstExecutionRunId) return;
-    if (report && r.ackRequestId < report.ackRequestId) return;
-    report = r;
-    news = passOnNews && published !== undefined && publishedKey(r) !== published;
+  // Hosts appearing or being approved is news too (it decides Ready).
+  const hostsNews = patched(hostsNewsPatch);
+  const vip = new VipConsumer({
+    signal: acts.signalVipService,
+    single: true,
+    ...(passOnNews ? { news: { key: (r) => publishedKey(r, hostsNews), rule: 'newest' } } : {}),
   });
-  const vipReply: VipReply = async (requestId: number) => {
-    await condition(() => (report?.ackRequestId ?? -1) >= requestId, vipReplyTimeout);
-    return report && report.ackRequestId >= requestId ? report : undefined;
-  };
-  vipReply.latest = () => report;
-  vipReply.published = (r) => {
-    published = r && publishedKey(r);
-  };
 
   await runResourceLoop<TailscaleServicesSpec, ServicesState>({
     input,
     recheckInterval: '6h',
-    reconcile: (snapshot, state) => {
-      news = false;
-      return reconcileServices(snapshot, state ?? { advertisedOn: [], requestId: 0 }, vipReply);
+    reconcile: async (snapshot, state) => {
+      vip.passStarted();
+      return {
+        state: await reconcileServices(snapshot, state ?? { advertisedOn: [], requestId: 0 }, vip),
+      };
     },
     cleanup: (snapshot, state, carryOn) =>
-      cleanupServices(snapshot, state ?? { advertisedOn: [], requestId: 0 }, vipReply, carryOn),
-    onDeleted: (state) => leaveWhenGone(input, state),
+      cleanupServices(snapshot, state ?? { advertisedOn: [], requestId: 0 }, vip, carryOn),
+    onDeleted: (state) => leaveWhenGone(input, state, vip),
     continueAsNew: (next) => continueAsNew<typeof tailscaleServicesWorkflow>(next),
-    wakeWhen: () => news,
+    wakeWhen: () => vip.news,
+    details: () => vipConsumerLines(vip.latest()),
   });
 }
 
@@ -99,13 +99,21 @@ const nameClashError = 'TailscaleNameClash';
 const nameClashPatch = 'services-withhold-clashing-name';
 /** Versions leaving (withdraw, VIP consumer entry) when the object is gone without our finalizer. */
 const onDeletedPatch = 'services-leave-when-gone';
+/** Versions advertising the name only once the VIP workflow admitted our claim on it. */
+const advertiseAfterClaimPatch = 'services-advertise-after-claim';
 /** Versions the deletion's retry loop continuing as new when history grows. */
 const cleanupContinuePatch = 'services-cleanup-continue-as-new';
 
+/** Versions the serve config entry from spec.backend, written where (and before) the service is advertised. */
+const backendPatch = 'services-backend-serve-config';
+
 const attachedOutcomes = new Set(['Created', 'Attached', 'Updated', 'UpToDate']);
 
+/** Versions a pass on news of the service's hosts (the VIP workflow reports them since its own patch). */
+const hostsNewsPatch = 'services-ready-needs-approved-host';
+
 /** What of a report shows in our status: not which write attached us, nor a settle check's "updated". */
-function publishedKey(r: VipServiceReport): string {
+function publishedKey(r: VipServiceReport, withHosts: boolean): string {
   const attached = attachedOutcomes.has(r.outcome);
   return JSON.stringify([
     r.attached,
@@ -115,165 +123,279 @@ function publishedKey(r: VipServiceReport): string {
     attached ? 'Attached' : r.outcome,
     attached ? '' : r.message,
     r.error,
+    ...(withHosts && r.hosts ? [r.hosts] : []),
   ]);
 }
 
-interface VipReply {
-  (requestId: number): Promise<VipServiceReport | undefined>;
-  /** The newest report received (the VIP workflow also reports changes nobody asked about). */
-  latest?: () => VipServiceReport | undefined;
-  /** The report a pass published: later news differing from it wakes another pass. */
-  published?: (report: VipServiceReport | undefined) => void;
+export function vipServiceNameOf(snapshot: ObjectSnapshot<TailscaleServicesSpec>): string {
+  return snapshot.spec.vipService.name ?? defaultVipServiceName(snapshot.metadata.name);
 }
 
-export function vipServiceNameOf(snapshot: ObjectSnapshot<TailscaleServicesSpec>): string {
-  return snapshot.spec.vipService.name ?? `svc:${snapshot.metadata.name}`;
+/** What every step of one pass works on: the object, its namespace and VIP service name, its status. */
+interface PassContext {
+  snapshot: ObjectSnapshot<TailscaleServicesSpec>;
+  namespace: string;
+  serviceName: string;
+  publish: (conditions: ConditionUpdate[], fields?: Record<string, unknown>) => Promise<unknown>;
+}
+
+function passContext(snapshot: ObjectSnapshot<TailscaleServicesSpec>): PassContext {
+  return {
+    snapshot,
+    namespace: snapshot.metadata.namespace ?? '',
+    serviceName: vipServiceNameOf(snapshot),
+    publish: statusPublisher(acts.patchStatus, servicesResource, snapshot),
+  };
 }
 
 async function reconcileServices(
   snapshot: ObjectSnapshot<TailscaleServicesSpec>,
   state: ServicesState,
-  vipReply: VipReply,
+  vip: VipConsumer,
 ): Promise<ServicesState> {
-  const { metadata, spec } = snapshot;
-  const namespace = metadata.namespace ?? '';
-  const serviceName = vipServiceNameOf(snapshot);
-  const publish = (conditions: ConditionUpdate[], fields: Record<string, unknown> = {}) =>
-    acts.patchStatus({
-      resource: servicesResource,
-      namespace,
-      name: metadata.name,
-      uid: metadata.uid,
-      observedGeneration: metadata.generation,
-      conditions,
-      fields,
-    });
-
-  const invalid = validate(snapshot, serviceName);
+  const pass = passContext(snapshot);
+  const { spec } = snapshot;
+  const invalid = validate(snapshot, pass.serviceName);
   if (invalid) {
-    await publish([notReady('InvalidSpec', invalid)]);
+    await pass.publish([notReady(ServicesReason.InvalidSpec, invalid)]);
     return state;
   }
-  if (!metadata.finalizers?.includes(finalizerName)) {
-    const held = await acts.ensureFinalizer({
-      resource: servicesResource,
-      namespace,
-      name: metadata.name,
-      uid: metadata.uid,
-    });
-    // Deleted (or replaced) before our finalizer could hold it: creating anything in Tailscale now
-    // would leave it behind, with no deletion left to clean it up.
-    if (held.skipped) return state;
-  }
+  // Deleted (or replaced) before our finalizer could hold it: creating anything in Tailscale now
+  // would leave it behind, with no deletion left to clean it up.
+  if (!(await holdFinalizer(pass))) return state;
 
   const tailnet = await acts.getTailnetStatus({ name: spec.tailnet });
   if (!tailnet.ready) {
-    const reason = tailnet.exists ? 'TailnetNotReady' : 'TailnetNotFound';
-    await publish([
-      notReady(
-        reason,
-        `spec.tailnet: ${tailnet.exists ? `TailscaleTailnet ${spec.tailnet} is not Ready (${tailnet.reason}: ${tailnet.message})` : tailnet.message}`,
-      ),
-    ]);
+    await pass.publish([tailnetNotReady(spec.tailnet, tailnet)]);
     return state;
   }
-
   const selection = await acts.selectEndpoints({
-    namespace,
-    owner: { name: metadata.name, uid: metadata.uid },
+    namespace: pass.namespace,
+    owner: { name: snapshot.metadata.name, uid: snapshot.metadata.uid },
     tailnet: spec.tailnet,
     selector: spec.selector,
     template: spec.endpointTemplate,
     defaultTags: spec.vipService.tags,
   });
-  const selectedNames = selection.selected.map((e) => e.name);
+  const backend = await resolveBackend(pass, state, tailnet.dnsSuffix);
+  const plan = advertisePlan(pass, state, selection, backend);
+  const advertised = await acts.setAdvertisedServices({
+    namespace: pass.namespace,
+    serviceName: pass.serviceName,
+    advertiseOn: plan.advertiseOn,
+    withdrawFrom: state.advertisedOn.filter((n) => !plan.advertiseOn.includes(n)),
+    ...(backend.serve !== undefined ? { serve: backend.serve } : {}),
+  });
+  const { next, report } = await joinVip(pass, state, plan, selection, backend, vip);
+  const readvertised = await followVipReport(pass, state, plan, backend, report, next);
+  await acts.cleanupAutoProvisionedEndpoints({ namespace: pass.namespace });
+  await publishServicesStatus(pass, tailnet.dnsSuffix, selection, report, {
+    replicas: (readvertised ?? advertised).replicas,
+    withheld: next.nameClash !== undefined,
+    refused: report?.outcome === claimRefusedOutcome,
+    hasTemplate: Boolean(spec.endpointTemplate),
+    ...(backend.verdict ? { backend: backend.verdict } : {}),
+  });
+  return next;
+}
+
+async function holdFinalizer({ snapshot: { metadata }, namespace }: PassContext): Promise<boolean> {
+  if (metadata.finalizers?.includes(finalizerName)) return true;
+  const held = await acts.ensureFinalizer({
+    resource: servicesResource,
+    namespace,
+    name: metadata.name,
+    uid: metadata.uid,
+  });
+  return !held.skipped;
+}
+
+function tailnetNotReady(name: string, tailnet: TailnetStatusView): ConditionUpdate {
+  const reason = tailnet.exists ? ServicesReason.TailnetNotReady : ServicesReason.TailnetNotFound;
+  return notReady(
+    reason,
+    `spec.tailnet: ${tailnet.exists ? `TailscaleTailnet ${name} is not Ready (${tailnet.reason}: ${tailnet.message})` : tailnet.message}`,
+  );
+}
+
+type BackendProblem = Extract<BackendResolution, { ok: false }>;
+
+/** What the proxies forward the service to, and the verdict BackendReady shows. */
+interface BackendStep {
+  /** The serve config to write; null removes one an earlier pass wrote; undefined leaves it alone. */
+  serve?: ServiceConfig | null;
+  problem?: BackendProblem;
+  verdict?: 'ok' | 'none' | BackendProblem;
+}
+
+/**
+ * A backend that cannot be served yet (no such Service, port, cluster IP) keeps the service off the
+ * proxies: advertised, it would take traffic to nowhere. Without a backend, an entry is removed only
+ * if an earlier pass wrote one (no read on every pass).
+ */
+async function resolveBackend(
+  { snapshot: { spec }, namespace, serviceName }: PassContext,
+  state: ServicesState,
+  dnsSuffix: string | undefined,
+): Promise<BackendStep> {
+  if (!patched(backendPatch)) return {};
+  if (!spec.backend) return { verdict: 'none', ...(state.served ? { serve: null } : {}) };
+  const backend = await acts.resolveServiceBackend({
+    namespace,
+    serviceName,
+    dnsSuffix,
+    vipPorts: spec.vipService.ports,
+    backend: spec.backend,
+  });
+  return backend.ok ? { serve: backend.config, verdict: 'ok' } : { problem: backend, verdict: backend };
+}
+
+/** Where this pass advertises the name before the VIP workflow answers, and why not elsewhere. */
+interface AdvertisePlan {
+  /** The selected endpoints the service can be served on. */
+  usable: string[];
+  advertiseOn: string[];
+  vipSpec: { ports: string[]; tags: string[]; comment?: string };
+  clashKey: string;
+  /** Tailscale refused this very spec's name as a device's: the proxies do not advertise it meanwhile. */
+  withheld: boolean;
+  admittedKey: string;
+  /** Nor before the VIP workflow admits our claim: another namespace's service must never be advertised. */
+  admitted: boolean;
+}
+
+function advertisePlan(
+  { snapshot: { spec }, serviceName }: PassContext,
+  state: ServicesState,
+  selection: Selection,
+  backend: BackendStep,
+): AdvertisePlan {
+  const usable = backend.problem ? [] : selection.selected.map((e) => e.name);
   const vipSpec = {
     ports: spec.vipService.ports,
     tags: spec.vipService.tags,
     comment: spec.vipService.comment,
   };
-  // Tailscale refused this very spec's name as a device's: the proxies do not advertise it meanwhile.
   const clashKey = JSON.stringify([spec.tailnet, serviceName, vipSpec]);
   const withheld = state.nameClash === clashKey;
-  const advertiseOn = withheld ? [] : selectedNames;
-  let advertised = await acts.setAdvertisedServices({
-    namespace,
-    serviceName,
-    advertiseOn,
-    withdrawFrom: state.advertisedOn.filter((n) => !advertiseOn.includes(n)),
-  });
+  const admittedKey = JSON.stringify([spec.tailnet, serviceName]);
+  const admitted = !patched(advertiseAfterClaimPatch) || state.admitted === admittedKey;
+  const advertiseOn = withheld || !admitted ? [] : usable;
+  return { usable, advertiseOn, vipSpec, clashKey, withheld, admittedKey, admitted };
+}
 
-  // A renamed VIP service (or moved tailnet): leave the old one first.
+/**
+ * Leaves a renamed VIP service (or moved tailnet) first, then tells the VIP workflow our change and
+ * waits for its report. A pass that changes nothing for it (a re-check, our own finalizer write, a
+ * resync) sends nothing while it runs: it re-verifies the service on its own timer.
+ */
+async function joinVip(
+  { snapshot, serviceName }: PassContext,
+  state: ServicesState,
+  plan: AdvertisePlan,
+  selection: Selection,
+  backend: BackendStep,
+  vip: VipConsumer,
+): Promise<{ next: ServicesState; report: VipServiceReport | undefined }> {
+  const { metadata, spec } = snapshot;
   const next: ServicesState = {
-    advertisedOn: advertiseOn,
+    advertisedOn: plan.advertiseOn,
     requestId: state.requestId,
     vip: { tailnet: spec.tailnet, serviceName },
+    ...(plan.admitted && state.admitted ? { admitted: state.admitted } : {}),
+    ...(backend.serve ? { served: true } : {}),
   };
   if (state.vip && (state.vip.serviceName !== serviceName || state.vip.tailnet !== spec.tailnet)) {
     next.requestId++;
-    await leaveVip(routeOf(snapshot), state.vip, next.requestId);
+    await vip.leave({ ...state.vip, route: routeOf(snapshot) }, next.requestId);
   }
   const change = {
     tailnet: spec.tailnet,
     serviceName,
     consumerWorkflowId: workflowInfo().workflowId,
     route: routeOf(snapshot),
-    spec: vipSpec,
+    spec: plan.vipSpec,
     devices: selection.selected.flatMap((e) => e.nodeIds),
+    claim: {
+      createdAt: metadata.creationTimestamp,
+      uid: metadata.uid,
+      allowedNamespaces: spec.vipService.allowedNamespaces,
+    },
   };
   const changeKey = JSON.stringify(change);
-  // A pass that changes nothing for the VIP workflow (a re-check, our own finalizer write, a resync)
-  // sends it nothing while it runs: it re-verifies the service on its own timer.
   const known =
     state.acknowledged?.change === changeKey && next.requestId === state.acknowledged.report.ackRequestId;
-  const { signalled } = await acts.signalVipService({
-    ...change,
-    consumerRunId: workflowInfo().firstExecutionRunId,
-    requestId: next.requestId + 1,
-    unlessRunning: known,
-  });
-  let vip: VipServiceReport | undefined;
+  const { signalled } = await vip.join({ ...change, requestId: next.requestId + 1, unlessRunning: known });
+  let report: VipServiceReport | undefined;
   if (signalled) {
     next.requestId++;
-    vip = await vipReply(next.requestId);
+    report = await vip.replyTo(next.requestId, vipReplyTimeout);
   } else {
-    const latest = vipReply.latest?.();
-    vip = latest && latest.ackRequestId >= next.requestId ? latest : state.acknowledged?.report;
+    const latest = vip.latest();
+    report = latest && latest.ackRequestId >= next.requestId ? latest : state.acknowledged?.report;
   }
-  if (vip && !vip.error) next.acknowledged = { change: changeKey, report: vip };
-  vipReply.published?.(vip);
-  if (vip?.errorType === nameClashError && patched(nameClashPatch)) {
-    next.nameClash = clashKey;
-    if (advertiseOn.length) {
-      advertised = await acts.setAdvertisedServices({
-        namespace,
-        serviceName,
-        advertiseOn: [],
-        withdrawFrom: advertiseOn,
-      });
-      next.advertisedOn = [];
-    }
-  } else if (withheld && vip && !vip.error) {
-    // The name is usable now (another consumer's change made the VIP workflow try it again).
-    advertised = await acts.setAdvertisedServices({
+  if (report && !report.error) next.acknowledged = { change: changeKey, report };
+  vip.publishedReport(report);
+  return { next, report };
+}
+
+/**
+ * Withdraws the name everywhere when Tailscale refuses it or our claim was refused, or advertises it
+ * once it is usable or our claim admitted. Returns the advertisement written, if any; updates `next`.
+ */
+async function followVipReport(
+  { namespace, serviceName }: PassContext,
+  state: ServicesState,
+  plan: AdvertisePlan,
+  backend: BackendStep,
+  report: VipServiceReport | undefined,
+  next: ServicesState,
+): Promise<Awaited<ReturnType<Activities['setAdvertisedServices']>> | undefined> {
+  const withdrawEverywhere = async () => {
+    if (!plan.advertiseOn.length) return undefined;
+    next.advertisedOn = [];
+    return acts.setAdvertisedServices({
       namespace,
       serviceName,
-      advertiseOn: selectedNames,
-      withdrawFrom: [],
+      advertiseOn: [],
+      withdrawFrom: plan.advertiseOn,
     });
-    next.advertisedOn = selectedNames;
-  } else if (withheld) {
-    next.nameClash = state.nameClash;
+  };
+  if (report?.errorType === nameClashError && patched(nameClashPatch)) {
+    next.nameClash = plan.clashKey;
+    return withdrawEverywhere();
   }
-  await acts.cleanupAutoProvisionedEndpoints({ namespace });
+  if (report?.outcome === claimRefusedOutcome) {
+    // Another namespace owns the name (or its owner took back our grant): withdraw it everywhere.
+    next.admitted = undefined;
+    return withdrawEverywhere();
+  }
+  if ((plan.withheld || !plan.admitted) && report && !report.error) {
+    // The name is usable now (another consumer's change made the VIP workflow try it again), or our
+    // claim on it was admitted.
+    next.advertisedOn = plan.usable;
+    if (!plan.admitted) next.admitted = plan.admittedKey;
+    return acts.setAdvertisedServices({
+      namespace,
+      serviceName,
+      advertiseOn: plan.usable,
+      withdrawFrom: [],
+      ...(backend.serve !== undefined ? { serve: backend.serve } : {}),
+    });
+  }
+  if (plan.withheld) next.nameClash = state.nameClash;
+  return undefined;
+}
 
-  const dnsName = tailnet.dnsSuffix ? `${serviceName.slice('svc:'.length)}.${tailnet.dnsSuffix}` : undefined;
-  const conditions = servicesConditions(selection, vip, {
-    replicas: advertised.replicas,
-    withheld: next.nameClash !== undefined,
-    hasTemplate: Boolean(spec.endpointTemplate),
-  });
-  await publish(conditions, {
+async function publishServicesStatus(
+  { publish, serviceName }: PassContext,
+  dnsSuffix: string | undefined,
+  selection: Selection,
+  vip: VipServiceReport | undefined,
+  pass: ServicesPass,
+): Promise<void> {
+  const dnsName = dnsSuffix ? `${vipServiceLabel(serviceName)}.${dnsSuffix}` : undefined;
+  await publish(servicesConditions(serviceName, selection, vip, pass), {
     vipService: vip?.attached
       ? {
           name: serviceName,
@@ -283,6 +405,7 @@ async function reconcileServices(
           consumers: vip.consumers,
         }
       : { name: serviceName },
+    hosts: vip?.attached && vip.hosts ? vip.hosts.map(hostStatus) : null,
     selectedEndpoints: selection.selected.map((e) => ({
       name: e.name,
       autoProvisioned: e.autoProvisioned,
@@ -292,7 +415,6 @@ async function reconcileServices(
     totalBackends: selection.selected.reduce((n, e) => n + e.devices.length, 0),
     healthyBackends: selection.selected.reduce((n, e) => n + e.onlineDevices, 0),
   });
-  return next;
 }
 
 /** Versions the cleanup: unjoined objects on a missing tailnet, a condition and backoff when blocked. */
@@ -301,7 +423,7 @@ const cleanupPatch = 'services-cleanup-unwedged';
 async function cleanupServices(
   snapshot: ObjectSnapshot<TailscaleServicesSpec>,
   state: ServicesState,
-  vipReply: VipReply,
+  vip: VipConsumer,
   carryOn: (progress: ServicesState) => Promise<never>,
 ): Promise<void> {
   const { metadata } = snapshot;
@@ -314,22 +436,25 @@ async function cleanupServices(
     advertiseOn: [],
     withdrawFrom: state.advertisedOn,
   });
-  const vip = state.vip ?? { tailnet: snapshot.spec.tailnet, serviceName };
+  const target = {
+    ...(state.vip ?? { tailnet: snapshot.spec.tailnet, serviceName }),
+    route: routeOf(snapshot),
+  };
   // A run continued as new resumes the backoff where the previous one left it.
   const attemptsBefore = state.cleanup?.attempts ?? 0;
   let blocked = state.cleanup?.blocked;
   for (let requestId = state.requestId + 1; ; requestId++) {
     // Never joined a VIP service, and its tailnet does not exist (any more): nothing can be ours there.
     const unjoinedOnMissingTailnet =
-      !state.vip && patched(cleanupPatch) && !(await acts.getTailnetStatus({ name: vip.tailnet })).exists;
+      !state.vip && patched(cleanupPatch) && !(await acts.getTailnetStatus({ name: target.tailnet })).exists;
     if (unjoinedOnMissingTailnet) break;
-    await leaveVip(routeOf(snapshot), vip, requestId);
-    const reply = await vipReply(requestId);
+    await vip.leave(target, requestId);
+    const reply = await vip.replyTo(requestId, vipReplyTimeout);
     if (reply && !reply.error) break;
     // Tailscale unreachable or refusing: keep the finalizer (nothing is orphaned), say why, and try
     // again, backing off (the VIP workflow acts on each signal at once: no pause would be a hot loop).
     if (!patched(cleanupPatch)) continue;
-    const why = `deletion waits for leaving VIP service ${vip.serviceName} on tailnet ${vip.tailnet}: ${reply?.error ?? 'no reply from its VIP service workflow'}`;
+    const why = `deletion waits for leaving VIP service ${target.serviceName} on tailnet ${target.tailnet}: ${reply?.error ?? 'no reply from its VIP service workflow'}`;
     if (why !== blocked) {
       blocked = why;
       await acts.patchStatus({
@@ -338,11 +463,11 @@ async function cleanupServices(
         name: metadata.name,
         uid: metadata.uid,
         observedGeneration: metadata.generation,
-        conditions: [notReady('DeletionBlocked', why)],
+        conditions: [notReady(ServicesReason.DeletionBlocked, why)],
       });
     }
     const attempts = attemptsBefore + requestId - state.requestId;
-    await sleep(Math.min(2 ** attempts * 1000, 5 * 60_000));
+    await sleep(backoffMs(attempts, 1000, 5 * 60_000));
     // A long outage would grow this history without bound: the next run resumes from here.
     if (workflowInfo().continueAsNewSuggested && patched(cleanupContinuePatch)) {
       await carryOn({
@@ -371,6 +496,7 @@ async function cleanupServices(
 async function leaveWhenGone(
   input: TailscaleServicesWorkflowInput,
   state: ServicesState | undefined,
+  vip: VipConsumer,
 ): Promise<void> {
   if (!state?.vip || !patched(onDeletedPatch)) return;
   const namespace = input.namespace ?? '';
@@ -381,26 +507,12 @@ async function leaveWhenGone(
       advertiseOn: [],
       withdrawFrom: state.advertisedOn,
     });
-    await leaveVip(`services/${namespace}/${input.name}`, state.vip, state.requestId + 1);
+    const route = `services/${namespace}/${input.name}`;
+    await vip.leave({ ...state.vip, route }, state.requestId + 1);
     await acts.cleanupAutoProvisionedEndpoints({ namespace });
   } catch (err) {
     log.warn('cleanup after deletion failed', { name: input.name, error: String(err) });
   }
-}
-
-async function leaveVip(
-  route: string,
-  vip: { tailnet: string; serviceName: string },
-  requestId: number,
-): Promise<void> {
-  await acts.signalVipService({
-    ...vip,
-    consumerWorkflowId: workflowInfo().workflowId,
-    consumerRunId: workflowInfo().firstExecutionRunId,
-    route,
-    requestId,
-    remove: true,
-  });
 }
 
 const routeOf = (snapshot: ObjectSnapshot<unknown>) =>
@@ -410,114 +522,8 @@ function validate(snapshot: ObjectSnapshot<TailscaleServicesSpec>, serviceName: 
   if (!/^svc:[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(serviceName)) {
     return `spec.vipService.name is unset and metadata.name ${snapshot.metadata.name} does not make a valid svc:<dns-label>: set spec.vipService.name`;
   }
-  const { matchLabels, matchExpressions } = snapshot.spec.selector;
-  if (!Object.keys(matchLabels ?? {}).length && !(matchExpressions ?? []).length) {
+  if (selectorIsEmpty(snapshot.spec.selector)) {
     return 'spec.selector is empty: it must name the labels of the TailscaleEndpoints to use';
   }
   return undefined;
-}
-
-const notReady = (reason: string, message: string): ConditionUpdate => ({
-  type: 'Ready',
-  status: 'False',
-  reason,
-  message,
-});
-
-function servicesConditions(
-  selection: Selection,
-  vip: VipServiceReport | undefined,
-  pass: { replicas: number; withheld: boolean; hasTemplate: boolean },
-): ConditionUpdate[] {
-  const selected = selection.selected.length;
-  const wrong = selection.wrongTailnet.length
-    ? `; ignored (other tailnet): ${selection.wrongTailnet.join(', ')}`
-    : '';
-  const endpoints: ConditionUpdate = selected
-    ? {
-        type: 'EndpointsSelected',
-        status: 'True',
-        reason: 'EndpointsSelected',
-        message: `${selected} TailscaleEndpoints selected${wrong}`,
-      }
-    : selection.provisionBlocked
-      ? {
-          type: 'EndpointsSelected',
-          status: 'False',
-          reason: 'EndpointsNameTaken',
-          message: selection.provisionBlocked,
-        }
-      : {
-          type: 'EndpointsSelected',
-          status: 'False',
-          reason: 'NoEndpointsSelected',
-          message: `spec.selector matches no TailscaleEndpoints on this tailnet${wrong}: label some${pass.hasTemplate ? '' : ', or add spec.endpointTemplate'}`,
-        };
-  const vipReady: ConditionUpdate = !vip
-    ? {
-        type: 'VIPServiceReady',
-        status: 'Unknown',
-        reason: 'Pending',
-        message: 'waiting for the VIP service workflow',
-      }
-    : vip.error
-      ? {
-          type: 'VIPServiceReady',
-          status: 'False',
-          reason: 'TailscaleError',
-          message: pass.withheld
-            ? `${vip.error} Not advertised, and not tried again until spec.vipService changes.`
-            : vip.error,
-        }
-      : !vip.attached
-        ? { type: 'VIPServiceReady', status: 'False', reason: vip.outcome, message: vip.message }
-        : vip.outcome === 'SpecMismatch'
-          ? { type: 'VIPServiceReady', status: 'True', reason: 'SpecMismatch', message: vip.message }
-          : {
-              type: 'VIPServiceReady',
-              status: 'True',
-              reason: vip.outcome === 'Created' ? 'Created' : 'Attached',
-              message: `${vip.message}; ${vip.consumers} consumer(s)`,
-            };
-  const proxies: ConditionUpdate = pass.withheld
-    ? {
-        type: 'ProxyConfigReady',
-        status: 'False',
-        reason: 'Withheld',
-        message: 'not advertised: Tailscale refuses the service name (see VIPServiceReady)',
-      }
-    : pass.replicas
-      ? {
-          type: 'ProxyConfigReady',
-          status: 'True',
-          reason: 'Advertised',
-          message: `advertised by ${pass.replicas} proxy replica(s)`,
-        }
-      : {
-          type: 'ProxyConfigReady',
-          status: 'False',
-          reason: 'NoProxies',
-          message: 'no proxy replica config to advertise the service on yet',
-        };
-  const ready: ConditionUpdate =
-    endpoints.status === 'True' && vipReady.status === 'True' && proxies.status === 'True'
-      ? {
-          type: 'Ready',
-          status: 'True',
-          reason: 'Ready',
-          message: 'VIP service exists and is advertised by the selected endpoints',
-        }
-      : notReady(
-          endpoints.status !== 'True'
-            ? endpoints.reason
-            : vipReady.status !== 'True'
-              ? vipReady.reason
-              : proxies.reason,
-          endpoints.status !== 'True'
-            ? endpoints.message
-            : vipReady.status !== 'True'
-              ? vipReady.message
-              : proxies.message,
-        );
-  return [endpoints, vipReady, proxies, ready];
 }

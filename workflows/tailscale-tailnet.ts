@@ -17,10 +17,12 @@ import { runResourceLoop } from './resource-loop';
 import { tailscaleTailnetKey } from './search-attributes';
 import { sweeperWorkflow } from './sweeper';
 import type { ObjectSnapshot, ResourceWorkflowInput } from './types';
+import { retryPolicies } from './retry-policies';
+import { TailnetReason } from '../api/reasons';
 
 const { checkTailnetCredentials, patchStatus, sweeperSettings } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
-  retry: { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 10 },
+  retry: retryPolicies.step,
 });
 
 // Kept literal (not imported from api/) so workflow code pulls in no schema builders.
@@ -47,7 +49,7 @@ export async function tailscaleTailnetWorkflow(input: TailscaleTailnetWorkflowIn
   await runResourceLoop<TailscaleTailnetSpec, TailnetState>({
     input,
     recheckInterval: '6h',
-    reconcile: reconcileTailnet,
+    reconcile: async (snapshot, state) => ({ state: await reconcileTailnet(snapshot, state) }),
     onDeleted: async () => {
       try {
         await getExternalWorkflowHandle(sweeperWorkflowId(input.name)).signal(stopSweeperSignal);
@@ -70,7 +72,7 @@ async function reconcileTailnet(
     uid: snapshot.metadata.uid,
     observedGeneration: snapshot.metadata.generation,
     conditions: [readyCondition(snapshot, check)],
-    fields: { dnsSuffix: check.dnsSuffix ?? null },
+    fields: { dnsSuffix: check.dnsSuffix ?? null, operator: check.operator ?? null },
   });
   if (!check.ready || state?.sweeperStarted) return { sweeperStarted: state?.sweeperStarted ?? false };
   const settings = await sweeperSettings();
@@ -99,7 +101,7 @@ function readyCondition(
 ): ConditionUpdate {
   const ref = snapshot.spec.oauthSecretRef;
   const message =
-    check.reason === 'InvalidSecret' || check.reason === 'InvalidOAuth'
+    check.reason === TailnetReason.InvalidSecret || check.reason === TailnetReason.InvalidOAuth
       ? `${check.message} (spec.oauthSecretRef ${ref.namespace}/${ref.name})`
       : check.message;
   return { type: 'Ready', status: check.ready ? 'True' : 'False', reason: check.reason, message };

@@ -8,7 +8,14 @@ import type { ObjectMeta } from '../api/common';
 export interface ObjectSnapshot<Spec> {
   metadata: Pick<
     ObjectMeta,
-    'name' | 'namespace' | 'uid' | 'generation' | 'resourceVersion' | 'finalizers' | 'deletionTimestamp'
+    | 'name'
+    | 'namespace'
+    | 'uid'
+    | 'generation'
+    | 'resourceVersion'
+    | 'finalizers'
+    | 'deletionTimestamp'
+    | 'creationTimestamp'
   >;
   spec: Spec;
   /**
@@ -31,9 +38,4 @@ export interface ResourceWorkflowInput<Spec, State = undefined> {
   /** Carried across continue-as-new: the last snapshot reconciled. */
   current?: ObjectSnapshot<Spec>;
   state?: State;
-  /**
-   * Multiplies the recheck/refresh timers (the operator's TIMER_SCALE, set by the watchers at start;
-   * benchmarks only). Absent in production, where every timer keeps its literal duration.
-   */
-  timerScale?: number;
 }

@@ -7,14 +7,18 @@ import {
   log,
   patched,
   proxyActivities,
+  proxyLocalActivities,
+  setCurrentDetails,
   setHandler,
   upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Duration } from '@temporalio/common';
+import type { ActivityOptions } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import type { Activities } from '../activities';
 import { byCodeUnits } from './order';
+import { claimRefusedOutcome, decideClaims, type ClaimDecision } from './vip-claims';
+import { hostPollDelayMs, hostsReadiness, maxHostPolls } from './vip-hosts';
 import {
   vipConsumerSignal,
   vipStateQuery,
@@ -22,17 +26,17 @@ import {
   type VipConsumerChange,
   type VipServiceReport,
 } from './messages';
+import { backoffMs } from './backoff';
+import { retryPolicies } from './retry-policies';
+import { vipServiceDetails } from './ui-summary';
 
-const { attachVipService, detachVipService } = proxyActivities<Activities>({
+const vipActivityOptions: ActivityOptions = {
   startToCloseTimeout: '45s',
-  retry: {
-    initialInterval: '2s',
-    backoffCoefficient: 2,
-    maximumInterval: '2m',
-    maximumAttempts: 12,
-    nonRetryableErrorTypes: ['TailnetNotFound', 'InvalidSecret', 'RegistryUnsupported'],
-  },
-});
+  retry: retryPolicies.vipService,
+};
+const remote = proxyActivities<Activities>(vipActivityOptions);
+// The report to the consumers goes out in the same workflow task as the result.
+const local = proxyLocalActivities<Activities>(vipActivityOptions);
 
 export interface VipServiceWorkflowInput {
   tailnet: string;
@@ -42,8 +46,6 @@ export interface VipServiceWorkflowInput {
   pendingRemovals?: VipConsumerChange[];
   /** Carried across continue-as-new: Tailscale's refusal of the name, and the consumers' specs it refused. */
   nameClash?: { specs: string; report: VipServiceReport };
-  /** Multiplies the recheck and idle-grace timers (the worker's TIMER_SCALE; benchmarks only). */
-  timerScale?: number;
 }
 
 /** Re-verify the service this often while consumers exist (repairs drift; reads only when nothing changed). */
@@ -59,12 +61,23 @@ const maxFailureBackoffMs = 15 * 60_000;
 const settleDelay = '3s';
 // Outcomes that wrote (a non-owner's SpecMismatch may not have: it is left to the recheck).
 const wroteOutcomes = new Set(['Created', 'Attached', 'Updated', 'Detached', 'Deleted']);
+/**
+ * Versions attach and detach as local activities: no activity task dispatched and completed through the
+ * server. A creation still gets its settle read: two operators that both found the name free both
+ * "create", and the later PUT silently replaces the earlier one's registry entry.
+ */
+const fewerRoundTripsPatch = 'vip-fewer-round-trips';
+const vipActivities = () => (patched(fewerRoundTripsPatch) ? local : remote);
 /** Versions reporting only to the consumers whose current change the finished activity acted on. */
 const answeredOnlyPatch = 'vip-report-answered-only';
 /** The failure when the service name is a device's (activities/tailscale/errors.ts). */
 const nameClashError = 'TailscaleNameClash';
 /** Versions waiting, once Tailscale refused the name as a device's, until a consumer's spec changes. */
 const nameClashPatch = 'vip-wait-on-name-clash';
+/** Versions the claim decision: the first object created owns the spec; other namespaces need its grant. */
+const claimsPatch = 'vip-claims-by-creation';
+/** Versions reporting the service's hosts, and looking again soon while none is approved. */
+const hostsPatch = 'vip-ready-needs-approved-host';
 
 /**
  * `vip/<tailnet>/<svc>`: the only writer of one VIP service in this operator. It serializes every local
@@ -93,11 +106,12 @@ export async function vipServiceWorkflow(input: VipServiceWorkflowInput): Promis
     last,
   }));
 
-  const scaled = (d: Duration) => (input.timerScale ? msToNumber(d) * input.timerScale : d);
   let failures = 0;
   let settling = false;
   /** Set while Tailscale refuses the name as a device's: the consumers' specs it refused. */
   let clashedSpecs = input.nameClash?.specs;
+  /** Host polls since the last consumer change (bounded: maxHostPolls). */
+  let hostPolls = 0;
   const untilDirty = async () => {
     await condition(() => dirty);
     return true;
@@ -113,30 +127,52 @@ export async function vipServiceWorkflow(input: VipServiceWorkflowInput): Promis
     });
   };
   for (;;) {
+    // Hosts advertising but none approved, or none yet: look again soon (approval and a proxy coming
+    // up reach us through no event), with a backoff, until approved or maxHostPolls.
+    const pollHosts =
+      !failures && !settling && consumers.size > 0 && hostPolls < maxHostPolls && awaitingHosts(last);
     const wait = failures
-      ? Math.min(2 ** failures * 5000, maxFailureBackoffMs)
+      ? backoffMs(failures, 5000, maxFailureBackoffMs)
       : settling
         ? settleDelay
-        : consumers.size
-          ? scaled(recheckInterval)
-          : scaled(idleGrace);
+        : pollHosts
+          ? hostPollDelayMs(hostPolls)
+          : consumers.size
+            ? recheckInterval
+            : idleGrace;
+    setCurrentDetails(
+      vipServiceDetails({
+        tailnet: input.tailnet,
+        serviceName: input.serviceName,
+        consumers: [...consumers.values()].map((c) => c.route).sort(byCodeUnits),
+        last,
+        nextCheckMs: clashedSpecs === undefined ? msToNumber(wait) : undefined,
+        failures,
+        settling,
+        pollHosts,
+      }),
+    );
     // Refused as a device's name: no timer, only a consumer's change can make trying again worth it.
     const woke = clashedSpecs === undefined ? await condition(() => dirty, wait) : await untilDirty();
     if (!woke && consumers.size === 0 && pendingRemovals.length === 0 && failures === 0 && !settling) return;
+    hostPolls = woke ? 0 : pollHosts ? hostPolls + 1 : hostPolls;
     dirty = false;
 
     const removals = pendingRemovals.splice(0);
     const processed = new Map(consumers);
+    // Without the patch (histories of earlier versions) every consumer is a member, ordered by route.
+    const claims = patched(claimsPatch) ? decideClaims(input.serviceName, consumers.values()) : undefined;
+    const members = claims ? new Map(claims.members.map((c) => [c.consumerWorkflowId, c])) : consumers;
     let removalReport: VipServiceReport | undefined;
     if (last && clashedSpecs !== undefined && !removals.length && specsOf(consumers) === clashedSpecs) {
       // Nothing the refusal depends on changed: answer with it, without asking Tailscale again.
-      await report(last, consumers, consumers, [], reported);
+      await report(last, consumers, consumers, [], reported, claims);
       await rollOverIfLong();
       continue;
     }
     clashedSpecs = undefined;
     try {
-      last = consumers.size ? await attach(input, consumers) : await detach(input);
+      last = members.size ? await attach(input, members, claims) : await detach(input);
       failures = 0;
       settling = wroteOutcomes.has(last.outcome) && patched('vip-settle-check');
     } catch (err) {
@@ -164,16 +200,17 @@ export async function vipServiceWorkflow(input: VipServiceWorkflowInput): Promis
       ? new Map([...consumers].filter(([id, change]) => processed.get(id) === change))
       : consumers;
     if (removalReport) {
-      await report(last, answered, consumers, [], reported);
-      await report(removalReport, new Map(), consumers, removals, reported);
-    } else await report(last, answered, consumers, removals, reported);
+      await report(last, answered, consumers, [], reported, claims);
+      await report(removalReport, new Map(), consumers, removals, reported, claims);
+    } else await report(last, answered, consumers, removals, reported, claims);
     upsertMemo({
       vipService: input.serviceName,
       tailnet: input.tailnet,
       addresses: last.addresses,
       // Installs with an entry in the service's registry (this one included), vs this install's objects.
       operatorsAttached: last.consumers,
-      localConsumers: [...consumers.values()].map((c) => c.route),
+      localConsumers: [...members.values()].map((c) => c.route),
+      ...(claims?.refused.size ? { refusedConsumers: [...claims.refused.keys()] } : {}),
       outcome: last.outcome,
       lastError: last.error ?? null,
     });
@@ -192,12 +229,13 @@ const specsOf = (consumers: Map<string, VipConsumerChange>) =>
 
 async function attach(
   input: VipServiceWorkflowInput,
-  consumers: Map<string, VipConsumerChange>,
+  members: Map<string, VipConsumerChange>,
+  claims: ClaimDecision | undefined,
 ): Promise<VipServiceReport> {
-  const ordered = [...consumers.values()].sort((a, b) => byCodeUnits(a.route, b.route));
-  const spec = appliedSpecOf(consumers)?.spec;
+  const ordered = [...members.values()].sort((a, b) => byCodeUnits(a.route, b.route));
+  const spec = appliedSpecOf(members, claims)?.spec;
   if (!spec) throw ApplicationFailure.nonRetryable('no consumer carries a VIP service spec', 'BUG');
-  const result = await attachVipService({
+  const result = await vipActivities().attachVipService({
     tailnet: input.tailnet,
     serviceName: input.serviceName,
     spec,
@@ -214,13 +252,25 @@ async function attach(
     ownerOperator: result.ownerOperator,
     consumers: result.consumers,
     message: result.message,
+    // Results recorded before the activity read hosts have none: those histories report none.
+    ...(result.hosts && patched(hostsPatch) ? { hosts: result.hosts } : {}),
   };
 }
 
+/** Attached, hosts read, and no advertising host approved (or none advertising): not Ready yet. */
+function awaitingHosts(report: VipServiceReport | undefined): boolean {
+  if (!report?.attached || report.error) return false;
+  const readiness = hostsReadiness(report.serviceName, report.hosts);
+  return readiness !== undefined && !readiness.ready;
+}
+
 async function detach(input: VipServiceWorkflowInput): Promise<VipServiceReport> {
-  let result: Awaited<ReturnType<typeof detachVipService>>;
+  let result: Awaited<ReturnType<Activities['detachVipService']>>;
   try {
-    result = await detachVipService({ tailnet: input.tailnet, serviceName: input.serviceName });
+    result = await vipActivities().detachVipService({
+      tailnet: input.tailnet,
+      serviceName: input.serviceName,
+    });
   } catch (err) {
     // A name Tailscale refuses as a device's holds no service: nothing is left to detach from.
     if (failureType(err) !== nameClashError || !patched(nameClashPatch)) throw err;
@@ -271,8 +321,15 @@ function failureType(err: unknown): string | undefined {
   return cause instanceof ApplicationFailure ? (cause.type ?? undefined) : undefined;
 }
 
-/** Every local consumer shares one spec: the first consumer's by route (stable across runs). */
-function appliedSpecOf(consumers: Map<string, VipConsumerChange>): VipConsumerChange | undefined {
+/**
+ * Every local member shares one spec: the owner's by claim (workflows/vip-claims.ts), or in histories
+ * of earlier versions the first consumer's by route.
+ */
+function appliedSpecOf(
+  consumers: Map<string, VipConsumerChange>,
+  claims: ClaimDecision | undefined,
+): VipConsumerChange | undefined {
+  if (claims) return claims.owner;
   return [...consumers.values()].sort((a, b) => byCodeUnits(a.route, b.route)).find((c) => c.spec);
 }
 
@@ -288,8 +345,24 @@ function withLocalConflicts(
   base: VipServiceReport,
   consumer: VipConsumerChange,
   consumers: Map<string, VipConsumerChange>,
+  claims: ClaimDecision | undefined,
 ): VipServiceReport {
-  const applied = appliedSpecOf(consumers);
+  const refusal = claims?.refused.get(consumer.consumerWorkflowId);
+  if (refusal) {
+    // Told nothing of the service (not its addresses): only who owns it and how to get access.
+    return {
+      serviceName: base.serviceName,
+      ackRequestId: base.ackRequestId,
+      consumerRunId: base.consumerRunId,
+      attached: false,
+      outcome: claimRefusedOutcome,
+      addresses: [],
+      consumers: 0,
+      message: refusal,
+    };
+  }
+  const sharing = claims ? new Map(claims.members.map((c) => [c.consumerWorkflowId, c])) : consumers;
+  const applied = appliedSpecOf(sharing, claims);
   if (!base.attached || base.error || !applied) return base;
   const differs = (c: VipConsumerChange) => Boolean(c.spec) && specText(c.spec) !== specText(applied.spec);
   if (consumer !== applied) {
@@ -302,11 +375,26 @@ function withLocalConflicts(
         `the one applied; this object's differs (${specText(consumer.spec)}) and is not: align them, or choose another spec.vipService.name`,
     };
   }
-  const others = [...consumers.values()].filter(differs).map((c) => c.route);
-  if (!others.length) return base;
+  const owned = ownerView(base);
+  const others = [...sharing.values()].filter(differs).map((c) => c.route);
+  if (!others.length) return owned;
+  return {
+    ...owned,
+    message: `${owned.message}; ${others.sort().join(', ')} also use(s) ${base.serviceName} with a different spec.vipService, not applied`,
+  };
+}
+
+/** The report to this install's owner: when another install's spec is applied, what it can do about it. */
+function ownerView(base: VipServiceReport): VipServiceReport {
+  if (base.outcome !== 'SpecMismatch') return { ...base, specOwner: true };
+  const owner = base.ownerOperator ?? 'another operator';
   return {
     ...base,
-    message: `${base.message}; ${others.sort().join(', ')} also use(s) ${base.serviceName} with a different spec.vipService, not applied`,
+    specOwner: true,
+    message:
+      `${base.message}; as this install's owner of ${base.serviceName} it is not Ready while operator ${owner}'s ` +
+      `spec is applied: align it, or take ownership by having operator ${owner}'s objects leave ` +
+      `${base.serviceName} (this install's spec is then applied)`,
   };
 }
 
@@ -320,6 +408,7 @@ async function report(
   consumers: Map<string, VipConsumerChange>,
   removals: VipConsumerChange[],
   reported: Map<string, string>,
+  claims: ClaimDecision | undefined,
 ): Promise<void> {
   const targets: [VipConsumerChange, VipServiceReport][] = [
     ...[...answered.values()].map((c): [VipConsumerChange, VipServiceReport] => [
@@ -328,6 +417,7 @@ async function report(
         { ...base, ackRequestId: c.requestId, consumerRunId: c.consumerRunId },
         c,
         consumers,
+        claims,
       ),
     ]),
     ...removals

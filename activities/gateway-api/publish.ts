@@ -6,6 +6,7 @@ import { vipServiceNamePattern } from '../../api/common';
 import { selectorIsEmpty, selectorMatches } from '../../api/label-selector';
 import type { TailscaleGatewayPublish } from '../../api/v1alpha1/tailscale-gateway';
 import { routeKeyOf, type RouteKind } from './types';
+import { defaultVipServiceName } from '../../api/vip-service-name';
 
 export interface PublishableRoute {
   kind: RouteKind;
@@ -28,6 +29,8 @@ export interface Publication {
    * gateway publishing the same service share that entry (status lists them all).
    */
   consumerRoute: string;
+  /** The TailscaleProxyGroup (the gateway's namespace) that hosts it, from spec.publish[].proxyGroup. */
+  proxyGroup?: string;
 }
 
 export interface PublishProblem {
@@ -67,7 +70,7 @@ export function planPublications(input: {
     }
     for (const route of selectRoutes(entry, field, input, problems)) {
       const routeKey = routeKeyOf(route.kind, route.namespace, route.name);
-      const serviceName = entry.vipService.name ?? `svc:${route.name}`;
+      const serviceName = entry.vipService.name ?? defaultVipServiceName(route.name);
       if (byRoute[routeKey]) {
         problems.push({
           reason: 'PublishConflict',
@@ -103,10 +106,24 @@ export function planPublications(input: {
             message: `${field}: ${serviceName} is also published with other tags or comment by ${existing.routes.join(', ')}; the first spec is used`,
           });
         }
+        if (entry.proxyGroup && existing.proxyGroup && entry.proxyGroup !== existing.proxyGroup) {
+          problems.push({
+            reason: 'PublishConflict',
+            message: `${field}.proxyGroup: ${serviceName} is also hosted on TailscaleProxyGroup ${existing.proxyGroup} by ${existing.routes.join(', ')}; that one is used`,
+          });
+        }
+        existing.proxyGroup ??= entry.proxyGroup;
         existing.spec.ports = sortPorts([...existing.spec.ports, ...ports]);
         existing.routes = [...existing.routes, routeKey].sort();
       } else {
-        byKey.set(key, { tailnet, serviceName, spec, routes: [routeKey], consumerRoute: '' });
+        byKey.set(key, {
+          tailnet,
+          serviceName,
+          spec,
+          routes: [routeKey],
+          consumerRoute: '',
+          ...(entry.proxyGroup ? { proxyGroup: entry.proxyGroup } : {}),
+        });
       }
       byRoute[routeKey] = { tailnet, serviceName };
     }

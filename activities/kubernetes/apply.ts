@@ -7,7 +7,7 @@ import {
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { parse } from 'yaml';
-import { isNotFound } from './errors';
+import { isConflict, isNotFound } from './errors';
 import { isSubsetOf } from './subset';
 
 /** An object as the API server sends it over the wire (JSON field names, plain values). */
@@ -99,6 +99,21 @@ export class KubeObjects {
       PatchStrategy.ServerSideApply,
     );
     return { changed: true };
+  }
+
+  /**
+   * Creates the object unless one of its name exists (false then). Unlike an apply, two writers racing
+   * to create it cannot both succeed, so a caller can follow up with writes conditional on the
+   * resourceVersion it reads back.
+   */
+  async createIfAbsent(desired: WireObject): Promise<boolean> {
+    try {
+      await this.api.create(toModel(desired), undefined, undefined, this.fieldManager);
+      return true;
+    } catch (err) {
+      if (isConflict(err)) return false;
+      throw err;
+    }
   }
 
   /** True when it existed. */

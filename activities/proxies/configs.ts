@@ -3,7 +3,13 @@ import { isDeepStrictEqual } from 'node:util';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ProxyDeployment } from '../../api/v1alpha1/proxy';
 import type { Logger } from '../../runtime/logger';
-import { desiredConfigSecret, desiredTailscaledConfig, ordinals, proxyNames } from '../specs/proxy-group';
+import {
+  desiredConfigSecret,
+  desiredTailscaledConfig,
+  ordinals,
+  proxyNames,
+  type ProxyPlacement,
+} from '../specs/proxy-group';
 import { parseTailscaledConfig, tailscaledConfigKey } from '../specs/tailscaled-config';
 import type { KubeObjects, WireObject } from '../kubernetes/apply';
 import { isConflict, toKubeActivityFailure } from '../kubernetes/errors';
@@ -22,6 +28,8 @@ export interface EnsureProxyConfigsInput {
 
 export interface ReplicaConfigOutcome {
   ordinal: number;
+  /** The replica's pod (in the operator namespace); absent from results recorded before placement. */
+  pod?: string;
   deviceId?: string;
   /** IDs only: the key itself goes from the API response straight into the config Secret. */
   mintedKeyId?: string;
@@ -36,6 +44,8 @@ export interface ProxyConfigsOutcome {
 
 export interface ConfigDeps {
   objects: KubeObjects;
+  /** Where this deployment's proxies live (proxyPlacement). */
+  placement: ProxyPlacement;
   /** Resolved only when a key must be minted or a stale device deleted. */
   tailscale: () => Promise<TailscaleClient>;
   /** This operator's `<clusterID>/<operatorID>`: part of each key's description. */
@@ -75,8 +85,10 @@ async function ensureReplicaConfig(
   ordinal: number,
 ): Promise<ReplicaConfigOutcome> {
   const d = input.deployment;
+  const p = deps.placement;
   const outcome: ReplicaConfigOutcome = {
     ordinal,
+    pod: proxyNames.pod(p, ordinal),
     reissued: false,
     reissueDeferred: false,
     configWritten: false,
@@ -88,14 +100,14 @@ async function ensureReplicaConfig(
         deps.objects.read({
           apiVersion: 'v1',
           kind: 'Secret',
-          namespace: d.namespace,
-          name: proxyNames.stateSecret(d, ordinal),
+          namespace: p.namespace,
+          name: proxyNames.stateSecret(p, ordinal),
         }),
         deps.objects.read({
           apiVersion: 'v1',
           kind: 'Secret',
-          namespace: d.namespace,
-          name: proxyNames.configSecret(d, ordinal),
+          namespace: p.namespace,
+          name: proxyNames.configSecret(p, ordinal),
         }),
       ]);
       const state = readReplicaState(stateSecret);
@@ -129,7 +141,7 @@ async function ensureReplicaConfig(
       }
 
       const config = desiredTailscaledConfig(d, ordinal, { authKey, current });
-      const desired = desiredConfigSecret(d, ordinal, config) as WireObject;
+      const desired = desiredConfigSecret(d, p, ordinal, config) as WireObject;
       // Compared as parsed JSON: another writer's formatting or key order is not a change.
       const { data: _data, ...metadataOnly } = desired;
       if (configSecret && isDeepStrictEqual(config, current) && isSubsetOf(metadataOnly, configSecret)) {

@@ -1,9 +1,10 @@
 import type { DeviceStatus, ProxyDeployment, StatefulSetStatus } from '../../api/v1alpha1/proxy';
-import { ordinals, proxyNames } from '../specs/proxy-group';
-import type { KubeObjects } from '../kubernetes/apply';
+import { ordinals, proxyNames, type ProxyPlacement } from '../specs/proxy-group';
+import type { KubeObjects, WireObject } from '../kubernetes/apply';
 import type { TailscaleClient } from '../tailscale/client';
 import { deleteDevice, getDevice, type Device } from '../tailscale/devices';
 import { selectorOf } from './objects';
+import { proxyTooOld, proxyTooOldMessage, type ProxyTooOld } from './proxy-version';
 import { readReplicaState, type ProxyReplicaState } from './state-secret';
 
 export interface ObserveProxyDevicesInput {
@@ -23,10 +24,13 @@ export interface ProxyObservation {
   apiError?: string;
   /** Devices the state Secrets name but the tailnet no longer has. */
   missingDevices: string[];
+  /** Replicas whose tailscaled is too old for the config we write, and what to tell the user. */
+  versionTooOld?: { proxies: ProxyTooOld[]; message: string };
 }
 
 export interface ObserveDeps {
   objects: KubeObjects;
+  placement: ProxyPlacement;
   tailscale: () => Promise<TailscaleClient>;
 }
 
@@ -34,7 +38,10 @@ interface Replica {
   ordinal: number;
   pod: string;
   podUid?: string;
+  /** Set while the pod is Ready: where Envoy reaches its egress ports. */
+  podIP?: string;
   state: ProxyReplicaState;
+  tooOld?: ProxyTooOld;
 }
 
 /**
@@ -47,10 +54,11 @@ export async function observeProxyDevices(
 ): Promise<ProxyObservation> {
   const d = input.deployment;
   const [replicas, statefulSet] = await Promise.all([
-    readReplicas(deps.objects, d),
-    readStatefulSet(deps.objects, d),
+    readReplicas(deps.objects, d, deps.placement),
+    readStatefulSet(deps.objects, d, deps.placement),
   ]);
   const registered = replicas.filter((r) => r.state.deviceId);
+  const tooOld = replicas.flatMap((r) => (r.tooOld ? [r.tooOld] : []));
 
   let apiDevices = new Map<string, Device | null>();
   let apiError: string | undefined;
@@ -82,41 +90,62 @@ export async function observeProxyDevices(
     missingDevices: apiError
       ? []
       : registered.filter((r) => apiDevices.get(r.state.deviceId!) === null).map((r) => r.state.deviceId!),
+    ...(tooOld.length
+      ? { versionTooOld: { proxies: tooOld, message: proxyTooOldMessage(tooOld, d.proxyClassName) } }
+      : {}),
   };
 }
 
-async function readReplicas(objects: KubeObjects, d: ProxyDeployment): Promise<Replica[]> {
+async function readReplicas(objects: KubeObjects, d: ProxyDeployment, p: ProxyPlacement): Promise<Replica[]> {
   const [secrets, pods] = await Promise.all([
     Promise.all(
       ordinals(d.replicas).map((i) =>
         objects.read({
           apiVersion: 'v1',
           kind: 'Secret',
-          namespace: d.namespace,
-          name: proxyNames.stateSecret(d, i),
+          namespace: p.namespace,
+          name: proxyNames.stateSecret(p, i),
         }),
       ),
     ),
-    objects.list({ apiVersion: 'v1', kind: 'Pod', namespace: d.namespace }, selectorOf(d)),
+    objects.list({ apiVersion: 'v1', kind: 'Pod', namespace: p.namespace }, selectorOf(d)),
   ]);
-  const podUids = new Map(pods.map((pod) => [pod.metadata.name, pod.metadata.uid]));
-  return secrets.map((secret, ordinal) => ({
-    ordinal,
-    pod: proxyNames.pod(d, ordinal),
-    podUid: podUids.get(proxyNames.pod(d, ordinal)),
-    state: readReplicaState(secret),
-  }));
+  const byName = new Map(pods.map((pod) => [pod.metadata.name, pod]));
+  return secrets.map((secret, ordinal) => {
+    const pod = byName.get(proxyNames.pod(p, ordinal));
+    const podIP = pod && readyPodIPv4(pod);
+    const state = readReplicaState(secret);
+    const tooOld = proxyTooOld(pod, state);
+    return {
+      ordinal,
+      pod: proxyNames.pod(p, ordinal),
+      podUid: pod?.metadata.uid,
+      ...(podIP ? { podIP } : {}),
+      state,
+      ...(tooOld ? { tooOld } : {}),
+    };
+  });
+}
+
+function readyPodIPv4(pod: WireObject): string | undefined {
+  const status = pod.status as
+    | { podIP?: string; podIPs?: { ip: string }[]; conditions?: { type: string; status: string }[] }
+    | undefined;
+  if (status?.conditions?.find((c) => c.type === 'Ready')?.status !== 'True') return undefined;
+  const ips = [status.podIP, ...(status.podIPs ?? []).map((p) => p.ip)];
+  return ips.find((ip): ip is string => Boolean(ip && !ip.includes(':')));
 }
 
 async function readStatefulSet(
   objects: KubeObjects,
   d: ProxyDeployment,
+  p: ProxyPlacement,
 ): Promise<StatefulSetStatus | undefined> {
   const sts = await objects.read({
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
-    namespace: d.namespace,
-    name: proxyNames.statefulSet(d),
+    namespace: p.namespace,
+    name: proxyNames.statefulSet(p),
   });
   if (!sts) return undefined;
   const spec = sts.spec as { replicas?: number } | undefined;
@@ -125,7 +154,8 @@ async function readStatefulSet(
     name: sts.metadata.name,
     replicas: spec?.replicas ?? 0,
     readyReplicas: status?.readyReplicas ?? 0,
-    ...(d.ports.length ? { service: proxyNames.service(d) } : {}),
+    ...(d.ports.length ? { service: proxyNames.service(p) } : {}),
+    namespace: p.namespace,
     ...(sts.metadata.creationTimestamp ? { createdAt: normalizeTime(sts.metadata.creationTimestamp) } : {}),
   };
 }
@@ -148,6 +178,7 @@ function deviceStatusOf(
     ...(ipv4 ? { tailscaleIP: ipv4 } : {}),
     ...(state.deviceIps.length ? { tailscaleIPs: state.deviceIps } : {}),
     ...(state.deviceFqdn ? { tailscaleFQDN: state.deviceFqdn } : {}),
+    ...(replica.podIP ? { podIP: replica.podIP } : {}),
     // The state belongs to the running pod only when containerboot wrote that pod's UID.
     online: Boolean(replica.podUid && state.podUid === replica.podUid),
   };

@@ -7,12 +7,15 @@ import { tailscaleProxyClassCrd, type TailscaleProxyClass } from '../../api/v1al
 import type { CustomObjects } from '../kubernetes/custom-objects';
 import { isNotFound } from '../kubernetes/errors';
 import { builtinProxyPodSettings, defaultProxyImage, type ProxyPodSettings } from '../specs/proxy-group';
+import { allowListMessage, tagsOutside } from './allowed-tags';
 
 export const proxyClassResource = resourceOf(tailscaleProxyClassCrd);
 
 export interface ProxyClassDeps {
   objects: CustomObjects;
   kube: KubeConfig;
+  /** The admin allow-list of tags, when no class limits them; empty or absent: any tag. */
+  allowedTags?: string[];
 }
 
 type Refusal = 'ProxyClassNotFound' | 'ProxyClassNotPermitted' | 'TagsNotPermitted';
@@ -27,6 +30,11 @@ const refuse = (type: Refusal, message: string) =>
  */
 export async function resolveProxyClass(deps: ProxyClassDeps, d: ProxyDeployment): Promise<ProxyPodSettings> {
   const cls = d.proxyClassName ? await namedClass(deps, d.proxyClassName) : await defaultClass(deps);
+  if (!cls?.spec.tags) {
+    const allowList = deps.allowedTags ?? [];
+    const outside = tagsOutside(allowList, d.tags);
+    if (outside.length) throw refuse('TagsNotPermitted', allowListMessage('spec.tags', outside, allowList));
+  }
   if (!cls) return builtinProxyPodSettings;
   const where = d.proxyClassName ? 'spec.proxyClassName' : 'the default TailscaleProxyClass';
   if (!(await namespaceMayUse(deps, cls, d.namespace))) {

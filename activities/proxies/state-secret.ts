@@ -7,6 +7,7 @@ export const stateKeys = {
   deviceIps: 'device_ips',
   podUid: 'pod_uid',
   reissueAuthKey: 'reissue_authkey',
+  capVersion: 'tailscale_capver',
 } as const;
 
 export interface ProxyReplicaState {
@@ -17,6 +18,8 @@ export interface ProxyReplicaState {
   podUid?: string;
   /** The auth key the proxy failed to log in with (or `no-authkey`): a request for a fresh one. */
   reissueAuthKey?: string;
+  /** containerboot's tailcfg.CurrentCapabilityVersion (written from capability version 109 on). */
+  capVersion?: number;
 }
 
 export function secretValue(secret: WireObject | undefined, key: string): string | undefined {
@@ -37,6 +40,8 @@ export function readReplicaState(secret: WireObject | undefined): ProxyReplicaSt
   if (fqdn) state.deviceFqdn = fqdn.replace(/\.$/, '');
   if (podUid) state.podUid = podUid;
   if (reissue) state.reissueAuthKey = reissue;
+  const capVersion = Number(secretValue(secret, stateKeys.capVersion) ?? NaN);
+  if (Number.isInteger(capVersion)) state.capVersion = capVersion;
   return state;
 }
 

@@ -3,10 +3,11 @@
  * functions, a TailscaleEndpoints or TailscaleProxyGroup in, manifests out. Nothing here reads or
  * writes anything, so every rule about names, labels, env and volumes is unit-testable.
  */
+import { createHash } from 'node:crypto';
 import type {
+  V1ConfigMap,
   V1Container,
   V1EnvVar,
-  V1OwnerReference,
   V1Role,
   V1RoleBinding,
   V1Secret,
@@ -16,7 +17,6 @@ import type {
   V1Volume,
   V1VolumeMount,
 } from '@kubernetes/client-node';
-import { apiVersion } from '../../api/common';
 import { proxyPortName, type ProxyDeployment, type ProxyParentKind } from '../../api/v1alpha1/proxy';
 import { tailscaledConfigKey } from './tailscaled-config';
 import type { TailscaleProxyClassSpec as ProxyClassSpec } from '../../api/v1alpha1/tailscale-proxy-class';
@@ -31,6 +31,9 @@ export const proxyLabelKeys = {
   /** `endpoints` or `proxygroup`: the first segment of the owning workflow's id. */
   parentKind: 'gateway.tailscale.com/parent-kind',
   parentName: 'gateway.tailscale.com/parent-name',
+  /** The parent's namespace and uid: the proxies live in the operator namespace, so no ownerReference. */
+  parentNamespace: 'gateway.tailscale.com/parent-namespace',
+  parentUid: 'gateway.tailscale.com/parent-uid',
   secretType: 'gateway.tailscale.com/secret-type',
   replica: 'gateway.tailscale.com/replica',
 } as const;
@@ -43,67 +46,134 @@ export function parentKindLabel(kind: ProxyParentKind): ProxyParentKindLabel {
   return kind === 'TailscaleEndpoints' ? 'endpoints' : 'proxygroup';
 }
 
-/** Every name derived from the parent; the config Secret name is a contract with TailscaleServices. */
+/**
+ * Where a parent's proxy objects live: the operator namespace, under one base name per parent, so that a
+ * tenant can read neither their auth keys nor their state. Resolved by the activities from the parent's
+ * kind, namespace and name (the workflows carry the parent's own namespace and name).
+ */
+export interface ProxyPlacement {
+  namespace: string;
+  /** The StatefulSet's name; every other name derives from it (proxyNames). */
+  name: string;
+}
+
+// A StatefulSet's pods are `<name>-<ordinal>` and carry the label controller-revision-hash
+// `<name>-<10 chars>`, a label value of at most 63 characters: hence 52.
+const maxPlacementName = 52;
+
+/**
+ * `<namespace>-<name>-<hash>`: readable, deterministic, and unique across tenants and kinds (the hash of
+ * kind, namespace and name tells `a-b/c` from `a/b-c`, and a TailscaleEndpoints from a TailscaleProxyGroup
+ * of the same name). A DNS-1035 label, as the proxies' Service name must be.
+ */
+export function proxyPlacement(
+  d: Pick<ProxyDeployment, 'kind' | 'namespace' | 'name'>,
+  operatorNamespace: string,
+): ProxyPlacement {
+  const hash = createHash('sha256').update(`${d.kind}\n${d.namespace}\n${d.name}`).digest('hex').slice(0, 8);
+  let readable = `${d.namespace}-${d.name}`.toLowerCase().replace(/[^a-z0-9-]/g, '-');
+  if (!/^[a-z]/.test(readable)) readable = `ts-${readable}`;
+  readable = readable.slice(0, maxPlacementName - hash.length - 1).replace(/-+$/, '');
+  return { namespace: operatorNamespace, name: `${readable}-${hash}` };
+}
+
+/**
+ * Where the operator put a parent's proxies before they moved to the operator namespace: in the parent's
+ * namespace, named after it, owned by a controller ownerReference. Only found to be removed.
+ */
+export const legacyProxyPlacement = (d: Pick<ProxyDeployment, 'namespace' | 'name'>): ProxyPlacement => ({
+  namespace: d.namespace,
+  name: d.name,
+});
+
+/**
+ * Every name derived from a placement (`proxyPlacement`); the config Secret name is a contract with the
+ * TailscaleServices workflow and the proxy simulator.
+ */
 export const proxyNames = {
-  statefulSet: (d: Pick<ProxyDeployment, 'name'>) => d.name,
-  serviceAccount: (d: Pick<ProxyDeployment, 'name'>) => d.name,
-  role: (d: Pick<ProxyDeployment, 'name'>) => d.name,
-  roleBinding: (d: Pick<ProxyDeployment, 'name'>) => d.name,
-  service: (d: Pick<ProxyDeployment, 'name'>) => d.name,
-  pod: (d: Pick<ProxyDeployment, 'name'>, ordinal: number) => `${d.name}-${ordinal}`,
-  stateSecret: (d: Pick<ProxyDeployment, 'name'>, ordinal: number) => `${d.name}-${ordinal}`,
-  configSecret: (d: Pick<ProxyDeployment, 'name'>, ordinal: number) => `${d.name}-${ordinal}-config`,
+  statefulSet: (p: Pick<ProxyPlacement, 'name'>) => p.name,
+  serviceAccount: (p: Pick<ProxyPlacement, 'name'>) => p.name,
+  role: (p: Pick<ProxyPlacement, 'name'>) => p.name,
+  roleBinding: (p: Pick<ProxyPlacement, 'name'>) => p.name,
+  service: (p: Pick<ProxyPlacement, 'name'>) => p.name,
+  pod: (p: Pick<ProxyPlacement, 'name'>, ordinal: number) => `${p.name}-${ordinal}`,
+  stateSecret: (p: Pick<ProxyPlacement, 'name'>, ordinal: number) => `${p.name}-${ordinal}`,
+  configSecret: (p: Pick<ProxyPlacement, 'name'>, ordinal: number) => `${p.name}-${ordinal}-config`,
   hostname: (d: Pick<ProxyDeployment, 'hostnamePrefix'>, ordinal: number) => `${d.hostnamePrefix}-${ordinal}`,
   configVolume: (ordinal: number) => `tailscaledconfig-${ordinal}`,
+  /** The ConfigMap of serve and egress config every replica of the set reads at /etc/proxies. */
+  proxiesConfigMap: (p: Pick<ProxyPlacement, 'name'>) => `${p.name}-proxies`,
 };
 
-export const configMountPath = (d: Pick<ProxyDeployment, 'name'>, ordinal: number) =>
-  `/etc/tsconfig/${proxyNames.pod(d, ordinal)}`;
+/** Where the proxies ConfigMap is mounted, and the env containerboot reads it by (Tailscale's names). */
+export const proxiesVolume = { name: 'proxies', mountPath: '/etc/proxies' } as const;
+export const serveConfigKey = 'serve-config.json';
+export const proxiesEnv = {
+  TS_SERVE_CONFIG: `${proxiesVolume.mountPath}/${serveConfigKey}`,
+  TS_EGRESS_PROXIES_CONFIG_PATH: proxiesVolume.mountPath,
+} as const;
+
+/** The container port name of an egress matchPort (a port name is at most 15 characters). */
+export const egressPortName = (matchPort: number) => `egress-${matchPort}`;
+
+export const configMountPath = (p: Pick<ProxyPlacement, 'name'>, ordinal: number) =>
+  `/etc/tsconfig/${proxyNames.pod(p, ordinal)}`;
 
 export const ordinals = (replicas: number): number[] => Array.from({ length: replicas }, (_, i) => i);
 
-/** Selects the proxy pods; immutable on a StatefulSet, so it never includes user labels. */
-export function proxySelectorLabels(d: Pick<ProxyDeployment, 'kind' | 'name'>): Record<string, string> {
+type ParentRef = Pick<ProxyDeployment, 'kind' | 'namespace' | 'name'>;
+
+/**
+ * Selects the proxy pods; immutable on a StatefulSet, so it never includes user labels or the uid (a
+ * re-created parent adopts its predecessor's objects).
+ */
+export function proxySelectorLabels(d: ParentRef): Record<string, string> {
   return {
     [proxyLabelKeys.parentKind]: parentKindLabel(d.kind),
+    [proxyLabelKeys.parentNamespace]: d.namespace,
     [proxyLabelKeys.parentName]: d.name,
   };
 }
 
-/** Labels of every owned object. */
-export function proxyLabels(d: Pick<ProxyDeployment, 'kind' | 'name'>): Record<string, string> {
+/** This parent's objects and no other's: its selector labels plus its uid. */
+export function proxyOwnerLabels(d: ParentRef & Pick<ProxyDeployment, 'uid'>): Record<string, string> {
+  return { ...proxySelectorLabels(d), [proxyLabelKeys.parentUid]: d.uid };
+}
+
+/** Labels of every owned object; `instance` names the StatefulSet the object belongs to. */
+export function proxyLabels(d: ProxyDeployment, p: ProxyPlacement): Record<string, string> {
   return {
     [proxyLabelKeys.managedBy]: managedByValue,
     [proxyLabelKeys.name]: 'tailscale-proxy',
-    [proxyLabelKeys.instance]: d.name,
-    ...proxySelectorLabels(d),
+    [proxyLabelKeys.instance]: proxyNames.statefulSet(p),
+    ...proxyOwnerLabels(d),
   };
 }
 
-export function proxyOwnerReference(d: ProxyDeployment): V1OwnerReference {
-  return { apiVersion, kind: d.kind, name: d.name, uid: d.uid, controller: true, blockOwnerDeletion: true };
+function metadataOf(
+  d: ProxyDeployment,
+  p: ProxyPlacement,
+  name: string,
+  extraLabels: Record<string, string> = {},
+) {
+  return { name, namespace: p.namespace, labels: { ...proxyLabels(d, p), ...extraLabels } };
 }
 
-function metadataOf(d: ProxyDeployment, name: string, extraLabels: Record<string, string> = {}) {
+export function desiredServiceAccount(d: ProxyDeployment, p: ProxyPlacement): V1ServiceAccount {
   return {
-    name,
-    namespace: d.namespace,
-    labels: { ...proxyLabels(d), ...extraLabels },
-    ownerReferences: [proxyOwnerReference(d)],
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: metadataOf(d, p, proxyNames.serviceAccount(p)),
   };
-}
-
-export function desiredServiceAccount(d: ProxyDeployment): V1ServiceAccount {
-  return { apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadataOf(d, proxyNames.serviceAccount(d)) };
 }
 
 /** Proxies may read and write only their own state Secrets, and emit events; nothing else. */
-export function desiredRole(d: ProxyDeployment): V1Role {
-  const stateSecrets = ordinals(d.replicas).map((i) => proxyNames.stateSecret(d, i));
+export function desiredRole(d: ProxyDeployment, p: ProxyPlacement): V1Role {
+  const stateSecrets = ordinals(d.replicas).map((i) => proxyNames.stateSecret(p, i));
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',
-    metadata: metadataOf(d, proxyNames.role(d)),
+    metadata: metadataOf(d, p, proxyNames.role(p)),
     rules: [
       // An empty resourceNames would grant every Secret in the namespace: leave the rule out instead.
       ...(stateSecrets.length
@@ -121,13 +191,13 @@ export function desiredRole(d: ProxyDeployment): V1Role {
   };
 }
 
-export function desiredRoleBinding(d: ProxyDeployment): V1RoleBinding {
+export function desiredRoleBinding(d: ProxyDeployment, p: ProxyPlacement): V1RoleBinding {
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'RoleBinding',
-    metadata: metadataOf(d, proxyNames.roleBinding(d)),
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: proxyNames.role(d) },
-    subjects: [{ kind: 'ServiceAccount', name: proxyNames.serviceAccount(d), namespace: d.namespace }],
+    metadata: metadataOf(d, p, proxyNames.roleBinding(p)),
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: proxyNames.role(p) },
+    subjects: [{ kind: 'ServiceAccount', name: proxyNames.serviceAccount(p), namespace: p.namespace }],
   };
 }
 
@@ -139,12 +209,12 @@ function secretLabels(type: ProxySecretType, ordinal: number): Record<string, st
  * Pre-created empty so the parent can own it; tailscaled (containerboot) fills in its keys. No `data`
  * on purpose: server-side apply then never touches what the proxy wrote.
  */
-export function desiredStateSecret(d: ProxyDeployment, ordinal: number): V1Secret {
+export function desiredStateSecret(d: ProxyDeployment, p: ProxyPlacement, ordinal: number): V1Secret {
   return {
     apiVersion: 'v1',
     kind: 'Secret',
     type: 'Opaque',
-    metadata: metadataOf(d, proxyNames.stateSecret(d, ordinal), secretLabels('state', ordinal)),
+    metadata: metadataOf(d, p, proxyNames.stateSecret(p, ordinal), secretLabels('state', ordinal)),
   };
 }
 
@@ -186,14 +256,45 @@ export function desiredTailscaledConfig(
   return config;
 }
 
-export function desiredConfigSecret(d: ProxyDeployment, ordinal: number, config: TailscaledConfig): V1Secret {
+export function desiredConfigSecret(
+  d: ProxyDeployment,
+  p: ProxyPlacement,
+  ordinal: number,
+  config: TailscaledConfig,
+): V1Secret {
   return {
     apiVersion: 'v1',
     kind: 'Secret',
     type: 'Opaque',
-    metadata: metadataOf(d, proxyNames.configSecret(d, ordinal), secretLabels('config', ordinal)),
+    metadata: metadataOf(d, p, proxyNames.configSecret(p, ordinal), secretLabels('config', ordinal)),
     data: { [tailscaledConfigKey]: Buffer.from(JSON.stringify(config)).toString('base64') },
   };
+}
+
+/**
+ * The set's `<statefulset>-proxies` ConfigMap as the egress writer applies it: only its own keys (the
+ * serve config key has another writer), with the matchPort allocations kept in an annotation.
+ */
+export function desiredProxiesConfigMap(
+  d: ProxyDeployment,
+  p: ProxyPlacement,
+  data: Record<string, string>,
+  annotations: Record<string, string>,
+): V1ConfigMap {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { ...metadataOf(d, p, proxyNames.proxiesConfigMap(p)), annotations },
+    data,
+  };
+}
+
+/**
+ * Pre-created empty so the parent owns it; the TailscaleServices (serve config) and egress writers
+ * edit its keys. No `data` on purpose: server-side apply then never touches what they wrote.
+ */
+export function emptyProxiesConfigMap(d: ProxyDeployment, p: ProxyPlacement): V1ConfigMap {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: metadataOf(d, p, proxyNames.proxiesConfigMap(p)) };
 }
 
 /**
@@ -257,6 +358,8 @@ function proxyEnv(pod: ProxyPodSettings): V1EnvVar[] {
     { name: 'TS_KUBE_SECRET', value: '$(POD_NAME)' },
     { name: 'TS_STATE', value: 'kube:$(POD_NAME)' },
     { name: 'TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR', value: '/etc/tsconfig/$(POD_NAME)' },
+    // Always set: containerboot treats a missing file as nothing to serve or forward.
+    ...Object.entries(proxiesEnv).map(([name, value]) => ({ name, value })),
   ];
 }
 
@@ -264,23 +367,31 @@ function proxyEnv(pod: ProxyPodSettings): V1EnvVar[] {
 const tmpVolume = 'tmp';
 
 // Every replica's config is mounted into every pod; each pod reads its own via $(POD_NAME).
-function configVolumes(d: ProxyDeployment): { volumes: V1Volume[]; mounts: V1VolumeMount[] } {
+function configVolumes(
+  d: ProxyDeployment,
+  p: ProxyPlacement,
+): { volumes: V1Volume[]; mounts: V1VolumeMount[] } {
   const all = ordinals(d.replicas);
   return {
     volumes: [
       ...all.map((i) => ({
         name: proxyNames.configVolume(i),
-        secret: { secretName: proxyNames.configSecret(d, i) },
+        secret: { secretName: proxyNames.configSecret(p, i) },
       })),
       { name: tmpVolume, emptyDir: {} },
+      {
+        name: proxiesVolume.name,
+        configMap: { name: proxyNames.proxiesConfigMap(p), optional: true },
+      },
     ],
     mounts: [
       ...all.map((i) => ({
         name: proxyNames.configVolume(i),
-        mountPath: configMountPath(d, i),
+        mountPath: configMountPath(p, i),
         readOnly: true,
       })),
       { name: tmpVolume, mountPath: '/tmp' },
+      { name: proxiesVolume.name, mountPath: proxiesVolume.mountPath, readOnly: true },
     ],
   };
 }
@@ -292,7 +403,12 @@ function containerSecurityContext(pod: ProxyPodSettings): object {
   return pod.securityContext ?? restrictedContainerSecurityContext;
 }
 
-function proxyContainer(d: ProxyDeployment, pod: ProxyPodSettings, mounts: V1VolumeMount[]): V1Container {
+function proxyContainer(
+  d: ProxyDeployment,
+  pod: ProxyPodSettings,
+  mounts: V1VolumeMount[],
+  egressMatchPorts: readonly number[],
+): V1Container {
   const container: V1Container = {
     name: proxyContainerName,
     image: pod.image,
@@ -300,13 +416,13 @@ function proxyContainer(d: ProxyDeployment, pod: ProxyPodSettings, mounts: V1Vol
     volumeMounts: mounts,
     securityContext: containerSecurityContext(pod),
   };
-  if (d.ports.length) {
-    container.ports = d.ports.map((p) => ({
-      name: proxyPortName(p),
-      containerPort: p.port,
-      protocol: p.protocol,
-    }));
-  }
+  const ports = [
+    ...d.ports.map((p) => ({ name: proxyPortName(p), containerPort: p.port, protocol: p.protocol })),
+    ...[...egressMatchPorts]
+      .sort((a, b) => a - b)
+      .map((port) => ({ name: egressPortName(port), containerPort: port, protocol: 'TCP' })),
+  ];
+  if (ports.length) container.ports = ports;
   if (pod.resources) container.resources = pod.resources;
   return container;
 }
@@ -315,26 +431,32 @@ function proxyContainer(d: ProxyDeployment, pod: ProxyPodSettings, mounts: V1Vol
 const sysctlerScript =
   'sysctl -w net.ipv4.ip_forward=1 && if sysctl net.ipv6.conf.all.forwarding; then sysctl -w net.ipv6.conf.all.forwarding=1; fi';
 
-export function desiredStatefulSet(d: ProxyDeployment, pod: ProxyPodSettings): V1StatefulSet {
-  const { volumes, mounts } = configVolumes(d);
+/** `egressMatchPorts`: every egress matchPort of the set (activities/specs/egress-config.ts), exposed by the pods. */
+export function desiredStatefulSet(
+  d: ProxyDeployment,
+  p: ProxyPlacement,
+  pod: ProxyPodSettings,
+  egressMatchPorts: readonly number[] = [],
+): V1StatefulSet {
+  const { volumes, mounts } = configVolumes(d, p);
   // Class labels first: ours (the selector among them) always win.
-  const podLabels = { ...pod.labels, ...proxyLabels(d), ...proxySelectorLabels(d) };
+  const podLabels = { ...pod.labels, ...proxyLabels(d, p) };
   const kernel = pod.networking === 'kernel';
   return {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
-    metadata: metadataOf(d, proxyNames.statefulSet(d)),
+    metadata: metadataOf(d, p, proxyNames.statefulSet(p)),
     spec: {
       replicas: d.replicas,
       podManagementPolicy: 'Parallel',
       // The headless Service governs the pods so each gets <pod>.<service>.<ns>.svc, the stable name the
       // extension server's STRICT_DNS clusters use.
-      ...(d.ports.length ? { serviceName: proxyNames.service(d) } : {}),
+      ...(d.ports.length ? { serviceName: proxyNames.service(p) } : {}),
       selector: { matchLabels: proxySelectorLabels(d) },
       template: {
         metadata: { labels: podLabels, ...(pod.annotations ? { annotations: pod.annotations } : {}) },
         spec: {
-          serviceAccountName: proxyNames.serviceAccount(d),
+          serviceAccountName: proxyNames.serviceAccount(p),
           securityContext: pod.podSecurityContext ?? (kernel ? {} : restrictedPodSecurityContext),
           ...(kernel
             ? {
@@ -349,7 +471,7 @@ export function desiredStatefulSet(d: ProxyDeployment, pod: ProxyPodSettings): V
                 ],
               }
             : {}),
-          containers: [proxyContainer(d, pod, mounts)],
+          containers: [proxyContainer(d, pod, mounts, egressMatchPorts)],
           volumes,
           ...(pod.nodeSelector ? { nodeSelector: pod.nodeSelector } : {}),
           ...(pod.tolerations ? { tolerations: pod.tolerations } : {}),
@@ -361,12 +483,12 @@ export function desiredStatefulSet(d: ProxyDeployment, pod: ProxyPodSettings): V
 }
 
 /** One headless Service over the proxy pods with a port per declared port; none when no port is declared. */
-export function desiredService(d: ProxyDeployment): V1Service | undefined {
+export function desiredService(d: ProxyDeployment, p: ProxyPlacement): V1Service | undefined {
   if (!d.ports.length) return undefined;
   return {
     apiVersion: 'v1',
     kind: 'Service',
-    metadata: metadataOf(d, proxyNames.service(d)),
+    metadata: metadataOf(d, p, proxyNames.service(p)),
     spec: {
       type: 'ClusterIP',
       clusterIP: 'None',

@@ -6,6 +6,7 @@
  * https://github.com/tailscale/tailscale/blob/main/ipn/serve.go
  */
 import type { BackendMode, ServiceBackend } from '../../api/v1alpha1/tailscale-services';
+import { vipServiceLabel } from '../../api/vip-service-name';
 
 export interface TcpPortHandler {
   HTTPS?: boolean;
@@ -54,13 +55,14 @@ export interface ServiceServeInput {
   service: BackendServiceFacts;
 }
 
-export type ServeResult = { ok: true; config: ServiceConfig } | { ok: false; problem: string };
-
-export const serviceLabel = (vipService: string): string => vipService.replace(/^svc:/, '');
+/** Why no config: the spec and the Service disagree (InvalidBackend), or the Service lacks a named port. */
+export type ServeProblemReason = 'InvalidBackend' | 'BackendPortNotFound';
+export type ServeResult =
+  { ok: true; config: ServiceConfig } | { ok: false; reason: ServeProblemReason; problem: string };
 
 /** The name tailscaled looks a service's Web handlers up by: `<label>.<suffix>:<port>`. */
 export const serviceWebKey = (vipService: string, dnsSuffix: string, port: number): string =>
-  `${serviceLabel(vipService)}.${dnsSuffix.replace(/\.$/, '')}:${port}`;
+  `${vipServiceLabel(vipService)}.${dnsSuffix.replace(/\.$/, '')}:${port}`;
 
 const hostPort = (ip: string, port: number) => (ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`);
 
@@ -71,6 +73,7 @@ export function serviceServeConfig(input: ServiceServeInput): ServeResult {
   if (!clusterIP || clusterIP === 'None') {
     return {
       ok: false,
+      reason: 'InvalidBackend',
       problem: `Service ${backend.serviceName} has no cluster IP (headless); give it a ClusterIP or choose another Service`,
     };
   }
@@ -81,6 +84,7 @@ export function serviceServeConfig(input: ServiceServeInput): ServeResult {
   if (uncovered.length) {
     return {
       ok: false,
+      reason: 'InvalidBackend',
       problem: `vipService.ports ${uncovered.join(', ')} have no backend.ports entry; map each VIP port to a Service port`,
     };
   }
@@ -88,6 +92,7 @@ export function serviceServeConfig(input: ServiceServeInput): ServeResult {
   if (extra.length) {
     return {
       ok: false,
+      reason: 'InvalidBackend',
       problem: `backend.ports ${extra.join(', ')} are not in vipService.ports; add tcp:<port> there or remove them`,
     };
   }
@@ -102,6 +107,7 @@ export function serviceServeConfig(input: ServiceServeInput): ServeResult {
       const have = service.ports.map((p) => (p.name ? `${p.name}=${p.port}` : String(p.port))).join(', ');
       return {
         ok: false,
+        reason: 'BackendPortNotFound',
         problem: `Service ${backend.serviceName} has no port ${JSON.stringify(mapping.servicePort)} (it has ${have || 'none'}); fix backend.ports[port=${mapping.port}].servicePort`,
       };
     }

@@ -4,8 +4,16 @@
  * failure turned into a classified `TailscaleApiError`. One client per tailnet credentials
  * (see client-registry.ts). Nothing secret is logged or put in an error.
  */
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { createLogger, type Logger } from '../../runtime/logger';
+import { operatorTracer } from '../../runtime/spans';
 import { httpError, TailscaleApiError, transportError, parseRetryAfter } from './errors';
+import {
+  operationOf,
+  tailscaleRateLimitWaitSeconds,
+  tailscaleRequests,
+  tailscaleRequestSeconds,
+} from './metrics';
 
 export const defaultTailscaleBaseUrl = 'https://api.tailscale.com';
 
@@ -199,15 +207,24 @@ export class TailscaleClient {
     options: RequestOptions,
   ): Promise<ApiResponse> {
     const started = Date.now();
+    const operation = operationOf(method, path);
     const hasBody = options.body !== undefined;
-    const response = await this.fetchWithTimeout(method, path + queryString(options.query), options.signal, {
-      headers: {
-        authorization: `Bearer ${token}`,
-        accept: 'application/json',
-        ...(hasBody ? { 'content-type': 'application/json' } : {}),
-      },
-      body: hasBody ? JSON.stringify(options.body) : undefined,
-    });
+    let response: Response;
+    try {
+      response = await this.fetchWithTimeout(method, path + queryString(options.query), options.signal, {
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/json',
+          ...(hasBody ? { 'content-type': 'application/json' } : {}),
+        },
+        body: hasBody ? JSON.stringify(options.body) : undefined,
+      });
+    } catch (err) {
+      tailscaleRequests.inc({ operation, status: '0' });
+      throw err;
+    }
+    tailscaleRequests.inc({ operation, status: String(response.status) });
+    tailscaleRequestSeconds.observe({ operation }, (Date.now() - started) / 1000);
     const text = await this.readText(response, method, path, options.signal);
     this.logger.debug('tailscale api call', {
       method,
@@ -216,12 +233,14 @@ export class TailscaleClient {
       durationMs: Date.now() - started,
     });
     if (!response.ok) {
+      const retryAfterMs = parseRetryAfter(response.headers.get('retry-after'));
+      if (response.status === 429 && retryAfterMs) tailscaleRateLimitWaitSeconds.inc(retryAfterMs / 1000);
       throw httpError({
         status: response.status,
         method,
         path,
         apiMessage: errorMessageOf(text),
-        retryAfterMs: parseRetryAfter(response.headers.get('retry-after')),
+        retryAfterMs,
       });
     }
     const json = text === '' ? undefined : parseJson(text);
@@ -245,15 +264,27 @@ export class TailscaleClient {
     init: { headers: Record<string, string>; body?: string },
   ): Promise<Response> {
     const timeout = AbortSignal.timeout(this.requestTimeoutMs);
+    const path = stripQuery(pathAndQuery);
+    // Method, path and status only: the token, the form body and the query stay out of the span.
+    const span = operatorTracer().startSpan(`tailscale ${operationOf(method, path)}`, {
+      kind: SpanKind.CLIENT,
+      attributes: { 'http.request.method': method, 'url.path': path, 'server.address': this.baseUrl },
+    });
     try {
-      return await fetch(this.baseUrl + pathAndQuery, {
+      const response = await fetch(this.baseUrl + pathAndQuery, {
         method,
         headers: { 'user-agent': this.userAgent, ...init.headers },
         body: init.body,
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
+      span.setAttribute('http.response.status_code', response.status);
+      if (response.status >= 400) span.setStatus({ code: SpanStatusCode.ERROR });
+      return response;
     } catch (err) {
-      throw transportError(err, method, stripQuery(pathAndQuery), this.baseUrl, signal?.aborted === true);
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      throw transportError(err, method, path, this.baseUrl, signal?.aborted === true);
+    } finally {
+      span.end();
     }
   }
 

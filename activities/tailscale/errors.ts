@@ -7,6 +7,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { redact } from '../../runtime/logger';
+import { vipServiceLabel } from '../../api/vip-service-name';
 
 export type TailscaleErrorType =
   | 'TailscaleBadRequest'
@@ -112,7 +113,7 @@ function explain(f: HttpFailure): Pick<TailscaleErrorInit, 'type' | 'message' | 
   const service = serviceNameIn(f.path);
 
   if (f.status === 400 && /name exists but is not a service/i.test(f.apiMessage)) {
-    const label = service?.replace(/^svc:/, '') ?? 'the name';
+    const label = (service && vipServiceLabel(service)) ?? 'the name';
     return {
       type: 'TailscaleNameClash',
       retryable: false,

@@ -1,7 +1,11 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { Counter } from 'prom-client';
+import { metricsRegistry } from '../../runtime/metrics';
 import { consumerKeyOf, type ActivityContext } from '../context';
+import { allowListMessage, tagsOutside } from '../proxies/allowed-tags';
 import { toActivityFailure } from '../tailscale/errors';
 import { TailnetUnavailable } from '../tailnets';
+import { readVipServiceHosts, type VipServiceHostView } from './hosts';
 import {
   attachVipService,
   detachVipService,
@@ -12,7 +16,15 @@ import {
   type LifecycleOptions,
   type SweepResult,
 } from './lifecycle';
-import { RegistryError } from './registry';
+import { attachNotices } from './lifecycle-events';
+import { IdentityCollisionError, RegistryError } from './registry';
+
+const vipOperations = new Counter({
+  name: 'tsgw_vip_service_operations_total',
+  help: 'VIP service attach and detach steps by outcome (Created, Attached, Updated, NotOwned, Detached, Deleted, ...).',
+  labelNames: ['operation', 'outcome'] as const,
+  registers: [metricsRegistry],
+});
 
 /** Peers judge a consumer stale after this; we refresh our own lastSeen well before. */
 export const defaultStaleAfterMs = 30 * 60_000;
@@ -25,14 +37,41 @@ export function createVipActivities(ctx: ActivityContext, configuredStaleAfterMs
   ): Promise<LifecycleOptions> => ({
     client: (await ctx.tailnets.client(tailnet)).client,
     self: consumerKeyOf(ctx.identity),
+    instance: ctx.identity.instance,
     refreshAfterMs: staleAfterMs / 2,
+    staleAfterMs,
   });
   return {
-    async attachVipService(input: AttachInput & { tailnet: string }): Promise<AttachResult> {
-      return explainFailures(async () => attachVipService(await options(input.tailnet), input));
+    /** Attaches, then reads who hosts the service (attached only): readiness needs an approved host. */
+    async attachVipService(
+      input: AttachInput & { tailnet: string },
+    ): Promise<AttachResult & { hosts?: VipServiceHostView[] }> {
+      const outside = tagsOutside(ctx.allowedTags, input.spec.tags);
+      if (outside.length) {
+        throw ApplicationFailure.create({
+          type: 'TagsNotPermitted',
+          nonRetryable: true,
+          message: allowListMessage('spec.vipService.tags', outside, ctx.allowedTags),
+        });
+      }
+      const result = await explainFailures(async () => {
+        const opts = await options(input.tailnet);
+        const attached = await attachVipService(opts, input);
+        if (attached.outcome === 'NotOwned') return attached;
+        const hosts = await readVipServiceHosts(opts.client, input.serviceName, input.devices);
+        return { ...attached, hosts };
+      });
+      vipOperations.inc({ operation: 'attach', outcome: result.outcome });
+      for (const notice of attachNotices(input.serviceName, input.routes, result))
+        await ctx.events.record(notice);
+      return result;
     },
     async detachVipService(input: { tailnet: string; serviceName: string }): Promise<DetachResult> {
-      return explainFailures(async () => detachVipService(await options(input.tailnet), input.serviceName));
+      const result = await explainFailures(async () =>
+        detachVipService(await options(input.tailnet), input.serviceName),
+      );
+      vipOperations.inc({ operation: 'detach', outcome: result.outcome });
+      return result;
     },
     async sweepVipServices(input: { tailnet: string; staleAfterMs: number }): Promise<SweepResult> {
       return explainFailures(async () =>
@@ -51,6 +90,13 @@ export async function explainFailures<T>(work: () => Promise<T>): Promise<T> {
     return await work();
   } catch (err) {
     if (err instanceof TailnetUnavailable) throw err.toFailure();
+    if (err instanceof IdentityCollisionError) {
+      throw ApplicationFailure.create({
+        message: err.message,
+        type: 'IdentityCollision',
+        nonRetryable: true,
+      });
+    }
     if (err instanceof RegistryError) {
       throw ApplicationFailure.create({
         message: err.message,

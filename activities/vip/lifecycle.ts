@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Backoff } from '../../runtime/backoff';
 import type { TailscaleClient } from '../tailscale/client';
 import { isTailscaleApiError } from '../tailscale/errors';
-import { listDevices } from '../tailscale/devices';
+import { listDevices, type Device } from '../tailscale/devices';
 import {
   deleteVipService,
   getVipService,
@@ -14,11 +15,15 @@ import {
   attachConsumer,
   consumerUpToDate,
   detachConsumer,
+  foreignInstance,
   foreignOwnerReferences,
+  IdentityCollisionError,
+  isLiveConsumer,
   newRegistry,
   readRegistry,
   RegistryError,
   staleConsumers,
+  type RegistryConsumer,
   withOwnerReference,
   withoutOwnerReference,
   writeRegistry,
@@ -66,6 +71,10 @@ export interface LifecycleOptions {
   now?: () => number;
   /** Refresh our lastSeen when it is older than this even if nothing else changed. */
   refreshAfterMs: number;
+  /** This install's instance (runtime/identity.ts): recorded in our entry, and checked against it. */
+  instance?: string;
+  /** Peers judge a consumer stale after this (default: twice refreshAfterMs). */
+  staleAfterMs?: number;
   maxAttempts?: number;
   random?: () => number;
   /** A write is based on a read at most this old (from the GET's start); older, it reads again. */
@@ -121,7 +130,7 @@ export async function attachVipService(opts: LifecycleOptions, input: AttachInpu
     const nowMs = (opts.now ?? Date.now)();
     const now = new Date(nowMs).toISOString();
     const { current, beforeWrite } = await readForWrite(opts, input.serviceName);
-    const entry = { routes: input.routes, devices: input.devices };
+    const entry = { routes: input.routes, devices: input.devices, instance: opts.instance };
 
     if (!current) {
       const registry = attachConsumer(newRegistry(input.serviceName, opts.self, now), opts.self, entry, now);
@@ -157,6 +166,10 @@ export async function attachVipService(opts: LifecycleOptions, input: AttachInpu
         lostUpdates,
         message: notOwnedMessage(current),
       };
+    }
+    const theirs = foreignInstance(registry, opts.self, opts.instance);
+    if (theirs && (await isLive(opts, theirs, nowMs))) {
+      throw new IdentityCollisionError(input.serviceName, opts.self, theirs);
     }
     const owner = registry.ownerOperator === opts.self || !registry.consumers[registry.ownerOperator];
     const specDiffers = !sameSpec(current, input.spec);
@@ -203,7 +216,8 @@ export async function attachVipService(opts: LifecycleOptions, input: AttachInpu
 /** Leave the registry; delete the service when no consumer (ours or Tailscale's operator's) is left. */
 export async function detachVipService(opts: LifecycleOptions, serviceName: string): Promise<DetachResult> {
   return withLostUpdateRetries(opts, async (lostUpdates) => {
-    const now = new Date((opts.now ?? Date.now)()).toISOString();
+    const nowMs = (opts.now ?? Date.now)();
+    const now = new Date(nowMs).toISOString();
     const { current, beforeWrite } = await readForWrite(opts, serviceName, () =>
       getVipService(opts.client, serviceName).catch((err: unknown) => {
         // The name is a device's: no service by that name exists, so there is nothing to leave.
@@ -216,12 +230,15 @@ export async function detachVipService(opts: LifecycleOptions, serviceName: stri
     const registry = parseRegistryOrExplain(current);
     if (!registry)
       return { outcome: 'NotOwned', consumers: 0, lostUpdates, message: notOwnedMessage(current) };
-    if (!registry.consumers[opts.self]) {
+    const theirs = foreignInstance(registry, opts.self, opts.instance);
+    if (!registry.consumers[opts.self] || (theirs && (await isLive(opts, theirs, nowMs)))) {
       return {
         outcome: 'NotAttached',
         consumers: Object.keys(registry.consumers).length,
         lostUpdates,
-        message: `not a consumer of ${serviceName}`,
+        message: theirs
+          ? `not a consumer of ${serviceName}: its entry ${opts.self} is another live install's (instance ${theirs.instance}), left untouched`
+          : `not a consumer of ${serviceName}`,
       };
     }
     const next = detachConsumer(registry, opts.self, now);
@@ -272,14 +289,10 @@ export async function sweepVipServices(
   opts: LifecycleOptions & { staleAfterMs: number },
 ): Promise<SweepResult> {
   const nowMs = (opts.now ?? Date.now)();
-  const [services, devices] = await Promise.all([listVipServices(opts.client), listDevices(opts.client)]);
-  const live = new Set(
-    devices
-      .filter(
-        (d) => d.connectedToControl || (d.lastSeen && nowMs - Date.parse(d.lastSeen) <= opts.staleAfterMs),
-      )
-      .map((d) => d.nodeId),
-  );
+  const [services, live] = await Promise.all([
+    listVipServices(opts.client),
+    liveDevices(opts, nowMs, opts.staleAfterMs),
+  ]);
   const result: SweepResult = { services: 0, removed: [], refreshed: [], deleted: [], writes: 0 };
   for (const service of services) {
     let registry: ServiceRegistry | undefined;
@@ -296,7 +309,9 @@ export async function sweepVipServices(
       self: opts.self,
       liveDevices: live,
     });
-    const mine = registry.consumers[opts.self];
+    const mine = foreignInstance(registry, opts.self, opts.instance)
+      ? undefined
+      : registry.consumers[opts.self];
     const vouched = (mine?.devices ?? []).some((d) => live.has(d));
     const refresh =
       Boolean(mine) && !vouched && nowMs - Date.parse(mine?.lastSeen ?? '') > opts.refreshAfterMs;
@@ -329,8 +344,8 @@ async function sweepOne(
       next = detachConsumer(next, key, now);
       annotations = withoutOwnerReference(annotations, key);
     }
-    const mine = next.consumers[opts.self];
-    if (refresh && mine) next = attachConsumer(next, opts.self, mine, now);
+    const mine = foreignInstance(next, opts.self, opts.instance) ? undefined : next.consumers[opts.self];
+    if (refresh && mine) next = attachConsumer(next, opts.self, { ...mine, instance: opts.instance }, now);
     beforeWrite();
     if (Object.keys(next.consumers).length === 0 && foreignOwnerReferences(annotations, next).length === 0) {
       await deleteVipService(opts.client, serviceName);
@@ -350,6 +365,32 @@ async function sweepOne(
     });
     return { removed, refreshed: refresh && Boolean(mine), deleted: false };
   });
+}
+
+/** Node IDs of the devices connected, or seen within `staleAfterMs`. */
+export function liveDeviceIds(devices: Device[], nowMs: number, staleAfterMs: number): Set<string> {
+  return new Set(
+    devices
+      .filter((d) => d.connectedToControl || (d.lastSeen && nowMs - Date.parse(d.lastSeen) <= staleAfterMs))
+      .map((d) => d.nodeId),
+  );
+}
+
+async function liveDevices(
+  opts: LifecycleOptions,
+  nowMs: number,
+  staleAfterMs: number,
+): Promise<Set<string>> {
+  return liveDeviceIds(await listDevices(opts.client), nowMs, staleAfterMs);
+}
+
+/** isLiveConsumer, listing devices only when the entry's own lastSeen does not settle it. */
+async function isLive(opts: LifecycleOptions, consumer: RegistryConsumer, nowMs: number): Promise<boolean> {
+  const staleAfterMs = opts.staleAfterMs ?? opts.refreshAfterMs * 2;
+  const seenOnly = { now: nowMs, staleAfterMs, liveDevices: new Set<string>() };
+  if (isLiveConsumer(consumer, seenOnly) || !consumer.devices?.length)
+    return isLiveConsumer(consumer, seenOnly);
+  return isLiveConsumer(consumer, { ...seenOnly, liveDevices: await liveDevices(opts, nowMs, staleAfterMs) });
 }
 
 function parseRegistryOrExplain(service: VipService): ServiceRegistry | undefined {
@@ -432,13 +473,13 @@ async function withLostUpdateRetries<T>(
   attempt: (lostUpdates: number) => Promise<T>,
 ): Promise<T> {
   const maxAttempts = opts.maxAttempts ?? 8;
-  const random = opts.random ?? Math.random;
+  const backoff = new Backoff(100, 3200, opts.random);
   for (let lost = 0; ; lost++) {
     try {
       return await attempt(lost);
     } catch (err) {
       if (!(err instanceof LostUpdateError) || lost + 1 >= maxAttempts) throw err;
-      await sleep(Math.round(50 + random() * 200 * 2 ** Math.min(lost, 4)));
+      await sleep(backoff.nextDelayMs());
     }
   }
 }

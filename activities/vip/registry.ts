@@ -18,6 +18,15 @@ export interface RegistryConsumer {
   lastSeen: string;
   /** Tailnet devices (node IDs) of that operator serving the service: liveness evidence without writes. */
   devices?: string[];
+  /** The install writing under this key (runtime/identity.ts); two live ones under one key collide. */
+  instance?: string;
+}
+
+/** What a consumer writes about itself. */
+export interface ConsumerEntry {
+  routes: string[];
+  devices?: string[];
+  instance?: string;
 }
 
 export interface ServiceRegistry {
@@ -30,6 +39,19 @@ export interface ServiceRegistry {
 
 export class RegistryError extends Error {
   override name = 'RegistryError';
+}
+
+/** Another live install already writes under our `<clusterID>/<operatorID>`: we refuse to overwrite it. */
+export class IdentityCollisionError extends RegistryError {
+  override name = 'IdentityCollisionError';
+  constructor(serviceName: string, consumerKey: string, theirs: RegistryConsumer) {
+    super(
+      `identity ${consumerKey} is already used by another live install (instance ${theirs.instance ?? '?'}, ` +
+        `last seen ${theirs.lastSeen}) in VIP service ${serviceName}; this install left it untouched. ` +
+        'Give one of the installs its own identity: unset operatorId and clusterId in its chart values ' +
+        '(then derived from the cluster, namespace and release), or set distinct ones',
+    );
+  }
 }
 
 /** Parses the registry; undefined when the service carries none (not managed by this protocol). */
@@ -62,6 +84,7 @@ export function readRegistry(annotations: Record<string, string> | undefined): S
           routes: Array.isArray(c?.routes) ? c.routes.map(String).sort() : [],
           lastSeen: String(c?.lastSeen ?? ''),
           ...(Array.isArray(c?.devices) && c.devices.length ? { devices: c.devices.map(String).sort() } : {}),
+          ...(typeof c?.instance === 'string' && c.instance ? { instance: c.instance } : {}),
         },
       ]),
     ),
@@ -97,13 +120,14 @@ export function newRegistry(serviceName: string, owner: string, now: string): Se
 export function attachConsumer(
   registry: ServiceRegistry,
   consumerKey: string,
-  entry: { routes: string[]; devices?: string[] },
+  entry: ConsumerEntry,
   now: string,
 ): ServiceRegistry {
   const consumer: RegistryConsumer = {
     routes: [...new Set(entry.routes)].sort(),
     lastSeen: now,
     ...(entry.devices?.length ? { devices: [...new Set(entry.devices)].sort() } : {}),
+    ...(entry.instance ? { instance: entry.instance } : {}),
   };
   return { ...registry, consumers: { ...registry.consumers, [consumerKey]: consumer }, lastUpdated: now };
 }
@@ -127,12 +151,13 @@ export function detachConsumer(registry: ServiceRegistry, consumerKey: string, n
 export function consumerUpToDate(
   registry: ServiceRegistry,
   consumerKey: string,
-  entry: { routes: string[]; devices?: string[] },
+  entry: ConsumerEntry,
   now: number,
   refreshAfterMs: number,
 ): boolean {
   const current = registry.consumers[consumerKey];
   if (!current) return false;
+  if (entry.instance && current.instance !== entry.instance) return false;
   const same = (a: string[] | undefined, b: string[] | undefined) =>
     JSON.stringify([...new Set(a ?? [])].sort()) === JSON.stringify([...new Set(b ?? [])].sort());
   if (!same(current.routes, entry.routes) || !same(current.devices, entry.devices)) return false;
@@ -150,14 +175,34 @@ export function staleConsumers(
   opts: { now: number; staleAfterMs: number; self: string; liveDevices: ReadonlySet<string> },
 ): string[] {
   return Object.entries(registry.consumers)
-    .filter(([key, consumer]) => {
-      if (key === opts.self) return false;
-      const age = opts.now - Date.parse(consumer.lastSeen);
-      if (Number.isFinite(age) && age <= opts.staleAfterMs) return false;
-      return !(consumer.devices ?? []).some((d) => opts.liveDevices.has(d));
-    })
+    .filter(([key, consumer]) => key !== opts.self && !isLiveConsumer(consumer, opts))
     .map(([key]) => key)
     .sort();
+}
+
+/**
+ * The entry under `consumerKey` when another install (a different instance) wrote it: while it is live
+ * (isLiveConsumer) it is not ours to overwrite or remove. An entry without an instance predates
+ * instances and is adopted.
+ */
+export function foreignInstance(
+  registry: ServiceRegistry,
+  consumerKey: string,
+  instance: string | undefined,
+): RegistryConsumer | undefined {
+  const current = registry.consumers[consumerKey];
+  if (!instance || !current?.instance || current.instance === instance) return undefined;
+  return current;
+}
+
+/** The sweepers' rule: seen within `staleAfterMs`, or one of its devices still alive. */
+export function isLiveConsumer(
+  consumer: RegistryConsumer,
+  opts: { now: number; staleAfterMs: number; liveDevices: ReadonlySet<string> },
+): boolean {
+  const age = opts.now - Date.parse(consumer.lastSeen);
+  if (Number.isFinite(age) && age <= opts.staleAfterMs) return true;
+  return (consumer.devices ?? []).some((d) => opts.liveDevices.has(d));
 }
 
 interface OwnerReferences {

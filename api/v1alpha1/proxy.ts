@@ -1,5 +1,6 @@
 import { tagSchema } from '../common';
 import { s, type Infer } from '../schema';
+import type { EgressSpec } from './tailscale-endpoints';
 
 /** What a namespaced object may say about its proxies; everything pod-level is in TailscaleProxyClass. */
 export const proxyPodSchema = s.object(
@@ -53,6 +54,9 @@ export const deviceStatusSchema = s.object({
   online: s.optional(s.boolean()),
   lastSeen: s.optional(s.string({ format: 'date-time' })),
   tags: s.optional(s.array(s.string())),
+  podIP: s.optional(
+    s.string({ description: 'IPv4 of the replica pod while it is Ready; Envoy reaches egress ports there.' }),
+  ),
 });
 export type DeviceStatus = Infer<typeof deviceStatusSchema>;
 
@@ -93,6 +97,8 @@ export interface ProxyDeployment {
   ports: ProxyPort[];
   /** Unset: the default class (or the operator's built-in restricted defaults when there is none). */
   proxyClassName?: string;
+  /** A TailscaleEndpoints' tailnet target (spec.egress), carried by these proxies. */
+  egress?: EgressSpec;
 }
 
 export const defaultProxyReplicas = 2;
@@ -105,6 +111,7 @@ export interface ProxyParentSpec {
   connectionType?: ConnectionType;
   type?: 'ingress' | 'egress';
   ports?: ProxyPort[];
+  egress?: EgressSpec;
 }
 
 export function proxyDeploymentOf(
@@ -126,6 +133,7 @@ export function proxyDeploymentOf(
     ports: (spec.ports ?? []).map((p) => ({ ...p, protocol: p.protocol ?? 'TCP' })),
   };
   if (spec.proxyClassName) deployment.proxyClassName = spec.proxyClassName;
+  if (spec.egress) deployment.egress = spec.egress;
   return deployment;
 }
 

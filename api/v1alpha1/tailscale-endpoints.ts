@@ -114,11 +114,33 @@ export const tailscaleEndpointsSpecSchema = s.object({
   egress: s.optional(egressSchema),
 });
 
+export const egressStatusSchema = s.object(
+  {
+    configMap: s.string({ description: 'The ConfigMap (<statefulset>-proxies) holding the egress config.' }),
+    namespace: s.string({ description: 'Namespace of that ConfigMap: where the proxies run.' }),
+    ports: s.array(
+      s.object({
+        port: s.integer({ minimum: 1, maximum: 65535 }),
+        matchPort: s.integer({
+          description: 'The container port on each proxy pod that forwards to the target.',
+          minimum: 10000,
+          maximum: 10999,
+        }),
+        targetPort: s.integer({ minimum: 1, maximum: 65535 }),
+      }),
+      { maxItems: 32 },
+    ),
+  },
+  { description: "Where spec.egress is carried: per egress port, the proxy pods' port that forwards it." },
+);
+export type EgressStatus = Infer<typeof egressStatusSchema>;
+
 export const tailscaleEndpointsStatusSchema = s.object({
   observedGeneration: s.optional(observedGenerationSchema),
   conditions: s.optional(conditionsSchema),
   devices: s.optional(s.array(deviceStatusSchema, { maxItems: 64 })),
   statefulSets: s.optional(s.array(statefulSetStatusSchema, { maxItems: 4 })),
+  egress: s.optional(egressStatusSchema),
 });
 
 export type TailscaleEndpointsSpec = Infer<typeof tailscaleEndpointsSpecSchema>;

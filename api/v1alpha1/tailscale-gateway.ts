@@ -61,6 +61,14 @@ const publishSchema = s.object(
       }),
     ),
     routeSelector: s.optional(labelSelectorSchema),
+    proxyGroup: s.optional(
+      s.string({
+        description:
+          "TailscaleProxyGroup (same namespace, on the publication's tailnet) whose proxies advertise the VIP service and forward it to the Gateway's Envoy data-plane Service. Unset: the operator hosts it nowhere (advertise it from proxies of your own).",
+        pattern: dnsLabelPattern,
+        maxLength: 63,
+      }),
+    ),
     tailnet: s.optional(
       s.string({
         description: 'TailscaleTailnet to publish on; defaults to the only entry of spec.tailnets.',

@@ -33,6 +33,14 @@ export const vipServiceSpecSchema = s.object(
       'x-kubernetes-list-type': 'set',
     }),
     comment: s.optional(s.string({ maxLength: 512 })),
+    allowedNamespaces: s.optional(
+      s.array(s.string({ pattern: '^(\\*|[a-z0-9]([-a-z0-9]*[a-z0-9])?)$', maxLength: 63 }), {
+        description:
+          'Namespaces besides its own whose TailscaleServices (or TailscaleGateway publications) may share this VIP service; "*" admits every namespace. Only the owner\'s list counts: the object that claimed the name first (by creation time). Claims from other namespaces are refused with ClaimRefused.',
+        maxItems: 64,
+        'x-kubernetes-list-type': 'set',
+      }),
+    ),
   },
   {
     'x-kubernetes-validations': [
@@ -126,10 +134,32 @@ export const selectedEndpointsStatusSchema = s.object({
   ready: s.boolean(),
 });
 
+export const vipServiceHostStatusSchema = s.object(
+  {
+    name: s.string({ description: "The device's hostname (its node ID when Tailscale does not know it)." }),
+    nodeId: s.optional(s.string({ description: 'Stable node ID of the device.' })),
+    advertising: s.boolean({ description: 'Tailscale lists the device as advertising the service.' }),
+    approved: s.boolean({
+      description: 'Tailscale approved the device to serve the service (by policy or by hand).',
+    }),
+    approvalLevel: s.optional(
+      s.string({ description: "Tailscale's approvalLevel: not-approved, approved:auto or approved:manual." }),
+    ),
+  },
+  { description: 'A device that hosts, or should host, the VIP service.' },
+);
+
 export const tailscaleServicesStatusSchema = s.object({
   observedGeneration: s.optional(observedGenerationSchema),
   conditions: s.optional(conditionsSchema),
   vipService: s.optional(vipServiceStatusSchema),
+  hosts: s.optional(
+    s.array(vipServiceHostStatusSchema, {
+      maxItems: 256,
+      description:
+        'Devices advertising the VIP service as Tailscale lists them, then selected proxies not advertising it; traffic flows only through an approved one.',
+    }),
+  ),
   selectedEndpoints: s.optional(s.array(selectedEndpointsStatusSchema, { maxItems: 256 })),
   totalBackends: s.optional(s.integer({ minimum: 0 })),
   healthyBackends: s.optional(s.integer({ minimum: 0 })),

@@ -34,6 +34,23 @@ export const tailscaleTailnetStatusSchema = s.object({
       description: 'The tailnet MagicDNS suffix, e.g. tail0622b6.ts.net, discovered from its devices.',
     }),
   ),
+  operator: s.optional(
+    s.object(
+      {
+        clusterID: s.string({ description: 'Cluster id (CLUSTER_ID, or derived from the kube-system UID).' }),
+        operatorID: s.string({
+          description: 'Operator id (OPERATOR_ID, or derived from the install namespace and release).',
+        }),
+        instance: s.optional(
+          s.string({ description: 'The install instance recorded beside the identity in registry entries.' }),
+        ),
+      },
+      {
+        description:
+          "This install's identity <clusterID>/<operatorID> in the tailnet's VIP service registries and auth-key descriptions.",
+      },
+    ),
+  ),
 });
 
 export type TailscaleTailnetSpec = Infer<typeof tailscaleTailnetSpecSchema>;
@@ -53,6 +70,8 @@ export const tailscaleTailnetCrd = defineCrd({
     { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
     { name: 'Reason', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].reason' },
     { name: 'DNS Suffix', type: 'string', jsonPath: '.status.dnsSuffix' },
+    { name: 'Cluster ID', type: 'string', jsonPath: '.status.operator.clusterID', priority: 1 },
+    { name: 'Operator ID', type: 'string', jsonPath: '.status.operator.operatorID', priority: 1 },
     { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
   ],
 });

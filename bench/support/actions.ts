@@ -7,7 +7,9 @@
  * markers are listed but not counted.
  */
 import type { Client } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { inParallel } from './objects';
+import { table } from './report';
 
 export interface ActionCounts {
   starts: number;
@@ -39,6 +41,8 @@ export interface ActionReport {
     string,
     { n: number; queueP50: number; queueP99: number; runP50: number; runP99: number }
   >;
+  /** The longest history among the runs (all its events, in or out of the window; bytes as stored). */
+  largestHistory: { workflowId: string; type: string; events: number; bytes: number };
 }
 
 const empty = (): ActionCounts => ({
@@ -218,12 +222,17 @@ export async function countActions(
     byWorkflowType: {},
     byActivity: {},
     latencies: {},
+    largestHistory: { workflowId: '', type: '', events: 0, bytes: 0 },
   };
   const durations: Durations = new Map();
   const workflowsByType = new Map<string, Set<string>>();
   await inParallel(runs, 8, async (run) => {
     const history = await client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
     const events = (history.events ?? []) as EventLike[];
+    if (events.length > report.largestHistory.events) {
+      const bytes = temporal.api.history.v1.History.encode(history).finish().length;
+      report.largestHistory = { workflowId: run.workflowId, type: run.type, events: events.length, bytes };
+    }
     const counts = countHistory(events, window, report.byActivity);
     collectLatencies(events, window, durations);
     const slot = (report.byWorkflowType[run.type] ??= { ...empty(), workflows: 0 });
@@ -236,4 +245,27 @@ export async function countActions(
   for (const [type, ids] of workflowsByType) report.byWorkflowType[type]!.workflows = ids.size;
   report.latencies = latencySummary(durations);
   return report;
+}
+
+/** The actions by workflow type, then the activities scheduled, most first: as every bench prints them. */
+export function actionsTable(actions: Pick<ActionReport, 'byWorkflowType' | 'byActivity'>): string {
+  return [
+    table(
+      ['workflow type', 'workflows', 'starts', 'signals', 'timers', 'activities', 'retries', 'total'],
+      Object.entries(actions.byWorkflowType).map(([t, c]) => [
+        t,
+        c.workflows,
+        c.starts,
+        c.signals,
+        c.timers,
+        c.activities,
+        c.activityRetries,
+        c.total,
+      ]),
+    ),
+    table(
+      ['activity', 'scheduled'],
+      Object.entries(actions.byActivity).sort((a, b) => b[1] - a[1]),
+    ),
+  ].join('\n');
 }

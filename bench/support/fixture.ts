@@ -3,6 +3,7 @@
  * with a TailscaleTailnet, the operator's worker and watchers scoped to this run, the proxy simulator
  * playing the proxies, a Ready pool of TailscaleEndpoints, and a watch timestamping Ready services.
  */
+import { join } from 'node:path';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import type { TailscaleTailnet } from '../../api/v1alpha1';
 import { startProxySimulator, type ProxySimulator } from '../../simulators/proxy/simulator';
@@ -21,6 +22,8 @@ export interface Fixture {
   tracker: ServicesTracker;
   /** The processes whose memory and CPU a benchmark reports. */
   pids(): Record<string, number | undefined>;
+  /** Stops every operator process (SIGTERM, as a rollout does) and starts a fresh set, logs apart. */
+  restartOperator(): Promise<BenchOperator>;
   close(): Promise<void>;
 }
 
@@ -30,6 +33,8 @@ export async function startFixture(opts: {
   endpoints: number;
   replicas: number;
   env?: Record<string, string>;
+  /** Added for the watchers only. */
+  watchersEnv?: Record<string, string>;
   log: (line: string) => void;
 }): Promise<Fixture> {
   const { stack, log } = opts;
@@ -39,13 +44,18 @@ export async function startFixture(opts: {
   const tailnetName = uniqueName('corp');
   const labels = { 'bench.tailscale-gateway.com/instance': instance };
   const tailnet = await startBenchTailnet({ kc: stack.kc, namespace, name: tailnetName, labels });
-  const operator = startBenchOperator({
-    stack,
-    instance,
-    namespace,
-    tailscaleUrl: tailnet.sim.url,
-    env: opts.env,
-  });
+  const startOperator = (logDir?: string) =>
+    startBenchOperator({
+      stack,
+      instance,
+      namespace,
+      tailscaleUrl: tailnet.sim.url,
+      env: opts.env,
+      watchersEnv: opts.watchersEnv,
+      logDir,
+    });
+  let operator = startOperator();
+  let restarts = 0;
   const proxies = startProxySimulator({
     kc: stack.kc,
     tailscale: tailnet.sim.admin,
@@ -88,7 +98,7 @@ export async function startFixture(opts: {
     log(
       `fixture up in ${((Date.now() - started) / 1000).toFixed(1)} s: namespace ${namespace}, ${opts.endpoints} TailscaleEndpoints × ${opts.replicas} proxies Ready, operator logs in ${operator.logDir}`,
     );
-    return {
+    const fixture: Fixture = {
       stack,
       namespace,
       tailnet,
@@ -104,8 +114,15 @@ export async function startFixture(opts: {
         temporal: stack.info.pids.temporal,
         'bench (simulators, watches)': process.pid,
       }),
+      async restartOperator() {
+        await operator.stop();
+        operator = startOperator(join(operator.logDir, `restart-${++restarts}`));
+        fixture.operator = operator;
+        return operator;
+      },
       close,
     };
+    return fixture;
   } catch (err) {
     await close();
     throw err;

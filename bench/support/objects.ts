@@ -6,7 +6,7 @@ import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { KubeObject } from '../../api/common';
 import type { TailscaleEndpoints, TailscaleServices } from '../../api/v1alpha1';
 import { resourceOf } from '../../api/crd';
-import { tailscaleServicesCrd } from '../../api/v1alpha1/tailscale-services';
+import { tailscaleServicesCrd, type ServiceBackend } from '../../api/v1alpha1/tailscale-services';
 import { createLogger } from '../../runtime/logger';
 import { customResourceInformer } from '../../watchers/custom-resource-informer';
 import type { Informer } from '../../watchers/informer';
@@ -113,7 +113,9 @@ export function servicesBody(opts: {
   tailnet: string;
   pool: string;
   labels: Record<string, string>;
-  port?: number;
+  /** VIP service ports; default 80. */
+  ports?: number[];
+  backend?: ServiceBackend;
 }) {
   return {
     apiVersion: `${group}/${version}`,
@@ -122,7 +124,8 @@ export function servicesBody(opts: {
     spec: {
       tailnet: opts.tailnet,
       selector: { matchLabels: { [poolLabel]: opts.pool } },
-      vipService: { ports: [`tcp:${opts.port ?? 80}`], tags: ['tag:k8s'] },
+      vipService: { ports: (opts.ports ?? [80]).map((p) => `tcp:${p}`), tags: ['tag:k8s'] },
+      ...(opts.backend ? { backend: opts.backend } : {}),
     },
   };
 }

@@ -21,14 +21,18 @@ export function startBenchOperator(opts: {
   namespace: string;
   tailscaleUrl: string;
   env?: Record<string, string>;
+  watchersEnv?: Record<string, string>;
+  /** Where its logs go; by default a directory named after the instance. */
+  logDir?: string;
 }): BenchOperator {
   const taskQueue = `tq-${opts.instance}`;
   const labelSelector = `${instanceLabel}=${opts.instance}`;
-  const logDir = join(opts.stack.info.dir, 'logs', opts.instance);
+  const logDir = opts.logDir ?? join(opts.stack.info.dir, 'logs', opts.instance);
   const processes = startOperatorProcesses({
     logDir,
     // e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the worker and the watchers under load.
     nodeArgs: process.env.TSGW_BENCH_OPERATOR_NODE_ARGS?.split(' ').filter(Boolean),
+    watchersEnv: opts.watchersEnv,
     env: {
       ...process.env,
       KUBECONFIG: opts.stack.info.kubeconfigPath,

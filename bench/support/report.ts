@@ -5,6 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { parseArgs } from 'node:util';
 import { repoRoot } from '../../runtime/paths';
 import { machineLoad } from './processes';
 
@@ -46,6 +47,16 @@ export function summary(samples: readonly number[]) {
   };
 }
 
+/** A table row of one summary, in the columns n, p50, p90, p99, max. */
+export const summaryRow = (label: string, s: ReturnType<typeof summary>) => [
+  label,
+  s.n,
+  s.p50,
+  s.p90,
+  s.p99,
+  s.max,
+];
+
 export interface BenchResult<T> {
   benchmark: string;
   date: string;
@@ -72,30 +83,27 @@ export function saveResult<T>(name: string, options: Record<string, unknown>, fi
   return file;
 }
 
-/** `--name value` flags over defaults; numbers stay numbers. */
+/** `--name value` flags (kebab-case of the defaults' keys) over defaults; numbers stay numbers. */
 export function parseFlags<T extends Record<string, number | string | boolean>>(
   argv: readonly string[],
   defaults: T,
 ): T {
+  const flagOf = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+  const options = Object.fromEntries(
+    Object.entries(defaults).map(([key, fallback]) => [
+      flagOf(key),
+      { type: typeof fallback === 'boolean' ? ('boolean' as const) : ('string' as const) },
+    ]),
+  );
+  const { values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
   const out: Record<string, number | string | boolean> = { ...defaults };
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i]!;
-    if (!flag.startsWith('--')) throw new Error(`unexpected argument ${flag}`);
-    const key = flag.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-    if (!(key in defaults))
-      throw new Error(`unknown flag ${flag}; known: ${Object.keys(defaults).join(', ')}`);
-    const fallback = defaults[key];
-    if (typeof fallback === 'boolean') {
-      out[key] = true;
-      continue;
-    }
-    const value = argv[++i];
-    if (value === undefined) throw new Error(`missing value for ${flag}`);
-    if (typeof fallback === 'number') {
-      const n = Number(value);
-      if (!Number.isFinite(n)) throw new Error(`${flag} needs a number, got ${value}`);
-      out[key] = n;
-    } else out[key] = value;
+  for (const [key, fallback] of Object.entries(defaults)) {
+    const value = values[flagOf(key)];
+    if (value === undefined) continue;
+    if (typeof fallback !== 'number') out[key] = value;
+    else if (!Number.isFinite(Number(value)))
+      throw new Error(`--${flagOf(key)} needs a number, got ${String(value)}`);
+    else out[key] = Number(value);
   }
   return out as T;
 }

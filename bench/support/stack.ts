@@ -10,6 +10,7 @@ import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { reuseConnections } from '../../runtime/kube';
 import { Client, Connection } from '@temporalio/client';
 import { startStack, type StackInfo } from '../../tools/stack';
+import { parseFlags, runMain, saveResult } from './report';
 
 export interface BenchStack {
   info: StackInfo;
@@ -63,4 +64,27 @@ export async function createNamespace(kc: KubeConfig, prefix: string): Promise<s
   const name = uniqueName(prefix);
   await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
   return name;
+}
+
+/**
+ * A benchmark's command line: flags over `defaults`, one run on a fresh stack, its table printed and
+ * its figures saved under `name`.
+ */
+export function runStackBench<Options extends Record<string, number | string | boolean>, Figures>(
+  name: string,
+  defaults: Options,
+  run: (stack: BenchStack, opts: Options) => Promise<Figures>,
+  print: (figures: Figures) => string,
+): void {
+  runMain(async () => {
+    const opts = parseFlags(process.argv.slice(2), defaults);
+    const stack = await benchStack();
+    try {
+      const figures = await run(stack, opts);
+      console.log(print(figures));
+      console.log(`→ ${saveResult(name, opts, figures)}`);
+    } finally {
+      await stack.stop();
+    }
+  });
 }

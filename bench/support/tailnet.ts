@@ -63,6 +63,9 @@ export async function startBenchTailnet(opts: {
 
   const sim = await startTailscaleSimulator({ state });
   const { api } = await provisionTailnet({ ...opts, sim, seedDevice: true });
+  // The proxies (tag:k8s) are approved for the bench's services (tag:k8s) by policy, as in an
+  // installation: an unapproved host would keep every service polling instead of idle.
+  await sim.admin.setPolicy({ autoApprovers: { services: { 'tag:k8s': ['tag:k8s'] } } });
 
   return {
     sim,

@@ -27,6 +27,7 @@ function main() {
     namespaces: namespaces.length ? namespaces : undefined,
     logger,
     ...(process.env.PROXY_SIMULATOR_CAPVER ? { capVersion: Number(process.env.PROXY_SIMULATOR_CAPVER) } : {}),
+    imageCapVersions: imageCapVersionsOf(process.env.PROXY_SIMULATOR_IMAGE_CAPVERS ?? ''),
   });
   logger.info('proxy simulator started', {
     tailscale: url,
@@ -49,4 +50,18 @@ if (require.main === module) {
     });
     process.exit(1);
   }
+}
+
+/** `image=N,image=N`: the capability version each listed image plays (an image holds no `=` or `,`). */
+function imageCapVersionsOf(text: string): Record<string, number> {
+  return Object.fromEntries(
+    text
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter(Boolean)
+      .map((entry) => {
+        const at = entry.lastIndexOf('=');
+        return [entry.slice(0, at), Number(entry.slice(at + 1))];
+      }),
+  );
 }

@@ -12,6 +12,7 @@ import {
   setHeaderOptions,
   type KubeConfig,
   type V1Pod,
+  type V1PodSpec,
   type V1StatefulSet,
 } from '@kubernetes/client-node';
 import { KubeObjects, type WireObject } from '../../activities/kubernetes/apply';
@@ -25,6 +26,7 @@ const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 export interface SimulatedPod {
   name: string;
   uid: string;
+  spec?: V1PodSpec;
 }
 
 export class PodController {
@@ -121,8 +123,7 @@ export class PodController {
     const sameCrash =
       crashed === undefined ? lastMessage === undefined : lastMessage?.endsWith(` ${crashed}\n`);
     if (current.status?.phase === 'Running' && wasReady === ready && sameCrash) return;
-    const ordinal = Number(current.metadata?.labels?.[podIndexLabel] ?? 0);
-    const podIP = `10.244.${(hash(namespace) % 250) + 1}.${ordinal + 10}`;
+    const podIP = podIPOf(namespace, name);
     const containerStatus = container && {
       name: container.name,
       image: container.image ?? '',
@@ -191,7 +192,20 @@ function templateRevision(sts: V1StatefulSet): string {
     .slice(0, 10);
 }
 
-const podOf = (pod: V1Pod): SimulatedPod => ({ name: pod.metadata!.name!, uid: pod.metadata!.uid! });
+const podOf = (pod: V1Pod): SimulatedPod => ({
+  name: pod.metadata!.name!,
+  uid: pod.metadata!.uid!,
+  spec: pod.spec,
+});
+
+/**
+ * The pod's IP, 10.244.x.y, stable per pod name; from the name, not the ordinal, so proxy sets sharing
+ * a namespace do not share IPs (the box listens on loopbackFor(pod IP), simulators/proxy/dataplane).
+ */
+export function podIPOf(namespace: string, name: string): string {
+  const h = hash(`${namespace}/${name}`);
+  return `10.244.${((h >> 8) % 250) + 1}.${((h & 0xff) % 250) + 2}`;
+}
 
 /** Go's log.LstdFlags time, UTC. */
 function goLogTime(): string {

@@ -18,7 +18,7 @@ import type { ProxySecrets, SecretData } from './secrets';
 
 export type ProxyTailscale = Pick<
   TailscaleSimulatorAdmin,
-  'registerDevice' | 'setDeviceOnline' | 'advertiseServices' | 'unadvertiseServices'
+  'registerDevice' | 'setDeviceOnline' | 'advertiseServices' | 'unadvertiseServices' | 'dumpState'
 >;
 
 export interface ReplicaTarget {
@@ -36,6 +36,10 @@ export interface ReplicaOutcome {
   /** Logged in and serving for this pod. */
   ready: boolean;
   nodeId?: string;
+  /** The device's MagicDNS name, no trailing dot. */
+  fqdn?: string;
+  /** The tailscaled config is locked (`Locked` not false): LocalAPI refuses prefs and serve edits. */
+  locked?: boolean;
   loggedIn?: boolean;
   rejectedKey?: boolean;
   /** containerboot exited on its config, with this log line (never holding the auth key). */
@@ -123,12 +127,13 @@ export async function syncReplica(
   if (outcome.loggedIn || add.length || remove.length || !state[profileKey]) {
     changes['_current-profile'] = profileKey;
     changes[profileKey] = JSON.stringify({
-      Config: { NodeID: nodeId, UserProfile: { LoginName: fqdn ?? '' } },
+      // The MagicDNS name without the root dot, as Tailscale's operator reads it (its tests write it so).
+      Config: { NodeID: nodeId, UserProfile: { LoginName: fqdn?.replace(/\.$/, '') ?? '' } },
       AdvertiseServices: wanted,
     });
   }
   if (Object.keys(changes).length) await secrets.patch(target.namespace, target.stateSecret, changes);
-  return { ...outcome, ready: true, nodeId };
+  return { ...outcome, ready: true, nodeId, fqdn: fqdn?.replace(/\.$/, ''), locked: config.Locked !== false };
 }
 
 /**

@@ -40,6 +40,8 @@ export interface FaultRule {
   /** Matching requests seen, and how many of them the fault hit. */
   matched: number;
   fired: number;
+  /** When each hit arrived (ms since the epoch), so tests can check retry spacing. */
+  firedAt: number[];
 }
 
 export interface LostUpdate {
@@ -88,6 +90,7 @@ export class FaultInjector {
       spec,
       matched: 0,
       fired: 0,
+      firedAt: [],
       pathPattern: globToRegExp(spec.path ?? '**'),
     };
     this.rules.push(rule);
@@ -123,6 +126,7 @@ export class FaultInjector {
       if (spec.count !== undefined && rule.fired >= spec.count) continue;
       if (this.random() >= (spec.rate ?? 1)) continue;
       rule.fired++;
+      rule.firedAt.push(Date.now());
       if (spec.kind === 'latency') outcome.latencyMs += spec.latencyMs;
       else if (spec.kind === 'lost-update')
         outcome.lostUpdate = { mode: spec.mode, revertAfterMs: spec.revertAfterMs ?? 0 };
@@ -145,7 +149,13 @@ export class FaultInjector {
 }
 
 function ruleView(rule: CompiledRule): FaultRule {
-  return { id: rule.id, spec: structuredClone(rule.spec), matched: rule.matched, fired: rule.fired };
+  return {
+    id: rule.id,
+    spec: structuredClone(rule.spec),
+    matched: rule.matched,
+    fired: rule.fired,
+    firedAt: [...rule.firedAt],
+  };
 }
 
 /** Validates a fault description coming from the admin API (in-process or HTTP). */

@@ -18,7 +18,7 @@ const devicesWrite: ScopeRequirement = { scope: 'devices:core', whenMissing: 403
 const serviceOrDeviceNotFound = 'Service or device not found';
 
 export function isAutoApproved(
-  tailnet: TailnetRecord,
+  tailnet: Pick<TailnetRecord, 'policy'>,
   service: VipServiceRecord,
   device: DeviceRecord,
 ): boolean {
@@ -29,7 +29,7 @@ export function isAutoApproved(
 }
 
 export function approvalLevel(
-  tailnet: TailnetRecord,
+  tailnet: Pick<TailnetRecord, 'policy'>,
   service: VipServiceRecord,
   device: DeviceRecord,
 ): ApprovalLevel {

@@ -5,6 +5,7 @@
  * when it exists and saves it on SIGINT/SIGTERM.
  */
 import { existsSync } from 'node:fs';
+import { parseArgs } from 'node:util';
 import { startTailscaleSimulator } from './server';
 import { readStateFile, saveStateFile, type StateDump } from './state';
 
@@ -17,36 +18,27 @@ export interface SimulatorMainOptions {
 }
 
 export function parseSimulatorArgs(argv: readonly string[]): SimulatorMainOptions {
-  const options: SimulatorMainOptions = {};
-  for (let i = 0; i < argv.length; i++) {
-    const flag = argv[i];
-    const value = argv[i + 1];
-    if (value === undefined) throw new Error(`missing value for ${flag}`);
-    switch (flag) {
-      case '--port':
-        options.port = Number(value);
-        if (!Number.isInteger(options.port) || options.port < 0 || options.port > 65535) {
-          throw new Error(`invalid --port ${value}`);
-        }
-        break;
-      case '--host':
-        options.host = value;
-        break;
-      case '--state-file':
-        options.stateFile = value;
-        break;
-      case '--dns-suffix':
-        options.dnsSuffix = value;
-        break;
-      case '--seed':
-        options.seed = Number(value);
-        break;
-      default:
-        throw new Error(`unknown flag ${flag}`);
-    }
-    i++;
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      'state-file': { type: 'string' },
+      'dns-suffix': { type: 'string' },
+      seed: { type: 'string' },
+    },
+  });
+  const port = values.port === undefined ? undefined : Number(values.port);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) {
+    throw new Error(`invalid --port ${values.port}`);
   }
-  return options;
+  return {
+    ...(port !== undefined ? { port } : {}),
+    ...(values.host !== undefined ? { host: values.host } : {}),
+    ...(values['state-file'] !== undefined ? { stateFile: values['state-file'] } : {}),
+    ...(values['dns-suffix'] !== undefined ? { dnsSuffix: values['dns-suffix'] } : {}),
+    ...(values.seed !== undefined ? { seed: Number(values.seed) } : {}),
+  };
 }
 
 export interface RunningSimulator {

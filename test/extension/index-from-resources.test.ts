@@ -70,7 +70,10 @@ const pool: TailscaleProxyGroup = {
       { hostname: 'pool-0', statefulSetPod: 'pool-0', online: true },
       { hostname: 'pool-1', statefulSetPod: 'pool-1' },
     ],
-    statefulSets: [{ name: 'pool', replicas: 2, readyReplicas: 1, service: 'pool' }],
+    // Proxies in the operator namespace (status says where); `own` above predates that and has none.
+    statefulSets: [
+      { name: 'pool', replicas: 2, readyReplicas: 1, service: 'pool', namespace: 'tailscale-gateway' },
+    ],
   },
 };
 
@@ -132,7 +135,7 @@ describe('index-from-resources: the CRs the workflows publish, as the index sees
       },
       // Selected but not ready (a sibling is down): a device known online stays healthy...
       {
-        address: 'pool-0.pool.apps.svc.cluster.example',
+        address: 'pool-0.pool.tailscale-gateway.svc.cluster.example',
         port: 8443,
         locality: 'local',
         healthy: true,
@@ -140,7 +143,7 @@ describe('index-from-resources: the CRs the workflows publish, as the index sees
       },
       // ...and one whose state is unknown takes the object's readiness.
       {
-        address: 'pool-1.pool.apps.svc.cluster.example',
+        address: 'pool-1.pool.tailscale-gateway.svc.cluster.example',
         port: 8443,
         locality: 'local',
         healthy: false,
@@ -171,6 +174,7 @@ describe('index-from-resources: the CRs the workflows publish, as the index sees
           rewritePrefix: '/',
           serviceSelector: { matchLabels: { team: 'a' } },
         },
+        routes: [],
       },
     ]);
   });

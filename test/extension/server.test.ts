@@ -134,7 +134,8 @@ describe('extension server: gRPC hooks and the HTTP side port', () => {
       'tsgw_extension_hook_requests_total{hook="PostTranslateModify",outcome="invalid"} 1',
     );
     expect(metrics).toMatch(
-      /tsgw_extension_hook_duration_seconds_bucket\{hook="PostHTTPListenerModify",le="\+Inf"\} \d+/,
+      // Label order is the exporter's choice (prom-client puts `le` first).
+      /tsgw_extension_hook_duration_seconds_bucket\{(?=[^}]*hook="PostHTTPListenerModify")(?=[^}]*le="\+Inf")[^}]*\} [1-9]\d*/,
     );
     expect(metrics).toContain('tsgw_extension_index_loaded 1');
   });

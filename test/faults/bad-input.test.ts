@@ -83,6 +83,10 @@ describe('bad input: schema-valid but semantically wrong objects', () => {
         'VIPServiceReady',
         (c) => c.status === 'True',
       );
+      // The earlier-created object owns the spec; creation times have a one-second resolution.
+      const first = await w.objects.get('TailscaleServices', `clash-${i}-a`);
+      const created = Date.parse(first?.metadata.creationTimestamp ?? '');
+      await eventually('a later second', () => (Date.now() >= created + 1000 ? true : undefined));
       const other = {
         ports: [`tcp:${8000 + rng.int(1000)}`],
         tags: [rng.pick(['tag:web', 'tag:api', 'tag:db'])],

@@ -39,6 +39,7 @@ import { stackInfo } from '../support/stack';
 import { group, isNotFound, type AnyObject, type Kind } from './support/kube';
 import { scanWorld } from './support/secrets-scan';
 import { consumersOf, seededRng, startFaultWorld, type FaultWorld, type Rng } from './support/world';
+import { conditionOf } from '../support/conditions';
 
 const seed = Number(process.env.FAULTS_SEED ?? 6);
 const operations = Number(process.env.FAULTS_CHURN_OPS ?? 500);
@@ -433,8 +434,6 @@ describe(`churn: ${operations} random operations across kinds, then nothing orph
   };
 
   const core = () => w.kc.makeApiClient(CoreV1Api);
-  const conditionOf = (obj: AnyObject | undefined, type: string): Condition | undefined =>
-    obj?.status?.conditions?.find((c) => c.type === type);
 
   /**
    * What the bindings publish: per VIP service, its ports (the listener of the route's Gateway) and the
@@ -512,6 +511,8 @@ describe(`churn: ${operations} random operations across kinds, then nothing orph
     for (let i = 0; i < operations; i++) {
       const name = await step(rng);
       counts[name] = (counts[name] ?? 0) + 1;
+      // Fixed sleep: seeded pacing of the workload (0–150 ms between operations) so that changes land
+      // at varied points of the operator's passes; it waits for nothing, so no event stands for it.
       await new Promise((r) => setTimeout(r, rng.int(150)));
     }
     const issuedMs = Date.now() - started;
@@ -570,7 +571,8 @@ describe(`churn: ${operations} random operations across kinds, then nothing orph
       { timeoutMs: 300_000, intervalMs: 1000 },
     );
     // Each binding maps every route attached to its Gateway to its backend (Ready as the TailscaleServices
-    // is) and to the VIP service it publishes, and is Ready exactly when every backend is.
+    // is) and to the VIP service it publishes, and is Ready exactly when every backend is and it
+    // publishes nothing.
     const bindings = of('TailscaleGateway');
     await eventually(
       'every TailscaleGateway maps its routes to their backends and VIP services',
@@ -591,7 +593,11 @@ describe(`churn: ${operations} random operations across kinds, then nothing orph
           if (!isDeepStrictEqual(got, want)) {
             throw new Error(`${b.name}: want routes ${JSON.stringify(want)}; got ${JSON.stringify(got)}`);
           }
-          const ready = want.every((r) => r.backends.every((x) => x.ready)) ? 'True' : 'False';
+          // Nothing in this world advertises a gateway's published services: such a binding has a VIP
+          // service without hosts, which carries no traffic (NoHosts), so it is not Ready.
+          const ready = want.every((r) => r.backends.every((x) => x.ready) && !('published' in r))
+            ? 'True'
+            : 'False';
           const condition = conditionOf(obj, 'Ready');
           if (condition?.status !== ready || condition.observedGeneration !== obj?.metadata.generation) {
             throw new Error(`${b.name}: want Ready=${ready}; got ${JSON.stringify(condition)}`);
@@ -713,6 +719,16 @@ describe(`churn: ${operations} random operations across kinds, then nothing orph
     expect(names((await core().listNamespacedSecret({ namespace: ns })).items)).toEqual([
       `${w.tailnet.name}-oauth`,
     ]);
+    // Nor of this namespace's proxies in the operator namespace.
+    const there = {
+      namespace: stackInfo().operatorNamespace,
+      labelSelector: `gateway.tailscale.com/parent-namespace=${ns}`,
+    };
+    expect(names((await apps.listNamespacedStatefulSet(there)).items)).toEqual([]);
+    expect(names((await core().listNamespacedPod(there)).items)).toEqual([]);
+    expect(names((await core().listNamespacedSecret(there)).items)).toEqual([]);
+    expect(names((await core().listNamespacedServiceAccount(there)).items)).toEqual([]);
+    expect(names((await rbac.listNamespacedRole(there)).items)).toEqual([]);
     // Temporal: no resource workflow of these objects still running.
     const connection = await Connection.connect({ address: stackInfo().temporalAddress });
     try {

@@ -12,6 +12,7 @@
  * of every log line (runtime/logger.ts), and error messages that never carry a credential. Shown to
  * fail (locally, once) with an activity returning the minted auth key to its workflow.
  */
+import { proxiesOf } from '../support/proxies';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
 import { randomBytes } from 'node:crypto';
@@ -42,7 +43,11 @@ describe('secrets never reach logs or Temporal', () => {
   /** Auth keys as the operator writes them into config Secrets, collected while they are there. */
   const collectAuthKeys = async () => {
     const core = w.kc.makeApiClient(CoreV1Api);
-    for (const s of (await core.listNamespacedSecret({ namespace: w.namespace })).items) {
+    const secrets = await core.listNamespacedSecret({
+      namespace: stackInfo().operatorNamespace,
+      labelSelector: `gateway.tailscale.com/parent-namespace=${w.namespace}`,
+    });
+    for (const s of secrets.items) {
       const raw = Buffer.from(s.data?.[configKey] ?? '', 'base64').toString('utf8');
       const key = raw ? (JSON.parse(raw) as { AuthKey?: string }).AuthKey : undefined;
       if (key && !known.includes(key)) known.push(key);
@@ -84,7 +89,8 @@ describe('secrets never reach logs or Temporal', () => {
     await w.objects.waitReady('TailscaleServices', name, 180_000);
 
     // A replica loses its state: it asks for a new key, which the operator mints.
-    await proxies.wipeReplicaState(w.namespace, name, 0);
+    const placed = proxiesOf(w.namespace, name);
+    await proxies.wipeReplicaState(placed.namespace, placed.name, 0);
     await eventually('a fresh key', async () => {
       const before = known.length;
       await collectAuthKeys();

@@ -7,7 +7,7 @@
  * usable, the requests stay under a bound set by the retry policy, and nothing more is minted.
  *
  * Guards: the worker's client waiting out a token exchange's Retry-After for all its callers (shown to
- * fail without it: 4 exchanges in the 429 phase, bound 2; 8 with Retry-After ignored too), and the
+ * fail without it: two exchanges 0.4 s apart in the 429 phase, where the Retry-After is 6 s), and the
  * revocation of a replica's usable keys before it mints one (shown to fail without it: the keys whose
  * answers were lost stay usable).
  */
@@ -16,6 +16,7 @@ import { listKeys, type AuthKeyInfo } from '../../activities/tailscale/keys';
 import type { RequestCounts } from '../../simulators/tailscale/counters';
 import { startProxySimulator, type ProxySimulator } from '../../simulators/proxy/simulator';
 import { uniqueName } from '../support/stack';
+import { waitParked } from './support/parked';
 import { scanWorld } from './support/secrets-scan';
 import { injectFault, requestsTo } from './support/tailscale-faults';
 import { startFaultWorld, type FaultWorld } from './support/world';
@@ -57,10 +58,10 @@ describe('Tailscale API storms on the OAuth token exchange and on auth keys', ()
     await w.objects.create('TailscaleEndpoints', e0, proxied(1), w.operator.labels);
     await w.objects.waitReady('TailscaleEndpoints', e0);
 
-    // Phase 1, 10 s: the access token is revoked and every exchange answers 429 "Retry-After: 6".
-    // One more endpoints object, and the first scaled to two replicas: both need a key, so a token.
+    // Phase 1: the access token is revoked and every exchange answers 429 "Retry-After: 6". One more
+    // endpoints object, and the first scaled to two replicas: both need a key, so a token.
     const retryAfterS = 6;
-    await sim.addFault({
+    const limited = await injectFault(sim, {
       kind: 'error',
       status: 429,
       retryAfterSeconds: retryAfterS,
@@ -72,14 +73,15 @@ describe('Tailscale API storms on the OAuth token exchange and on auth keys', ()
     await w.objects.patch('TailscaleEndpoints', e0, [
       { op: 'replace', path: '/spec/proxy/replicas', value: 2 },
     ]);
-    await sleep(10_000);
+    // The phase ends at the second exchange. The worker's client waits out each Retry-After for all
+    // its callers, so it comes no sooner than 6 s after the first (callers on their own would each
+    // exchange at once).
+    await limited.waitFired(2, 60_000);
+    const [first, second] = await limited.firedAt();
     const phase1 = await sim.requestCounts();
+    expect(second! - first!).toBeGreaterThanOrEqual(retryAfterS * 1000);
     // No key was minted: minting starts by listing the replica's keys, which needs a token.
     expect(keyCreations(phase1)).toBe(0);
-    // The worker's client waits out each Retry-After for all its callers: one exchange, then one more
-    // 6 s later.
-    expect(tokenRequests(phase1)).toBeGreaterThanOrEqual(1);
-    expect(tokenRequests(phase1)).toBeLessThanOrEqual(Math.ceil(10 / retryAfterS));
 
     // Phase 2, 12 s: key calls fail. The first three creations are stored by Tailscale, but the caller
     // sees a 502 (twice) or a dropped connection; other key calls get 500s and 429s. One more object.
@@ -101,6 +103,8 @@ describe('Tailscale API storms on the OAuth token exchange and on auth keys', ()
     await sim.addFault({ kind: 'error', status: 500, path: '**/keys**', rate: 0.3 });
     await sim.addFault({ kind: 'error', status: 429, retryAfterSeconds: 2, path: '**/keys**', rate: 0.2 });
     await w.objects.create('TailscaleEndpoints', e2, proxied(1), w.operator.labels);
+    // Fixed sleep: the window of a rate bound (key calls per 12 s, set by the retry policy); what it
+    // counts is how often calls come, which no single event marks.
     await sleep(12_000);
     const phase2 = await sim.requestCounts();
     // The storm goes on until the third creation lost its answer (the token exchange may still have
@@ -141,14 +145,16 @@ describe('Tailscale API storms on the OAuth token exchange and on auth keys', ()
     expect(keyCreations(recovery)).toBeLessThanOrEqual(4);
     expect(keyCalls(recovery)).toBeLessThanOrEqual(4 * 3 + 3);
 
-    // Converged: no key call and no token exchange any more (the refreshed token lives an hour).
+    // Converged: no key call and no token exchange any more (the refreshed token lives an hour), up
+    // to the point where every workflow is parked on a timer of a minute or more with nothing in flight.
     await sim.resetRequestCounts();
-    await sleep(8000);
+    await waitParked(w.operator.taskQueue, { timeoutMs: 240_000 });
     const idle = await sim.requestCounts();
     expect(keyCalls(idle)).toBe(0);
     expect(tokenRequests(idle)).toBe(0);
     process.stdout.write(
-      `key storm: token exchanges in the 429 phase=${tokenRequests(phase1)}; key calls in the error phase=` +
+      `key storm: token exchanges in the 429 phase=${tokenRequests(phase1)} ` +
+        `(${((second! - first!) / 1000).toFixed(1)} s apart); key calls in the error phase=` +
         `${keyCalls(phase2)} (creations ${keyCreations(phase2)}), recovery=${keyCalls(recovery)} ` +
         `(creations ${keyCreations(recovery)}); keys revoked unused=${revoked.length}\n`,
     );

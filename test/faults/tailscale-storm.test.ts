@@ -6,15 +6,14 @@
  *
  * Guards: Retry-After becoming the activity's next retry delay (toActivityFailure's nextRetryDelay),
  * exponential activity backoff (VIP activities: 2 s doubling), the VIP workflow's own backoff between
- * failed rounds, and idle workflows making no request once converged. Shown to fail (locally, once)
- * with Retry-After ignored (nextRetryDelay unset): the 429 phase bound is exceeded.
+ * failed rounds, and idle workflows making no request once converged. Shown to fail with Retry-After
+ * ignored (nextRetryDelay unset): a service's retry came 2.0 s after its 429 (2026-12-06).
  */
 import { getVipService } from '../../activities/tailscale/vip-services';
-import type { TailscaleSimulatorAdmin } from '../../simulators/tailscale/admin';
 import type { RequestCounts } from '../../simulators/tailscale/counters';
-import { eventually } from '../support/eventually';
 import { uniqueName } from '../support/stack';
-import { requestsTo, vipItemRoute, vipListRoute } from './support/tailscale-faults';
+import { waitParked } from './support/parked';
+import { injectFault, requestsTo, vipItemRoute, vipListRoute } from './support/tailscale-faults';
 import { scanWorld } from './support/secrets-scan';
 import { consumersOf, startFaultWorld, vipServicesNamed, type FaultWorld } from './support/world';
 
@@ -25,17 +24,10 @@ const vipRequests = (c: RequestCounts) =>
     0,
   );
 
-/** Waits until no call reached the simulator for 3 s (a just-created object's follow-up passes), then resets. */
-async function waitQuiet(sim: TailscaleSimulatorAdmin): Promise<void> {
-  await eventually(
-    'no Tailscale call for 3 s',
-    async () => {
-      await sim.resetRequestCounts();
-      await sleep(3000);
-      return (await sim.requestCounts()).total === 0 ? true : undefined;
-    },
-    { timeoutMs: 60_000 },
-  );
+/** Waits until every workflow of the world is parked (see waitParked), then resets the counts. */
+async function waitQuiet(w: FaultWorld): Promise<void> {
+  await waitParked(w.operator.taskQueue);
+  await w.tailnet.sim.admin.resetRequestCounts();
 }
 
 describe('Tailscale API storms: 429 with Retry-After, 5xx bursts, latency spikes', () => {
@@ -64,10 +56,19 @@ describe('Tailscale API storms: 429 with Retry-After, 5xx bursts, latency spikes
       await w.objects.create('TailscaleServices', name, spec(name), w.operator.labels);
     }
     for (const name of [s0, s1, s2, s3]) await w.objects.waitReady('TailscaleServices', name);
-    await waitQuiet(sim);
+    await waitQuiet(w);
 
-    // Phase 1, 12 s: every services call answers 429 "Retry-After: 10". Three services change.
+    // Phase 1: every services call answers 429 "Retry-After: 10". Three services change; each one's
+    // calls get a rule of their own, so their spacing can be read off the simulator.
     const retryAfterS = 10;
+    const limited = (name: string) =>
+      injectFault(sim, {
+        kind: 'error',
+        status: 429,
+        path: `**/vip-services/svc:${name}`,
+        retryAfterSeconds: retryAfterS,
+      });
+    const changed = [await limited(s4), await limited(s5), await limited(s0)];
     await sim.addFault({
       kind: 'error',
       status: 429,
@@ -79,12 +80,16 @@ describe('Tailscale API storms: 429 with Retry-After, 5xx bursts, latency spikes
     await w.objects.patch('TailscaleServices', s0, [
       { op: 'replace', path: '/spec/vipService/ports', value: ['tcp:443', 'tcp:8443'] },
     ]);
-    await sleep(12_000);
+    // The phase ends once each changed service has been answered 429 twice. Its retry comes no sooner
+    // than the Retry-After (2 s doubling retries would come 2 s later, then 4 s).
+    const gaps: number[] = [];
+    for (const fault of changed) {
+      await fault.waitFired(2, 60_000);
+      const [first, second] = await fault.firedAt();
+      gaps.push(second! - first!);
+    }
     const phase1 = vipRequests(await sim.requestCounts());
-    // Each changed service: its first attempt, and at most one retry Retry-After later (2 s doubling
-    // retries would be 3 or more attempts in 12 s). One round is a GET that fails.
-    expect(phase1).toBeGreaterThanOrEqual(3);
-    expect(phase1).toBeLessThanOrEqual(3 * 2);
+    for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(retryAfterS * 1000);
 
     // Phase 2, 12 s: 500, 502 and 504 on about 70% of calls. One service goes, one changes.
     await sim.clearFaults();
@@ -96,6 +101,8 @@ describe('Tailscale API storms: 429 with Retry-After, 5xx bursts, latency spikes
     await w.objects.patch('TailscaleServices', s2, [
       { op: 'replace', path: '/spec/vipService/tags', value: ['tag:web', 'tag:api'] },
     ]);
+    // Fixed sleep: the window of a rate bound (calls per 12 s, set by the retry policy); what it counts
+    // is how often calls come, which no single event marks.
     await sleep(12_000);
     const phase2 = vipRequests(await sim.requestCounts());
 
@@ -105,6 +112,7 @@ describe('Tailscale API storms: 429 with Retry-After, 5xx bursts, latency spikes
     await sim.addFault({ kind: 'latency', latencyMs: 2500, path: '**/vip-services**', rate: 0.5 });
     await sim.addFault({ kind: 'error', status: 503, path: '**/vip-services**', rate: 0.2 });
     await w.objects.create('TailscaleServices', s6, spec(s6), w.operator.labels);
+    // Fixed sleep: a rate bound's window, as in phase 2.
     await sleep(10_000);
     const phase3 = vipRequests(await sim.requestCounts());
 
@@ -135,12 +143,14 @@ describe('Tailscale API storms: 429 with Retry-After, 5xx bursts, latency spikes
     // After the storm: the remaining rounds, at most one per service that had not converged.
     expect(recovery).toBeLessThanOrEqual(6 * 3 * 2);
 
-    // Converged means quiet: no call at all for a while (idle VIP workflows re-check every 4 h).
-    await waitQuiet(sim);
-    await sleep(8000);
+    // Converged means quiet: every workflow parks on a timer of a minute or more (idle VIP workflows
+    // re-check every 4 h) with nothing in flight, and nothing calls Tailscale once it has.
+    await waitQuiet(w);
+    await waitParked(w.operator.taskQueue);
     expect((await sim.requestCounts()).routes).toEqual({});
     process.stdout.write(
-      `storm: vip-services calls per phase 429=${phase1} 5xx=${phase2} latency=${phase3} recovery=${recovery}\n`,
+      `storm: 429 retry spacing ${gaps.map((g) => (g / 1000).toFixed(1)).join('/')} s; ` +
+        `vip-services calls per phase 429=${phase1} 5xx=${phase2} latency=${phase3} recovery=${recovery}\n`,
     );
   }, 600_000);
 

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { freePort } from '../../tools/stack/ports';
 import { startTemporalServer, type TemporalServer } from '../../tools/stack/temporal-server';
 import { eventually } from '../support/eventually';
+import { scrape, sum } from '../support/metrics';
 import { stackInfo, uniqueName } from '../support/stack';
 import { startFaultWorld, type FaultWorld } from './support/world';
 
@@ -47,6 +48,14 @@ describe('Temporal hung (SIGSTOP): the watchers notice', () => {
     const res = await fetch(`http://127.0.0.1:${healthPort}/ready`);
     return { status: res.status, body: (await res.text()).trim() };
   };
+  // The watchers' health server also serves their /metrics.
+  const outageMetrics = async () => {
+    const samples = await scrape(`http://127.0.0.1:${healthPort}`);
+    return {
+      unreachableSeconds: sum(samples, 'tsgw_watchers_temporal_unreachable_seconds'),
+      failures: sum(samples, 'tsgw_watchers_temporal_failures_total'),
+    };
+  };
   const warnings = () =>
     readFileSync(w.operator.watchers.logFile, 'utf8')
       .split('\n')
@@ -59,6 +68,7 @@ describe('Temporal hung (SIGSTOP): the watchers notice', () => {
       timeoutMs: 60_000,
     });
     expect(warnings()).toEqual([]);
+    expect((await outageMetrics()).unreachableSeconds).toBe(0);
 
     temporal.process.child.kill('SIGSTOP');
     const frozenAt = Date.now();
@@ -81,6 +91,10 @@ describe('Temporal hung (SIGSTOP): the watchers notice', () => {
       { timeoutMs: 60_000 },
     );
     expect(unready.body).toMatch(/^Temporal calls failing for \d+ s: /);
+    // ... and in the metrics: failing at least as long as the grace period, with failed calls counted.
+    const during = await outageMetrics();
+    expect(during.unreachableSeconds).toBeGreaterThanOrEqual(5);
+    expect(during.failures).toBeGreaterThan(0);
     // Observed while frozen: the warning was logged, and not once per failed call.
     const logged = warnings();
     expect(logged.length).toBeGreaterThanOrEqual(1);
@@ -91,6 +105,9 @@ describe('Temporal hung (SIGSTOP): the watchers notice', () => {
     await eventually('ready again', async () => ((await ready()).status === 200 ? true : undefined), {
       timeoutMs: 60_000,
     });
+    const after = await outageMetrics();
+    expect(after.unreachableSeconds).toBe(0);
+    expect(after.failures).toBeGreaterThanOrEqual(during.failures);
     // The change made while Temporal was frozen was kept in the queue and delivered.
     await w.objects.waitReady('TailscaleServices', name, 120_000);
   }, 300_000);

@@ -9,7 +9,7 @@
  * be what saves the changes). Shown to fail (locally, once) with the signaler dropping a delivery
  * that failed: the changes made during the outage are never reconciled.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { getVipService } from '../../activities/tailscale/vip-services';
@@ -79,8 +79,21 @@ describe('Temporal server killed and restarted mid-reconcile (persistent databas
     ]);
     await w.objects.delete('TailscaleServices', beta);
     await w.objects.create('TailscaleServices', delta, servicesSpec(delta), w.operator.labels);
-    // Longer than the Temporal client's own retries (about 25 s), so the watchers' queue must hold them.
-    await new Promise((r) => setTimeout(r, 40_000));
+    // Temporal stays down until each change's delivery has failed past the Temporal client's own
+    // retries (the watchers log it), so the watchers' queue must hold them.
+    await eventually(
+      'every change of the outage failed once and queued',
+      () => {
+        const log = readFileSync(join(w.operator.logDir, 'watchers-0.log'), 'utf8');
+        const failed = log.split('\n').filter((line) => line.includes('signal to workflow failed; retrying'));
+        return [alpha, beta, delta].every((name) =>
+          failed.some((line) => line.includes(`"${servicesWorkflowId(w.namespace, name)}"`)),
+        )
+          ? true
+          : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 500 },
+    );
     expect(w.operator.worker.child.exitCode).toBeNull();
     expect(w.operator.watchers.child.exitCode).toBeNull();
 

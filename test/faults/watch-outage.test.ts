@@ -12,13 +12,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { eventually } from '../support/eventually';
 import { getVipService } from '../../activities/tailscale/vip-services';
 import { testKubeConfig, stackInfo, uniqueName } from '../support/stack';
 import { startApiServerProxy, type ApiServerProxy } from './support/apiserver-proxy';
 import { scanWorld } from './support/secrets-scan';
 import { consumersOf, startFaultWorld, vipServicesNamed, type FaultWorld } from './support/world';
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('watches broken: outage, 410 Gone after compaction, dropped streams', () => {
   let proxy: ApiServerProxy;
@@ -72,7 +71,18 @@ describe('watches broken: outage, 410 Gone after compaction, dropped streams', (
     await w.objects.waitReady('TailscaleServices', c);
     await w.objects.waitCondition('TailscaleServices', d, 'Ready', (x) => x.reason === 'NoEndpointsSelected');
 
-    // 1. Outage: every connection cut, new ones refused, for longer than a watch lasts.
+    // The watchers have tried to reconnect, and been refused, `n` more times: their restart path ran.
+    const refusedMore = async (n: number) => {
+      const from = proxy.stats.refused;
+      await eventually(
+        `${n} more refused reconnections`,
+        () => (proxy.stats.refused >= from + n ? true : undefined),
+        { timeoutMs: 60_000 },
+      );
+    };
+
+    // 1. Outage: every connection cut, new ones refused, until the watchers' reconnections have failed
+    // several times over.
     proxy.cut();
     await create(b);
     await setPorts(a, ['tcp:443', 'tcp:8443']);
@@ -80,7 +90,7 @@ describe('watches broken: outage, 410 Gone after compaction, dropped streams', (
     await w.objects.patch('TailscaleEndpoints', `${d}-proxies`, [
       { op: 'replace', path: '/metadata/labels', value: { app: d } },
     ]);
-    await sleep(15_000);
+    await refusedMore(10);
     proxy.restore();
 
     // 2. Outage, then compaction: the resourceVersions the informers hold are gone (410 Gone).
@@ -88,19 +98,25 @@ describe('watches broken: outage, 410 Gone after compaction, dropped streams', (
     await create(e);
     await w.objects.delete('TailscaleServices', b);
     await setPorts(d, ['tcp:80']);
-    await sleep(3000);
+    await refusedMore(3);
     await proxy.compact();
     proxy.restore();
 
-    // 3. Flapping: watch streams reset every 1.5 s while objects keep changing.
-    for (let i = 0; i < 12; i++) {
+    // 3. Flapping: watch streams reset as soon as the dropped ones are open again, while objects keep
+    // changing.
+    for (let i = 0, reopened = proxy.stats.watches; i < 12; i++) {
       if (i === 2) await create(f);
       if (i === 4) await create(g);
       if (i === 6) await w.objects.delete('TailscaleServices', e);
       if (i === 8) await setPorts(f, ['tcp:443', 'tcp:9443']);
       if (i === 10) await create(h);
-      await sleep(1500);
-      proxy.dropWatches();
+      const watches = reopened;
+      await eventually(
+        'the dropped watches open again',
+        () => (proxy.stats.watches >= watches ? true : undefined),
+        { timeoutMs: 60_000 },
+      );
+      reopened = proxy.stats.watches + proxy.dropWatches();
     }
 
     const live = [a, d, f, g, h];

@@ -13,6 +13,7 @@ import { eventually } from '../support/eventually';
 import { uniqueName } from '../support/stack';
 import { finalizer } from './support/kube';
 import { injectFault } from './support/tailscale-faults';
+import { waitParked } from './support/parked';
 import { scanWorld } from './support/secrets-scan';
 import { consumersOf, startFaultWorld, vipServicesNamed, type FaultWorld } from './support/world';
 
@@ -30,8 +31,16 @@ describe('worker killed mid-write: create, update and delete of a VIP service co
     await w?.close();
   });
 
-  /** Holds the next matching write for `holdMs`, kills the worker while it is held, restarts it. */
-  const crashDuring = async (method: 'PUT' | 'DELETE', serviceName: string, act: () => Promise<unknown>) => {
+  /**
+   * Holds the next matching write for `holdMs`, kills the worker while it is held, and restarts it once
+   * the write has `landed` on the simulator (so its activity, whose worker is gone, never completes).
+   */
+  const crashDuring = async (
+    method: 'PUT' | 'DELETE',
+    serviceName: string,
+    act: () => Promise<unknown>,
+    landed: () => Promise<boolean>,
+  ) => {
     const fault = await injectFault(w.tailnet.sim.admin, {
       kind: 'latency',
       latencyMs: holdMs,
@@ -42,8 +51,13 @@ describe('worker killed mid-write: create, update and delete of a VIP service co
     await act();
     await fault.waitFired(1, 90_000);
     await w.operator.killWorker();
-    // The write lands on the simulator after its worker is gone: its activity never completes.
-    await new Promise((r) => setTimeout(r, holdMs + 500));
+    await eventually(
+      `the held ${method} of ${serviceName} landed`,
+      async () => ((await landed()) ? true : undefined),
+      {
+        timeoutMs: holdMs + 30_000,
+      },
+    );
     w.operator.startWorker();
   };
 
@@ -54,17 +68,21 @@ describe('worker killed mid-write: create, update and delete of a VIP service co
     await w.objects.createManualEndpoints(`${name}-proxies`, w.tailnet.name, { app: name }, 2);
 
     // Create.
-    await crashDuring('PUT', serviceName, () =>
-      w.objects.create(
-        'TailscaleServices',
-        name,
-        {
-          tailnet: w.tailnet.name,
-          selector: { matchLabels: { app: name } },
-          vipService: { ports: ['tcp:443'], tags: ['tag:web'] },
-        },
-        w.operator.labels,
-      ),
+    await crashDuring(
+      'PUT',
+      serviceName,
+      () =>
+        w.objects.create(
+          'TailscaleServices',
+          name,
+          {
+            tailnet: w.tailnet.name,
+            selector: { matchLabels: { app: name } },
+            vipService: { ports: ['tcp:443'], tags: ['tag:web'] },
+          },
+          w.operator.labels,
+        ),
+      async () => (await getVipService(w.tailnet.api, serviceName)) !== null,
     );
     const landed = await getVipService(w.tailnet.api, serviceName);
     expect(landed).not.toBeNull();
@@ -79,10 +97,14 @@ describe('worker killed mid-write: create, update and delete of a VIP service co
     expect(await w.objects.advertised(`${name}-proxies`, 1)).toEqual([serviceName]);
 
     // Update.
-    await crashDuring('PUT', serviceName, () =>
-      w.objects.patch('TailscaleServices', name, [
-        { op: 'replace', path: '/spec/vipService/ports', value: ['tcp:443', 'tcp:8443'] },
-      ]),
+    await crashDuring(
+      'PUT',
+      serviceName,
+      () =>
+        w.objects.patch('TailscaleServices', name, [
+          { op: 'replace', path: '/spec/vipService/ports', value: ['tcp:443', 'tcp:8443'] },
+        ]),
+      async () => (await getVipService(w.tailnet.api, serviceName))?.ports?.includes('tcp:8443') === true,
     );
     const updated = await w.objects.waitReady('TailscaleServices', name, afterCrashMs);
     expect(updated.metadata.generation).toBe(2);
@@ -92,7 +114,12 @@ describe('worker killed mid-write: create, update and delete of a VIP service co
     expect(consumersOf(afterUpdate[0])).toEqual({ [w.consumerKey]: [route] });
 
     // Delete.
-    await crashDuring('DELETE', serviceName, () => w.objects.delete('TailscaleServices', name));
+    await crashDuring(
+      'DELETE',
+      serviceName,
+      () => w.objects.delete('TailscaleServices', name),
+      async () => (await getVipService(w.tailnet.api, serviceName)) === null,
+    );
     expect(await getVipService(w.tailnet.api, serviceName)).toBeNull();
     // The finalizer is held until the VIP workflow has confirmed the service gone to its consumer.
     expect((await w.objects.get('TailscaleServices', name))?.metadata.finalizers).toEqual([finalizer]);
@@ -100,11 +127,10 @@ describe('worker killed mid-write: create, update and delete of a VIP service co
     expect(await vipServicesNamed(w, 'svc:')).toEqual([]);
     expect(await w.objects.advertised(`${name}-proxies`, 0)).toEqual([]);
     expect(await w.objects.advertised(`${name}-proxies`, 1)).toEqual([]);
-    // Nothing recreated it afterwards (a late retry of an old attach would).
-    await new Promise((r) => setTimeout(r, 3000));
-    await eventually('still no VIP service', async () =>
-      (await vipServicesNamed(w, 'svc:')).length === 0 ? true : undefined,
-    );
+    // Nothing recreated it afterwards (a late retry of an old attach would): once every workflow is
+    // parked with no activity pending or retrying, none is left to run.
+    await waitParked(w.operator.taskQueue);
+    expect(await vipServicesNamed(w, 'svc:')).toEqual([]);
   }, 600_000);
 
   it('leaks no credential into its logs or workflow histories (case 8)', async () => {

@@ -11,3 +11,17 @@ describe('TIMER_SCALE', () => {
     expect(() => loadOperatorConfig({ TIMER_SCALE: raw })).toThrow(/TIMER_SCALE/);
   });
 });
+
+describe('PROXY_ALLOWED_TAGS', () => {
+  it('is empty (no limit) unless set, and takes comma-separated tags', () => {
+    expect(loadOperatorConfig({}).allowedTags).toEqual([]);
+    expect(loadOperatorConfig({ PROXY_ALLOWED_TAGS: 'tag:k8s, tag:web' }).allowedTags).toEqual([
+      'tag:k8s',
+      'tag:web',
+    ]);
+  });
+
+  it.each(['k8s', 'tag:', 'tag:a,web'])('rejects %s with the variable named', (raw) => {
+    expect(() => loadOperatorConfig({ PROXY_ALLOWED_TAGS: raw })).toThrow(/PROXY_ALLOWED_TAGS/);
+  });
+});

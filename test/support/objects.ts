@@ -1,6 +1,8 @@
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { eventually } from './eventually';
 import { tailscaledConfigKey } from '../../activities/specs/tailscaled-config';
+import type { ProxyParentKind } from '../../api/v1alpha1/proxy';
+import { configSecretOf, handMadeConfigSecret, proxiesOf } from './proxies';
 
 const group = 'gateway.tailscale.com';
 const version = 'v1alpha1';
@@ -34,29 +36,44 @@ export async function createProxyEndpoints(
   });
   const core = kc.makeApiClient(CoreV1Api);
   for (let i = 0; i < replicas; i++) {
-    await core.createNamespacedSecret({
-      namespace: opts.namespace,
-      body: {
-        metadata: { name: `${opts.name}-${i}-config` },
-        stringData: {
-          [tailscaledConfigKey]: JSON.stringify({
-            Version: 'alpha0',
-            Hostname: `${opts.name}-${i}`,
-            AdvertiseServices: [],
-          }),
-        },
-      },
+    const body = handMadeConfigSecret(opts, i, {
+      Version: 'alpha0',
+      Hostname: `${opts.name}-${i}`,
+      AdvertiseServices: [],
     });
+    await core.createNamespacedSecret({ namespace: body.metadata!.namespace!, body });
   }
 }
 
-/** The service names a replica's tailscaled config advertises. */
+/** Sets what a stand-in replica's tailscaled config advertises (as the operator would write it). */
+export async function setAdvertisedServices(
+  kc: KubeConfig,
+  parent: { kind?: ProxyParentKind; namespace: string; name: string },
+  replica: number,
+  services: string[],
+): Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const ref = configSecretOf(proxiesOf(parent.namespace, parent.name, parent.kind), replica);
+  const secret = await core.readNamespacedSecret(ref);
+  const config = JSON.parse(
+    Buffer.from(secret.data?.[tailscaledConfigKey] ?? '', 'base64').toString(),
+  ) as Record<string, unknown>;
+  const data = Buffer.from(JSON.stringify({ ...config, AdvertiseServices: services })).toString('base64');
+  await core.replaceNamespacedSecret({
+    ...ref,
+    body: { ...secret, data: { ...secret.data, [tailscaledConfigKey]: data } },
+  });
+}
+
+/** The service names a replica's tailscaled config advertises (the parent's proxies: proxiesOf). */
 export async function advertisedServices(
   kc: KubeConfig,
-  namespace: string,
-  configSecret: string,
+  parent: { kind?: ProxyParentKind; namespace: string; name: string },
+  replica: number,
 ): Promise<string[]> {
-  const secret = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ namespace, name: configSecret });
+  const secret = await kc
+    .makeApiClient(CoreV1Api)
+    .readNamespacedSecret(configSecretOf(proxiesOf(parent.namespace, parent.name, parent.kind), replica));
   const raw = Buffer.from(secret.data?.[tailscaledConfigKey] ?? '', 'base64').toString();
   return (JSON.parse(raw) as { AdvertiseServices?: string[] }).AdvertiseServices ?? [];
 }
@@ -140,4 +157,32 @@ export async function waitUntilGone(
     },
     { timeoutMs },
   );
+}
+
+/** Replaces an object's status as a workflow would publish it (tests that play the workflows' part). */
+export async function writeStatus(
+  kc: KubeConfig,
+  ref: { namespace: string; plural: string; name: string },
+  status: unknown,
+): Promise<void> {
+  const objects = kc.makeApiClient(CustomObjectsApi);
+  const current = (await objects.getNamespacedCustomObject({ group, version, ...ref })) as Record<
+    string,
+    unknown
+  >;
+  await objects.replaceNamespacedCustomObjectStatus({ group, version, ...ref, body: { ...current, status } });
+}
+
+/** Creates one of our objects and gives it the status a workflow would publish. */
+export async function createWithStatus(
+  kc: KubeConfig,
+  namespace: string,
+  plural: string,
+  body: Record<string, unknown>,
+  status: unknown,
+): Promise<void> {
+  await kc
+    .makeApiClient(CustomObjectsApi)
+    .createNamespacedCustomObject({ group, version, namespace, plural, body });
+  await writeStatus(kc, { namespace, plural, name: (body.metadata as { name: string }).name }, status);
 }

@@ -42,6 +42,7 @@ export function startOperator(opts: TestOperatorOptions): TestOperator {
       TEMPORAL_TASK_QUEUE: taskQueue,
       WATCH_LABEL_SELECTOR: labelSelector,
       WATCH_NAMESPACES: (opts.watchNamespaces ?? []).join(','),
+      OPERATOR_NAMESPACE: info.operatorNamespace,
       LOG_LEVEL: 'debug',
       ...opts.env,
     },

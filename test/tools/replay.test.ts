@@ -8,7 +8,13 @@ import { loadHistoryFile, replayHistory } from '../../tools/replay';
 
 const run = promisify(execFile);
 const root = repoRoot();
-const history = join(root, 'test', 'replay', 'vip-service', 'create-update-delete.json');
+const history = join(
+  root,
+  'test',
+  'replay',
+  'vip-service',
+  'create-update-delete-before-fewer-round-trips.json',
+);
 
 /**
  * The workflow code with one deliberate non-deterministic change: the VIP service workflow schedules
@@ -17,7 +23,7 @@ const history = join(root, 'test', 'replay', 'vip-service', 'create-update-delet
  */
 function writeNonDeterministicWorkflows(dir: string): string {
   const source = readFileSync(join(root, 'workflows', 'vip-service.ts'), 'utf8');
-  const edited = source.replace('await attachVipService({', 'await detachVipService({');
+  const edited = source.replace('.attachVipService({', '.detachVipService({');
   if (edited === source)
     throw new Error('workflows/vip-service.ts no longer calls attachVipService: update this test');
   // The copy lives elsewhere, so its relative imports point back at the real modules.
@@ -75,7 +81,7 @@ describe('the replay command finds a deliberately introduced non-determinism', (
     );
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(
-      /^replay FAILED: .*create-update-delete\.json diverges from the current code\n/,
+      /^replay FAILED: .*create-update-delete-before-fewer-round-trips\.json diverges from the current code\n/,
     );
     expect(result.stdout).toContain('  at event 6: ActivityTaskScheduled (attachVipService)\n');
     expect(result.stdout).toContain(

@@ -26,7 +26,12 @@ describe('tailscale-config-check: what the operator writes passes Tailscale’s 
   const rendered = parents.flatMap((d) =>
     variants.flatMap(([what, opts]) =>
       ordinals(d.replicas).map((i) => {
-        const secret = desiredConfigSecret(d, i, desiredTailscaledConfig(d, i, opts));
+        const secret = desiredConfigSecret(
+          d,
+          { namespace: 'tailscale-gateway', name: d.name },
+          i,
+          desiredTailscaledConfig(d, i, opts),
+        );
         const text = Buffer.from(secret.data![tailscaledConfigKey]!, 'base64').toString();
         return [`${d.kind} ${d.name} replica ${i} ${what}`, text] as const;
       }),

@@ -40,4 +40,16 @@ describe('TemporalHealth: how a Temporal outage shows in the watchers', () => {
     expect(h.unready()).toBeUndefined();
     expect(lines.at(-1)?.msg).toBe('Temporal calls succeed again');
   });
+
+  it('gives the metrics how long calls have failed, and every failure counted', () => {
+    const h = health();
+    expect([h.unreachableForMs(), h.failedCalls]).toEqual([0, 0]);
+    h.failed(new Error('deadline exceeded'));
+    now += 42_000;
+    h.failed(new Error('deadline exceeded'));
+    expect([h.unreachableForMs(), h.failedCalls]).toEqual([42_000, 2]);
+    h.succeeded();
+    // The outage is over; the count of failed calls stays (a Prometheus counter).
+    expect([h.unreachableForMs(), h.failedCalls]).toEqual([0, 2]);
+  });
 });

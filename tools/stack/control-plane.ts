@@ -73,7 +73,8 @@ export async function startControlPlane(opts: ControlPlaneOptions): Promise<Cont
       '--advertise-address=127.0.0.1',
       `--secure-port=${apiPort}`,
       `--cert-dir=${join(opts.dir, 'certs')}`,
-      '--service-cluster-ip-range=10.0.0.0/24',
+      // Room for bench/peer.ts's 1,000+ Services of Tailscale's operator (one ClusterIP each).
+      '--service-cluster-ip-range=10.0.0.0/16',
       '--allow-privileged=true',
       '--authorization-mode=RBAC',
       `--token-auth-file=${join(opts.dir, 'tokens.csv')}`,

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { crdManifest } from '../../api/crd';
 import { allCrds } from '../../api/v1alpha1';
+import { loadOperatorConfig } from '../../runtime/config';
 import { applyManifests, readManifestDir, waitForCrdsEstablished } from './apply';
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane';
 import { toolPaths } from './paths';
@@ -26,6 +27,8 @@ export interface StackInfo {
   temporalAddress: string;
   temporalUiUrl?: string;
   temporalDbFile: string;
+  /** Where the operator processes of this stack put the proxies (OPERATOR_NAMESPACE). */
+  operatorNamespace: string;
   pids: Record<string, number | undefined>;
 }
 
@@ -81,6 +84,8 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
       temporalAddress: temporal.value.address,
       temporalUiUrl: temporal.value.uiUrl,
       temporalDbFile: temporal.value.dbFile,
+      // The operator's default (OPERATOR_NAMESPACE unset), so a process started by hand finds it too.
+      operatorNamespace: loadOperatorConfig({}).operatorNamespace,
       pids: Object.fromEntries(
         [...controlPlane.value.processes, temporal.value.process].map((p) => [p.name, p.child.pid]),
       ),
@@ -94,7 +99,12 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     kc.loadFromFile(stack.info.kubeconfigPath);
     const ours = allCrds.map(crdManifest);
     const gatewayApi = gatewayApiManifests();
-    await applyManifests(kc, [...ours, ...gatewayApi]);
+    const operatorNamespace = {
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: stack.info.operatorNamespace },
+    };
+    await applyManifests(kc, [...ours, ...gatewayApi, operatorNamespace]);
     const crdNames = [...ours, ...gatewayApi]
       .filter((o) => o.kind === 'CustomResourceDefinition')
       .map((o) => o.metadata?.name ?? '');

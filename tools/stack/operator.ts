@@ -9,6 +9,8 @@ export interface OperatorProcessOptions {
   logDir: string;
   /** Flags for node itself that NODE_OPTIONS refuses (e.g. --cpu-prof). */
   nodeArgs?: string[];
+  /** Added to `env` for the watchers only (e.g. a HEALTH_ADDRESS of their own). */
+  watchersEnv?: NodeJS.ProcessEnv;
 }
 
 export interface OperatorProcesses {
@@ -39,7 +41,7 @@ export function startOperatorProcesses(opts: OperatorProcessOptions): OperatorPr
       name: 'watchers',
       command: process.execPath,
       args: [...(opts.nodeArgs ?? []), join(dist, 'watchers', 'main.js')],
-      env: opts.env,
+      env: { ...opts.env, ...opts.watchersEnv },
       logFile: join(opts.logDir, 'watchers.log'),
     }),
     async killWorker() {

@@ -82,14 +82,36 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{- end }}
 {{- end -}}
 
-{{/* Identity, scope and logging shared by the worker and the watchers (runtime/config.ts validates both). */}}
+{{/*
+Identity, scope and logging shared by the worker and the watchers (runtime/config.ts validates both).
+Empty ids are derived per install (runtime/identity.ts) from the namespace, the release and the cluster.
+*/}}
 {{- define "tsgw.operatorEnv" -}}
 - name: OPERATOR_ID
   value: {{ .Values.operatorId | quote }}
 - name: CLUSTER_ID
   value: {{ .Values.clusterId | quote }}
+# The release namespace: it names the install, and the proxies and their Secrets live there, where
+# tenants have no rights.
+- name: OPERATOR_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+- name: RELEASE_NAME
+  value: {{ .Release.Name | quote }}
 - name: LOG_LEVEL
   value: {{ .Values.logLevel | quote }}
+{{- end -}}
+
+{{- define "tsgw.tracingEnv" -}}
+{{- with .Values.tracing.otlpEndpoint }}
+- name: OTEL_EXPORTER_OTLP_ENDPOINT
+  value: {{ . | quote }}
+{{- range $name, $value := $.Values.tracing.env }}
+- name: {{ $name }}
+  value: {{ $value | quote }}
+{{- end }}
+{{- end }}
 {{- end -}}
 
 {{- define "tsgw.watchEnv" -}}
@@ -121,4 +143,23 @@ tolerations:
 affinity:
   {{- toYaml . | nindent 2 }}
 {{- end }}
+{{- end -}}
+
+{{/*
+Names of the extension's TLS Secrets: the CA certificate Envoy Gateway verifies the server with (tls.crt),
+the server's pair (with ca.crt, the CA client certificates must chain to), and Envoy Gateway's client pair.
+*/}}
+{{- define "tsgw.extensionTlsNames" -}}
+{{- $base := include "tsgw.extensionServiceName" . -}}
+{{- toJson (dict "ca" (printf "%s-ca" $base) "server" (printf "%s-server-tls" $base) "client" (printf "%s-client-tls" $base)) -}}
+{{- end -}}
+
+{{/* true when the extension's certificates come from cert-manager (certManager: auto follows the API). */}}
+{{- define "tsgw.extensionTlsCertManager" -}}
+{{- $cm := .Values.extension.tls.certManager -}}
+{{- if eq (toString $cm) "auto" -}}
+{{- .Capabilities.APIVersions.Has "cert-manager.io/v1" -}}
+{{- else -}}
+{{- $cm -}}
+{{- end -}}
 {{- end -}}

@@ -17,7 +17,8 @@ function fakeServer(data = encode({ Version: 'alpha0', AdvertiseServices: [] }))
   const conflict = () => Object.assign(new Error('conflict'), { code: 409 });
   const api = {
     replaceNamespacedSecret: async ({ body }: { body: V1Secret }) => {
-      await new Promise((r) => setTimeout(r, 2));
+      // A turn of the event loop, as a real round trip takes, so that concurrent edits interleave.
+      await new Promise((r) => setImmediate(r));
       calls.replace++;
       if (body.metadata?.resourceVersion !== stored.metadata?.resourceVersion) {
         calls.conflicts++;

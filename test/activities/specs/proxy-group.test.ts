@@ -2,6 +2,7 @@ import { proxyDeploymentOf, proxySpecProblem, type ProxyDeployment } from '../..
 import { isSubsetOf } from '../../../activities/kubernetes/subset';
 import {
   desiredConfigSecret,
+  emptyProxiesConfigMap,
   desiredRole,
   desiredRoleBinding,
   desiredService,
@@ -10,6 +11,7 @@ import {
   desiredStateSecret,
   desiredTailscaledConfig,
   proxyLabels,
+  proxyPlacement,
   builtinProxyPodSettings,
   type ProxyPodSettings,
 } from '../../../activities/specs/proxy-group';
@@ -23,14 +25,8 @@ const endpoints = (spec: Record<string, unknown> = {}, name = 'web'): ProxyDeplo
     { tailnet: 'corp', tags: ['tag:k8s'], ...spec },
   );
 
-const owner = {
-  apiVersion: 'gateway.tailscale.com/v1alpha1',
-  kind: 'TailscaleEndpoints',
-  name: 'web',
-  uid: 'uid-1',
-  controller: true,
-  blockOwnerDeletion: true,
-};
+/** A placement named like the parent keeps the expected names short; proxyPlacement has its own tests. */
+const p = { namespace: 'tailscale-gateway', name: 'web' };
 
 describe('proxyDeploymentOf', () => {
   it('applies the defaults the API server only applies when spec.proxy is present', () => {
@@ -94,6 +90,40 @@ describe('proxySpecProblem', () => {
   });
 });
 
+describe('proxyPlacement', () => {
+  const of = (kind: 'TailscaleEndpoints' | 'TailscaleProxyGroup', namespace: string, name: string) =>
+    proxyPlacement({ kind, namespace, name }, 'tailscale-gateway');
+
+  it('puts every parent in the operator namespace under a readable, deterministic name', () => {
+    const web = of('TailscaleEndpoints', 'apps', 'web');
+    expect(web).toEqual(of('TailscaleEndpoints', 'apps', 'web'));
+    expect(web.namespace).toBe('tailscale-gateway');
+    expect(web.name).toMatch(/^apps-web-[0-9a-f]{8}$/);
+  });
+
+  it('never gives two parents one name: across namespaces, kinds, and dash splits', () => {
+    const names = [
+      of('TailscaleEndpoints', 'a-b', 'c'),
+      of('TailscaleEndpoints', 'a', 'b-c'),
+      of('TailscaleProxyGroup', 'a', 'b-c'),
+      of('TailscaleEndpoints', 'team-b', 'web'),
+    ].map((x) => x.name);
+    expect(new Set(names).size).toBe(names.length);
+  });
+
+  it('stays a DNS-1035 label short enough for pod names and revision labels (52)', () => {
+    for (const [namespace, name] of [
+      ['n'.repeat(63), 'x'.repeat(63)],
+      ['1team', 'web'],
+      ['apps', 'web.example.com'],
+    ]) {
+      const placed = of('TailscaleEndpoints', namespace!, name!).name;
+      expect(placed.length).toBeLessThanOrEqual(52);
+      expect(placed).toMatch(/^[a-z]([-a-z0-9]*[a-z0-9])?$/);
+    }
+  });
+});
+
 describe('desired objects', () => {
   const d = endpoints({
     proxy: { replicas: 2 },
@@ -118,23 +148,26 @@ describe('desired objects', () => {
     'app.kubernetes.io/name': 'tailscale-proxy',
     'app.kubernetes.io/instance': 'web',
     'gateway.tailscale.com/parent-kind': 'endpoints',
+    'gateway.tailscale.com/parent-namespace': 'apps',
     'gateway.tailscale.com/parent-name': 'web',
+    'gateway.tailscale.com/parent-uid': 'uid-1',
   };
 
-  it('labels and owns every object', () => {
-    expect(proxyLabels(d)).toEqual(labels);
+  it('puts every object in the operator namespace, labelled with its parent (no ownerReference can cross namespaces)', () => {
+    expect(proxyLabels(d, p)).toEqual(labels);
     for (const obj of [
-      desiredServiceAccount(d),
-      desiredRole(d),
-      desiredRoleBinding(d),
-      desiredStatefulSet(d, classPod),
-      desiredService(d)!,
+      desiredServiceAccount(d, p),
+      desiredRole(d, p),
+      desiredRoleBinding(d, p),
+      desiredStatefulSet(d, p, classPod),
+      desiredService(d, p)!,
     ]) {
-      expect(obj.metadata).toEqual({ name: 'web', namespace: 'apps', labels, ownerReferences: [owner] });
+      expect(obj.metadata).toEqual({ name: 'web', namespace: 'tailscale-gateway', labels });
     }
     expect(
       proxyLabels(
         proxyDeploymentOf('TailscaleProxyGroup', { name: 'pool' }, { tailnet: 'corp', tags: ['tag:k8s'] }),
+        p,
       ),
     ).toMatchObject({
       'gateway.tailscale.com/parent-kind': 'proxygroup',
@@ -142,7 +175,7 @@ describe('desired objects', () => {
   });
 
   it('lets proxies touch only their own state Secrets, and never all Secrets when there are no replicas', () => {
-    expect(desiredRole(d).rules).toEqual([
+    expect(desiredRole(d, p).rules).toEqual([
       {
         apiGroups: [''],
         resources: ['secrets'],
@@ -151,17 +184,17 @@ describe('desired objects', () => {
       },
       { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch', 'get'] },
     ]);
-    expect(desiredRole({ ...d, replicas: 0 }).rules).toEqual([
+    expect(desiredRole({ ...d, replicas: 0 }, p).rules).toEqual([
       { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch', 'get'] },
     ]);
-    expect(desiredRoleBinding(d)).toMatchObject({
+    expect(desiredRoleBinding(d, p)).toMatchObject({
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'web' },
-      subjects: [{ kind: 'ServiceAccount', name: 'web', namespace: 'apps' }],
+      subjects: [{ kind: 'ServiceAccount', name: 'web', namespace: 'tailscale-gateway' }],
     });
   });
 
   it('pre-creates state Secrets without data, so applying them never touches what the proxy wrote', () => {
-    const secret = desiredStateSecret(d, 1);
+    const secret = desiredStateSecret(d, p, 1);
     expect(secret.metadata?.name).toBe('web-1');
     expect(secret.metadata?.labels).toEqual({
       ...labels,
@@ -172,10 +205,11 @@ describe('desired objects', () => {
   });
 
   it('builds the StatefulSet with the ProxyGroup env and volume conventions and the pod settings of the class', () => {
-    const sts = desiredStatefulSet(d, classPod);
+    const sts = desiredStatefulSet(d, p, classPod);
     expect(sts.spec?.replicas).toBe(2);
     expect(sts.spec?.selector.matchLabels).toEqual({
       'gateway.tailscale.com/parent-kind': 'endpoints',
+      'gateway.tailscale.com/parent-namespace': 'apps',
       'gateway.tailscale.com/parent-name': 'web',
     });
     const pod = sts.spec!.template.spec!;
@@ -198,25 +232,48 @@ describe('desired objects', () => {
       ['TS_KUBE_SECRET', '$(POD_NAME)'],
       ['TS_STATE', 'kube:$(POD_NAME)'],
       ['TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR', '/etc/tsconfig/$(POD_NAME)'],
+      // The proxy set's ConfigMap, as Tailscale's ProxyGroup pods read it (always set; a missing file is nothing to do).
+      ['TS_SERVE_CONFIG', '/etc/proxies/serve-config.json'],
+      ['TS_EGRESS_PROXIES_CONFIG_PATH', '/etc/proxies'],
     ]);
     expect(container.volumeMounts).toEqual([
       { name: 'tailscaledconfig-0', mountPath: '/etc/tsconfig/web-0', readOnly: true },
       { name: 'tailscaledconfig-1', mountPath: '/etc/tsconfig/web-1', readOnly: true },
       { name: 'tmp', mountPath: '/tmp' },
+      { name: 'proxies', mountPath: '/etc/proxies', readOnly: true },
     ]);
     expect(pod.volumes).toEqual([
       { name: 'tailscaledconfig-0', secret: { secretName: 'web-0-config' } },
       { name: 'tailscaledconfig-1', secret: { secretName: 'web-1-config' } },
       { name: 'tmp', emptyDir: {} },
+      { name: 'proxies', configMap: { name: 'web-proxies', optional: true } },
     ]);
+    // Labelled for the parent, with no data: server-side apply never touches the keys the writers own.
+    expect(emptyProxiesConfigMap(d, p)).toEqual({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: expect.objectContaining({ name: 'web-proxies', namespace: p.namespace }) as unknown,
+    });
+    // Deterministic: the same parent renders the same pod template (a change would roll the pods).
+    expect(desiredStatefulSet(d, p, classPod)).toEqual(sts);
     expect(container.ports).toEqual([
       { name: 'http', containerPort: 80, protocol: 'TCP' },
       { name: 'udp-53', containerPort: 53, protocol: 'UDP' },
     ]);
   });
 
+  it('exposes each egress matchPort as a container port after the declared ports', () => {
+    const container = desiredStatefulSet(d, p, classPod, [10001, 10000]).spec!.template.spec!.containers[0]!;
+    expect(container.ports).toEqual([
+      { name: 'http', containerPort: 80, protocol: 'TCP' },
+      { name: 'udp-53', containerPort: 53, protocol: 'UDP' },
+      { name: 'egress-10000', containerPort: 10000, protocol: 'TCP' },
+      { name: 'egress-10001', containerPort: 10001, protocol: 'TCP' },
+    ]);
+  });
+
   it('runs an unprivileged userspace proxy by default, as Pod Security "restricted" requires', () => {
-    const pod = desiredStatefulSet(d, builtinProxyPodSettings).spec!.template.spec!;
+    const pod = desiredStatefulSet(d, p, builtinProxyPodSettings).spec!.template.spec!;
     expect(pod.securityContext).toEqual({
       runAsNonRoot: true,
       runAsUser: 1000,
@@ -238,7 +295,7 @@ describe('desired objects', () => {
   });
 
   it('runs privileged kernel networking only when the class says so', () => {
-    const pod = desiredStatefulSet(d, { ...classPod, networking: 'kernel' }).spec!.template.spec!;
+    const pod = desiredStatefulSet(d, p, { ...classPod, networking: 'kernel' }).spec!.template.spec!;
     expect(pod.containers[0]!.securityContext).toEqual({ privileged: true });
     expect(pod.containers[0]!.env).toContainEqual({ name: 'TS_USERSPACE', value: 'false' });
     expect(pod.initContainers).toEqual([
@@ -247,7 +304,7 @@ describe('desired objects', () => {
   });
 
   it('leaves optional pod knobs out when the class has none', () => {
-    const pod = desiredStatefulSet(endpoints(), builtinProxyPodSettings).spec!.template.spec!;
+    const pod = desiredStatefulSet(endpoints(), p, builtinProxyPodSettings).spec!.template.spec!;
     expect(pod).not.toHaveProperty('nodeSelector');
     expect(pod).not.toHaveProperty('tolerations');
     expect(pod).not.toHaveProperty('affinity');
@@ -256,12 +313,13 @@ describe('desired objects', () => {
   });
 
   it('gives each declared port a port on a headless Service governing the pods, and builds none without ports', () => {
-    expect(desiredStatefulSet(d, builtinProxyPodSettings).spec?.serviceName).toBe('web');
-    expect(desiredService(d)?.spec).toEqual({
+    expect(desiredStatefulSet(d, p, builtinProxyPodSettings).spec?.serviceName).toBe('web');
+    expect(desiredService(d, p)?.spec).toEqual({
       type: 'ClusterIP',
       clusterIP: 'None',
       selector: {
         'gateway.tailscale.com/parent-kind': 'endpoints',
+        'gateway.tailscale.com/parent-namespace': 'apps',
         'gateway.tailscale.com/parent-name': 'web',
       },
       ports: [
@@ -269,8 +327,8 @@ describe('desired objects', () => {
         { name: 'udp-53', port: 53, targetPort: 53, protocol: 'UDP' },
       ],
     });
-    expect(desiredService(endpoints())).toBeUndefined();
-    expect(desiredStatefulSet(endpoints(), builtinProxyPodSettings).spec?.serviceName).toBeUndefined();
+    expect(desiredService(endpoints(), p)).toBeUndefined();
+    expect(desiredStatefulSet(endpoints(), p, builtinProxyPodSettings).spec?.serviceName).toBeUndefined();
   });
 });
 
@@ -312,7 +370,7 @@ describe('tailscaled config', () => {
 
   it('stores the config as JSON under cap-106.hujson, and reads HuJSON back', () => {
     const config = desiredTailscaledConfig(d, 0, { authKey: 'tskey-auth-x' });
-    const secret = desiredConfigSecret(d, 0, config);
+    const secret = desiredConfigSecret(d, p, 0, config);
     expect(secret.metadata?.name).toBe('web-0-config');
     expect(secret.metadata?.labels?.['gateway.tailscale.com/secret-type']).toBe('config');
     const text = Buffer.from(secret.data![tailscaledConfigKey]!, 'base64').toString();
@@ -337,7 +395,7 @@ describe('tailscaled config as tailscaled loads it', () => {
   const d = endpoints();
   const written = (opts: Parameters<typeof desiredTailscaledConfig>[2]) =>
     Buffer.from(
-      desiredConfigSecret(d, 0, desiredTailscaledConfig(d, 0, opts)).data![tailscaledConfigKey]!,
+      desiredConfigSecret(d, p, 0, desiredTailscaledConfig(d, 0, opts)).data![tailscaledConfigKey]!,
       'base64',
     ).toString();
 

@@ -83,10 +83,12 @@ describe('serve config for a VIP service (ipn.ServeConfig.Services)', () => {
     );
     expect(missing).toEqual({
       ok: false,
+      reason: 'BackendPortNotFound',
       problem: expect.stringContaining('Service web has no port "metrics" (it has http=80)') as string,
     });
     const headless = serviceServeConfig(input({ service: { clusterIP: 'None', ports: [{ port: 80 }] } }));
     expect(headless.ok || headless.problem).toMatch(/no cluster IP/);
+    expect(headless.ok || headless.reason).toBe('InvalidBackend');
     const range = serviceServeConfig(
       input({
         vipPorts: ['tcp:443', 'tcp:8000-8001'],

@@ -8,6 +8,7 @@ import {
   type LifecycleOptions,
 } from '../../../activities/vip/lifecycle';
 import {
+  IdentityCollisionError,
   readRegistry,
   registryAnnotation,
   tailscaleOwnerReferencesAnnotation,
@@ -209,19 +210,34 @@ describe('VIP service lifecycle through the shared registry, against the Tailsca
     const ops = ['east/a', 'west/b', 'north/c'].map((key) =>
       operator(key, { random: Math.random, maxAttempts: 30 }),
     );
+    type Move = readonly [LifecycleOptions, boolean];
+    const wrote = new Set(['Created', 'Attached', 'Updated', 'Detached', 'Deleted']);
+    // Concurrent moves, then the VIP workflow's settle check: each operator whose last move wrote runs
+    // it again (attach and detach are idempotent), until a pass writes nothing. Without it a peer's PUT
+    // based on a read from before our write, landing after our read-back, silently undoes our write.
+    const moveAndSettle = async (moves: Move[]): Promise<number> => {
+      let pending = moves;
+      for (let pass = 0; pending.length && pass < 6; pass++) {
+        const outcomes = await Promise.all(
+          pending.map(async ([op, attach]) =>
+            attach
+              ? (await attachVipService(op, { serviceName: 'svc:race', spec, routes: [`${op.self}/route`] }))
+                  .outcome
+              : (await detachVipService(op, 'svc:race')).outcome,
+          ),
+        );
+        pending = pending.filter((_, i) => wrote.has(outcomes[i] ?? ''));
+        if (!pending.length) return pass;
+      }
+      return -1;
+    };
     const expected = new Set<string>();
     for (let round = 0; round < 20; round++) {
       // Each operator flips a coin: attach or detach, all at once.
       const moves = ops.map(
         (op) => [op, (round * 7 + op.self.length * 3 + round * round) % 3 !== 0] as const,
       );
-      await Promise.all(
-        moves.map(async ([op, attach]) => {
-          if (attach)
-            await attachVipService(op, { serviceName: 'svc:race', spec, routes: [`${op.self}/route`] });
-          else await detachVipService(op, 'svc:race');
-        }),
-      );
+      expect(await moveAndSettle(moves)).toBeGreaterThanOrEqual(0);
       for (const [op, attach] of moves) {
         if (attach) expected.add(op.self);
         else expected.delete(op.self);
@@ -232,7 +248,7 @@ describe('VIP service lifecycle through the shared registry, against the Tailsca
     }
     const [rule] = await sim.admin.listFaults();
     expect(rule?.fired).toBeGreaterThan(0);
-    await Promise.all(ops.map((op) => detachVipService(op, 'svc:race')));
+    expect(await moveAndSettle(ops.map((op) => [op, false] as const))).toBeGreaterThanOrEqual(0);
     expect(await getVipService(client, 'svc:race')).toBeNull();
   });
 
@@ -298,6 +314,75 @@ describe('VIP service lifecycle through the shared registry, against the Tailsca
     expect(idle.writes).toBe(0);
     expect((await sim.admin.requestCounts()).writes).toBe(0);
     expect((await getVipService(client, 'svc:swept'))?.annotations?.[registryAnnotation]).toBeDefined();
+  });
+
+  describe('two installs under one identity (instances)', () => {
+    const self = 'cluster/operator';
+    const first = () => operator(self, { instance: 'install-1', staleAfterMs: 30 * minute });
+    const second = () => operator(self, { instance: 'install-2', staleAfterMs: 30 * minute });
+
+    it("refuses to overwrite or remove another live install's entry, and changes nothing", async () => {
+      await attachVipService(first(), { serviceName: 'svc:collide', spec, routes: ['services/a/api'] });
+      const before = await getVipService(client, 'svc:collide');
+      expect(readRegistry(before?.annotations)?.consumers[self]?.instance).toBe('install-1');
+      await sim.admin.resetRequestCounts();
+
+      const refused = attachVipService(second(), {
+        serviceName: 'svc:collide',
+        spec: { ...spec, ports: ['tcp:9999'] },
+        routes: ['services/b/api'],
+      });
+      await expect(refused).rejects.toThrow(IdentityCollisionError);
+      await expect(refused).rejects.toThrow(/instance install-1.*unset operatorId and clusterId/);
+      const left = await detachVipService(second(), 'svc:collide');
+      expect(left.outcome).toBe('NotAttached');
+      expect(left.message).toContain('another live install');
+      expect((await sim.admin.requestCounts()).writes).toBe(0);
+      expect(await getVipService(client, 'svc:collide')).toEqual(before);
+
+      expect((await detachVipService(first(), 'svc:collide')).outcome).toBe('Deleted');
+    });
+
+    it('takes over the entry of an instance no longer live, and adopts one written before instances', async () => {
+      await attachVipService(first(), { serviceName: 'svc:handover', spec, routes: ['r1'] });
+      clock += 31 * minute;
+      expect(
+        (await attachVipService(second(), { serviceName: 'svc:handover', spec, routes: ['r2'] })).outcome,
+      ).toBe('Updated');
+      expect((await registryOf('svc:handover'))?.consumers[self]).toMatchObject({
+        instance: 'install-2',
+        routes: ['r2'],
+      });
+
+      await attachVipService(operator(self), { serviceName: 'svc:legacy', spec, routes: ['r'] });
+      expect((await registryOf('svc:legacy'))?.consumers[self]?.instance).toBeUndefined();
+      expect(
+        (await attachVipService(first(), { serviceName: 'svc:legacy', spec, routes: ['r'] })).outcome,
+      ).toBe('Updated');
+      expect((await registryOf('svc:legacy'))?.consumers[self]?.instance).toBe('install-1');
+      for (const name of ['svc:handover', 'svc:legacy']) await detachVipService(first(), name);
+    });
+
+    it("counts a quiet entry as live while one of its devices is, and never refreshes another's entry", async () => {
+      const key = await createAuthKey(client, { preauthorized: true, tags: ['tag:k8s'] });
+      const device = await sim.admin.registerDevice({ authKey: key.key, hostname: 'install-1-proxy' });
+      await attachVipService(first(), {
+        serviceName: 'svc:quiet',
+        spec,
+        routes: ['r1'],
+        devices: [device.nodeId],
+      });
+      clock += 31 * minute;
+      await expect(
+        attachVipService(second(), { serviceName: 'svc:quiet', spec, routes: ['r2'] }),
+      ).rejects.toThrow(IdentityCollisionError);
+      const sweep = await sweepVipServices({ ...second(), staleAfterMs: 30 * minute });
+      expect(sweep.refreshed).not.toContain('svc:quiet');
+      expect((await registryOf('svc:quiet'))?.consumers[self]).toMatchObject({
+        instance: 'install-1',
+        routes: ['r1'],
+      });
+    });
   });
 });
 

@@ -1,7 +1,9 @@
+import { configSecretOf, handMadeConfigSecret, proxiesOf } from '../../support/proxies';
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Condition, KubeObject } from '../../../api/common';
 import { eventually } from '../../support/eventually';
 import { tailscaledConfigKey } from '../../../activities/specs/tailscaled-config';
+import { isConditionTrue } from '../../support/conditions';
 
 export const group = 'gateway.tailscale.com';
 export const version = 'v1alpha1';
@@ -60,6 +62,8 @@ export class Objects {
   constructor(
     readonly kc: KubeConfig,
     readonly namespace: string,
+    /** Where this world's operator puts proxies (its OPERATOR_NAMESPACE); unset: the stack's. */
+    readonly operatorNamespace?: string,
   ) {
     this.api = kc.makeApiClient(CustomObjectsApi);
     this.core = kc.makeApiClient(CoreV1Api);
@@ -160,8 +164,7 @@ export class Objects {
         `${kind} ${name} Ready at its current generation`,
         async () => {
           const obj = (last = await this.get(kind, name));
-          const ready = obj?.status?.conditions?.find((c) => c.type === 'Ready');
-          return obj && ready?.status === 'True' && obj.status?.observedGeneration === obj.metadata.generation
+          return obj && isConditionTrue(obj) && obj.status?.observedGeneration === obj.metadata.generation
             ? obj
             : undefined;
         },
@@ -221,28 +224,24 @@ export class Objects {
       labels,
     );
     for (let i = 0; i < replicas; i++) {
-      await this.core.createNamespacedSecret({
-        namespace: this.namespace,
-        body: {
-          metadata: { name: `${name}-${i}-config` },
-          stringData: {
-            [configKey]: JSON.stringify({
-              Version: 'alpha0',
-              Hostname: `${name}-${i}`,
-              AdvertiseServices: [],
-            }),
-          },
-        },
-      });
+      const body = handMadeConfigSecret(
+        { namespace: this.namespace, name },
+        i,
+        { Version: 'alpha0', Hostname: `${name}-${i}`, AdvertiseServices: [] },
+        this.operatorNamespace,
+      );
+      await this.core.createNamespacedSecret({ namespace: body.metadata!.namespace!, body });
     }
   }
 
   /** AdvertiseServices of one replica's tailscaled config Secret. */
   async advertised(endpoints: string, replica = 0): Promise<string[]> {
-    const secret = await this.core.readNamespacedSecret({
-      namespace: this.namespace,
-      name: `${endpoints}-${replica}-config`,
-    });
+    const secret = await this.core.readNamespacedSecret(
+      configSecretOf(
+        proxiesOf(this.namespace, endpoints, 'TailscaleEndpoints', this.operatorNamespace),
+        replica,
+      ),
+    );
     const raw = Buffer.from(secret.data?.[configKey] ?? '', 'base64').toString('utf8');
     return raw ? ((JSON.parse(raw) as { AdvertiseServices?: string[] }).AdvertiseServices ?? []) : [];
   }

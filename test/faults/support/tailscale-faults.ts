@@ -11,6 +11,8 @@ export async function injectFault(admin: TailscaleSimulatorAdmin, spec: FaultSpe
   return {
     id: rule.id,
     fired: async () => (await current())?.fired ?? 0,
+    /** When each hit arrived at the simulator (ms since the epoch). */
+    firedAt: async () => (await current())?.firedAt ?? [],
     /** Requests the rule matched, fired or not (a rule with rate 0 just counts). */
     matched: async () => (await current())?.matched ?? 0,
     /** Resolves once the fault has hit `n` requests (e.g. a write is being held by a latency fault). */

@@ -15,7 +15,10 @@ export interface FaultWorld {
   tailnet: TestTailnet;
   operator: FaultOperator;
   objects: Objects;
-  /** `<clusterID>/<operatorID>`: this operator's key in registries. */
+  /**
+   * `<clusterID>/<operatorID>`: this operator's key in registries. Empty for an install with derived
+   * ids (`release`): its tailnet's status.operator says it.
+   */
   consumerKey: string;
   close(): Promise<void>;
 }
@@ -26,6 +29,11 @@ export interface FaultWorldOptions {
   sim?: TailscaleSimulator;
   clusterId?: string;
   operatorId?: string;
+  /**
+   * Run as the chart would with this release name: OPERATOR_NAMESPACE (the world's namespace) and
+   * RELEASE_NAME set, and OPERATOR_ID/CLUSTER_ID only when given (otherwise derived, the default).
+   */
+  release?: string;
   env?: Record<string, string>;
   operator?: Partial<Omit<FaultOperatorOptions, 'instance' | 'watchNamespaces' | 'env'>>;
   /** Start the operator later (e.g. after arranging a proxy in front of the API server). */
@@ -40,21 +48,23 @@ export async function startFaultWorld(opts: FaultWorldOptions): Promise<FaultWor
   const kc = testKubeConfig();
   const namespace = await createTestNamespace(kc, opts.prefix);
   const instance = uniqueName(opts.prefix);
-  const clusterId = opts.clusterId ?? 'east';
-  const operatorId = opts.operatorId ?? 'op-a';
+  const clusterId = opts.clusterId ?? (opts.release ? undefined : 'east');
+  const operatorId = opts.operatorId ?? (opts.release ? undefined : 'op-a');
   const tailnet = await startTestTailnet({
     kc,
     namespace,
     name: uniqueName(`${opts.prefix}-corp`),
     labels: instanceLabels(instance),
     sim: opts.sim,
+    ...(opts.release ? { operatorNamespace: namespace } : {}),
   });
   const operator = startFaultOperator({
     instance,
     watchNamespaces: [namespace],
     env: {
-      OPERATOR_ID: operatorId,
-      CLUSTER_ID: clusterId,
+      ...(operatorId ? { OPERATOR_ID: operatorId } : {}),
+      ...(clusterId ? { CLUSTER_ID: clusterId } : {}),
+      ...(opts.release ? { OPERATOR_NAMESPACE: namespace, RELEASE_NAME: opts.release } : {}),
       TAILSCALE_API_BASE_URL: tailnet.sim.url,
       ...opts.env,
     },
@@ -66,8 +76,8 @@ export async function startFaultWorld(opts: FaultWorldOptions): Promise<FaultWor
     instance,
     tailnet,
     operator,
-    objects: new Objects(kc, namespace),
-    consumerKey: `${clusterId}/${operatorId}`,
+    objects: new Objects(kc, namespace, opts.release ? namespace : undefined),
+    consumerKey: clusterId && operatorId ? `${clusterId}/${operatorId}` : '',
     async close() {
       await operator.stop();
       await tailnet.close();

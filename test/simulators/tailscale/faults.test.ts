@@ -2,6 +2,7 @@
 /** Fault injection: statuses with Retry-After, rates, counts, latency, resets, lost updates and lost responses. */
 import { globToRegExp } from '../../../simulators/tailscale/faults';
 import { startSim, vipPath, type SimHarness } from './support';
+import { eventually } from '../../support/eventually';
 
 let h: SimHarness;
 let token: string;
@@ -51,6 +52,7 @@ test('an error fault answers its status and JSON message for matching method and
 });
 
 test('429 with Retry-After, fired a limited number of times', async () => {
+  const before = Date.now();
   const rule = await h.admin.addFault({
     kind: 'error',
     status: 429,
@@ -67,6 +69,9 @@ test('429 with Retry-After, fired a limited number of times', async () => {
   expect((await list()).status).toBe(200);
   const [view] = await h.admin.listFaults();
   expect(view).toMatchObject({ id: rule.id, matched: 3, fired: 2 });
+  expect(view?.firedAt).toHaveLength(2);
+  expect(view?.firedAt[0]).toBeGreaterThanOrEqual(before);
+  expect(view?.firedAt[1]).toBeGreaterThanOrEqual(view!.firedAt[0]!);
 });
 
 test('skip lets the first N matching requests through', async () => {
@@ -159,8 +164,9 @@ describe('lost updates between concurrent writers', () => {
     });
     expect((await put({ name: 'svc:stale', addrs: created.addrs, comment: 'v2' })).status).toBe(200);
     expect((await get('svc:stale')).json.comment).toBe('v2');
-    await new Promise((resolve) => setTimeout(resolve, 400));
-    expect((await get('svc:stale')).json.comment).toBe('v1');
+    await eventually('the stale writer puts v1 back', async () =>
+      (await get('svc:stale')).json.comment === 'v1' ? true : undefined,
+    );
   });
 
   test('revert of a create removes the service again', async () => {

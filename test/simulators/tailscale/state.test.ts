@@ -92,8 +92,8 @@ describe('main', () => {
       stateFile: '/tmp/x.json',
       dnsSuffix: 'a.ts.net',
     });
-    expect(() => parseSimulatorArgs(['--bogus', '1'])).toThrow(/unknown flag/);
-    expect(() => parseSimulatorArgs(['--port'])).toThrow(/missing value/);
+    expect(() => parseSimulatorArgs(['--bogus', '1'])).toThrow(/Unknown option '--bogus'/);
+    expect(() => parseSimulatorArgs(['--port'])).toThrow(/argument missing/);
     expect(() => parseSimulatorArgs(['--port', '99999'])).toThrow(/invalid --port/);
   });
 

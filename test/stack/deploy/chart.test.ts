@@ -147,8 +147,24 @@ describe('the Helm chart: rendered for every CI values file and accepted by the 
       const unknown = (byKind(objects, 'Deployment') as Workload[])
         .flatMap((d) => d.spec.template.spec.containers.flatMap((c) => c.env ?? []))
         .map((e) => e.name)
-        .filter((name) => !known.has(name) && !chartDefined.has(name));
+        // OTEL_* are the OpenTelemetry SDK's own standard variables (runtime/tracing.ts hands them over).
+        .filter((name) => !known.has(name) && !chartDefined.has(name) && !name.startsWith('OTEL_'));
       expect(unknown).toEqual([]);
+    });
+
+    it('gives the worker and the watchers the identity set in the values, or what derives one per install', () => {
+      for (const d of (byKind(objects, 'Deployment') as Workload[]).filter((o) =>
+        ['worker', 'watchers'].includes(component(o) ?? ''),
+      )) {
+        const env = d.spec.template.spec.containers[0]?.env ?? [];
+        const named = (name: string) => env.find((e) => e.name === name);
+        expect(named('OPERATOR_ID')?.value ?? '').toBe(values.operatorId ?? '');
+        expect(named('CLUSTER_ID')?.value ?? '').toBe(values.clusterId ?? '');
+        expect(named('OPERATOR_NAMESPACE')?.valueFrom).toEqual({
+          fieldRef: { fieldPath: 'metadata.namespace' },
+        });
+        expect(named('RELEASE_NAME')?.value).toMatch(/^tsgw-/);
+      }
     });
 
     it("points Envoy Gateway's extensionManager at the extension Service, otherwise as in deploy/envoy-gateway", () => {
@@ -176,7 +192,8 @@ describe('the Helm chart: rendered for every CI values file and accepted by the 
       const { service: _s, maxMessageSize: _m2, failOpen: _f2, ...sourceRest } = source;
       expect(rest).toEqual(sourceRest);
       const port = (service?.spec as { ports: { port: number }[] }).ports[0]?.port;
-      expect(fqdn).toEqual({
+      const { tls, ...target } = fqdn as { tls?: unknown };
+      expect(target).toEqual({
         fqdn: {
           hostname: expect.stringMatching(
             new RegExp(`^${service?.metadata.name}\\.${namespace}\\.svc\\.`),
@@ -184,7 +201,112 @@ describe('the Helm chart: rendered for every CI values file and accepted by the 
           port,
         },
       });
+      // TLS on by default, mutual by default; the Secrets it names are rendered alongside.
+      const tlsValues = (values.extension as { tls?: { enabled?: boolean; mutual?: boolean } } | undefined)
+        ?.tls;
+      if (tlsValues?.enabled === false) {
+        expect(tls).toBeUndefined();
+        return;
+      }
+      const ref = (name: string) => ({
+        kind: 'Secret',
+        name: `${service?.metadata.name}-${name}`,
+        namespace,
+      });
+      expect(tls).toEqual({
+        certificateRef: ref('ca'),
+        ...(tlsValues?.mutual === false ? {} : { clientCertificateRef: ref('client-tls') }),
+      });
+      const secrets = byKind(objects, 'Secret').map((o) => o.metadata.name);
+      for (const r of Object.values(tls as Record<string, { name: string }>))
+        expect(secrets).toContain(r.name);
     });
+  });
+
+  it('sets the OTLP endpoint on every process when tracing.otlpEndpoint is set, and none without it', async () => {
+    const otelEnv = (objects: RenderedObject[]) =>
+      byKind(objects, 'Deployment').map((o) => [
+        component(o),
+        (o as Workload).spec.template.spec.containers[0]?.env?.find(
+          (e) => e.name === 'OTEL_EXPORTER_OTLP_ENDPOINT',
+        )?.value,
+      ]);
+    const endpoint = 'http://collector.observability:4318';
+    const traced = await renderChart({
+      release: 'traced',
+      namespace,
+      set: [`tracing.otlpEndpoint=${endpoint}`],
+    });
+    expect(otelEnv(traced).sort()).toEqual([
+      ['extension', endpoint],
+      ['watchers', endpoint],
+      ['worker', endpoint],
+    ]);
+    const plain = await renderChart({ release: 'plain', namespace });
+    expect(otelEnv(plain).map(([, value]) => value)).toEqual([undefined, undefined, undefined]);
+  });
+
+  it("admits only Envoy Gateway's pods to the extension server's gRPC port, which listens on the pod IP", async () => {
+    interface Peer {
+      namespaceSelector?: unknown;
+      podSelector?: unknown;
+    }
+    interface Policy {
+      podSelector: { matchLabels: Record<string, string> };
+      policyTypes: string[];
+      ingress: { from?: Peer[]; ports?: { port: string | number; protocol: string }[] }[];
+    }
+    type ExtensionPod = Workload & {
+      spec: {
+        template: {
+          metadata: { labels: Record<string, string> };
+          spec: { containers: (Container & { ports?: { name: string; containerPort: number }[] })[] };
+        };
+      };
+    };
+    // Envoy Gateway's own chart: namespace envoy-gateway-system, pods labelled control-plane=envoy-gateway.
+    const eg = {
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'envoy-gateway-system' } },
+      podSelector: { matchLabels: { 'control-plane': 'envoy-gateway' } },
+    };
+    const objects = await renderChart({ release: 'netpol', namespace, set: ['extension.grpcPort=5105'] });
+    const policies = byKind(objects, 'NetworkPolicy');
+    expect(policies.map((p) => [component(p), p.metadata.namespace])).toEqual([['extension', namespace]]);
+    const policy = policies[0] as RenderedObject & { spec: Policy };
+    const deployments = byKind(objects, 'Deployment') as ExtensionPod[];
+    const podLabels = (c: string) =>
+      deployments.find((d) => component(d) === c)!.spec.template.metadata.labels;
+    // It selects the extension server's pods and no other process's.
+    expect(Object.keys(policy.spec.podSelector.matchLabels).length).toBeGreaterThan(0);
+    expect(podLabels('extension')).toMatchObject(policy.spec.podSelector.matchLabels);
+    for (const other of ['worker', 'watchers'])
+      expect(podLabels(other)).not.toMatchObject(policy.spec.podSelector.matchLabels);
+    // Ingress only: the server's own connections out (the API server) are left alone.
+    expect(policy.spec.policyTypes).toEqual(['Ingress']);
+    // gRPC only from Envoy Gateway's pods in Envoy Gateway's namespace (both selectors in one peer: AND),
+    // the HTTP side port (probes, /metrics) from anywhere.
+    expect(policy.spec.ingress).toEqual([
+      { from: [eg], ports: [{ port: 'grpc', protocol: 'TCP' }] },
+      { ports: [{ port: 'http', protocol: 'TCP' }] },
+    ]);
+    const server = deployments.find((d) => component(d) === 'extension')!.spec.template.spec.containers[0]!;
+    expect(server.ports?.find((p) => p.name === 'grpc')?.containerPort).toBe(5105);
+    const env = new Map(server.env?.map((e) => [e.name, e]));
+    expect(env.get('EXTENSION_GRPC_PORT')?.value).toBe('5105');
+    expect(env.get('POD_IP')).toEqual({
+      name: 'POD_IP',
+      valueFrom: { fieldRef: { fieldPath: 'status.podIP' } },
+    });
+    // And the API server takes the policy as rendered.
+    const res = await serverSideApply(kc, discovery, policy, { namespace, dryRun: true });
+    expect([res.status < 300, String(res.body.message)]).toEqual([true, 'undefined']);
+
+    const off = await renderChart({
+      release: 'netpol',
+      namespace,
+      set: ['extension.networkPolicy.enabled=false'],
+    });
+    expect(byKind(off, 'NetworkPolicy')).toEqual([]);
   });
 
   it('the dry-run refuses what the API server refuses (a misspelled field passed through extraEnv)', async () => {
@@ -223,6 +345,7 @@ describe('the Helm chart: rendered for every CI values file and accepted by the 
         'maxMessageSize (32M = 32000000 bytes) exceeds extension.maxMessageBytes (16777216)',
       ],
       [['extension.httpPort=5005'], 'extension.grpcPort and extension.httpPort are both 5005'],
+      [['extension.tls.certManager=maybe'], "'/extension/tls/certManager'"],
     ])('--set %s', async (set, message) => {
       await expect(renderChart({ release: 'bad', namespace: 'bad', set })).rejects.toThrow(message);
     });

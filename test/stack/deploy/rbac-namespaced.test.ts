@@ -2,7 +2,16 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { renderChart, type RenderedObject } from '../../../tools/helm';
 import { createTestNamespace, testKubeConfig, uniqueName } from '../../support/stack';
 import { Discovery, serverSideApply } from './kube-requests';
-import { canI, grantsOf, leastPrivilege, sorted, splitKey, type Component } from './rbac';
+import {
+  canI,
+  grantsOf,
+  isLegacyProxiesObject,
+  leastPrivilege,
+  operatorNamespacePrivilege,
+  sorted,
+  splitKey,
+  type Component,
+} from './rbac';
 
 const components: Component[] = ['worker', 'watchers', 'extension'];
 /** What a RoleBinding cannot grant: these stay in each component's "-cluster" ClusterRole. */
@@ -30,7 +39,7 @@ describe('an install limited to some namespaces (watch.namespaces) holds its rig
     });
     const discovery = new Discovery(kc);
     for (const obj of objects) {
-      if (!['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'RoleBinding'].includes(obj.kind))
+      if (!['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(obj.kind))
         continue;
       const res = await serverSideApply(kc, discovery, obj, { namespace: release, dryRun: false });
       if (res.status >= 300) throw new Error(`${obj.kind}/${obj.metadata.name}: ${String(res.body.message)}`);
@@ -42,7 +51,8 @@ describe('an install limited to some namespaces (watch.namespaces) holds its rig
   it.each(components)(
     'the %s is bound in each watched namespace, and cluster-wide only for cluster-scoped kinds',
     (c) => {
-      const of = (kind: string) => objects.filter((o) => o.kind === kind && componentOf(o) === c);
+      const of = (kind: string) =>
+        objects.filter((o) => o.kind === kind && componentOf(o) === c && !isLegacyProxiesObject(o));
       // Bindings of the table's ClusterRole; the watchers' Lease Role (release namespace) is proved in rbac.test.ts.
       expect(
         of('RoleBinding')
@@ -62,7 +72,9 @@ describe('an install limited to some namespaces (watch.namespaces) holds its rig
 
   it.each(components)("the %s's roles together grant exactly its table", (c) => {
     const union: Record<string, string[]> = {};
-    for (const role of objects.filter((o) => o.kind === 'ClusterRole' && componentOf(o) === c)) {
+    for (const role of objects.filter(
+      (o) => o.kind === 'ClusterRole' && componentOf(o) === c && !isLegacyProxiesObject(o),
+    )) {
       for (const [key, verbs] of Object.entries(grantsOf(role))) {
         union[key] = [...new Set([...(union[key] ?? []), ...verbs])];
       }
@@ -89,6 +101,28 @@ describe('an install limited to some namespaces (watch.namespaces) holds its rig
           }
           if (await canI(kc, account, { ...target, verb, namespace: elsewhere }))
             wrong.push(`allowed ${what} in an unwatched namespace`);
+        }
+      }
+      expect(wrong).toEqual([]);
+    },
+  );
+
+  it.each(['worker', 'watchers'] as const)(
+    'the %s holds its proxy-object rights in the release namespace, where the proxies live, and only there',
+    async (c) => {
+      const account = accounts.get(c)!;
+      const wrong: string[] = [];
+      for (const [key, verbs] of Object.entries(operatorNamespacePrivilege[c])) {
+        for (const verb of verbs) {
+          const q = { ...splitKey(key), verb };
+          if (!(await canI(kc, account, { ...q, namespace: release })))
+            wrong.push(`denied ${verb} ${key} in the release namespace`);
+          // Reads its table grants in the watched namespaces (a tailnet's OAuth Secret, a backend Service).
+          if (c === 'worker' && leastPrivilege.worker[key]?.includes(verb)) continue;
+          if (key === '/secrets' && c === 'watchers') continue; // its table lists Secrets in watched ones
+          for (const namespace of [...watched, elsewhere])
+            if (await canI(kc, account, { ...q, namespace }))
+              wrong.push(`allowed ${verb} ${key} in ${namespace}`);
         }
       }
       expect(wrong).toEqual([]);

@@ -1,3 +1,4 @@
+import { proxiesOf } from '../../support/proxies';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppsV1Api, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
@@ -15,6 +16,7 @@ import { createTestNamespace, stackInfo, testKubeConfig, uniqueName } from '../.
 import { startTestTailnet, type TestTailnet } from '../../support/tailscale';
 import { Discovery, kubeRequest, serverSideApply } from './kube-requests';
 import type { Component } from './rbac';
+import { conditionOf, isConditionTrue, waitForReady } from '../../support/conditions';
 
 const group = 'gateway.tailscale.com';
 const version = 'v1alpha1';
@@ -77,15 +79,16 @@ describe.each([
   beforeAll(async () => {
     kc = testKubeConfig();
     namespace = await createTestNamespace(kc, 'rbac-run');
+    const release = uniqueName('run').slice(0, 16);
     const objects = await renderChart({
-      release: uniqueName('run').slice(0, 16),
+      release,
       namespace,
       set: scoped ? [`watch.namespaces={${namespace}}`] : [],
     });
     const discovery = new Discovery(kc);
     const accounts = new Map<Component, string>();
     for (const obj of objects) {
-      if (!['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'RoleBinding'].includes(obj.kind))
+      if (!['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(obj.kind))
         continue;
       const res = await serverSideApply(kc, discovery, obj, { namespace, dryRun: false });
       if (res.status >= 300) throw new Error(`${obj.kind}/${obj.metadata.name}: ${String(res.body.message)}`);
@@ -106,6 +109,10 @@ describe.each([
         .join(','),
       WATCH_NAMESPACES: scoped ? namespace : '',
       LOG_LEVEL: 'debug',
+      // As the chart sets them (the release namespace, from the downward API): the worker derives its
+      // identity, reading the kube-system Namespace.
+      OPERATOR_NAMESPACE: namespace,
+      RELEASE_NAME: release,
     };
     const logDir = join(info.dir, 'logs');
     mkdirSync(logDir, { recursive: true });
@@ -161,7 +168,7 @@ describe.each([
           plural: 'tailscaletailnets',
           name: tailnet.name,
         })) as TailscaleTailnet;
-        return t.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True');
+        return isConditionTrue(t) ? conditionOf(t) : undefined;
       },
       { timeoutMs: 60_000 },
     );
@@ -195,19 +202,10 @@ describe.each([
     // Endpoints created (create), proxy objects applied (SSA patch creates them), status published (update).
     await eventually(
       'the proxy StatefulSet of the auto-provisioned endpoints',
-      () => apps.readNamespacedStatefulSet({ namespace, name: `${name}-endpoints` }),
+      () => apps.readNamespacedStatefulSet(proxiesOf(namespace, `${name}-endpoints`, undefined, namespace)),
       { timeoutMs: 60_000 },
     );
-    const ready = await eventually(
-      'TailscaleServices Ready',
-      async () => {
-        const svc = await get();
-        return svc.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True')
-          ? svc
-          : undefined;
-      },
-      { timeoutMs: 90_000 },
-    );
+    const ready = await waitForReady('TailscaleServices', get, { timeoutMs: 90_000 });
     expect(ready.status?.vipService?.addresses?.length).toBeGreaterThan(0);
 
     // Cleanup: finalizers removed (patch), endpoints deleted (delete), proxy objects deleted.
@@ -271,7 +269,7 @@ describe.each([
           plural: 'tailscalegateways',
           name,
         })) as { status?: { conditions?: { type: string; status: string; reason: string }[] } };
-        const condition = gw.status?.conditions?.find((c) => c.type === 'Ready');
+        const condition = conditionOf(gw);
         return condition && condition.reason !== 'Reconciling' ? condition : undefined;
       },
       { timeoutMs: 60_000 },
@@ -319,7 +317,7 @@ describe.each([
             plural: 'tailscaletailnets',
             name,
           })) as TailscaleTailnet;
-          return t.status?.conditions?.find((c) => c.type === 'Ready');
+          return conditionOf(t);
         },
         { timeoutMs: 60_000 },
       );

@@ -2,7 +2,18 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { renderChart, type RenderedObject } from '../../../tools/helm';
 import { createTestNamespace, testKubeConfig, uniqueName } from '../../support/stack';
 import { Discovery, serverSideApply } from './kube-requests';
-import { canI, grantsOf, leastPrivilege, sorted, splitKey, type AccessQuery, type Component } from './rbac';
+import {
+  canI,
+  grantsOf,
+  isLegacyProxiesObject,
+  leastPrivilege,
+  legacyProxiesPrivilege,
+  operatorNamespacePrivilege,
+  sorted,
+  splitKey,
+  type AccessQuery,
+  type Component,
+} from './rbac';
 
 const components: Component[] = ['worker', 'watchers', 'extension'];
 const writeVerbs = ['create', 'update', 'patch', 'delete', 'deletecollection'];
@@ -36,6 +47,7 @@ describe("each ServiceAccount's RBAC is the least the process needs", () => {
   let kc: KubeConfig;
   let namespace: string;
   let roles: Record<Component, RenderedObject>;
+  let objects: RenderedObject[];
   let accounts: Record<Component, { namespace: string; name: string }>;
   let leaseName: string;
   const describeQuery = (q: AccessQuery) =>
@@ -44,11 +56,12 @@ describe("each ServiceAccount's RBAC is the least the process needs", () => {
   beforeAll(async () => {
     kc = testKubeConfig();
     namespace = await createTestNamespace(kc, 'rbac');
-    const objects = await renderChart({ release: uniqueName('rbac').slice(0, 20), namespace });
+    objects = await renderChart({ release: uniqueName('rbac').slice(0, 20), namespace });
     const ofComponent = (kind: string, c: Component) => {
       const found = objects.find(
         (o) =>
           o.kind === kind &&
+          !isLegacyProxiesObject(o) &&
           (o.metadata.labels as Record<string, string>)['app.kubernetes.io/component'] === c,
       );
       if (!found) throw new Error(`the chart renders no ${kind} for ${c}`);
@@ -141,5 +154,67 @@ describe("each ServiceAccount's RBAC is the least the process needs", () => {
     expect(answers).toEqual(
       cases.map(([q, want]) => [`${describeQuery(q)} ${q.name ?? ''} in ${q.namespace}`, want]),
     );
+  });
+
+  it("the worker's Role in the release namespace grants exactly the proxy objects' table", () => {
+    const role = objects.find(
+      (o) =>
+        o.kind === 'Role' &&
+        o.metadata.name.endsWith('-proxies') &&
+        (o.metadata.labels as Record<string, string>)['app.kubernetes.io/component'] === 'worker',
+    );
+    expect(role?.metadata.namespace).toBe(namespace);
+    expect(sorted(grantsOf(role!))).toEqual(sorted(operatorNamespacePrivilege.worker));
+  });
+
+  it('the worker writes proxy objects in the release namespace and cannot create, patch or delete them anywhere else', async () => {
+    const answers: string[] = [];
+    for (const [key, verbs] of Object.entries(operatorNamespacePrivilege.worker)) {
+      for (const verb of verbs) {
+        const q = { ...splitKey(key), verb, namespace };
+        if (!(await canI(kc, accounts.worker, q)))
+          answers.push(`denied ${describeQuery(q)} in the release namespace`);
+        if (leastPrivilege.worker[key]?.includes(verb)) continue; // e.g. a tailnet's OAuth Secret, anywhere
+        for (const elsewhere of ['any-namespace', 'kube-system']) {
+          const there = { ...q, namespace: elsewhere };
+          if (await canI(kc, accounts.worker, there))
+            answers.push(`allowed ${describeQuery(q)} in ${elsewhere}`);
+        }
+      }
+    }
+    expect(answers).toEqual([]);
+    // The one the issue is about, said plainly: no Secret written outside the operator namespace.
+    for (const verb of ['create', 'patch', 'update', 'delete'])
+      expect(
+        await canI(kc, accounts.worker, { group: '', resource: 'secrets', verb, namespace: 'tenant-a' }),
+      ).toBe(false);
+  });
+
+  it('worker.removeLegacyProxies=true (the upgrade opt-in) adds get and delete of proxy kinds elsewhere, never create or patch', async () => {
+    expect(objects.filter(isLegacyProxiesObject)).toEqual([]); // off by default
+    const release = uniqueName('rbacl').slice(0, 20);
+    const on = await renderChart({ release, namespace, set: ['worker.removeLegacyProxies=true'] });
+    expect(on.filter(isLegacyProxiesObject).length).toBeGreaterThan(0);
+    const discovery = new Discovery(kc);
+    let worker: { namespace: string; name: string } | undefined;
+    for (const obj of on.filter((o) =>
+      ['ServiceAccount', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding'].includes(o.kind),
+    )) {
+      const res = await serverSideApply(kc, discovery, obj, { namespace, dryRun: false });
+      if (res.status >= 300)
+        throw new Error(`applying ${obj.kind}/${obj.metadata.name}: ${String(res.body.message)}`);
+      if (obj.kind === 'ServiceAccount' && obj.metadata.name.endsWith('-worker'))
+        worker = { namespace, name: obj.metadata.name };
+    }
+    const answers: string[] = [];
+    for (const [key, granted] of Object.entries(legacyProxiesPrivilege)) {
+      for (const verb of ['get', 'delete', 'create', 'patch']) {
+        const q = { ...splitKey(key), verb, namespace: 'any-namespace' };
+        const want = granted.includes(verb);
+        if ((await canI(kc, worker!, q)) !== want)
+          answers.push(`${want ? 'denied' : 'allowed'} ${describeQuery(q)}`);
+      }
+    }
+    expect(answers).toEqual([]);
   });
 });

@@ -35,18 +35,13 @@ export const leastPrivilege: Record<Component, Record<string, string[]>> = {
     // OwnerReferencesPermissionEnforcement admission plugin only allow with update on <parent>/finalizers.
     [`${tsgw}/tailscaleendpoints/finalizers`]: ['update'],
     [`${tsgw}/tailscaleproxygroups/finalizers`]: ['update'],
-    // Proxy objects: read before apply, server-side apply, delete on cleanup. An apply that creates the
-    // object is authorized as create as well as patch. Config Secrets are also edited (update).
-    ['/secrets']: ['get', 'list', 'create', 'patch', 'update', 'delete'],
-    ['/services']: ['get', 'create', 'patch', 'delete'],
-    ['/serviceaccounts']: ['get', 'create', 'patch', 'delete'],
-    ['apps/statefulsets']: ['get', 'create', 'patch', 'delete'],
-    ['rbac.authorization.k8s.io/roles']: ['get', 'create', 'patch', 'delete'],
-    ['rbac.authorization.k8s.io/rolebindings']: ['get', 'create', 'patch', 'delete'],
-    // Device observation lists the proxy pods.
-    ['/pods']: ['list'],
-    // Not called: the proxies' Role grants these, and RBAC lets the worker grant only what it holds.
-    ['/events']: ['get', 'create', 'patch'],
+    // A tailnet's OAuth Secret, wherever it is (proxy Secrets: operatorNamespacePrivilege); the Service a
+    // TailscaleServices forwards to; Envoy Gateway's data-plane Service of a Gateway whose publications a
+    // TailscaleProxyGroup hosts (found by its labels, wherever Envoy Gateway runs it).
+    ['/secrets']: ['get'],
+    ['/services']: ['get', 'list'],
+    // Events about our objects: created once, then their series count is patched (read first).
+    ['events.k8s.io/events']: ['get', 'create', 'patch'],
     // A TailscaleGateway's Gateway, its routes (listeners' allowedRoutes namespace selectors) and
     // ReferenceGrants; a TailscaleRoutePolicy's targets (Gateway, HTTPRoute, GRPCRoute).
     ['/namespaces']: ['get', 'list'],
@@ -70,6 +65,8 @@ export const leastPrivilege: Record<Component, Record<string, string[]>> = {
     [`${tsgw}/tailscaleroutepolicies`]: ['list', 'watch'],
     // Versions only (a changed OAuth or proxy Secret re-runs the workflows that depend on it).
     ['/secrets']: ['list', 'watch'],
+    // The Services TailscaleServices forward to: a change re-runs them.
+    ['/services']: ['list', 'watch'],
     // A route or Gateway change re-runs the TailscaleGateways and TailscaleRoutePolicies that depend on it.
     [`${gwapi}/gateways`]: ['list', 'watch'],
     [`${gwapi}/httproutes`]: ['list', 'watch'],
@@ -86,6 +83,45 @@ export const leastPrivilege: Record<Component, Record<string, string[]>> = {
     [`${tsgw}/tailscaleroutepolicies`]: ['list', 'watch'],
   },
 };
+
+/**
+ * Granted by a Role in the release namespace only, where the proxies live (OPERATOR_NAMESPACE): the
+ * worker writes proxy objects nowhere else.
+ */
+export const operatorNamespacePrivilege: Record<'worker' | 'watchers', Record<string, string[]>> = {
+  worker: {
+    // Proxy objects: read before apply, server-side apply, delete on cleanup. An apply that creates the
+    // object is authorized as create as well as patch. Config Secrets are also edited (update).
+    ['/secrets']: ['get', 'list', 'create', 'patch', 'update', 'delete'],
+    ['/services']: ['get', 'create', 'patch', 'delete'],
+    // The proxies ConfigMap (<statefulset>-proxies): pre-created by apply, egress keys by apply, the serve
+    // config edited per service (update).
+    ['/configmaps']: ['get', 'create', 'patch', 'update', 'delete'],
+    ['/serviceaccounts']: ['get', 'create', 'patch', 'delete'],
+    ['apps/statefulsets']: ['get', 'create', 'patch', 'delete'],
+    ['rbac.authorization.k8s.io/roles']: ['get', 'create', 'patch', 'delete'],
+    ['rbac.authorization.k8s.io/rolebindings']: ['get', 'create', 'patch', 'delete'],
+    // Device observation lists the proxy pods.
+    ['/pods']: ['list'],
+    // Not called: the proxies' Role grants these, and RBAC lets the worker grant only what it holds.
+    ['/events']: ['get', 'create', 'patch'],
+  },
+  // Rendered only with watch.namespaces (otherwise the watchers' ClusterRole covers it).
+  watchers: { ['/secrets']: ['list', 'watch'] },
+};
+
+/** worker.removeLegacyProxies: find and delete (never create or patch) the proxies of older versions. */
+export const legacyProxiesPrivilege: Record<string, string[]> = {
+  ['/secrets']: ['get', 'delete'],
+  ['/services']: ['get', 'delete'],
+  ['/serviceaccounts']: ['get', 'delete'],
+  ['apps/statefulsets']: ['get', 'delete'],
+  ['rbac.authorization.k8s.io/roles']: ['get', 'delete'],
+  ['rbac.authorization.k8s.io/rolebindings']: ['get', 'delete'],
+};
+
+/** The chart names these objects `<component>-legacy-proxies`; they are not the component's table. */
+export const isLegacyProxiesObject = (o: RenderedObject) => o.metadata.name.endsWith('-legacy-proxies');
 
 interface PolicyRule {
   apiGroups?: string[];

@@ -1,3 +1,4 @@
+import { configSecretOf, proxiesOf } from '../../support/proxies';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -29,9 +30,11 @@ import {
 } from '../../../tools/examples';
 import { applyManifests } from '../../../tools/stack/apply';
 import { eventually } from '../../support/eventually';
+import { checkTailscaleConfig } from '../../support/tailscale-config-check';
 import { startOperator, type TestOperator } from '../../support/operator';
 import { createTestNamespace, testKubeConfig, uniqueName } from '../../support/stack';
 import { tailscaledConfigKey } from '../../../activities/specs/tailscaled-config';
+import { serveConfigKey } from '../../../activities/specs/proxy-group';
 
 const group = 'gateway.tailscale.com';
 const version = 'v1alpha1';
@@ -179,7 +182,7 @@ describe('examples/: applied in order, each reaches its documented outcome', () 
       (e) => ready(e) && (e.status?.devices ?? []).filter((d) => d.online).length === 2,
     );
     expect(ep.status?.devices?.map((d) => d.hostname).sort()).toEqual(['web-proxies-0', 'web-proxies-1']);
-    await kc.makeApiClient(AppsV1Api).readNamespacedStatefulSet({ namespace, name: 'web-proxies' });
+    await kc.makeApiClient(AppsV1Api).readNamespacedStatefulSet(proxiesOf(namespace, 'web-proxies'));
   });
 
   it('04-services.yaml: svc:web has VIP addresses and a DNS name, advertised by both proxies', async () => {
@@ -189,10 +192,33 @@ describe('examples/: applied in order, each reaches its documented outcome', () 
     expect(svc.status?.vipService?.addresses?.length).toBe(2);
     const core = kc.makeApiClient(CoreV1Api);
     for (const replica of [0, 1]) {
-      const secret = await core.readNamespacedSecret({ namespace, name: `web-proxies-${replica}-config` });
+      const secret = await core.readNamespacedSecret(
+        configSecretOf(proxiesOf(namespace, 'web-proxies'), replica),
+      );
       const config = Buffer.from(secret.data?.[tailscaledConfigKey] ?? '', 'base64').toString();
       expect(JSON.parse(config)).toMatchObject({ AdvertiseServices: ['svc:web'] });
     }
+    // spec.backend: the proxies' serve config forwards HTTP to the web-backend Service.
+    const backend = await core.readNamespacedService({ namespace, name: 'web-backend' });
+    const webProxies = proxiesOf(namespace, 'web-proxies');
+    const proxiesConfig = await core.readNamespacedConfigMap({
+      namespace: webProxies.namespace,
+      name: `${webProxies.name}-proxies`,
+    });
+    const serve = proxiesConfig.data?.[serveConfigKey] ?? '';
+    expect(JSON.parse(serve)).toEqual({
+      Services: {
+        'svc:web': {
+          TCP: { '80': { HTTP: true } },
+          Web: {
+            'web.tail0e1a2b.ts.net:80': {
+              Handlers: { '/': { Proxy: `http://${backend.spec?.clusterIP}:80/` } },
+            },
+          },
+        },
+      },
+    });
+    expect(await checkTailscaleConfig('serve', serve)).toEqual({ ok: true, error: '' });
     expect((await listVipServices(api)).map((s) => s.name)).toContain('svc:web');
   });
 
@@ -269,5 +295,34 @@ describe('examples/: applied in order, each reaches its documented outcome', () 
         false,
     );
     expect(policy.status?.ancestors?.[0]?.ancestorRef).toMatchObject({ kind: 'HTTPRoute', name: 'web' });
+  });
+
+  it('09-egress.yaml: the egress proxies carry web-service:8080 on a matchPort written to their ConfigMap', async () => {
+    await apply('09-egress.yaml');
+    const ep = await until<TailscaleEndpoints>(
+      'tailscaleendpoints',
+      'web-service',
+      'Ready with status.egress',
+      (e) => ready(e) && (e.status?.egress?.ports.length ?? 0) === 1,
+    );
+    const [port] = ep.status!.egress!.ports;
+    expect(port).toMatchObject({ port: 80, targetPort: 8080 });
+    expect(port!.matchPort).toBeGreaterThanOrEqual(10000);
+    const egressProxies = proxiesOf(namespace, 'web-service');
+    const cm = await eventually('egress target qualified', async () => {
+      const live = await kc.makeApiClient(CoreV1Api).readNamespacedConfigMap({
+        namespace: egressProxies.namespace,
+        name: `${egressProxies.name}-proxies`,
+      });
+      return live.data?.['egress-services']?.includes('web-service.tail0e1a2b.ts.net') ? live : undefined;
+    });
+    expect(JSON.parse(cm.data!['egress-services']!)).toEqual({
+      [`${namespace}-web-service`]: {
+        healthCheckEndpoint: '',
+        tailnetTarget: { ip: '', fqdn: 'web-service.tail0e1a2b.ts.net' },
+        ports: [{ protocol: 'TCP', matchPort: port!.matchPort, targetPort: 8080 }],
+      },
+    });
+    expect(cm.data?.['hep-pings']).toBe('6');
   });
 });

@@ -3,7 +3,6 @@ import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { BackendIndex } from '../../../extension/backend-index';
 import {
   clusterCodec,
@@ -18,16 +17,18 @@ import { IndexFeed } from '../../../extension/index-feed';
 import { createExtensionMetrics } from '../../../extension/metrics';
 import { createExtensionServer, listen } from '../../../extension/server';
 import { createLogger } from '../../../runtime/logger';
-import { repoRoot } from '../../../runtime/paths';
 import {
   envoyGatewayBinary,
   envoyGatewayXdsPort,
+  envoyGatewayLockWaitMs,
   startEnvoyGateway,
   type EnvoyGateway,
 } from '../../../tools/stack/envoy-gateway';
 import { eventually } from '../../support/eventually';
 import { createTestNamespace, stackInfo, testKubeConfig } from '../../support/stack';
 import { clusterTypeUrl, readPublished, secretTypeUrl } from './ads-reader';
+import { conditionsOf, loggedStatuses } from './eg-log';
+import { egGatewayClass, publishedClusters, shippedExtensionManager, socketAddresses } from './eg-fixture';
 
 const group = 'gateway.tailscale.com';
 const version = 'v1alpha1';
@@ -39,57 +40,15 @@ const ready = {
   lastTransitionTime: '2026-01-01T00:00:00Z',
 };
 
+// Where the simulated proxy pod of `db` runs and the container port its egress entry was given.
+const egressPodIP = '10.244.9.10';
+const egressMatchPort = 10000;
+
 interface Call {
   hook: HookName;
   request: Buffer;
   response: Buffer | undefined;
 }
-
-/**
- * The extensionManager block we ship (deploy/envoy-gateway/extension-manager.yaml), as is. Only the
- * service differs here: startEnvoyGateway points it at our server on loopback instead of the in-cluster
- * Service.
- */
-function shippedExtensionManager(): Record<string, unknown> {
-  const path = join(repoRoot(), 'deploy', 'envoy-gateway', 'extension-manager.yaml');
-  const file = parse(readFileSync(path, 'utf8')) as { extensionManager?: Record<string, unknown> };
-  if (!file.extensionManager) throw new Error(`${path} has no extensionManager block`);
-  const block = { ...file.extensionManager };
-  delete block.service;
-  return block;
-}
-
-interface LoggedCondition {
-  type: string;
-  status: string;
-  reason: string;
-}
-/** A status EG's file provider logged instead of writing it (internal/provider/file/status.go). */
-interface LoggedStatus {
-  parents?: { conditions?: LoggedCondition[] }[];
-  ancestors?: { conditions?: LoggedCondition[] }[];
-}
-
-/**
- * Every status EG logged for `kind` `key` (`<namespace>/<name>`), oldest first. EG logs in console
- * format, one entry per timestamped line: `<time>\t<level>\t<logger>\t<caller>\tGot new status for
- * <Kind>` then the status as YAML, ending with a tab and the entry's fields as JSON (the key among them).
- */
-function loggedStatuses(log: string, kind: string, key: string): LoggedStatus[] {
-  const entries = log.split(/\n(?=\d{4}-\d\d-\d\dT)/);
-  const heading = `\tGot new status for ${kind}\n`;
-  return entries.flatMap((entry) => {
-    const at = entry.indexOf(heading);
-    const fieldsAt = entry.lastIndexOf('\t{');
-    if (at < 0 || fieldsAt < at) return [];
-    const fields = JSON.parse(entry.slice(fieldsAt + 1)) as { key?: string };
-    if (fields.key !== key) return [];
-    return [parse(entry.slice(at + heading.length, fieldsAt)) as LoggedStatus];
-  });
-}
-
-const conditionsOf = (conditions: LoggedCondition[] | undefined) =>
-  (conditions ?? []).map((c) => [c.type, c.status, c.reason]);
 
 /**
  * A real Envoy Gateway (built from its Go module by tools/setup.sh) translates a Gateway + HTTPRoute whose
@@ -143,6 +102,61 @@ describe('Envoy Gateway v1.9 (real, standalone) calls the extension server', () 
             { hostname: 'web-ep-0', statefulSetPod: 'web-ep-0', tailscaleIPs: ['100.64.0.10'], online: true },
           ],
           statefulSets: [{ name: 'web-ep', replicas: 1, readyReplicas: 1, service: 'web-ep' }],
+        },
+      },
+    });
+    // Egress: what the endpoints workflow publishes once its proxies carry db:5432 (status.egress, pod IPs).
+    await objects.createNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'tailscaleendpoints',
+      body: {
+        apiVersion: `${group}/${version}`,
+        kind: 'TailscaleEndpoints',
+        metadata: { name: 'db' },
+        spec: {
+          tailnet: 'corp',
+          tags: ['tag:k8s'],
+          connectionType: 'egress',
+          ports: [{ port: 5432 }],
+          egress: { tailnetTarget: { host: 'db' }, ports: [{ port: 5432 }] },
+        },
+      },
+    });
+    const db = (await objects.getNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'tailscaleendpoints',
+      name: 'db',
+    })) as Record<string, unknown>;
+    await objects.replaceNamespacedCustomObjectStatus({
+      group,
+      version,
+      namespace,
+      plural: 'tailscaleendpoints',
+      name: 'db',
+      body: {
+        ...db,
+        status: {
+          conditions: [ready],
+          egress: {
+            configMap: 'db-proxies',
+            namespace,
+            ports: [{ port: 5432, matchPort: egressMatchPort, targetPort: 5432 }],
+          },
+          devices: [
+            {
+              hostname: 'db-0',
+              statefulSetPod: 'db-0',
+              tailscaleIPs: ['100.64.0.20'],
+              podIP: egressPodIP,
+              online: true,
+              connected: true,
+            },
+          ],
+          statefulSets: [{ name: 'db', replicas: 1, readyReplicas: 1, service: 'db' }],
         },
       },
     });
@@ -209,9 +223,10 @@ describe('Envoy Gateway v1.9 (real, standalone) calls the extension server', () 
       namespaces: [namespace],
     });
     feed.start();
-    await eventually('index has the VIP', () =>
+    await eventually('index has the VIP and the egress pod', () =>
       Promise.resolve(
-        index.current().backend('TailscaleServices', namespace, 'web')?.endpoints.length === 2
+        index.current().backend('TailscaleServices', namespace, 'web')?.endpoints.length === 2 &&
+          index.current().backend('TailscaleEndpoints', namespace, 'db')?.endpoints.length === 1
           ? true
           : undefined,
       ),
@@ -246,12 +261,7 @@ describe('Envoy Gateway v1.9 (real, standalone) calls the extension server', () 
       extensionPort: port,
       extensionManager: shippedExtensionManager(),
       resources: [
-        {
-          apiVersion: 'gateway.networking.k8s.io/v1',
-          kind: 'GatewayClass',
-          metadata: { name: 'eg' },
-          spec: { controllerName: 'gateway.envoyproxy.io/gatewayclass-controller' },
-        },
+        egGatewayClass,
         {
           apiVersion: 'gateway.networking.k8s.io/v1',
           kind: 'Gateway',
@@ -286,6 +296,17 @@ describe('Envoy Gateway v1.9 (real, standalone) calls the extension server', () 
             rules: [{ backendRefs: [{ group, kind: 'TailscaleServices', name: 'web', port: 8080 }] }],
           },
         },
+        {
+          apiVersion: 'gateway.networking.k8s.io/v1',
+          kind: 'HTTPRoute',
+          metadata: { name: 'db', namespace },
+          spec: {
+            parentRefs: [{ name: 'eg', sectionName: 'http' }],
+            hostnames: ['db.example.com'],
+            rules: [{ backendRefs: [{ group, kind: 'TailscaleEndpoints', name: 'db', port: 5432 }] }],
+          },
+        },
+        { ...db, metadata: { name: 'db', namespace } },
         services,
         policy,
       ],
@@ -295,7 +316,7 @@ describe('Envoy Gateway v1.9 (real, standalone) calls the extension server', () 
       () => Promise.resolve(calls.some((c) => c.hook === 'PostTranslateModify') ? true : undefined),
       { timeoutMs: 60_000 },
     );
-  }, 180_000);
+  }, envoyGatewayLockWaitMs + 180_000);
 
   afterAll(async () => {
     await eg?.stop();
@@ -304,16 +325,24 @@ describe('Envoy Gateway v1.9 (real, standalone) calls the extension server', () 
   });
 
   const callsOf = (hook: HookName) => calls.filter((c) => c.hook === hook);
+  /** The PostClusterModify call for one route rule's cluster (there is one per route). */
+  const clusterCall = (name: string) =>
+    callsOf('PostClusterModify').find(
+      (c) =>
+        clusterCodec.decode(rpcCodecs.PostClusterModify.request.decode(c.request).cluster!).name === name,
+    );
+  /** The PostRouteModify call for one route. */
+  const routeCall = (name: string) =>
+    callsOf('PostRouteModify').find((c) =>
+      (peekStringField(rpcCodecs.PostRouteModify.request.decode(c.request).route!, 14) ?? '').startsWith(
+        `${name}/`,
+      ),
+    );
 
   const routeCluster = () => `httproute/${namespace}/web/rule/0`;
-  const socketAddresses = (cluster: ReturnType<typeof clusterCodec.decode>) =>
-    cluster.loadAssignment?.endpoints?.map((l) => ({
-      priority: l.priority ?? 0,
-      addresses: l.lbEndpoints.map((e) => e.endpoint.address.socketAddress),
-    }));
 
   it('sends PostClusterModify for the route rule with the TailscaleServices as JSON, and gets back a STRICT_DNS cluster', () => {
-    const [call] = callsOf('PostClusterModify');
+    const call = clusterCall(routeCluster());
     expect(call).toBeDefined();
     const req = rpcCodecs.PostClusterModify.request.decode(call!.request);
     const sent = clusterCodec.decode(req.cluster!);
@@ -345,7 +374,7 @@ describe('Envoy Gateway v1.9 (real, standalone) calls the extension server', () 
   });
 
   it('hands the TailscaleRoutePolicy to PostRouteModify (policyResources), and the route comes back with its header', () => {
-    const [call] = callsOf('PostRouteModify');
+    const call = routeCall(routeCluster());
     expect(call).toBeDefined();
     const req = rpcCodecs.PostRouteModify.request.decode(call!.request);
     expect(peekStringField(req.route!, 14)).toBe(`${routeCluster()}/match/0/www_example_com`);
@@ -400,7 +429,7 @@ describe('Envoy Gateway v1.9 (real, standalone) calls the extension server', () 
   });
 
   it('publishes the cluster we returned, and the secret PostTranslateModify never saw, over its ADS port', async () => {
-    const [call] = callsOf('PostClusterModify');
+    const call = clusterCall(routeCluster());
     const returned = clusterCodec.decode(
       rpcCodecs.PostClusterModify.response.decode(call!.response!).cluster!,
     );
@@ -422,5 +451,23 @@ describe('Envoy Gateway v1.9 (real, standalone) calls the extension server', () 
     // Secret.name is field 1.
     const secrets = (await read(secretTypeUrl)).map((bytes) => peekStringField(bytes, 1));
     expect(secrets).toContain(`${namespace}/eg-tls`);
+  });
+
+  it('publishes the egress route cluster over ADS as <Ready proxy pod IP>:<matchPort>, where the proxy forwards to the tailnet target', async () => {
+    const egressCluster = `httproute/${namespace}/db/rule/0`;
+    const call = clusterCall(egressCluster);
+    expect(call).toBeDefined();
+    const req = rpcCodecs.PostClusterModify.request.decode(call!.request);
+    const resources = (req.postClusterContext?.backendExtensionResources ?? []).map(
+      (r) => (JSON.parse(Buffer.from(r.unstructuredBytes).toString()) as { kind: string }).kind,
+    );
+    expect(resources).toEqual(['TailscaleEndpoints']);
+    const published = await publishedClusters(eg!, namespace);
+    const ours = published.find((c) => c.name === egressCluster);
+    expect(ours).toBeDefined();
+    expect(ours!.type ?? DiscoveryType.STATIC).toBe(DiscoveryType.STATIC);
+    expect(socketAddresses(ours!)).toEqual([
+      { priority: 0, addresses: [{ address: egressPodIP, portValue: egressMatchPort }] },
+    ]);
   });
 });

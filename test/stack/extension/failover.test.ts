@@ -1,3 +1,4 @@
+import { proxiesOf } from '../../support/proxies';
 import type * as grpc from '@grpc/grpc-js';
 import { join } from 'node:path';
 import type { TailscaleServices } from '../../../api/v1alpha1';
@@ -15,6 +16,7 @@ import {
   version,
   type ProxyHarness,
 } from '../workflows/tailscale-endpoints-harness';
+import { conditionOf, isConditionTrue } from '../../support/conditions';
 
 interface Tier {
   priority: number;
@@ -87,7 +89,11 @@ describe('extension failover driven by the real operator loop', () => {
     }));
   };
 
-  const local = (name: string, replica = 0) => `${name}-${replica}.${name}.${h.namespace}.svc.cluster.local`;
+  /** The DNS name of a pod of the proxies of TailscaleEndpoints `name` (in the operator namespace). */
+  const local = (name: string, replica = 0) => {
+    const p = proxiesOf(h.namespace, name);
+    return `${p.name}-${replica}.${p.name}.${p.namespace}.svc.cluster.local`;
+  };
 
   const createServices = async (app: string) => {
     const name = uniqueName('web');
@@ -118,7 +124,7 @@ describe('extension failover driven by the real operator loop', () => {
       'TailscaleServices Ready with both endpoints selected and ready',
       async () => {
         const svc = await getServices(services);
-        const readyCondition = svc.status?.conditions?.find((c) => c.type === 'Ready');
+        const readyCondition = conditionOf(svc);
         return readyCondition?.status === 'True' &&
           svc.status?.selectedEndpoints?.length === 2 &&
           svc.status.selectedEndpoints.every((e) => e.ready)
@@ -142,7 +148,9 @@ describe('extension failover driven by the real operator loop', () => {
 
     // A real failure: b's pod is deleted and stays down, so its device goes offline in the Tailscale
     // simulator; nothing here writes a status.
-    await h.proxies.killReplica(h.namespace, b, 0, { restart: false });
+    await h.proxies.killReplica(proxiesOf(h.namespace, b).namespace, proxiesOf(h.namespace, b).name, 0, {
+      restart: false,
+    });
     const demoted = await eventually(
       `${b}-0 at priority 2 in the next hook call`,
       async () => {
@@ -157,10 +165,12 @@ describe('extension failover driven by the real operator loop', () => {
       { priority: 2, tier: 'unhealthy-local', addresses: [local(b)] },
     ]);
     // What the operator observed and published, the only input the extension had.
-    const device = (await endpoints.get(b)).status?.devices?.find((d) => d.statefulSetPod === `${b}-0`);
+    const device = (await endpoints.get(b)).status?.devices?.find(
+      (d) => d.statefulSetPod === `${proxiesOf(h.namespace, b).name}-0`,
+    );
     expect(device).toMatchObject({ online: false, connected: false });
 
-    h.proxies.restartReplica(h.namespace, b, 0);
+    h.proxies.restartReplica(proxiesOf(h.namespace, b).namespace, proxiesOf(h.namespace, b).name, 0);
     await eventually(
       `${b}-0 back at priority 0`,
       async () =>
@@ -176,20 +186,25 @@ describe('extension failover driven by the real operator loop', () => {
     const services = await createServices(app);
     const vip = await eventually('TailscaleServices Ready with its VIP address', async () => {
       const svc = await getServices(services);
-      const readyNow = svc.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+      const readyNow = isConditionTrue(svc);
       return readyNow && svc.status?.selectedEndpoints?.[0]?.ready
         ? svc.status.vipService?.addresses?.find((address) => !address.includes(':'))
         : undefined;
     });
     const healthy: Tier[] = [
-      { priority: 0, tier: 'healthy-local', addresses: [local(pool, 0), local(pool, 1)] },
+      {
+        priority: 0,
+        tier: 'healthy-local',
+        addresses: [local(pool, 0), local(pool, 1)],
+      },
       { priority: 1, tier: 'healthy-remote', addresses: [vip] },
     ];
     await eventually('both replicas at priority 0 in the hook answer', async () =>
       JSON.stringify(await clusterTiers(services)) === JSON.stringify(healthy) ? true : undefined,
     );
 
-    await h.proxies.killReplica(h.namespace, pool, 1, { restart: false });
+    const pooled = proxiesOf(h.namespace, pool);
+    await h.proxies.killReplica(pooled.namespace, pooled.name, 1, { restart: false });
     // The object turns not Ready (1 of 2 devices) and the services' status says so: the state in which a
     // healthy sibling was once demoted with the failed replica.
     await eventually(

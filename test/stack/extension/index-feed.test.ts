@@ -11,6 +11,7 @@ import { egCustomBackendCluster, extensionResource } from '../../extension/fixtu
 import { callHook, hookClient } from '../../extension/grpc-client';
 import { eventually } from '../../support/eventually';
 import { createTestNamespace, testKubeConfig } from '../../support/stack';
+import { writeStatus as writeObjectStatus } from '../../support/objects';
 
 const group = 'gateway.tailscale.com';
 const version = 'v1alpha1';
@@ -73,23 +74,8 @@ describe('extension index follows the status the workflows publish in the real A
   const create = (plural: string, body: Record<string, unknown>) =>
     objects.createNamespacedCustomObject({ group, version, namespace, plural, body });
 
-  const writeStatus = async (plural: string, name: string, status: Record<string, unknown>) => {
-    const current = (await objects.getNamespacedCustomObject({
-      group,
-      version,
-      namespace,
-      plural,
-      name,
-    })) as Record<string, unknown>;
-    await objects.replaceNamespacedCustomObjectStatus({
-      group,
-      version,
-      namespace,
-      plural,
-      name,
-      body: { ...current, status },
-    });
-  };
+  const writeStatus = (plural: string, name: string, status: Record<string, unknown>) =>
+    writeObjectStatus(kc, { namespace, plural, name }, status);
 
   const device = (i: number, online: boolean) => ({
     hostname: `web-ep-${i}`,

@@ -17,6 +17,7 @@ import { startProxySimulator, type ProxySimulator } from '../../../simulators/pr
 import { startTailscaleSimulator, type TailscaleSimulator } from '../../../simulators/tailscale/server';
 import { eventually } from '../../support/eventually';
 import { createTestNamespace, testKubeConfig, uniqueName } from '../../support/stack';
+import { conditionOf, isConditionTrue } from '../../support/conditions';
 
 /** The proxy simulator alone: this test writes what the operator would (StatefulSet, Secrets, keys). */
 describe('proxy simulator: plays tailscaled and the StatefulSet controller for our proxies', () => {
@@ -58,14 +59,20 @@ describe('proxy simulator: plays tailscaled and the StatefulSet controller for o
       { tailnet: 'corp', tags: ['tag:k8s'], proxy: { replicas } },
     );
 
+  /** Proxies next to their parent, named after it: the simulator goes by labels and StatefulSet names only. */
+  const at = (d: ProxyDeployment) => ({ namespace: d.namespace, name: d.name });
+
   /** What the operator does, minus the operator: objects and one key per replica. */
   const provision = async (d: ProxyDeployment, keys: string[]) => {
     for (let i = 0; i < d.replicas; i++) {
-      await objects.applyIfChanged(desiredStateSecret(d, i) as WireObject, undefined);
+      await objects.applyIfChanged(desiredStateSecret(d, at(d), i) as WireObject, undefined);
       const config = desiredTailscaledConfig(d, i, { authKey: keys[i] });
-      await objects.applyIfChanged(desiredConfigSecret(d, i, config) as WireObject, undefined);
+      await objects.applyIfChanged(desiredConfigSecret(d, at(d), i, config) as WireObject, undefined);
     }
-    await objects.applyIfChanged(desiredStatefulSet(d, builtinProxyPodSettings) as WireObject, undefined);
+    await objects.applyIfChanged(
+      desiredStatefulSet(d, at(d), builtinProxyPodSettings) as WireObject,
+      undefined,
+    );
   };
   const mintKey = async () => (await createAuthKey(api, { preauthorized: true, tags: ['tag:k8s'] })).key;
   const state = async (name: string) => {
@@ -101,7 +108,7 @@ describe('proxy simulator: plays tailscaled and the StatefulSet controller for o
     expect(s.pod_uid).toBe(pod.metadata?.uid);
     expect(pod.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'StatefulSet', name });
     expect(JSON.parse(s[s['_current-profile']!]!)).toEqual({
-      Config: { NodeID: device.nodeId, UserProfile: { LoginName: `${device.name}.` } },
+      Config: { NodeID: device.nodeId, UserProfile: { LoginName: device.name } },
       AdvertiseServices: [],
     });
     const sts = await eventually('StatefulSet status', async () => {
@@ -111,11 +118,13 @@ describe('proxy simulator: plays tailscaled and the StatefulSet controller for o
     expect(sts.status).toMatchObject({ replicas: 1, readyReplicas: 1, availableReplicas: 1 });
     await eventually('pod Ready', async () => {
       const p = await core.readNamespacedPod({ namespace, name: `${name}-0` });
-      return p.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? p : undefined;
+      return isConditionTrue(p) ? p : undefined;
     });
 
     await proxies.idle();
     const before = await versions(name);
+    // Fixed sleep: the claim is that no periodic rewrite happens, and a rewrite that never comes has no
+    // event to wait on; idle() before and after brackets the window.
     await new Promise((r) => setTimeout(r, 1_500));
     await proxies.idle();
     expect(await versions(name)).toEqual(before);
@@ -167,7 +176,7 @@ describe('proxy simulator: plays tailscaled and the StatefulSet controller for o
 
     // As the operator does once the device exists: the key leaves the config.
     const config = desiredTailscaledConfig(d, 0, {});
-    await objects.applyIfChanged(desiredConfigSecret(d, 0, config) as WireObject, undefined);
+    await objects.applyIfChanged(desiredConfigSecret(d, at(d), 0, config) as WireObject, undefined);
     await proxies.wipeReplicaState(namespace, name, 0);
     await eventually('state wiped and pod replaced', async () => {
       const data = await state(`${name}-0`);
@@ -189,7 +198,7 @@ describe('proxy simulator: plays tailscaled and the StatefulSet controller for o
         : undefined,
     );
     await objects.applyIfChanged(
-      desiredStatefulSet({ ...d, replicas: 1 }, builtinProxyPodSettings) as WireObject,
+      desiredStatefulSet({ ...d, replicas: 1 }, at(d), builtinProxyPodSettings) as WireObject,
       undefined,
     );
     await eventually('one pod', async () => {
@@ -210,7 +219,7 @@ describe('proxy simulator: plays tailscaled and the StatefulSet controller for o
     return p.status?.containerStatuses?.[0]?.lastState?.terminated?.message;
   };
   const writeConfig = async (d: ProxyDeployment, text: string) => {
-    const secret = desiredConfigSecret(d, 0, desiredTailscaledConfig(d, 0, {}));
+    const secret = desiredConfigSecret(d, at(d), 0, desiredTailscaledConfig(d, 0, {}));
     secret.data = { [tailscaledConfigKey]: Buffer.from(text).toString('base64') };
     await objects.applyIfChanged(secret as WireObject, undefined);
   };
@@ -231,7 +240,7 @@ describe('proxy simulator: plays tailscaled and the StatefulSet controller for o
       /^boot: \S+ \S+ invalid configuration: error validating tailscaled configfile contents: error parsing config file \/etc\/tsconfig\/.*-0\/cap-106\.hujson: invalid opt\.Bool value for Locked/,
     );
     const pod = await core.readNamespacedPod({ namespace, name: `${name}-0` });
-    expect(pod.status?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
+    expect(conditionOf(pod)?.status).toBe('False');
     expect(proxies.stats.crashes).toBeGreaterThan(crashesBefore);
     const nodeId = (await state(`${name}-0`)).device_id!;
     expect((await getDevice(api, nodeId))?.connectedToControl).toBe(false);
@@ -245,10 +254,13 @@ describe('proxy simulator: plays tailscaled and the StatefulSet controller for o
     ).toContain('json: unknown field "AdvertiseServicez"');
 
     await writeConfig(d, `// fixed\n${JSON.stringify(good).replace(/}$/, ',}')}`);
-    await eventually('device back online', async () =>
-      (await getDevice(api, nodeId))?.connectedToControl ? true : undefined,
-    );
+    // The device comes online in the pass before the pod status is written: wait for the pod.
+    await eventually('pod ready again', async () => {
+      const p = await core.readNamespacedPod({ namespace, name: `${name}-0` });
+      return p.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? true : undefined;
+    });
     expect(await crashOf(`${name}-0`)).toBeUndefined();
+    expect((await getDevice(api, nodeId))?.connectedToControl).toBe(true);
   });
 
   it('a proxy older than cap-106 finds no config file and exits; a current one records its version', async () => {

@@ -16,6 +16,7 @@ import { repoRoot } from '../../../runtime/paths';
 import type { StackInfo } from '../../../tools/stack';
 import { freePort } from '../../../tools/stack/ports';
 import { eventually } from '../../support/eventually';
+import { isConditionTrue } from '../../support/conditions';
 
 const portVariables = [
   'TSGW_TEMPORAL_PORT',
@@ -101,6 +102,29 @@ describe('npm start: the local stack', () => {
     expect(output).toMatch(/examples applied\s+01-tailnet\.yaml, 02-gateway\.yaml/);
   }, 180_000);
 
+  it('prints a request that reaches the example backend through the tailnet', async () => {
+    const address = /curl http:\/\/(127\.\d+\.\d+\.\d+)\/hello/.exec(output)?.[1];
+    if (!address) throw new Error(`no request printed:\n${output}`);
+    const answer = await eventually(
+      'an answer from web-backend through svc:web',
+      async () => (await (await fetch(`http://${address}/hello`)).json()) as { server: string; path: string },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
+    expect(answer).toMatchObject({ server: 'web-backend', path: '/hello' });
+  }, 60_000);
+
+  it('prints an egress request that reaches the tailnet device web-service through its proxy', async () => {
+    const address = /curl http:\/\/(127\.\d+\.\d+\.\d+:\d+)\/status/.exec(output)?.[1];
+    if (!address) throw new Error(`no egress request printed:\n${output}`);
+    const answer = await eventually(
+      'an answer from web-service through an egress proxy',
+      async () =>
+        (await (await fetch(`http://${address}/status`)).json()) as { server: string; path: string },
+      { timeoutMs: 30_000, intervalMs: 500 },
+    );
+    expect(answer).toMatchObject({ server: 'web-service', path: '/status' });
+  }, 60_000);
+
   it('serves the Temporal UI, which shows the example tailnet workflow', async () => {
     const ui = `http://127.0.0.1:${ports.TSGW_TEMPORAL_UI_PORT}`;
     const page = await fetch(`${ui}/namespaces/default/workflows`);
@@ -133,9 +157,7 @@ describe('npm start: the local stack', () => {
           plural: 'tailscaletailnets',
         })) as { items: TailscaleTailnet[] };
         const found = list.items.find((t) => t.metadata.name === 'example-tailnet');
-        return found?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
-          ? found
-          : undefined;
+        return isConditionTrue(found) ? found : undefined;
       },
       { timeoutMs: 60_000, intervalMs: 500 },
     );

@@ -26,6 +26,7 @@ import {
   uniqueName,
 } from '../../support/stack';
 import { startTestTailnet, type TestTailnet } from '../../support/tailscale';
+import { conditionOf, isConditionTrue } from '../../support/conditions';
 
 const execFileAsync = promisify(execFile);
 const root = repoRoot();
@@ -128,7 +129,7 @@ describe('replay --workflow-id against a workflow that ran on the test stack', (
           plural: 'tailscaletailnets',
           name,
         })) as TailscaleTailnet;
-        return obj.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True');
+        return isConditionTrue(obj) ? conditionOf(obj) : undefined;
       },
       { timeoutMs: 60_000 },
     );

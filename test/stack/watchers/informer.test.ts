@@ -89,6 +89,8 @@ describe('Informer against the real API server: reconnects, 410 Gone, relists', 
       const name = uniqueName('rc');
       names.push(name);
       await create(name);
+      // Fixed sleep: spreads the changes over the watches the API server closes on its own timer, which
+      // no event announces, so that some land while the informer reconnects.
       await new Promise((r) => setTimeout(r, 2500));
     }
     await api.deleteNamespacedCustomObject({ group, version, namespace, plural, name: names[0] ?? '' });

@@ -12,6 +12,7 @@ import { waitUntilGone, createServicesWithProxies } from '../../support/objects'
 import { instanceLabels, startOperator, type TestOperator } from '../../support/operator';
 import { createTestNamespace, testKubeConfig, uniqueName } from '../../support/stack';
 import { startTestTailnet, type TestTailnet } from '../../support/tailscale';
+import { conditionOf, isConditionTrue } from '../../support/conditions';
 
 const group = 'gateway.tailscale.com';
 const version = 'v1alpha1';
@@ -93,10 +94,12 @@ describe('continue-as-new carries resource and VIP workflow state across runs', 
         plural: 'tailscaleservices',
         name,
       })) as TailscaleServices;
-      const ready = svc.status?.conditions?.find((c) => c.type === 'Ready');
+      const ready = conditionOf(svc);
       return svc.status?.observedGeneration === generation && ready?.status === 'True' ? svc : undefined;
     };
-    await eventually('Ready', () => readyAt(1), { timeoutMs: 60_000 });
+    // Ready needs an approved host, and the VIP workflow looks for hosts 5 s after its write, then at a
+    // doubling interval (5, 10, 20, 40 s): on a loaded machine the proxies can come up just after a look.
+    await eventually('Ready', () => readyAt(1), { timeoutMs: 120_000 });
 
     const changes = 8;
     for (let i = 1; i <= changes; i++) {
@@ -135,7 +138,7 @@ describe('continue-as-new carries resource and VIP workflow state across runs', 
     await waitUntilGone('object', () =>
       objects.getNamespacedCustomObject({ group, version, namespace, plural: 'tailscaleservices', name }),
     );
-  });
+  }, 300_000);
   it('bounds the history of a deletion blocked by a Tailscale outage: its retry loop continues as new', async () => {
     const name = uniqueName('outage');
     const serviceName = `svc:${name}`;
@@ -156,7 +159,7 @@ describe('continue-as-new carries resource and VIP workflow state across runs', 
       }) as Promise<TailscaleServices>;
     await eventually('Ready', async () => {
       const svc = await getServices();
-      return svc.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') || undefined;
+      return isConditionTrue(svc) || undefined;
     });
 
     // Every VIP service call refused (403 is not retried by the activity): each leave fails at once.

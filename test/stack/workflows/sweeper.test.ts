@@ -13,6 +13,7 @@ import { instanceLabels, startOperator, type TestOperator } from '../../support/
 import { recordHistory } from '../../support/record-history';
 import { createTestNamespace, temporalClient, testKubeConfig, uniqueName } from '../../support/stack';
 import { startTestTailnet, type TestTailnet } from '../../support/tailscale';
+import { isConditionTrue } from '../../support/conditions';
 
 const group = 'gateway.tailscale.com';
 const version = 'v1alpha1';
@@ -74,11 +75,28 @@ describe('the per-tailnet sweeper (a durable timer in the running operator)', ()
           plural: 'tailscaleservices',
           name,
         })) as TailscaleServices;
-        return svc.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? true : undefined;
+        return isConditionTrue(svc) ? true : undefined;
       },
       { timeoutMs: 60_000 },
     );
   };
+
+  type RequestCounts = Awaited<ReturnType<TestTailnet['sim']['admin']['requestCounts']>>;
+  /** Lists of VIP services the simulator has answered: the sweeper makes one per pass. */
+  const servicesLists = (counts: RequestCounts) =>
+    Object.entries(counts.routes)
+      .filter(([route]) => /^GET .*\/vip-services$/.test(route))
+      .reduce((n, [, c]) => n + c, 0);
+  /** The request counts once two more sweep passes than `lists` have run (a pass is one second). */
+  const sweptTwiceSince = (lists: number) =>
+    eventually(
+      'two more sweep passes',
+      async () => {
+        const counts = await tailnet.sim.admin.requestCounts();
+        return servicesLists(counts) >= lists + 2 ? counts : undefined;
+      },
+      { timeoutMs: 15_000 },
+    );
 
   it('removes a consumer unseen for over 30 minutes, then makes no Tailscale write while idle', async () => {
     const name = uniqueName('swept');
@@ -107,14 +125,9 @@ describe('the per-tailnet sweeper (a durable timer in the running operator)', ()
     ).then((consumers) => expect(consumers).toEqual(['east/op-a']));
 
     await tailnet.sim.admin.resetRequestCounts();
-    await new Promise((r) => setTimeout(r, 5000));
-    const counts = await tailnet.sim.admin.requestCounts();
+    // The quiet point: two sweep passes (one list of services each) have run since the reset.
+    const counts = await sweptTwiceSince(0);
     expect(counts.writes).toBe(0);
-    // The sweeper did run meanwhile: one list of services per pass.
-    const lists = Object.entries(counts.routes)
-      .filter(([route]) => /^GET .*\/vip-services$/.test(route))
-      .reduce((n, [, c]) => n + c, 0);
-    expect(lists).toBeGreaterThanOrEqual(2);
   });
 
   it("refreshes this operator's own lastSeen once it is older than the refresh threshold, with one write", async () => {
@@ -168,8 +181,7 @@ describe('the per-tailnet sweeper (a durable timer in the running operator)', ()
     expect(refreshedBySweeper).toEqual([serviceName]);
 
     // Fresh again, later passes (one a second) leave it alone: one write in all besides ours.
-    await new Promise((r) => setTimeout(r, 4000));
-    const after = await tailnet.sim.admin.requestCounts();
+    const after = await sweptTwiceSince(servicesLists(await tailnet.sim.admin.requestCounts()));
     const put = 'PUT /api/v2/tailnet/-/vip-services/{name}';
     expect(after.writes - before.writes).toBe(2);
     expect((after.routes[put] ?? 0) - (before.routes[put] ?? 0)).toBe(2);

@@ -1,3 +1,4 @@
+import { proxiesOf, stateSecretOf } from '../../support/proxies';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,10 +68,11 @@ describe('TailscaleEndpoints workflow across continue-as-new', () => {
 
     // The device the workflow learnt of in an earlier run is deleted when replica 1 registers anew.
     const [old] = (await devicesNamed(h, name)).filter((d) => d.hostname === `${name}-1`);
-    await h.proxies.wipeReplicaState(h.namespace, name, 1);
+    const at = proxiesOf(h.namespace, name);
+    await h.proxies.wipeReplicaState(at.namespace, at.name, 1);
     await eventually('old device of replica 1 deleted, a new one registered', async () => {
       const ids = (await devicesNamed(h, name)).map((d) => d.nodeId);
-      const state = await h.core.readNamespacedSecret({ namespace: h.namespace, name: `${name}-1` });
+      const state = await h.core.readNamespacedSecret(stateSecretOf(at, 1));
       const fresh = secretData(state, 'device_id');
       return ids.length === 2 && fresh && fresh !== old!.nodeId && !ids.includes(old!.nodeId)
         ? true

@@ -1,3 +1,4 @@
+import { configSecretOf, proxiesOf, stateSecretOf } from '../../support/proxies';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { deleteKey, listKeys } from '../../../activities/tailscale/keys';
 import { listVipServiceHosts, putVipService } from '../../../activities/tailscale/vip-services';
@@ -19,6 +20,7 @@ import {
   startProxyHarness,
   type ProxyHarness,
 } from './tailscale-endpoints-harness';
+import { conditionOf, isConditionTrue } from '../../support/conditions';
 
 describe('TailscaleEndpoints under faults: advertised services, lost state, restarts, key reissue, bad specs', () => {
   let h: ProxyHarness;
@@ -33,8 +35,10 @@ describe('TailscaleEndpoints under faults: advertised services, lost state, rest
     await h?.close();
   });
 
-  const stateOf = async (name: string, namespace = h.namespace) =>
-    h.core.readNamespacedSecret({ namespace, name });
+  /** The state Secret of replica `ordinal` of endpoints `name` (in the operator namespace). */
+  const stateOf = async (name: string, ordinal: number) =>
+    h.core.readNamespacedSecret(stateSecretOf(proxiesOf(h.namespace, name), ordinal));
+  const at = (name: string) => proxiesOf(h.namespace, name);
 
   const keysOf = async (replica: string) =>
     (await listKeys(h.tailnet.api, { all: true })).filter((k) => k.description.startsWith(`${replica} `));
@@ -49,7 +53,7 @@ describe('TailscaleEndpoints under faults: advertised services, lost state, rest
 
     // What the TailscaleServices workflow does: add the service to each replica's config.
     for (const i of [0, 1]) {
-      await editConfig(h, `${name}-${i}-config`, (c) => {
+      await editConfig(h, name, i, (c) => {
         c.AdvertiseServices = [service];
       });
     }
@@ -63,7 +67,7 @@ describe('TailscaleEndpoints under faults: advertised services, lost state, rest
     await endpoints.patch(name, [{ op: 'add', path: '/spec/proxy/hostnamePrefix', value: `${name}-x` }]);
     for (const i of [0, 1]) {
       const config = await eventually(`config ${i} re-rendered`, async () => {
-        const c = await configOf(h, `${name}-${i}-config`);
+        const c = await configOf(h, name, i);
         return c.Hostname === `${name}-x-${i}` ? c : undefined;
       });
       expect(config.AdvertiseServices).toEqual([service]);
@@ -72,7 +76,7 @@ describe('TailscaleEndpoints under faults: advertised services, lost state, rest
 
     // Unselecting: the proxies stop advertising.
     for (const i of [0, 1]) {
-      await editConfig(h, `${name}-${i}-config`, (c) => {
+      await editConfig(h, name, i, (c) => {
         c.AdvertiseServices = [];
       });
     }
@@ -128,7 +132,7 @@ describe('TailscaleEndpoints under faults: advertised services, lost state, rest
       { timeoutMs: 60_000 },
     );
     for (const i of [0, 1])
-      expect((await configOf(h, `${name}-proxies-${i}-config`)).AdvertiseServices ?? []).toEqual([]);
+      expect((await configOf(h, `${name}-proxies`, i)).AdvertiseServices ?? []).toEqual([]);
   });
 
   it('a replica that lost its state gets exactly one new key, registers again, and its old device is deleted', async () => {
@@ -138,9 +142,9 @@ describe('TailscaleEndpoints under faults: advertised services, lost state, rest
     const [old] = await devicesNamed(h, name);
     expect(await keysOf(`${name}-0`)).toHaveLength(1);
 
-    await h.proxies.wipeReplicaState(h.namespace, name, 0);
+    await h.proxies.wipeReplicaState(at(name).namespace, at(name).name, 0);
     const fresh = await eventually('a new device for replica 0', async () => {
-      const id = secretData(await stateOf(`${name}-0`), 'device_id');
+      const id = secretData(await stateOf(name, 0), 'device_id');
       return id && id !== old!.nodeId ? id : undefined;
     });
     await eventually('old device deleted', async () => {
@@ -150,10 +154,7 @@ describe('TailscaleEndpoints under faults: advertised services, lost state, rest
     expect(await keysOf(`${name}-0`)).toHaveLength(2);
     const ep = await eventually('status lists the new device', async () => {
       const obj = await endpoints.get(name);
-      return obj.status?.devices?.[0]?.nodeID === fresh &&
-        obj.status.conditions?.find((c) => c.type === 'Ready')?.status === 'True'
-        ? obj
-        : undefined;
+      return obj.status?.devices?.[0]?.nodeID === fresh && isConditionTrue(obj) ? obj : undefined;
     });
     expect(ep.status?.devices).toHaveLength(1);
     await recordHistory(
@@ -167,34 +168,34 @@ describe('TailscaleEndpoints under faults: advertised services, lost state, rest
     const name = uniqueName('restart');
     await endpoints.create(name, { proxy: { replicas: 2 } });
     await endpoints.waitReady(name);
-    const before = await stateOf(`${name}-1`);
+    const before = await stateOf(name, 1);
     const keysBefore = (await listKeys(h.tailnet.api, { all: true })).length;
 
-    await h.proxies.killReplica(h.namespace, name, 1);
+    await h.proxies.killReplica(at(name).namespace, at(name).name, 1);
     const podUid = await eventually('new pod_uid in the state', async () => {
-      const uid = secretData(await stateOf(`${name}-1`), 'pod_uid');
+      const uid = secretData(await stateOf(name, 1), 'pod_uid');
       return uid !== secretData(before, 'pod_uid') ? uid : undefined;
     });
-    const pod = await h.core.readNamespacedPod({ namespace: h.namespace, name: `${name}-1` });
+    const pod = await h.core.readNamespacedPod({ namespace: at(name).namespace, name: `${at(name).name}-1` });
     expect(pod.metadata?.uid).toBe(podUid);
-    expect(secretData(await stateOf(`${name}-1`), 'device_id')).toBe(secretData(before, 'device_id'));
+    expect(secretData(await stateOf(name, 1), 'device_id')).toBe(secretData(before, 'device_id'));
     expect((await listKeys(h.tailnet.api, { all: true })).length).toBe(keysBefore);
     await endpoints.waitReady(name);
 
-    await h.proxies.killReplica(h.namespace, name, 0, { restart: false });
+    await h.proxies.killReplica(at(name).namespace, at(name).name, 0, { restart: false });
     // The pod is gone at once; the device going offline is seen by the devices API on a later pass.
     const status = await eventually('replica 0 reported down and its device offline', async () => {
       const device = (await endpoints.get(name)).status?.devices?.find(
-        (d) => d.statefulSetPod === `${name}-0`,
+        (d) => d.statefulSetPod === `${at(name).name}-0`,
       );
       return device?.online === false && device.connected === false ? device : undefined;
     });
     expect(status.lastSeen).toBeDefined();
     const down = await endpoints.ready(name);
     expect(down).toMatchObject({ status: 'False', reason: 'Provisioning' });
-    expect(down?.message).toContain(`${name}-0`);
+    expect(down?.message).toContain(`${at(name).name}-0`);
 
-    h.proxies.restartReplica(h.namespace, name, 0);
+    h.proxies.restartReplica(at(name).namespace, at(name).name, 0);
     await eventually('Ready again', async () =>
       (await endpoints.ready(name))?.status === 'True' ? true : undefined,
     );
@@ -219,7 +220,7 @@ describe('TailscaleEndpoints under faults: advertised services, lost state, rest
     });
     const configuredKey = async () => {
       const secret = await core
-        .readNamespacedSecret({ namespace, name: `${name}-0-config` })
+        .readNamespacedSecret(configSecretOf(proxiesOf(namespace, name), 0))
         .catch(() => undefined);
       const config = secret
         ? (JSON.parse(secretData(secret, configKey) || '{}') as { AuthKey?: string })
@@ -230,8 +231,7 @@ describe('TailscaleEndpoints under faults: advertised services, lost state, rest
       const [info] = await keysOf(`${name}-0`).then((keys) => keys.filter((k) => !k.invalid));
       await deleteKey(h.tailnet.api, info!.id);
       await core.patchNamespacedSecret({
-        namespace,
-        name: `${name}-0`,
+        ...stateSecretOf(proxiesOf(namespace, name), 0),
         body: [{ op: 'add', path: '/data', value: { reissue_authkey: Buffer.from(key).toString('base64') } }],
       });
     };
@@ -254,13 +254,13 @@ describe('TailscaleEndpoints under faults: advertised services, lost state, rest
           plural: 'tailscaleendpoints',
           name,
         })
-        .then(
-          (o) => (o as { status?: { conditions?: { type: string; message: string }[] } }).status?.conditions,
+        .then((o) =>
+          conditionOf(o as { status?: { conditions?: { type: string; status: string; message: string }[] } }),
         );
-      const message = ready?.find((c) => c.type === 'Ready')?.message ?? '';
+      const message = ready?.message ?? '';
       return message.includes('rate limited') ? message : undefined;
     });
-    expect(deferred).toContain(`${name}-0 asked for a new auth key`);
+    expect(deferred).toContain(`${proxiesOf(namespace, name).name}-0 asked for a new auth key`);
     expect(await configuredKey()).toBe(second);
     const third = await eventually(
       'key reissued after the rate limit',
@@ -284,8 +284,10 @@ describe('TailscaleEndpoints under faults: advertised services, lost state, rest
       await eventually(
         'device registered with the reissued key',
         async () =>
-          secretData(await core.readNamespacedSecret({ namespace, name: `${name}-0` }), 'device_id') ||
-          undefined,
+          secretData(
+            await core.readNamespacedSecret(stateSecretOf(proxiesOf(namespace, name), 0)),
+            'device_id',
+          ) || undefined,
       );
     } finally {
       await proxies.stop();

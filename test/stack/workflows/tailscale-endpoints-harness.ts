@@ -3,6 +3,8 @@
  * operator processes scoped to this file, and the proxy simulator playing the pods in this file's
  * namespace. Plus the small vocabulary the tests share (create, wait for Ready, read devices).
  */
+import { configSecretOf, proxiesOf } from '../../support/proxies';
+import type { ProxyParentKind } from '../../../api/v1alpha1/proxy';
 import {
   AppsV1Api,
   CoreV1Api,
@@ -22,6 +24,7 @@ import { startOperator, type TestOperator } from '../../support/operator';
 import { createTestNamespace, temporalClient, testKubeConfig, uniqueName } from '../../support/stack';
 import { startTestTailnet, type TestTailnet } from '../../support/tailscale';
 import { tailscaledConfigKey } from '../../../activities/specs/tailscaled-config';
+import { conditionOf } from '../../support/conditions';
 
 export const group = 'gateway.tailscale.com';
 export const version = 'v1alpha1';
@@ -53,7 +56,11 @@ export interface ProxyHarness {
 
 export async function startProxyHarness(
   prefix: string,
-  opts: { temporalAddress?: string } = {},
+  opts: {
+    temporalAddress?: string;
+    /** Images the proxy stand-in plays as an older tailscaled: image → capability version. */
+    imageCapVersions?: Record<string, number>;
+  } = {},
 ): Promise<ProxyHarness> {
   const kc = testKubeConfig();
   const namespace = await createTestNamespace(kc, prefix);
@@ -71,7 +78,12 @@ export async function startProxyHarness(
       ...(opts.temporalAddress ? { TEMPORAL_ADDRESS: opts.temporalAddress } : {}),
     },
   });
-  const proxies = startProxySimulator({ kc, tailscale: tailnet.sim.admin, namespaces: [namespace] });
+  const proxies = startProxySimulator({
+    kc,
+    tailscale: tailnet.sim.admin,
+    namespaces: [namespace],
+    ...(opts.imageCapVersions ? { imageCapVersions: opts.imageCapVersions } : {}),
+  });
   const temporal = opts.temporalAddress
     ? await connectTemporal(opts.temporalAddress)
     : await temporalClient();
@@ -118,14 +130,14 @@ export function proxyParents(h: ProxyHarness, kind: 'TailscaleEndpoints' | 'Tail
     get,
     patch: (name: string, body: unknown[]) => h.objects.patchNamespacedCustomObject({ ...key(name), body }),
     delete: (name: string) => h.objects.deleteNamespacedCustomObject(key(name)),
-    ready: async (name: string) => (await get(name)).status?.conditions?.find((c) => c.type === 'Ready'),
+    ready: async (name: string) => conditionOf(await get(name)),
     /** Ready=True for `generation` with every replica's device up and counted by the StatefulSet. */
     waitReady: (name: string, generation = 1) =>
       eventually(
         `${kind} ${name} Ready for generation ${generation}`,
         async () => {
           const obj = await get(name);
-          const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
+          const ready = conditionOf(obj);
           const replicas = obj.spec.proxy?.replicas ?? 2;
           return obj.status?.observedGeneration === generation &&
             ready?.status === 'True' &&
@@ -139,7 +151,7 @@ export function proxyParents(h: ProxyHarness, kind: 'TailscaleEndpoints' | 'Tail
     waitReason: (name: string, reason: string, generation = 1) =>
       eventually(`${kind} ${name} Ready reason ${reason}`, async () => {
         const obj = await get(name);
-        const ready = obj.status?.conditions?.find((c) => c.type === 'Ready');
+        const ready = conditionOf(obj);
         return obj.status?.observedGeneration === generation && ready?.reason === reason ? ready : undefined;
       }),
   };
@@ -148,24 +160,33 @@ export function proxyParents(h: ProxyHarness, kind: 'TailscaleEndpoints' | 'Tail
 export const secretData = (secret: V1Secret | undefined, key: string) =>
   Buffer.from(secret?.data?.[key] ?? '', 'base64').toString('utf8');
 
-export async function configOf(h: ProxyHarness, secretName: string): Promise<Record<string, unknown>> {
-  const secret = await h.core.readNamespacedSecret({ namespace: h.namespace, name: secretName });
+/** The tailscaled config of one replica of a parent in the harness namespace (its proxies: proxiesOf). */
+export async function configOf(
+  h: ProxyHarness,
+  parent: string,
+  ordinal: number,
+  kind?: ProxyParentKind,
+): Promise<Record<string, unknown>> {
+  const secret = await h.core.readNamespacedSecret(
+    configSecretOf(proxiesOf(h.namespace, parent, kind), ordinal),
+  );
   return JSON.parse(secretData(secret, configKey)) as Record<string, unknown>;
 }
 
 /** Writes the config Secret's tailscaled config as the TailscaleServices workflow would. */
 export async function editConfig(
   h: ProxyHarness,
-  secretName: string,
+  parent: string,
+  ordinal: number,
   edit: (config: Record<string, unknown>) => void,
 ): Promise<void> {
-  const config = await configOf(h, secretName);
+  const config = await configOf(h, parent, ordinal);
   edit(config);
+  const ref = configSecretOf(proxiesOf(h.namespace, parent), ordinal);
   await h.core.replaceNamespacedSecret({
-    namespace: h.namespace,
-    name: secretName,
+    ...ref,
     body: {
-      ...(await h.core.readNamespacedSecret({ namespace: h.namespace, name: secretName })),
+      ...(await h.core.readNamespacedSecret(ref)),
       data: { [configKey]: Buffer.from(JSON.stringify(config)).toString('base64') },
     },
   });

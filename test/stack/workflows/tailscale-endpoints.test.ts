@@ -1,5 +1,6 @@
+import { configSecretOf, proxiesOf, stateSecretOf } from '../../support/proxies';
 import { authKeyId } from '../../../activities/proxies/cleanup';
-import { getKey, listKeys } from '../../../activities/tailscale/keys';
+import { createAuthKey, getKey, listKeys } from '../../../activities/tailscale/keys';
 import { tsToMs } from '@temporalio/common/lib/time';
 import { snapshotOf } from '../../../watchers/watched-kind';
 import { endpointsWorkflowId } from '../../../workflows/ids';
@@ -17,6 +18,7 @@ import {
   startProxyHarness,
   type ProxyHarness,
 } from './tailscale-endpoints-harness';
+import { expectCondition } from '../../support/conditions';
 
 describe('TailscaleEndpoints: proxy StatefulSets, auth keys, devices and status on the real stack', () => {
   let h: ProxyHarness;
@@ -39,24 +41,27 @@ describe('TailscaleEndpoints: proxy StatefulSets, auth keys, devices and status 
   const createEndpoints = (name: string, spec: Record<string, unknown>) => endpoints.create(name, spec);
   const getEndpoints = (name: string) => endpoints.get(name);
   const waitReady = (name: string, generation = 1) => endpoints.waitReady(name, generation);
-  const configOf = (secretName: string) => configOfSecret(h, secretName);
+  const configOf = (parent: string, ordinal: number) => configOfSecret(h, parent, ordinal);
   const devicesNamed = (prefix: string) => devicesWithPrefix(h, prefix);
+  /** Where the proxies of endpoints `name` live: the operator namespace, under a placement name. */
+  const at = (name: string) => proxiesOf(namespace, name);
+  const ours = (name: string) =>
+    `gateway.tailscale.com/parent-namespace=${namespace},gateway.tailscale.com/parent-name=${name}`;
 
   /** Every object the endpoints own, by kind/name, with its resourceVersion. */
   const versionsOf = async (name: string) => {
-    const selector = `gateway.tailscale.com/parent-name=${name}`;
     const [secrets, pods] = await Promise.all([
-      core.listNamespacedSecret({ namespace, labelSelector: selector }),
-      core.listNamespacedPod({ namespace, labelSelector: selector }),
+      core.listNamespacedSecret({ namespace: at(name).namespace, labelSelector: ours(name) }),
+      core.listNamespacedPod({ namespace: at(name).namespace, labelSelector: ours(name) }),
     ]);
     const one = async (kind: string, read: () => Promise<{ metadata?: { resourceVersion?: string } }>) =>
       [kind, (await read()).metadata?.resourceVersion] as const;
     const singles = await Promise.all([
       one('TailscaleEndpoints', () => getEndpoints(name)),
-      one('StatefulSet', () => apps.readNamespacedStatefulSet({ namespace, name })),
-      one('ServiceAccount', () => core.readNamespacedServiceAccount({ namespace, name })),
-      one('Role', () => rbac.readNamespacedRole({ namespace, name })),
-      one('RoleBinding', () => rbac.readNamespacedRoleBinding({ namespace, name })),
+      one('StatefulSet', () => apps.readNamespacedStatefulSet(at(name))),
+      one('ServiceAccount', () => core.readNamespacedServiceAccount(at(name))),
+      one('Role', () => rbac.readNamespacedRole(at(name))),
+      one('RoleBinding', () => rbac.readNamespacedRoleBinding(at(name))),
     ]);
     return Object.fromEntries([
       ...singles,
@@ -69,10 +74,11 @@ describe('TailscaleEndpoints: proxy StatefulSets, auth keys, devices and status 
     await waitReady(name);
     for (const i of [0, 1]) {
       await eventually(`replica ${i} config without a key`, async () =>
-        'AuthKey' in (await configOf(`${name}-${i}-config`)) ? undefined : true,
+        'AuthKey' in (await configOf(name, i)) ? undefined : true,
       );
     }
-    // Quiet: nothing owned changes for two seconds.
+    // Quiet: nothing owned changes for two seconds. Fixed sleep: the settling is the absence of writes
+    // by several actors (workflow, proxies), which no single event marks.
     let before = await versionsOf(name);
     for (;;) {
       await new Promise((r) => setTimeout(r, 2_000));
@@ -124,14 +130,26 @@ describe('TailscaleEndpoints: proxy StatefulSets, auth keys, devices and status 
     expect(c).toBeLessThanOrEqual(30 * 60_000);
 
     // And the devices API is left alone meanwhile: while that timer runs, at most one pass (say one
-    // a Secret event caused) reads the two devices. A fixed 5 s interval would read them 3 times.
+    // a Secret event caused) reads the two devices. A fixed 5 s interval would read them 3 times. The
+    // history tells what ran inside the timer once the pass its end started has set the next one.
     const timer = backedOff.at(-1)!;
+    const windowEnd = timer.startedAt + timer.ms;
     const readsBefore = await deviceReads();
-    const windowStart = Date.now();
-    await new Promise((r) => setTimeout(r, Math.max(0, timer.startedAt + timer.ms - 1_000 - Date.now())));
-    const windowMs = Date.now() - windowStart;
-    expect(windowMs).toBeGreaterThanOrEqual(12_000);
-    expect((await deviceReads()) - readsBefore).toBeLessThanOrEqual(2);
+    await eventually(
+      'the next timer, after the backoff timer',
+      async () => ((await timersOf(name)).some((t) => t.startedAt >= windowEnd) ? true : undefined),
+      { timeoutMs: timer.ms + 60_000, intervalMs: 500 },
+    );
+    const history = await h.temporal.workflow.getHandle(endpointsWorkflowId(namespace, name)).fetchHistory();
+    const passesInWindow = (history.events ?? []).filter(
+      (e) =>
+        e.activityTaskScheduledEventAttributes?.activityType?.name === 'ensureProxyConfigs' &&
+        tsToMs(e.eventTime) >= timer.startedAt &&
+        tsToMs(e.eventTime) < windowEnd,
+    );
+    expect(passesInWindow.length).toBeLessThanOrEqual(1);
+    // Reads since: that pass and the one the timer's end started, at most.
+    expect((await deviceReads()) - readsBefore).toBeLessThanOrEqual(4);
 
     // A change (a third replica) brings the wait back to the short interval.
     const seen = (await timersOf(name)).at(-1)?.eventId ?? 0;
@@ -161,55 +179,53 @@ describe('TailscaleEndpoints: proxy StatefulSets, auth keys, devices and status 
     });
     const ep = await waitReady(name);
     const uid = ep.metadata.uid!;
-    const owner = {
-      apiVersion: 'gateway.tailscale.com/v1alpha1',
-      kind: 'TailscaleEndpoints',
-      name,
-      uid,
-      controller: true,
-      blockOwnerDeletion: true,
-    };
+    // In the operator namespace: no ownerReference can point across namespaces, labels name the parent.
+    const p = at(name);
+    expect(p.namespace).not.toBe(namespace);
     const labels = {
       'app.kubernetes.io/managed-by': 'tailscale-gateway-operator',
       'app.kubernetes.io/name': 'tailscale-proxy',
-      'app.kubernetes.io/instance': name,
+      'app.kubernetes.io/instance': p.name,
       'gateway.tailscale.com/parent-kind': 'endpoints',
+      'gateway.tailscale.com/parent-namespace': namespace,
       'gateway.tailscale.com/parent-name': name,
+      'gateway.tailscale.com/parent-uid': uid,
     };
     expect(ep.metadata.finalizers).toContain('gateway.tailscale.com/finalizer');
 
     // ServiceAccount, Role (own state Secrets only), RoleBinding.
-    const sa = await core.readNamespacedServiceAccount({ namespace, name });
+    const sa = await core.readNamespacedServiceAccount(at(name));
     expect(sa.metadata?.labels).toEqual(labels);
-    expect(sa.metadata?.ownerReferences).toEqual([owner]);
-    const role = await rbac.readNamespacedRole({ namespace, name });
-    expect(role.metadata?.ownerReferences).toEqual([owner]);
+    expect(sa.metadata?.ownerReferences).toBeUndefined();
+    const role = await rbac.readNamespacedRole(at(name));
+    expect(role.metadata?.ownerReferences).toBeUndefined();
     expect(role.rules).toEqual([
       {
         apiGroups: [''],
         resources: ['secrets'],
         verbs: ['get', 'patch', 'update'],
-        resourceNames: [`${name}-0`, `${name}-1`],
+        resourceNames: [`${p.name}-0`, `${p.name}-1`],
       },
       { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch', 'get'] },
     ]);
-    const binding = await rbac.readNamespacedRoleBinding({ namespace, name });
-    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name });
-    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name, namespace }]);
+    const binding = await rbac.readNamespacedRoleBinding(at(name));
+    expect(binding.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: p.name });
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: p.name, namespace: p.namespace }]);
 
     // StatefulSet: env and volume conventions, and without a TailscaleProxyClass the restricted defaults.
-    const sts = await apps.readNamespacedStatefulSet({ namespace, name });
+    const sts = await apps.readNamespacedStatefulSet(at(name));
     expect(sts.metadata?.labels).toEqual(labels);
-    expect(sts.metadata?.ownerReferences).toEqual([owner]);
+    expect(sts.metadata?.ownerReferences).toBeUndefined();
     expect(sts.spec?.replicas).toBe(2);
     expect(sts.spec?.podManagementPolicy).toBe('Parallel');
     expect(sts.spec?.selector.matchLabels).toEqual({
       'gateway.tailscale.com/parent-kind': 'endpoints',
+      'gateway.tailscale.com/parent-namespace': namespace,
       'gateway.tailscale.com/parent-name': name,
     });
     const podSpec = sts.spec!.template.spec!;
     expect(sts.spec?.template.metadata?.labels).toEqual(labels);
-    expect(podSpec.serviceAccountName).toBe(name);
+    expect(podSpec.serviceAccountName).toBe(p.name);
     expect(podSpec).not.toHaveProperty('nodeSelector');
     expect(podSpec).not.toHaveProperty('tolerations');
     expect(podSpec).not.toHaveProperty('initContainers');
@@ -241,21 +257,34 @@ describe('TailscaleEndpoints: proxy StatefulSets, auth keys, devices and status 
       { name: 'TS_KUBE_SECRET', value: '$(POD_NAME)' },
       { name: 'TS_STATE', value: 'kube:$(POD_NAME)' },
       { name: 'TS_EXPERIMENTAL_VERSIONED_CONFIG_DIR', value: '/etc/tsconfig/$(POD_NAME)' },
+      { name: 'TS_SERVE_CONFIG', value: '/etc/proxies/serve-config.json' },
+      { name: 'TS_EGRESS_PROXIES_CONFIG_PATH', value: '/etc/proxies' },
     ]);
     expect(container.volumeMounts).toEqual([
-      { name: 'tailscaledconfig-0', mountPath: `/etc/tsconfig/${name}-0`, readOnly: true },
-      { name: 'tailscaledconfig-1', mountPath: `/etc/tsconfig/${name}-1`, readOnly: true },
+      { name: 'tailscaledconfig-0', mountPath: `/etc/tsconfig/${p.name}-0`, readOnly: true },
+      { name: 'tailscaledconfig-1', mountPath: `/etc/tsconfig/${p.name}-1`, readOnly: true },
       { name: 'tmp', mountPath: '/tmp' },
+      { name: 'proxies', mountPath: '/etc/proxies', readOnly: true },
     ]);
-    expect(podSpec.volumes?.map((v) => [v.name, v.secret?.secretName])).toEqual([
-      ['tailscaledconfig-0', `${name}-0-config`],
-      ['tailscaledconfig-1', `${name}-1-config`],
-      ['tmp', undefined],
+    expect(
+      podSpec.volumes?.map((v) => [v.name, v.secret?.secretName ?? v.configMap?.name, v.configMap?.optional]),
+    ).toEqual([
+      ['tailscaledconfig-0', `${p.name}-0-config`, undefined],
+      ['tailscaledconfig-1', `${p.name}-1-config`, undefined],
+      ['tmp', undefined, undefined],
+      ['proxies', `${p.name}-proxies`, true],
     ]);
+    // The proxy set's ConfigMap (serve and egress configs) is pre-created beside it, without data.
+    const proxiesConfigMap = await core.readNamespacedConfigMap({
+      namespace: p.namespace,
+      name: `${p.name}-proxies`,
+    });
+    expect(proxiesConfigMap.metadata?.ownerReferences).toBeUndefined();
+    expect(proxiesConfigMap.data ?? {}).toEqual({});
 
     // A Service with a port per declared port.
-    const service = await core.readNamespacedService({ namespace, name });
-    expect(service.metadata?.ownerReferences).toEqual([owner]);
+    const service = await core.readNamespacedService(at(name));
+    expect(service.metadata?.ownerReferences).toBeUndefined();
     expect(service.spec?.selector).toEqual(sts.spec?.selector.matchLabels);
     expect(service.spec?.ports?.map((p) => [p.name, p.port, p.targetPort, p.protocol])).toEqual([
       ['http', 80, 80, 'TCP'],
@@ -266,13 +295,13 @@ describe('TailscaleEndpoints: proxy StatefulSets, auth keys, devices and status 
     const devices = await devicesNamed(name);
     expect(devices.map((d) => d.hostname).sort()).toEqual([`${name}-0`, `${name}-1`]);
     for (const i of [0, 1]) {
-      const state = await core.readNamespacedSecret({ namespace, name: `${name}-${i}` });
+      const state = await core.readNamespacedSecret(stateSecretOf(p, i));
       expect(state.metadata?.labels).toEqual({
         ...labels,
         'gateway.tailscale.com/secret-type': 'state',
         'gateway.tailscale.com/replica': String(i),
       });
-      expect(state.metadata?.ownerReferences).toEqual([owner]);
+      expect(state.metadata?.ownerReferences).toBeUndefined();
       const device = devices.find((d) => d.hostname === `${name}-${i}`)!;
       expect(device.tags).toEqual(['tag:k8s']);
       expect(device.authorized).toBe(true);
@@ -282,7 +311,7 @@ describe('TailscaleEndpoints: proxy StatefulSets, auth keys, devices and status 
 
       // The key stays in the config only until the device exists; the pass after registration drops it.
       const config = await eventually(`config of replica ${i} without its auth key`, async () => {
-        const secret = await core.readNamespacedSecret({ namespace, name: `${name}-${i}-config` });
+        const secret = await core.readNamespacedSecret(configSecretOf(p, i));
         return 'AuthKey' in JSON.parse(secretData(secret, configKey)) ? undefined : secret;
       });
       expect(config.metadata?.labels).toEqual({
@@ -290,7 +319,7 @@ describe('TailscaleEndpoints: proxy StatefulSets, auth keys, devices and status 
         'gateway.tailscale.com/secret-type': 'config',
         'gateway.tailscale.com/replica': String(i),
       });
-      expect(config.metadata?.ownerReferences).toEqual([owner]);
+      expect(config.metadata?.ownerReferences).toBeUndefined();
       expect(Object.keys(config.data ?? {})).toEqual([configKey]);
       expect(JSON.parse(secretData(config, configKey))).toEqual({
         Version: 'alpha0',
@@ -316,17 +345,15 @@ describe('TailscaleEndpoints: proxy StatefulSets, auth keys, devices and status 
     }
 
     // Status: both devices with their IPs and pods.
-    const pods = await core.listNamespacedPod({
-      namespace,
-      labelSelector: `gateway.tailscale.com/parent-name=${name}`,
-    });
+    const pods = await core.listNamespacedPod({ namespace: p.namespace, labelSelector: ours(name) });
     expect(ep.status?.devices).toHaveLength(2);
     for (const i of [0, 1]) {
       const device = devices.find((d) => d.hostname === `${name}-${i}`)!;
-      const status = ep.status!.devices!.find((d) => d.statefulSetPod === `${name}-${i}`);
+      const status = ep.status!.devices!.find((d) => d.statefulSetPod === `${p.name}-${i}`);
+      const pod = pods.items.find((x) => x.metadata?.name === `${p.name}-${i}`);
       expect(status).toEqual({
         hostname: `${name}-${i}`,
-        statefulSetPod: `${name}-${i}`,
+        statefulSetPod: `${p.name}-${i}`,
         nodeID: device.nodeId,
         tailscaleIP: device.addresses[0],
         tailscaleIPs: device.addresses,
@@ -334,19 +361,22 @@ describe('TailscaleEndpoints: proxy StatefulSets, auth keys, devices and status 
         online: true,
         connected: true,
         tags: ['tag:k8s'],
+        // The Ready pod's IP: where Envoy reaches egress ports.
+        podIP: pod?.status?.podIP,
       });
-      expect(pods.items.find((p) => p.metadata?.name === `${name}-${i}`)).toBeDefined();
+      expect(pod?.status?.podIP).toMatch(/^10\.244\./);
     }
     expect(ep.status?.statefulSets).toEqual([
       {
-        name,
+        name: p.name,
         replicas: 2,
         readyReplicas: 2,
-        service: name,
+        service: p.name,
+        namespace: p.namespace,
         createdAt: sts.metadata?.creationTimestamp?.toISOString().replace(/\.\d{3}Z$/, 'Z'),
       },
     ]);
-    expect(ep.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+    expectCondition(ep, 'Ready', {
       status: 'True',
       reason: 'Ready',
       message: '2/2 devices connected',
@@ -424,14 +454,17 @@ describe('TailscaleEndpoints: proxy StatefulSets, auth keys, devices and status 
     });
     expect((await devicesNamed(name)).map((d) => d.nodeId)).toEqual([first.nodeId]);
     const secrets = await core.listNamespacedSecret({
-      namespace,
-      labelSelector: `gateway.tailscale.com/parent-name=${name}`,
+      namespace: at(name).namespace,
+      labelSelector: ours(name),
     });
-    expect(secrets.items.map((x) => x.metadata?.name).sort()).toEqual([`${name}-0`, `${name}-0-config`]);
+    expect(secrets.items.map((x) => x.metadata?.name).sort()).toEqual([
+      `${at(name).name}-0`,
+      `${at(name).name}-0-config`,
+    ]);
     expect(ep.status?.devices?.map((d) => d.nodeID)).toEqual([first.nodeId]);
     expect(ep.status?.statefulSets?.[0]).toMatchObject({ replicas: 1, readyReplicas: 1 });
-    const role = await rbac.readNamespacedRole({ namespace, name });
-    expect(role.rules?.[0]?.resourceNames).toEqual([`${name}-0`]);
+    const role = await rbac.readNamespacedRole(at(name));
+    expect(role.rules?.[0]?.resourceNames).toEqual([`${at(name).name}-0`]);
     await recordHistory(
       'tailscale-endpoints',
       'scaled-down',
@@ -459,14 +492,15 @@ describe('TailscaleEndpoints: proxy StatefulSets, auth keys, devices and status 
       }
     });
     expect(await devicesNamed(name)).toEqual([]);
-    const selector = `gateway.tailscale.com/parent-name=${name}`;
-    expect((await core.listNamespacedSecret({ namespace, labelSelector: selector })).items).toEqual([]);
+    expect(
+      (await core.listNamespacedSecret({ namespace: at(name).namespace, labelSelector: ours(name) })).items,
+    ).toEqual([]);
     const stillThere = await Promise.allSettled([
-      apps.readNamespacedStatefulSet({ namespace, name }),
-      core.readNamespacedService({ namespace, name }),
-      core.readNamespacedServiceAccount({ namespace, name }),
-      rbac.readNamespacedRole({ namespace, name }),
-      rbac.readNamespacedRoleBinding({ namespace, name }),
+      apps.readNamespacedStatefulSet(at(name)),
+      core.readNamespacedService(at(name)),
+      core.readNamespacedServiceAccount(at(name)),
+      rbac.readNamespacedRole(at(name)),
+      rbac.readNamespacedRoleBinding(at(name)),
     ]);
     expect(stillThere.map((r) => r.status)).toEqual([
       'rejected',
@@ -481,11 +515,11 @@ describe('TailscaleEndpoints: proxy StatefulSets, auth keys, devices and status 
   it('deletion revokes the auth key of a replica that never logged in, so it cannot join later', async () => {
     const name = uniqueName('unspent');
     // Replica 1's pod never runs: its config Secret holds a key nobody has spent.
-    await h.proxies.killReplica(namespace, name, 1, { restart: false });
+    await h.proxies.killReplica(at(name).namespace, at(name).name, 1, { restart: false });
     await createEndpoints(name, { proxy: { replicas: 2 } });
     const key = await eventually('replica 1 handed a key', async () => {
       try {
-        const authKey = (await configOf(`${name}-1-config`)).AuthKey;
+        const authKey = (await configOf(name, 1)).AuthKey;
         return typeof authKey === 'string' && authKey ? authKey : undefined;
       } catch {
         return undefined;
@@ -508,6 +542,100 @@ describe('TailscaleEndpoints: proxy StatefulSets, auth keys, devices and status 
       h.tailnet.sim.admin.registerDevice({ authKey: key, hostname: `${name}-1` }),
     ).rejects.toThrow();
     expect(await devicesNamed(name)).toEqual([]);
-    h.proxies.restartReplica(namespace, name, 1);
+    h.proxies.restartReplica(at(name).namespace, at(name).name, 1);
+  });
+
+  it('an upgrade removes the proxies the previous version put in the parent namespace, revoking their key', async () => {
+    const name = uniqueName('legacy');
+    // Created unseen by the test operator (no instance label), so the old proxies are in place first.
+    await h.objects.createNamespacedCustomObject({
+      group: 'gateway.tailscale.com',
+      version: 'v1alpha1',
+      namespace,
+      plural: 'tailscaleendpoints',
+      body: {
+        apiVersion: 'gateway.tailscale.com/v1alpha1',
+        kind: 'TailscaleEndpoints',
+        metadata: { name },
+        spec: { tailnet: h.tailnet.name, tags: ['tag:k8s'], proxy: { replicas: 1 } },
+      },
+    });
+    const uid = (await getEndpoints(name)).metadata.uid!;
+    // As the previous version left them: named after the parent, in its namespace, owned by reference.
+    const owned = {
+      name,
+      namespace,
+      ownerReferences: [
+        {
+          apiVersion: 'gateway.tailscale.com/v1alpha1',
+          kind: 'TailscaleEndpoints',
+          name,
+          uid,
+          controller: true,
+        },
+      ],
+    };
+    const key = await createAuthKey(h.tailnet.api, { preauthorized: true, tags: ['tag:k8s'] });
+    await core.createNamespacedSecret({
+      namespace,
+      body: { metadata: { ...owned, name: `${name}-0` }, stringData: { device_id: '' } },
+    });
+    await core.createNamespacedSecret({
+      namespace,
+      body: {
+        metadata: { ...owned, name: `${name}-0-config` },
+        stringData: { [configKey]: JSON.stringify({ Version: 'alpha0', AuthKey: key.key }) },
+      },
+    });
+    await core.createNamespacedServiceAccount({ namespace, body: { metadata: owned } });
+    await rbac.createNamespacedRoleBinding({
+      namespace,
+      body: {
+        metadata: owned,
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+        subjects: [{ kind: 'ServiceAccount', name, namespace }],
+      },
+    });
+    // Not owned by reference (the tenant's own): left alone.
+    await rbac.createNamespacedRole({ namespace, body: { metadata: { name }, rules: [] } });
+    const selector = { matchLabels: { legacy: name } };
+    await apps.createNamespacedStatefulSet({
+      namespace,
+      body: {
+        metadata: owned,
+        spec: {
+          replicas: 1,
+          serviceName: '',
+          selector,
+          template: {
+            metadata: { labels: selector.matchLabels },
+            spec: { containers: [{ name: 'tailscale', image: 'tailscale/tailscale:stable' }] },
+          },
+        },
+      },
+    });
+
+    await endpoints.patch(name, [{ op: 'add', path: '/metadata/labels', value: h.operator.labels }]);
+    await waitReady(name);
+    const gone = async (read: () => Promise<unknown>) =>
+      read().then(
+        () => false,
+        () => true,
+      );
+    await eventually('the old proxies removed', async () => {
+      const left = await Promise.all([
+        gone(() => core.readNamespacedSecret({ namespace, name: `${name}-0` })),
+        gone(() => core.readNamespacedSecret({ namespace, name: `${name}-0-config` })),
+        gone(() => core.readNamespacedServiceAccount({ namespace, name })),
+        gone(() => rbac.readNamespacedRoleBinding({ namespace, name })),
+        gone(() => apps.readNamespacedStatefulSet({ namespace, name })),
+      ]);
+      return left.every(Boolean) ? true : undefined;
+    });
+    expect(await gone(() => rbac.readNamespacedRole({ namespace, name }))).toBe(false);
+    const revoked = await getKey(h.tailnet.api, key.id);
+    expect(revoked === null || revoked.invalid).toBe(true);
+    // The new ones run in the operator namespace.
+    expect((await apps.readNamespacedStatefulSet(at(name))).status?.readyReplicas).toBe(1);
   });
 });

@@ -1,3 +1,4 @@
+import { handMadeConfigSecret } from '../../support/proxies';
 import type * as grpc from '@grpc/grpc-js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -5,6 +6,7 @@ import { CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from 
 import type { Client } from '@temporalio/client';
 import type { Condition } from '../../../api/common';
 import type { TailscaleGateway, TailscaleServices } from '../../../api/v1alpha1';
+import { createAuthKey } from '../../../activities/tailscale/keys';
 import { getVipService, listVipServices } from '../../../activities/tailscale/vip-services';
 import { readRegistry } from '../../../activities/vip/registry';
 import { BackendIndex } from '../../../extension/backend-index';
@@ -29,12 +31,11 @@ import {
   uniqueName,
 } from '../../support/stack';
 import { startTestTailnet, type TestTailnet } from '../../support/tailscale';
-import { tailscaledConfigKey } from '../../../activities/specs/tailscaled-config';
+import { expectCondition, isConditionTrue } from '../../support/conditions';
 
 const group = 'gateway.tailscale.com';
 const version = 'v1alpha1';
 const gatewayApi = 'gateway.networking.k8s.io';
-const configKey = tailscaledConfigKey;
 const routePlural = {
   HTTPRoute: 'httproutes',
   GRPCRoute: 'grpcroutes',
@@ -181,13 +182,11 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
         spec: { tailnet: tailnet.name, tags: ['tag:k8s'], proxy: { replicas: 1 } },
       },
     });
-    await core.createNamespacedSecret({
-      namespace,
-      body: {
-        metadata: { name: `${name}-proxies-0-config` },
-        stringData: { [configKey]: JSON.stringify({ Version: 'alpha0', AdvertiseServices: [] }) },
-      },
+    const configSecret = handMadeConfigSecret({ namespace, name: `${name}-proxies` }, 0, {
+      Version: 'alpha0',
+      AdvertiseServices: [],
     });
+    await core.createNamespacedSecret({ namespace: configSecret.metadata!.namespace!, body: configSecret });
     await objects.createNamespacedCustomObject({
       group,
       version,
@@ -214,7 +213,7 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
           plural: 'tailscaleservices',
           name,
         })) as TailscaleServices;
-        return svc.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? svc : undefined;
+        return isConditionTrue(svc) ? svc : undefined;
       },
       { timeoutMs: 60_000 },
     );
@@ -237,7 +236,7 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
       'Ready without routes',
       (g) => conditionOf(g, 'Ready')?.status === 'True',
     );
-    expect(conditionOf(empty, 'ServicesReady')).toMatchObject({
+    expectCondition(empty, 'ServicesReady', {
       status: 'True',
       reason: 'NoTailscaleBackends',
     });
@@ -287,7 +286,7 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
       },
       { kind: 'GRPCRoute', namespace, name: grpc, backends: [] },
     ]);
-    expect(conditionOf(mapped, 'Ready')).toMatchObject({ status: 'True', reason: 'Ready' });
+    expectCondition(mapped, 'Ready', { status: 'True', reason: 'Ready' });
     expect(conditionOf(mapped, 'Ready')?.observedGeneration).toBe(1);
 
     // A TCPRoute whose backend does not exist: both conditions say which route and which backendRef.
@@ -306,7 +305,7 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
     expect(servicesReady?.message).toContain(
       `TCPRoute ${namespace}/${db} spec.rules[0].backendRefs[0]: TailscaleServices ${namespace}/no-such-backend does not exist`,
     );
-    expect(conditionOf(broken, 'Ready')).toMatchObject({ status: 'False', reason: 'BackendNotFound' });
+    expectCondition(broken, 'Ready', { status: 'False', reason: 'BackendNotFound' });
     expect(broken.status?.routes?.map((r) => `${r.kind}/${r.name}`)).toEqual([
       `HTTPRoute/${route}`,
       `GRPCRoute/${grpc}`,
@@ -423,6 +422,26 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
       ],
     });
 
+    // Published, but nothing hosts the services yet: no traffic can flow, so not Ready.
+    const unhosted = await statusWhere(
+      tsgwA,
+      'A NoHosts',
+      (g) => conditionOf(g, 'Ready')?.reason === 'NoHosts',
+    );
+    expect(conditionOf(unhosted, 'Ready')?.status).toBe('False');
+    expectCondition(unhosted, 'ServicesReady', { status: 'False', reason: 'NoHosts' });
+    expect(conditionOf(unhosted, 'ServicesReady')?.message).toContain(`no device advertises ${shared} yet`);
+    await statusWhere(tsgwB, 'B NoHosts', (g) => conditionOf(g, 'Ready')?.reason === 'NoHosts');
+
+    // A proxy serving them comes up (tag:k8s, approved for tag:gw services by the test tailnet's policy).
+    const ownService = `svc:${labelled}`;
+    const hostKey = await createAuthKey(tailnet.api, { preauthorized: true, tags: ['tag:k8s'] });
+    const host = await tailnet.sim.admin.registerDevice({
+      authKey: hostKey.key,
+      hostname: uniqueName('gw-host'),
+    });
+    await tailnet.sim.admin.advertiseServices({ nodeId: host.nodeId, services: [shared, ownService] });
+
     const readyA = await statusWhere(tsgwA, 'A Ready', (g) => conditionOf(g, 'Ready')?.status === 'True');
     await statusWhere(tsgwB, 'B Ready', (g) => conditionOf(g, 'Ready')?.status === 'True');
     const services = await listVipServices(tailnet.api);
@@ -435,7 +454,6 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
         `gateway/${namespace}/${tsgwB}/HTTPRoute/${namespace}/${routeB}`,
       ].sort(),
     );
-    const ownService = `svc:${labelled}`;
     expect(await getVipService(tailnet.api, ownService)).toMatchObject({
       name: ownService,
       ports: ['tcp:8080'],
@@ -549,7 +567,7 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
       { kind: 'TLSRoute', namespace, name: tls, backends },
       { kind: 'UDPRoute', namespace, name: udp, backends },
     ]);
-    expect(conditionOf(mapped, 'ServicesReady')).toMatchObject({ status: 'True', reason: 'ServicesReady' });
+    expectCondition(mapped, 'ServicesReady', { status: 'True', reason: 'ServicesReady' });
 
     await deleteRoute('UDPRoute', udp);
     const left = await statusWhere(
@@ -591,7 +609,7 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
     expect(conditionOf(problem, 'ServicesReady')?.message).toContain(
       `spec.publish[0].route: HTTPRoute ${namespace}/not-a-route is not attached to the Gateway`,
     );
-    expect(conditionOf(problem, 'Ready')).toMatchObject({
+    expectCondition(problem, 'Ready', {
       status: 'False',
       reason: 'PublishedRouteNotAttached',
     });
@@ -814,7 +832,7 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
         (g) => conditionOf(g, 'Ready')?.reason === 'Forbidden',
       );
       expect(conditionOf(forbidden, 'Ready')?.message).toContain('grant it get/list/watch on Gateways');
-      expect(conditionOf(forbidden, 'ServicesReady')).toMatchObject({
+      expectCondition(forbidden, 'ServicesReady', {
         status: 'Unknown',
         reason: 'Forbidden',
       });

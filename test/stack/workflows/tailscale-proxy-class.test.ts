@@ -1,4 +1,6 @@
-import type { V1PodSpec } from '@kubernetes/client-node';
+import { proxiesOf } from '../../support/proxies';
+import { EventsV1Api, PatchStrategy, setHeaderOptions, type V1PodSpec } from '@kubernetes/client-node';
+import { eventually } from '../../support/eventually';
 import { listKeys } from '../../../activities/tailscale/keys';
 import { createTestNamespace, uniqueName } from '../../support/stack';
 import {
@@ -14,13 +16,16 @@ import {
  * selector and limits tags; the proxies it renders pass Pod Security "restricted" unless the class asks
  * for kernel networking. Classes here are never `default: true`: the cluster is shared by test files.
  */
+/** An image the proxy stand-in plays as a tailscaled of capability version 95, below the config we write. */
+const oldImage = 'tailscale/tailscale:v1.62.1';
+
 describe('TailscaleProxyClass: who may set what on proxy pods', () => {
   let h: ProxyHarness;
   let endpoints: ReturnType<typeof proxyParents>;
   const classes: string[] = [];
 
   beforeAll(async () => {
-    h = await startProxyHarness('proxyclass');
+    h = await startProxyHarness('proxyclass', { imageCapVersions: { [oldImage]: 95 } });
     endpoints = proxyParents(h, 'TailscaleEndpoints');
   });
 
@@ -46,14 +51,14 @@ describe('TailscaleProxyClass: who may set what on proxy pods', () => {
   };
   const thisNamespace = () => ({ matchLabels: { 'kubernetes.io/metadata.name': h.namespace } });
   const podSpecOf = async (name: string) =>
-    (await h.apps.readNamespacedStatefulSet({ namespace: h.namespace, name })).spec!.template;
+    (await h.apps.readNamespacedStatefulSet(proxiesOf(h.namespace, name))).spec!.template;
 
   /** Nothing of the proxies exists: no StatefulSet, no Secret, no auth key. */
   const expectNothingCreated = async (name: string) => {
-    await expect(h.apps.readNamespacedStatefulSet({ namespace: h.namespace, name })).rejects.toThrow();
+    await expect(h.apps.readNamespacedStatefulSet(proxiesOf(h.namespace, name))).rejects.toThrow();
     const secrets = await h.core.listNamespacedSecret({
-      namespace: h.namespace,
-      labelSelector: `gateway.tailscale.com/parent-name=${name}`,
+      namespace: proxiesOf(h.namespace, name).namespace,
+      labelSelector: `gateway.tailscale.com/parent-namespace=${h.namespace},gateway.tailscale.com/parent-name=${name}`,
     });
     expect(secrets.items).toEqual([]);
     expect((await listKeys(h.tailnet.api)).filter((k) => k.description.startsWith(`${name}-`))).toEqual([]);
@@ -140,6 +145,45 @@ describe('TailscaleProxyClass: who may set what on proxy pods', () => {
     );
     await expectNothingCreated(name);
   }, 120_000);
+
+  it('reports proxies too old for the config we write, and recovers once the class names a current image', async () => {
+    const cls = await createClass({ namespaceSelector: thisNamespace(), tags: ['tag:k8s'], image: oldImage });
+    const name = uniqueName('old');
+    const pool = uniqueName('old-pool');
+    const groups = proxyParents(h, 'TailscaleProxyGroup');
+    await endpoints.create(name, { proxyClassName: cls, proxy: { replicas: 1 } });
+    await groups.create(pool, { type: 'ingress', proxyClassName: cls, proxy: { replicas: 1 } });
+    expect((await groups.waitReason(pool, 'ProxyVersionTooOld')).message).toContain(`runs ${oldImage}`);
+    const ready = await endpoints.waitReason(name, 'ProxyVersionTooOld');
+    expect(ready.status).toBe('False');
+    expect(ready.message).toContain(`runs ${oldImage} (tailscaled capability version 95)`);
+    expect(ready.message).toContain('capability version 106');
+    expect(ready.message).toContain(`spec.image of TailscaleProxyClass ${cls}`);
+    const events = h.kc.makeApiClient(EventsV1Api);
+    await eventually('a Warning Event naming the image', async () => {
+      const list = await events.listNamespacedEvent({ namespace: h.namespace });
+      return list.items.find(
+        (e) =>
+          e.regarding?.name === name &&
+          e.type === 'Warning' &&
+          e.reason === 'ProxyVersionTooOld' &&
+          e.note?.includes(oldImage),
+      );
+    });
+
+    await h.objects.patchClusterCustomObject(
+      {
+        group,
+        version,
+        plural: 'tailscaleproxyclasses',
+        name: cls,
+        body: { spec: { image: 'tailscale/tailscale:v1.102.5' } },
+      },
+      setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+    );
+    await endpoints.waitReady(name);
+    await groups.waitReady(pool);
+  }, 180_000);
 
   describe('Pod Security admission of the rendered pod (namespace labelled enforce=restricted)', () => {
     let restricted: string;

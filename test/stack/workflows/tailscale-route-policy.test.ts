@@ -184,7 +184,25 @@ describe('TailscaleRoutePolicy: Accepted / Conflicted per target, as Gateway API
     const older = uniqueName('z-older');
     await createPolicy(older, { targetRefs: [target('HTTPRoute', routeName)], rules: [denyAdmin] });
     await verdictBecomes(older, 'HTTPRoute', routeName, 'Accepted');
-    await new Promise((r) => setTimeout(r, 1100));
+    // creationTimestamp has one-second resolution and decides which policy is older: wait until the API
+    // server stamps a later second, as a dry-run create (stored nowhere) shows.
+    const olderSecond = Date.parse((await getPolicy(older)).metadata?.creationTimestamp ?? '');
+    await eventually('the API server past the older policy second', async () => {
+      const probe = (await objects.createNamespacedCustomObject({
+        group,
+        version,
+        namespace,
+        plural: 'tailscaleroutepolicies',
+        dryRun: 'All',
+        body: {
+          apiVersion: `${group}/${version}`,
+          kind: 'TailscaleRoutePolicy',
+          metadata: { name: uniqueName('clock') },
+          spec: { targetRefs: [target('HTTPRoute', routeName)], rules: [denyAdmin] },
+        },
+      })) as TailscaleRoutePolicy;
+      return Date.parse(probe.metadata?.creationTimestamp ?? '') > olderSecond ? true : undefined;
+    });
 
     const newer = uniqueName('a-newer');
     await createPolicy(newer, {
@@ -281,7 +299,16 @@ describe('TailscaleRoutePolicy: Accepted / Conflicted per target, as Gateway API
         },
       ],
     });
-    const second = await verdictBecomes(policy, 'HTTPRoute', route, 'Accepted');
+    await verdictBecomes(policy, 'HTTPRoute', route, 'Accepted');
+    // The pass of generation 2 may be published after the route's verdict was first seen.
+    const second = await eventually(
+      `${policy}: Gateway verdict at generation 2`,
+      async () => {
+        const p = await getPolicy(policy);
+        return verdict(p, 'Gateway', gateway)?.observedGeneration === 2 ? p : undefined;
+      },
+      { timeoutMs: 60_000 },
+    );
     expect(second.status?.ancestors?.[0]).toEqual(theirs);
     expect(second.status?.ancestors?.filter((a) => a.controllerName === ours)).toHaveLength(2);
     const gatewayVerdict = verdict(second, 'Gateway', gateway);

@@ -15,12 +15,15 @@ import {
   advertisedServices,
   createProxyEndpoints,
   createTailscaleServices,
+  setAdvertisedServices,
   waitUntilGone,
 } from '../../support/objects';
 import { instanceLabels, startOperator, type TestOperator } from '../../support/operator';
 import { recordHistory } from '../../support/record-history';
 import { createTestNamespace, temporalClient, testKubeConfig, uniqueName } from '../../support/stack';
 import { startTestTailnet, type TestTailnet } from '../../support/tailscale';
+import { conditionOf, isConditionTrue } from '../../support/conditions';
+import { signalsSkippedUnchanged, watchersMetricsBase } from '../../support/metrics';
 
 const group = 'gateway.tailscale.com';
 const version = 'v1alpha1';
@@ -48,7 +51,13 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     operator = startOperator({
       instance,
       watchNamespaces: [namespace],
-      env: { OPERATOR_ID: 'op-a', CLUSTER_ID: 'east', TAILSCALE_API_BASE_URL: tailnet.sim.url },
+      env: {
+        OPERATOR_ID: 'op-a',
+        CLUSTER_ID: 'east',
+        TAILSCALE_API_BASE_URL: tailnet.sim.url,
+        // For the watchers' /metrics: their count of dropped changes is the quiet point of a no-signal check.
+        HEALTH_ADDRESS: '127.0.0.1:0',
+      },
     });
     temporalConn = await temporalClient();
     // Plays the replicas of the endpoints the operator provisions (labelled for it by their template).
@@ -65,7 +74,7 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
   const createEndpoints = (name: string, labels: Record<string, string>, replicas = 2) =>
     createProxyEndpoints(kc, { namespace, name, labels, tailnet: tailnet.name, replicas });
   const advertisedBy = (endpoints: string, replica: number) =>
-    advertisedServices(kc, namespace, `${endpoints}-${replica}-config`);
+    advertisedServices(kc, { namespace, name: endpoints }, replica);
   const createServices = (name: string, spec: Record<string, unknown>) =>
     createTailscaleServices(kc, { namespace, name, labels: operator.labels, spec });
 
@@ -109,7 +118,7 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
 
   const readyAt = async (name: string, generation: number) => {
     const svc = await getServices(name);
-    const ready = svc.status?.conditions?.find((c) => c.type === 'Ready');
+    const ready = conditionOf(svc);
     return svc.status?.observedGeneration === generation && ready?.status === 'True' ? svc : undefined;
   };
 
@@ -136,7 +145,17 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
         plural: 'tailscaletailnets',
         name: tailnet.name,
       })) as { status?: { conditions?: { type: string; status: string }[] } };
-      return t.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') || undefined;
+      return isConditionTrue(t) || undefined;
+    });
+    // The proxies advertise the name already (replicas restarted with it would): Tailscale lists them as
+    // approved hosts (policy) at the VIP workflow's first look, so the creation's one pass is Ready.
+    for (const i of [0, 1]) {
+      await setAdvertisedServices(kc, { namespace, name: `${name}-proxies` }, i, [serviceName]);
+    }
+    await eventually('the stand-in proxies advertise the name', async () => {
+      const devices = (await tailnet.sim.admin.dumpState()).tailnets.flatMap((t) => t.devices);
+      const hosts = devices.filter((d) => Object.hasOwn(d.advertisedServices, serviceName));
+      return hosts.length === 2 || undefined;
     });
     await createServices(name, {
       tailnet: tailnet.name,
@@ -188,6 +207,8 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
         (e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'objectChanged',
       ).length;
     const signalsBefore = await signalCount();
+    const metrics = await watchersMetricsBase(operator);
+    const skippedBefore = await signalsSkippedUnchanged(metrics);
     await objects.patchNamespacedCustomObject({
       group,
       version,
@@ -196,7 +217,10 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
       name,
       body: [{ op: 'add', path: '/metadata/annotations', value: { 'example.com/note': 'irrelevant' } }],
     });
-    await new Promise((r) => setTimeout(r, 3000));
+    // The quiet point: the watchers saw the edit and dropped it as changing nothing the workflow uses.
+    await eventually('the watchers drop the edit', async () =>
+      (await signalsSkippedUnchanged(metrics)) > skippedBefore ? true : undefined,
+    );
     expect(await signalCount()).toBe(signalsBefore);
     // Nor do our finalizer write, echoed back by the watch, or the VIP workflow's settle check (news
     // that changes nothing shown): the creation cost one pass.
@@ -320,7 +344,7 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
       vipService: { ports: ['tcp:80'], tags: ['tag:web'] },
     });
     const reason = async (name: string) => {
-      const ready = (await getServices(name)).status?.conditions?.find((c) => c.type === 'Ready');
+      const ready = conditionOf(await getServices(name));
       return ready?.status === 'False' ? ready : undefined;
     };
     const missing = await eventually('TailnetNotFound', () => reason(noTailnet));

@@ -12,6 +12,7 @@ import { startOperator, type TestOperator } from '../../support/operator';
 import { recordHistory } from '../../support/record-history';
 import { createTestNamespace, temporalClient, testKubeConfig, uniqueName } from '../../support/stack';
 import { operatorScopes } from '../../support/tailscale';
+import { conditionOf } from '../../support/conditions';
 
 const group = 'gateway.tailscale.com';
 const version = 'v1alpha1';
@@ -106,7 +107,7 @@ describe('TailscaleTailnet: kube-apiserver → watcher → Temporal workflow →
       name,
     })) as TailscaleTailnet;
     if (tailnet.status?.observedGeneration !== generation) return undefined;
-    const ready = tailnet.status.conditions?.find((c) => c.type === 'Ready');
+    const ready = conditionOf(tailnet);
     if (reason && ready?.reason !== reason) return undefined;
     return ready && { ...ready, dnsSuffix: tailnet.status.dnsSuffix };
   };

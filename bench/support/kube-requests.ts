@@ -1,0 +1,51 @@
+/**
+ * Kubernetes API requests as the API server counts them (`apiserver_request_total` on its /metrics),
+ * summed by verb. Everyone's requests are in it (the benchmark's own watches and the proxy simulator
+ * too): a difference over a window is an upper bound of what the operator cost.
+ */
+import { request } from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
+
+export type RequestsByVerb = Record<string, number>;
+
+export async function kubeRequestCounts(kc: KubeConfig): Promise<RequestsByVerb> {
+  const server = new URL(kc.getCurrentCluster()!.server);
+  const opts: import('node:https').RequestOptions = {
+    hostname: server.hostname,
+    port: server.port,
+    path: '/metrics',
+    method: 'GET',
+  };
+  await kc.applyToHTTPSOptions(opts);
+  const text = await new Promise<string>((resolve, reject) => {
+    const req = request(opts, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (body += chunk));
+      res.on('end', () =>
+        res.statusCode === 200 ? resolve(body) : reject(new Error(`/metrics: HTTP ${res.statusCode}`)),
+      );
+    });
+    req.on('error', reject);
+    req.end();
+  });
+  const out: RequestsByVerb = {};
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('apiserver_request_total{')) continue;
+    const verb = /verb="([^"]+)"/.exec(line)?.[1] ?? '?';
+    out[verb] = (out[verb] ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return out;
+}
+
+/** `after - before` per verb, with a `total` and `writes` (everything but GET, LIST, WATCH). */
+export function requestDelta(before: RequestsByVerb, after: RequestsByVerb) {
+  const byVerb: RequestsByVerb = {};
+  for (const verb of Object.keys(after)) {
+    const d = after[verb]! - (before[verb] ?? 0);
+    if (d > 0) byVerb[verb] = d;
+  }
+  const total = Object.values(byVerb).reduce((a, b) => a + b, 0);
+  const reads = ['GET', 'LIST', 'WATCH'].reduce((n, v) => n + (byVerb[v] ?? 0), 0);
+  return { byVerb, total, writes: total - reads };
+}

@@ -1,0 +1,60 @@
+import { finalizerName } from '../../api/common';
+import type { TailscaleServicesSpec } from '../../api/v1alpha1/tailscale-services';
+import { servicesWorkflowId } from '../../workflows/ids';
+import { objectChangedSignal, objectDeletedSignal } from '../../workflows/messages';
+import type { ObjectSnapshot } from '../../workflows/types';
+import { nthCall, scaledMs, timerDurations, useWorkflowTier } from '../support/workflow-env';
+
+const tier = useWorkflowTier();
+
+const hour = 3_600_000;
+
+/** Finalizer already held, so a pass is: read the tailnet, publish status (it is not Ready). */
+const snapshot: ObjectSnapshot<TailscaleServicesSpec> = {
+  metadata: {
+    name: 'web',
+    namespace: 'default',
+    uid: 'uid-web',
+    generation: 1,
+    resourceVersion: '1',
+    finalizers: [finalizerName],
+  },
+  spec: {
+    tailnet: 'corp',
+    selector: { matchLabels: { app: 'web' } },
+    vipService: { ports: ['tcp:80'], tags: ['tag:web'] },
+  },
+};
+
+describe('TailscaleServices workflow', () => {
+  test('reconciles again every 6 simulated hours with no signal', async () => {
+    const third = nthCall(3);
+    const published: unknown[] = [];
+    const activities = {
+      getTailnetStatus() {
+        third.count();
+        return Promise.resolve({ exists: true, ready: false, reason: 'Pending', message: 'not yet' });
+      },
+      patchStatus(input: { conditions: unknown[] }) {
+        published.push(input.conditions);
+        return Promise.resolve({});
+      },
+    };
+    const timers = await tier.run(activities, async (taskQueue) => {
+      const handle = await tier.env.client.workflow.signalWithStart('tailscaleServicesWorkflow', {
+        workflowId: servicesWorkflowId('default', 'web'),
+        taskQueue,
+        args: [{ kind: 'TailscaleServices', namespace: 'default', name: 'web' }],
+        signal: objectChangedSignal,
+        signalArgs: [snapshot],
+      });
+      await third.reached;
+      await handle.signal(objectDeletedSignal, { uid: 'uid-web' });
+      await handle.result();
+      return timerDurations(handle);
+    });
+    // The first pass came with the start; the next two only from the recheck timer.
+    expect(published).toHaveLength(3);
+    expect(timers.slice(0, 2)).toEqual([scaledMs(6 * hour), scaledMs(6 * hour)]);
+  });
+});

@@ -1,0 +1,248 @@
+import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1ServicePort } from '@kubernetes/client-node';
+import type { Client } from '@temporalio/client';
+import type { TailscaleServices } from '../../../api/v1alpha1';
+import { serveConfigKey } from '../../../activities/specs/proxy-group';
+import { servicesWorkflowId } from '../../../workflows/ids';
+import { eventually } from '../../support/eventually';
+import { proxiesOf } from '../../support/proxies';
+import {
+  advertisedServices,
+  createProxyEndpoints,
+  createTailscaleServices,
+  waitUntilGone,
+} from '../../support/objects';
+import { instanceLabels, startOperator, type TestOperator } from '../../support/operator';
+import { recordHistory } from '../../support/record-history';
+import { createTestNamespace, temporalClient, testKubeConfig, uniqueName } from '../../support/stack';
+import { checkTailscaleConfig } from '../../support/tailscale-config-check';
+import { startTestTailnet, type TestTailnet } from '../../support/tailscale';
+import { conditionOf } from '../../support/conditions';
+
+const group = 'gateway.tailscale.com';
+const version = 'v1alpha1';
+
+describe('TailscaleServices spec.backend: the serve config the proxies read', () => {
+  let kc: KubeConfig;
+  let objects: CustomObjectsApi;
+  let core: CoreV1Api;
+  let operator: TestOperator;
+  let tailnet: TestTailnet;
+  let temporalConn: { client: Client; close(): Promise<void> };
+  let namespace: string;
+
+  beforeAll(async () => {
+    kc = testKubeConfig();
+    objects = kc.makeApiClient(CustomObjectsApi);
+    core = kc.makeApiClient(CoreV1Api);
+    namespace = await createTestNamespace(kc, 'svc-backend');
+    const instance = uniqueName('svc-backend');
+    tailnet = await startTestTailnet({
+      kc,
+      namespace,
+      name: uniqueName('corp'),
+      labels: instanceLabels(instance),
+    });
+    operator = startOperator({
+      instance,
+      watchNamespaces: [namespace],
+      env: { OPERATOR_ID: 'op-a', CLUSTER_ID: 'east', TAILSCALE_API_BASE_URL: tailnet.sim.url },
+    });
+    temporalConn = await temporalClient();
+  });
+
+  afterAll(async () => {
+    await operator?.stop();
+    await temporalConn?.close();
+    await tailnet?.close();
+  });
+
+  const createServices = (name: string, spec: Record<string, unknown>) =>
+    createTailscaleServices(kc, {
+      namespace,
+      name,
+      labels: operator.labels,
+      spec: { tailnet: tailnet.name, ...spec },
+    });
+  const getServices = async (name: string) =>
+    (await objects.getNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'tailscaleservices',
+      name,
+    })) as TailscaleServices;
+  const deleteServices = (name: string) =>
+    objects.deleteNamespacedCustomObject({ group, version, namespace, plural: 'tailscaleservices', name });
+  const condition = async (name: string, type = 'Ready') => conditionOf(await getServices(name), type);
+  const readyWith = async (name: string, status: string, reason?: string) => {
+    const ready = await condition(name);
+    return ready?.status === status && (!reason || ready.reason === reason) ? ready : undefined;
+  };
+  /** A ClusterIP Service as the user has it; the API server allocates its cluster IP. */
+  const createBackend = async (name: string, ports: V1ServicePort[]) => {
+    const created = await core.createNamespacedService({
+      namespace,
+      body: { metadata: { name }, spec: { ports } },
+    });
+    return created.spec!.clusterIP!;
+  };
+  const setBackendPorts = async (name: string, ports: V1ServicePort[]) => {
+    const live = await core.readNamespacedService({ namespace, name });
+    live.spec!.ports = ports;
+    await core.replaceNamespacedService({ namespace, name, body: live });
+  };
+  /** The text of `serve-config.json` in the proxy set's ConfigMap, undefined when there is none. */
+  const serveConfigText = async (endpoints: string) => {
+    try {
+      const placed = proxiesOf(namespace, endpoints);
+      const cm = await core.readNamespacedConfigMap({
+        namespace: placed.namespace,
+        name: `${placed.name}-proxies`,
+      });
+      return cm.data?.[serveConfigKey];
+    } catch (err) {
+      if ((err as { code?: number }).code === 404) return undefined;
+      throw err;
+    }
+  };
+  const servedServices = async (endpoints: string) => {
+    const text = await serveConfigText(endpoints);
+    return text ? (JSON.parse(text) as { Services: Record<string, unknown> }).Services : {};
+  };
+
+  it('writes each service’s entry (TCP forward, HTTPS handler) into the shared ConfigMap, passing tailscale.com’s checker, and removes it with the service', async () => {
+    const name = uniqueName('web');
+    const endpoints = `${name}-proxies`;
+    await createProxyEndpoints(kc, {
+      namespace,
+      name: endpoints,
+      labels: { app: name },
+      tailnet: tailnet.name,
+    });
+    const clusterIP = await createBackend(`${name}-backend`, [
+      { name: 'http', port: 80, targetPort: 8080 },
+      { name: 'pg', port: 5432 },
+    ]);
+    await createServices(name, {
+      selector: { matchLabels: { app: name } },
+      vipService: { ports: ['tcp:443', 'tcp:5432'], tags: ['tag:web'] },
+      backend: {
+        serviceName: `${name}-backend`,
+        ports: [
+          { port: 443, servicePort: 'http', mode: 'https' },
+          { port: 5432, servicePort: 5432 },
+        ],
+      },
+    });
+    // A second service on the same proxies: each edits its own entry of the one file.
+    const db = `${name}-db`;
+    await createServices(db, {
+      selector: { matchLabels: { app: name } },
+      vipService: { ports: ['tcp:5432'], tags: ['tag:web'] },
+      backend: { serviceName: `${name}-backend`, ports: [{ port: 5432, servicePort: 'pg' }] },
+    });
+    await eventually('both Ready', async () =>
+      (await readyWith(name, 'True')) && (await readyWith(db, 'True')) ? true : undefined,
+    );
+
+    const web = {
+      TCP: { '443': { HTTPS: true }, '5432': { TCPForward: `${clusterIP}:5432` } },
+      Web: {
+        [`${name}.${tailnet.dnsSuffix}:443`]: { Handlers: { '/': { Proxy: `http://${clusterIP}:80/` } } },
+      },
+    };
+    const tcpOnly = { TCP: { '5432': { TCPForward: `${clusterIP}:5432` } } };
+    expect(await servedServices(endpoints)).toEqual({ [`svc:${name}`]: web, [`svc:${db}`]: tcpOnly });
+    expect(await checkTailscaleConfig('serve', await serveConfigText(endpoints))).toEqual({
+      ok: true,
+      error: '',
+    });
+    expect(await advertisedServices(kc, { namespace, name: endpoints }, 0)).toEqual([
+      `svc:${name}`,
+      `svc:${db}`,
+    ]);
+    expect(await condition(name, 'BackendReady')).toMatchObject({ status: 'True', reason: 'BackendFound' });
+
+    await deleteServices(name);
+    await waitUntilGone('TailscaleServices', () => getServices(name));
+    expect(await advertisedServices(kc, { namespace, name: endpoints }, 0)).toEqual([`svc:${db}`]);
+    expect(await servedServices(endpoints)).toEqual({ [`svc:${db}`]: tcpOnly });
+    expect(await checkTailscaleConfig('serve', await serveConfigText(endpoints))).toEqual({
+      ok: true,
+      error: '',
+    });
+
+    await deleteServices(db);
+    await waitUntilGone('TailscaleServices', () => getServices(db));
+    // The last entry gone, the key goes: containerboot skips a missing file.
+    expect(await serveConfigText(endpoints)).toBeUndefined();
+    expect(await advertisedServices(kc, { namespace, name: endpoints }, 0)).toEqual([]);
+  });
+
+  it('keeps a service whose backend Service or port is missing off the proxies (BackendNotFound, BackendPortNotFound), serves it once the Service is there, and serves nothing once spec.backend is removed', async () => {
+    const name = uniqueName('late');
+    const endpoints = `${name}-proxies`;
+    await createProxyEndpoints(kc, {
+      namespace,
+      name: endpoints,
+      labels: { app: name },
+      tailnet: tailnet.name,
+    });
+    await createServices(name, {
+      selector: { matchLabels: { app: name } },
+      vipService: { ports: ['tcp:5432'], tags: ['tag:web'] },
+      backend: { serviceName: `${name}-db`, ports: [{ port: 5432, servicePort: 'pg' }] },
+    });
+    const missing = await eventually('BackendNotFound', () => readyWith(name, 'False', 'BackendNotFound'));
+    expect(missing.message).toContain(
+      `spec.backend.serviceName: Service ${namespace}/${name}-db does not exist`,
+    );
+    expect(await advertisedServices(kc, { namespace, name: endpoints }, 0)).toEqual([]);
+    expect(await servedServices(endpoints)).toEqual({});
+
+    // Creating the Service re-runs the object (the watchers follow backend Services).
+    const clusterIP = await createBackend(`${name}-db`, [{ name: 'pg', port: 5432 }]);
+    await eventually('Ready once the Service exists', () => readyWith(name, 'True'));
+    expect(await servedServices(endpoints)).toEqual({
+      [`svc:${name}`]: { TCP: { '5432': { TCPForward: `${clusterIP}:5432` } } },
+    });
+    expect(await advertisedServices(kc, { namespace, name: endpoints }, 0)).toEqual([`svc:${name}`]);
+
+    // The port renamed away: withdrawn, then its entry removed.
+    await setBackendPorts(`${name}-db`, [{ name: 'postgres', port: 5432 }]);
+    const noPort = await eventually('BackendPortNotFound', () =>
+      readyWith(name, 'False', 'BackendPortNotFound'),
+    );
+    expect(noPort.message).toContain(`has no port "pg" (it has postgres=5432)`);
+    expect(await advertisedServices(kc, { namespace, name: endpoints }, 0)).toEqual([]);
+    expect(await servedServices(endpoints)).toEqual({});
+
+    // The port back: served again. Then spec.backend removed: still advertised, serving nothing.
+    await setBackendPorts(`${name}-db`, [{ name: 'pg', port: 5432 }]);
+    await eventually('served again', async () =>
+      Object.keys(await servedServices(endpoints)).length ? true : undefined,
+    );
+    await objects.patchNamespacedCustomObject({
+      group,
+      version,
+      namespace,
+      plural: 'tailscaleservices',
+      name,
+      body: [{ op: 'remove', path: '/spec/backend' }],
+    });
+    await eventually('entry removed without a backend', async () => {
+      const backend = await condition(name, 'BackendReady');
+      return backend?.reason === 'NoBackend' && (await readyWith(name, 'True')) ? true : undefined;
+    });
+    expect(await servedServices(endpoints)).toEqual({});
+    expect(await advertisedServices(kc, { namespace, name: endpoints }, 0)).toEqual([`svc:${name}`]);
+
+    await deleteServices(name);
+    await waitUntilGone('TailscaleServices', () => getServices(name));
+    const handle = temporalConn.client.workflow.getHandle(servicesWorkflowId(namespace, name));
+    await eventually('services workflow completed', async () =>
+      (await handle.describe()).status.name === 'COMPLETED' ? true : undefined,
+    );
+    await recordHistory('tailscale-services', 'backend-not-found-then-served', handle);
+  });
+});
