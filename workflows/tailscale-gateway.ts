@@ -49,6 +49,8 @@ export interface GatewayState {
   /** Keyed `<tailnet>/<svc>`. */
   memberships: Record<string, GatewayVipMembership>;
   reports?: Record<string, VipServiceReport>;
+  /** What the last published status showed of each reply (VipConsumer option `shown`). */
+  vipShown?: Record<string, string>;
   /** Published services a TailscaleProxyGroup of this namespace hosts (spec.publish[].proxyGroup). */
   pools?: PoolHostings;
 }
@@ -73,6 +75,7 @@ export async function tailscaleGatewayWorkflow(input: TailscaleGatewayWorkflowIn
   const vip = new VipConsumer({
     signal: acts.signalVipService,
     reports: input.state?.reports,
+    shown: input.state?.vipShown,
     sent: Object.entries(input.state?.memberships ?? {}).map(([key, m]) => [m.requestId, key]),
     ...(patched(hostsNewsPatch) ? { news: { key: hostsKey, rule: 'any' } } : {}),
   });
@@ -80,7 +83,7 @@ export async function tailscaleGatewayWorkflow(input: TailscaleGatewayWorkflowIn
     input,
     recheckInterval: '6h',
     reconcile: async (snapshot, state) => ({
-      state: await reconcileGateway(snapshot, state ?? emptyState(), vip),
+      state: { ...(await reconcileGateway(snapshot, state ?? emptyState(), vip)), vipShown: vip.shownKeys() },
     }),
     cleanup: (snapshot, state) => cleanupGateway(input, snapshot, state ?? emptyState(), vip),
     onDeleted: async (state) => {

@@ -51,6 +51,8 @@ export interface ServicesState {
   admitted?: string;
   /** A serve config entry from spec.backend was written (removed once the backend goes). */
   served?: boolean;
+  /** What the last published status showed of the VIP report (VipConsumer option `shown`). */
+  vipShown?: Record<string, string>;
   /** Deletion in progress: leave attempts so far and the reason published (across continue-as-new). */
   cleanup?: { attempts: number; blocked?: string };
 }
@@ -72,6 +74,7 @@ export async function tailscaleServicesWorkflow(input: TailscaleServicesWorkflow
   const vip = new VipConsumer({
     signal: acts.signalVipService,
     single: true,
+    shown: input.state?.vipShown,
     ...(passOnNews ? { news: { key: (r) => publishedKey(r, hostsNews), rule: 'newest' } } : {}),
   });
 
@@ -80,9 +83,8 @@ export async function tailscaleServicesWorkflow(input: TailscaleServicesWorkflow
     recheckInterval: '6h',
     reconcile: async (snapshot, state) => {
       vip.passStarted();
-      return {
-        state: await reconcileServices(snapshot, state ?? { advertisedOn: [], requestId: 0 }, vip),
-      };
+      const next = await reconcileServices(snapshot, state ?? { advertisedOn: [], requestId: 0 }, vip);
+      return { state: { ...next, vipShown: vip.shownKeys() } };
     },
     cleanup: (snapshot, state, carryOn) =>
       cleanupServices(snapshot, state ?? { advertisedOn: [], requestId: 0 }, vip, carryOn),

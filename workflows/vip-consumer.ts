@@ -27,6 +27,11 @@ export interface VipConsumerOptions {
   /** Replies and requests carried across continue-as-new (memberships keyed by ids.ts vipMembershipKey). */
   reports?: Record<string, VipServiceReport>;
   sent?: Iterable<[number, string]>;
+  /**
+   * What the last published status showed (`shownKeys()` of the run before continue-as-new): without
+   * it, a report arriving in a new run before its first pass was never news, and waited for the recheck.
+   */
+  shown?: Record<string, string>;
   /** Reports differing from what the last status showed, in `key`, are news that deserves a pass. */
   news?: {
     key: (report: VipServiceReport) => string;
@@ -52,13 +57,14 @@ export class VipConsumer {
   private readonly reports: Map<string, VipServiceReport>;
   private readonly sent: Map<number, string>;
   /** What the last published status showed of each membership's report (news key). */
-  private readonly shown = new Map<string, string>();
+  private readonly shown: Map<string, string>;
   /** A report the last published status did not show: a pass should publish it. */
   news = false;
 
   constructor(private readonly options: VipConsumerOptions) {
     this.reports = new Map(Object.entries(options.reports ?? {}));
     this.sent = new Map(options.sent ?? []);
+    this.shown = new Map(Object.entries(options.shown ?? {}));
     setHandler(vipStatusSignal, (r) => this.received(r));
   }
 
@@ -159,6 +165,11 @@ export class VipConsumer {
     const news = this.options.news;
     if (news?.rule !== 'any') return;
     this.news = [...this.reports].some(([key, r]) => seen.has(key) && seen.get(key) !== news.key(r));
+  }
+
+  /** What the last published status showed, to carry across continue-as-new (option `shown`). */
+  shownKeys(): Record<string, string> {
+    return Object.fromEntries(this.shown);
   }
 
   /** A single consumer's pass published status from `report` (none: nothing to compare news with). */

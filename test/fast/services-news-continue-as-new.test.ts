@@ -1,0 +1,134 @@
+import type { WorkflowHandle } from '@temporalio/client';
+import { finalizerName } from '../../api/common';
+import type { TailscaleServicesSpec } from '../../api/v1alpha1/tailscale-services';
+import type { VipServiceHostView } from '../../activities/vip/hosts';
+import { servicesWorkflowId } from '../../workflows/ids';
+import { objectChangedSignal, vipStatusSignal, type VipServiceReport } from '../../workflows/messages';
+import type { ObjectSnapshot } from '../../workflows/types';
+import { useWorkflowTier } from '../support/workflow-env';
+
+// Every pass is longer than this: the run continues as new after each one.
+const tier = useWorkflowTier({
+  extraArgs: ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=10'],
+});
+
+const snapshot: ObjectSnapshot<TailscaleServicesSpec> = {
+  metadata: {
+    name: 'web',
+    namespace: 'default',
+    uid: 'uid-web',
+    generation: 1,
+    resourceVersion: '1',
+    finalizers: [finalizerName],
+  },
+  spec: {
+    tailnet: 'corp',
+    selector: { matchLabels: { app: 'web' } },
+    vipService: { ports: ['tcp:80'], tags: ['tag:web'] },
+  },
+};
+
+const host = (approved: boolean): VipServiceHostView => ({
+  name: 'web-proxies-0',
+  nodeId: 'n1',
+  advertising: true,
+  approved,
+  ...(approved ? { approvalLevel: 'approved:auto' } : {}),
+  tags: ['tag:web'],
+});
+
+const report = (ackRequestId: number, approved: boolean): VipServiceReport => ({
+  serviceName: 'svc:web',
+  ackRequestId,
+  attached: true,
+  outcome: 'Created',
+  addresses: ['100.100.100.1'],
+  consumers: 1,
+  message: 'created',
+  hosts: [host(approved)],
+});
+
+const readyOf = (conditions: { type: string; status: string; reason?: string }[]) =>
+  conditions.find((c) => c.type === 'Ready');
+
+const timersFired = async (handle: WorkflowHandle) =>
+  ((await handle.fetchHistory()).events ?? []).filter((e) => e.timerFiredEventAttributes).length;
+
+describe('TailscaleServices workflow after continue-as-new', () => {
+  test('a VIP report arriving before the new run’s first pass is news: it gets a pass at once', async () => {
+    const workflowId = servicesWorkflowId('default', 'web');
+    const readiness: (string | undefined)[] = [];
+    let lastRequestId = 0;
+    let becameReady!: () => void;
+    const ready = new Promise<void>((resolve) => (becameReady = resolve));
+    const activities = {
+      getTailnetStatus: () =>
+        Promise.resolve({
+          exists: true,
+          ready: true,
+          reason: 'Ready',
+          message: '',
+          dnsSuffix: 'corp.ts.net',
+        }),
+      selectEndpoints: () =>
+        Promise.resolve({
+          selected: [
+            {
+              name: 'web-proxies',
+              autoProvisioned: false,
+              ready: true,
+              devices: ['web-proxies-0'],
+              nodeIds: ['n1'],
+              onlineDevices: 1,
+            },
+          ],
+          wrongTailnet: [],
+        }),
+      setAdvertisedServices: () => Promise.resolve({ configured: 1, replicas: 1, writes: 1 }),
+      // The VIP workflow, running all along: it answers the first join (attached, its one host
+      // advertising and not approved yet); an unchanged join is not sent to a running workflow.
+      signalVipService(input: { requestId: number; unlessRunning?: boolean }) {
+        if (input.unlessRunning) return Promise.resolve({ signalled: false });
+        lastRequestId = input.requestId;
+        setImmediate(() => {
+          void tier.env.client.workflow
+            .getHandle(workflowId)
+            .signal(vipStatusSignal, report(input.requestId, false));
+        });
+        return Promise.resolve({ signalled: true });
+      },
+      cleanupAutoProvisionedEndpoints: () => Promise.resolve({}),
+      patchStatus(input: { conditions: { type: string; status: string; reason?: string }[] }) {
+        const condition = readyOf(input.conditions);
+        readiness.push(condition?.reason);
+        if (condition?.status === 'True') becameReady();
+        return Promise.resolve({});
+      },
+    };
+    const fired = await tier.run(activities, async (taskQueue) => {
+      const first = await tier.env.client.workflow.signalWithStart('tailscaleServicesWorkflow', {
+        workflowId,
+        taskQueue,
+        args: [{ kind: 'TailscaleServices', namespace: 'default', name: 'web' }],
+        signal: objectChangedSignal,
+        signalArgs: [snapshot],
+      });
+      const firstRun = tier.env.client.workflow.getHandle(workflowId, first.signaledRunId, {
+        followRuns: false,
+      });
+      await expect(firstRun.result()).rejects.toThrow(/continued as new/i);
+      const { runId } = await tier.env.client.workflow.getHandle(workflowId).describe();
+      const secondRun = tier.env.client.workflow.getHandle(workflowId, runId, { followRuns: false });
+      // The VIP workflow's host look finds the host approved: the report is all that says so.
+      await secondRun.signal(vipStatusSignal, report(lastRequestId, true));
+      await ready;
+      const timers = await timersFired(secondRun);
+      await tier.env.client.workflow.getHandle(workflowId).terminate('test done');
+      return timers;
+    });
+    expect(readiness[0]).toBe('HostNotApproved');
+    expect(readiness.at(-1)).toBe('Ready');
+    // The pass came from the report, not from the 6 h recheck timer.
+    expect(fired).toBe(0);
+  });
+});
