@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
-import { CoreV1Api, type KubeConfig, type V1Service } from '@kubernetes/client-node';
+import {
+  AppsV1Api,
+  CoreV1Api,
+  type KubeConfig,
+  type V1Service,
+  type V1StatefulSet,
+} from '@kubernetes/client-node';
 import type { KubeObject } from '../api/common';
+import { managedByValue, proxyLabelKeys } from '../activities/specs/proxy-group';
 import { resourceOf } from '../api/crd';
 import { tailscaleEndpointsCrd } from '../api/v1alpha1/tailscale-endpoints';
 import { tailscaleTailnetCrd, type TailscaleTailnet } from '../api/v1alpha1/tailscale-tailnet';
@@ -122,6 +129,10 @@ export function startDependencyInformers(opts: {
       informers.push(informer);
     }
   }
+  const statefulSetStates = new Map<string, string>();
+  if (opts.sources.has('proxyStatefulSets')) {
+    informers.push(startProxyStatefulSetInformer(opts, statefulSetStates));
+  }
   // Tailnets are cluster-scoped and referenced by name: one turning Ready (or appearing) re-runs the
   // objects waiting for it instead of leaving them TailnetNotReady until their recheck timer.
   const tailnetStates = new Map<string, string>();
@@ -157,9 +168,55 @@ export function startDependencyInformers(opts: {
       endpointsIn: (namespace) => [...(endpoints.get(namespace)?.values() ?? [])],
       tailnetState: (name) => tailnetStates.get(name),
       backendServiceState: (namespace, name) => backendServiceStates.get(`${namespace}/${name}`),
+      statefulSetState: (namespace, name) => statefulSetStates.get(`${namespace}/${name}`),
     },
   };
 }
+
+/**
+ * The proxies' StatefulSets (operator namespace, ours by label): a replica turning ready or going away
+ * changes the parent's status (its StatefulSet's ready count, its devices), so it re-runs the parent's
+ * reconcile instead of leaving that to its timer, which doubles up to 30 min once the proxies are up.
+ * Each change re-evaluates the objects of the parent's namespace (its label).
+ */
+function startProxyStatefulSetInformer(
+  opts: Parameters<typeof startDependencyInformers>[0],
+  states: Map<string, string>,
+): Informer<V1StatefulSet> {
+  const apps = opts.kc.makeApiClient(AppsV1Api);
+  const namespace = opts.operatorNamespace;
+  const labelSelector = `${proxyLabelKeys.managedBy}=${managedByValue}`;
+  const parentNamespace = (sts: V1StatefulSet) =>
+    sts.metadata?.labels?.[proxyLabelKeys.parentNamespace] ?? '';
+  const informer = new Informer<V1StatefulSet>({
+    name: `statefulsets/${namespace}`,
+    kc: opts.kc,
+    path: `/apis/apps/v1/namespaces/${namespace}/statefulsets`,
+    labelSelector,
+    list: async ({ limit, continue: cont }) =>
+      await apps.listNamespacedStatefulSet({ namespace, labelSelector, limit, _continue: cont }),
+    resyncIntervalMs: opts.resyncIntervalMs,
+    logger: opts.logger,
+    onUpsert: (sts) => {
+      const key = `${namespace}/${sts.metadata?.name}`;
+      const state = statefulSetStateOf(sts);
+      if (states.get(key) === state) return;
+      states.set(key, state);
+      opts.onChange('proxyStatefulSets', parentNamespace(sts));
+    },
+    onDelete: (sts) => {
+      states.delete(`${namespace}/${sts.metadata?.name}`);
+      opts.onChange('proxyStatefulSets', parentNamespace(sts));
+    },
+    keepObjects: false,
+  });
+  informer.start();
+  return informer;
+}
+
+/** What a proxy parent's status shows of its StatefulSet: identity, desired and ready replicas. */
+export const statefulSetStateOf = (sts: V1StatefulSet): string =>
+  JSON.stringify([sts.metadata?.uid, sts.spec?.replicas ?? 0, sts.status?.readyReplicas ?? 0]);
 
 /** What a serve config is built from: identity, cluster IP and ports (not status, labels or endpoints). */
 export function backendServiceStateOf(service: V1Service): string {

@@ -107,9 +107,9 @@ export function startWatchers(deps: {
         if (!kind.dependsOn?.includes(source)) continue;
         for (const obj of informer.list()) {
           // Secrets may be referenced across namespaces (cluster-scoped tailnets); endpoints and backend
-          // Services only locally.
+          // Services only locally; a proxy StatefulSet names its parent's namespace.
           if (
-            (source === 'endpoints' || source === 'backendServices') &&
+            (source === 'endpoints' || source === 'backendServices' || source === 'proxyStatefulSets') &&
             obj.metadata.namespace !== namespace
           )
             continue;

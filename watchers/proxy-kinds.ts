@@ -17,6 +17,7 @@ import type { RelatedLookups, WatchedKind } from './watched-kind';
  * nothing from the parent, and with many services on one pool re-ran its reconcile for each of them.
  * A state Secret's version is its resourceVersion (the watchers never see Secret data), so tailscaled
  * rewriting its profile when its advertised services change re-runs the parent too: one idle pass each.
+ * The StatefulSet's desired and ready replicas: its status follows pods turning ready or going away.
  */
 export function proxySecretsVersion(
   kind: ProxyParentKind,
@@ -35,6 +36,7 @@ export function proxySecretsVersion(
   return {
     tailnet,
     proxySecrets: createHash('sha256').update(versions.join(',')).digest('hex').slice(0, 16),
+    statefulSet: lookups.statefulSetState(p.namespace, proxyNames.statefulSet(p)) ?? 'absent',
   };
 }
 
@@ -43,7 +45,7 @@ export const tailscaleEndpointsWatch: WatchedKind<TailscaleEndpoints> = {
   workflowType: 'tailscaleEndpointsWorkflow',
   workflowId: (ep) => endpointsWorkflowId(ep.metadata.namespace ?? '', ep.metadata.name),
   extraSearchAttributes: (ep) => [{ key: tailscaleTailnetKey, value: ep.spec.tailnet }],
-  dependsOn: ['secrets', 'tailnets'],
+  dependsOn: ['secrets', 'tailnets', 'proxyStatefulSets'],
   related: (ep, lookups) => proxySecretsVersion('TailscaleEndpoints', ep, lookups),
 };
 
@@ -52,7 +54,7 @@ export const tailscaleProxyGroupWatch: WatchedKind<TailscaleProxyGroup> = {
   workflowType: 'tailscaleProxyGroupWorkflow',
   workflowId: (pg) => proxyGroupWorkflowId(pg.metadata.namespace ?? '', pg.metadata.name),
   extraSearchAttributes: (pg) => [{ key: tailscaleTailnetKey, value: pg.spec.tailnet }],
-  dependsOn: ['secrets', 'tailnets'],
+  dependsOn: ['secrets', 'tailnets', 'proxyStatefulSets'],
   related: (pg, lookups) => proxySecretsVersion('TailscaleProxyGroup', pg, lookups),
 };
 

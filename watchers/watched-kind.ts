@@ -19,7 +19,7 @@ export interface WatchedKind<T extends KubeObject<unknown, unknown>> {
 }
 
 export type RelatedSource =
-  'secrets' | 'endpoints' | 'tailnets' | 'backendServices' | GatewayApiRelatedSource;
+  'secrets' | 'endpoints' | 'tailnets' | 'backendServices' | 'proxyStatefulSets' | GatewayApiRelatedSource;
 
 /** Read-only views of the dependency informers' caches. */
 export interface RelatedLookups extends GatewayApiLookups {
@@ -29,6 +29,8 @@ export interface RelatedLookups extends GatewayApiLookups {
   endpointsIn(namespace: string): KubeObject<unknown, unknown>[];
   /** What dependents of a TailscaleTailnet care about (its Ready condition, DNS suffix); undefined if absent. */
   tailnetState(name: string): string | undefined;
+  /** Desired and ready replicas of a proxy StatefulSet (in the operator namespace); undefined if absent. */
+  statefulSetState(namespace: string, name: string): string | undefined;
   /** What a TailscaleServices' serve config is built from (cluster IP, ports) of a Service; undefined if absent. */
   backendServiceState(namespace: string, name: string): string | undefined;
 }

@@ -8,6 +8,7 @@ import {
   isLegacyProxiesObject,
   leastPrivilege,
   operatorNamespacePrivilege,
+  operatorNamespaceSecrets,
   sorted,
   splitKey,
   type Component,
@@ -112,7 +113,11 @@ describe('an install limited to some namespaces (watch.namespaces) holds its rig
     async (c) => {
       const account = accounts.get(c)!;
       const wrong: string[] = [];
-      for (const [key, verbs] of Object.entries(operatorNamespacePrivilege[c])) {
+      const table = {
+        ...operatorNamespacePrivilege[c],
+        ...(c === 'watchers' ? operatorNamespaceSecrets : {}),
+      };
+      for (const [key, verbs] of Object.entries(table)) {
         for (const verb of verbs) {
           const q = { ...splitKey(key), verb };
           if (!(await canI(kc, account, { ...q, namespace: release })))

@@ -156,16 +156,19 @@ describe("each ServiceAccount's RBAC is the least the process needs", () => {
     );
   });
 
-  it("the worker's Role in the release namespace grants exactly the proxy objects' table", () => {
-    const role = objects.find(
-      (o) =>
-        o.kind === 'Role' &&
-        o.metadata.name.endsWith('-proxies') &&
-        (o.metadata.labels as Record<string, string>)['app.kubernetes.io/component'] === 'worker',
-    );
-    expect(role?.metadata.namespace).toBe(namespace);
-    expect(sorted(grantsOf(role!))).toEqual(sorted(operatorNamespacePrivilege.worker));
-  });
+  it.each(['worker', 'watchers'] as const)(
+    "the %s' Role in the release namespace grants exactly its proxy objects' table",
+    (c) => {
+      const role = objects.find(
+        (o) =>
+          o.kind === 'Role' &&
+          o.metadata.name.endsWith('-proxies') &&
+          (o.metadata.labels as Record<string, string>)['app.kubernetes.io/component'] === c,
+      );
+      expect(role?.metadata.namespace).toBe(namespace);
+      expect(sorted(grantsOf(role!))).toEqual(sorted(operatorNamespacePrivilege[c]));
+    },
+  );
 
   it('the worker writes proxy objects in the release namespace and cannot create, patch or delete them anywhere else', async () => {
     const answers: string[] = [];

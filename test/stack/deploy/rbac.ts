@@ -106,9 +106,13 @@ export const operatorNamespacePrivilege: Record<'worker' | 'watchers', Record<st
     // Not called: the proxies' Role grants these, and RBAC lets the worker grant only what it holds.
     ['/events']: ['get', 'create', 'patch'],
   },
-  // Rendered only with watch.namespaces (otherwise the watchers' ClusterRole covers it).
-  watchers: { ['/secrets']: ['list', 'watch'] },
+  // Its proxy StatefulSets' ready counts (watchers/proxy-kinds.ts). Secrets only with watch.namespaces
+  // (otherwise the watchers' ClusterRole covers them): see operatorNamespaceSecrets.
+  watchers: { ['apps/statefulsets']: ['list', 'watch'] },
 };
+
+/** The watchers' Role in the release namespace adds these with watch.namespaces set. */
+export const operatorNamespaceSecrets: Record<string, string[]> = { ['/secrets']: ['list', 'watch'] };
 
 /** worker.removeLegacyProxies: find and delete (never create or patch) the proxies of older versions. */
 export const legacyProxiesPrivilege: Record<string, string[]> = {
