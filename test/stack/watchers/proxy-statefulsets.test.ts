@@ -28,7 +28,7 @@ describe("a proxy StatefulSet's readiness reaches its parent's related versions"
     ]);
     const endpoints = {
       metadata: { name: 'web', namespace: tenant, uid: 'uid-web' },
-      spec: { tailnet: 'corp', proxy: { replicas: 2 } },
+      spec: { tailnet: 'corp', tags: ['tag:web'], proxy: { replicas: 2 } },
     } as TailscaleEndpoints;
     const d = proxyDeploymentOf('TailscaleEndpoints', endpoints.metadata, endpoints.spec);
     const p = proxyPlacement(d, operatorNamespace);
