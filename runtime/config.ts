@@ -67,6 +67,14 @@ export interface WorkerTuning {
    * cache, poll and slot metrics); the worker's `/metrics` includes its output. Unset: off.
    */
   temporalMetricsAddress: string | undefined;
+  /** The Worker Deployment version this worker polls as (Worker Versioning); unset: unversioned. */
+  deployment: WorkerDeploymentVersion | undefined;
+}
+
+/** docs/worker-versioning.md: the chart sets both, from the release and the image tag. */
+export interface WorkerDeploymentVersion {
+  deploymentName: string;
+  buildId: string;
 }
 
 export interface TemporalConfig {
@@ -106,6 +114,7 @@ export function loadOperatorConfig(env: Env = process.env): OperatorConfig {
       maxCachedWorkflows: count(env, 'WORKER_MAX_CACHED_WORKFLOWS') ?? 250,
       maxConcurrentWorkflowTasks: count(env, 'WORKER_MAX_CONCURRENT_WORKFLOW_TASKS'),
       temporalMetricsAddress: optional(env, 'TEMPORAL_METRICS_ADDRESS'),
+      deployment: loadWorkerDeploymentVersion(env),
     },
     watchers: {
       temporalCallTimeoutMs: seconds(env, 'WATCHERS_TEMPORAL_TIMEOUT_SECONDS', 10) * 1000,
@@ -132,6 +141,22 @@ export function loadTemporalConfig(env: Env = process.env): TemporalConfig {
     clientKeyPath,
     apiKey,
   };
+}
+
+export function loadWorkerDeploymentVersion(env: Env = process.env): WorkerDeploymentVersion | undefined {
+  const deploymentName = optional(env, 'TEMPORAL_WORKER_DEPLOYMENT_NAME');
+  const buildId = optional(env, 'TEMPORAL_WORKER_BUILD_ID');
+  if (Boolean(deploymentName) !== Boolean(buildId)) {
+    throw new ConfigError(
+      'TEMPORAL_WORKER_DEPLOYMENT_NAME and TEMPORAL_WORKER_BUILD_ID must be set together (Worker Versioning)',
+    );
+  }
+  if (deploymentName?.includes('.')) {
+    throw new ConfigError(
+      `TEMPORAL_WORKER_DEPLOYMENT_NAME: ${JSON.stringify(deploymentName)} may not contain "."`,
+    );
+  }
+  return deploymentName && buildId ? { deploymentName, buildId } : undefined;
 }
 
 function optional(env: Env, name: string): string | undefined {

@@ -56,6 +56,10 @@ const descriptions: Record<string, string> = {
   HEALTH_ADDRESS: 'host:port of the probe server (`/healthz`, `/ready`); unset: no server.',
   EXTENSION_MAX_MESSAGE_BYTES: "Largest gRPC request accepted; at least Envoy Gateway's `maxMessageSize`.",
   CLUSTER_DOMAIN: 'Cluster DNS domain, for the DNS names of proxy pods.',
+  TEMPORAL_WORKER_DEPLOYMENT_NAME:
+    'Worker Versioning: the Worker Deployment this worker polls as a version of; needs TEMPORAL_WORKER_BUILD_ID. Unset: unversioned (docs/worker-versioning.md).',
+  TEMPORAL_WORKER_BUILD_ID:
+    "Worker Versioning: this worker's build ID in its Worker Deployment (the chart: the image tag); needs TEMPORAL_WORKER_DEPLOYMENT_NAME.",
   LEADER_ELECTION_NAMESPACE:
     'Namespace of the Lease the watcher replicas compete for; unset: no leader election, this process runs alone.',
   EXTENSION_GRPC_ADDRESS:
@@ -114,6 +118,8 @@ export const chartValues: Record<string, string> = {
   LOG_LEVEL: 'logLevel',
   HEALTH_ADDRESS: 'worker.healthPort, watchers.healthPort',
   TEMPORAL_METRICS_ADDRESS: 'worker.temporalMetricsPort',
+  TEMPORAL_WORKER_DEPLOYMENT_NAME: 'worker.versioning.enabled',
+  TEMPORAL_WORKER_BUILD_ID: 'worker.versioning.buildId',
   EXTENSION_GRPC_PORT: 'extension.grpcPort',
   POD_IP: 'extension.enabled',
   EXTENSION_MAX_CONCURRENT_CALLS: 'extension.maxConcurrentCalls',

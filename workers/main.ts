@@ -63,6 +63,17 @@ async function main() {
     ...tracingOptions,
     maxCachedWorkflows: config.worker.maxCachedWorkflows,
     maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
+    ...(config.worker.deployment
+      ? {
+          // Auto-upgrade: our workflows never finish, so a pinned version would have to run forever;
+          // they move to each new current version at their next task (docs/worker-versioning.md).
+          workerDeploymentOptions: {
+            useWorkerVersioning: true,
+            version: config.worker.deployment,
+            defaultVersioningBehavior: 'AUTO_UPGRADE',
+          },
+        }
+      : {}),
     activities: createActivities({
       kube,
       logger,
@@ -83,6 +94,7 @@ async function main() {
   logger.info('worker started', {
     taskQueue: config.temporal.taskQueue,
     namespace: config.temporal.namespace,
+    ...(config.worker.deployment ? { deploymentVersion: config.worker.deployment } : {}),
   });
   await worker.run();
   await health?.close();

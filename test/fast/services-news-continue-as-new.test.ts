@@ -1,10 +1,8 @@
 import type { WorkflowHandle } from '@temporalio/client';
-import { finalizerName } from '../../api/common';
-import type { TailscaleServicesSpec } from '../../api/v1alpha1/tailscale-services';
 import type { VipServiceHostView } from '../../activities/vip/hosts';
 import { servicesWorkflowId } from '../../workflows/ids';
 import { objectChangedSignal, vipStatusSignal, type VipServiceReport } from '../../workflows/messages';
-import type { ObjectSnapshot } from '../../workflows/types';
+import { webServices } from './services-fixtures';
 import { useWorkflowTier } from '../support/workflow-env';
 
 // Every pass is longer than this: the run continues as new after each one.
@@ -12,21 +10,7 @@ const tier = useWorkflowTier({
   extraArgs: ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=10'],
 });
 
-const snapshot: ObjectSnapshot<TailscaleServicesSpec> = {
-  metadata: {
-    name: 'web',
-    namespace: 'default',
-    uid: 'uid-web',
-    generation: 1,
-    resourceVersion: '1',
-    finalizers: [finalizerName],
-  },
-  spec: {
-    tailnet: 'corp',
-    selector: { matchLabels: { app: 'web' } },
-    vipService: { ports: ['tcp:80'], tags: ['tag:web'] },
-  },
-};
+const snapshot = webServices;
 
 const host = (approved: boolean): VipServiceHostView => ({
   name: 'web-proxies-0',

@@ -1,8 +1,6 @@
-import { finalizerName } from '../../api/common';
-import type { TailscaleServicesSpec } from '../../api/v1alpha1/tailscale-services';
 import { servicesWorkflowId } from '../../workflows/ids';
 import { objectChangedSignal, objectDeletedSignal } from '../../workflows/messages';
-import type { ObjectSnapshot } from '../../workflows/types';
+import { webServices } from './services-fixtures';
 import { nthCall, scaledMs, timerDurations, useWorkflowTier } from '../support/workflow-env';
 
 const tier = useWorkflowTier();
@@ -10,21 +8,7 @@ const tier = useWorkflowTier();
 const hour = 3_600_000;
 
 /** Finalizer already held, so a pass is: read the tailnet, publish status (it is not Ready). */
-const snapshot: ObjectSnapshot<TailscaleServicesSpec> = {
-  metadata: {
-    name: 'web',
-    namespace: 'default',
-    uid: 'uid-web',
-    generation: 1,
-    resourceVersion: '1',
-    finalizers: [finalizerName],
-  },
-  spec: {
-    tailnet: 'corp',
-    selector: { matchLabels: { app: 'web' } },
-    vipService: { ports: ['tcp:80'], tags: ['tag:web'] },
-  },
-};
+const snapshot = webServices;
 
 describe('TailscaleServices workflow', () => {
   test('reconciles again every 6 simulated hours with no signal', async () => {

@@ -25,3 +25,28 @@ describe('PROXY_ALLOWED_TAGS', () => {
     expect(() => loadOperatorConfig({ PROXY_ALLOWED_TAGS: raw })).toThrow(/PROXY_ALLOWED_TAGS/);
   });
 });
+
+describe('Worker Versioning (TEMPORAL_WORKER_DEPLOYMENT_NAME, TEMPORAL_WORKER_BUILD_ID)', () => {
+  it('is off unless both are set', () => {
+    expect(loadOperatorConfig({}).worker.deployment).toBeUndefined();
+    expect(
+      loadOperatorConfig({
+        TEMPORAL_WORKER_DEPLOYMENT_NAME: 'tsgw-worker',
+        TEMPORAL_WORKER_BUILD_ID: '1.2.3',
+      }).worker.deployment,
+    ).toEqual({ deploymentName: 'tsgw-worker', buildId: '1.2.3' });
+  });
+
+  it.each([{ TEMPORAL_WORKER_DEPLOYMENT_NAME: 'tsgw-worker' }, { TEMPORAL_WORKER_BUILD_ID: '1.2.3' }])(
+    'refuses one without the other (%o)',
+    (env) => {
+      expect(() => loadOperatorConfig(env)).toThrow(/must be set together/);
+    },
+  );
+
+  it('refuses a deployment name with a dot (Temporal joins name and build with one)', () => {
+    expect(() =>
+      loadOperatorConfig({ TEMPORAL_WORKER_DEPLOYMENT_NAME: 'a.b', TEMPORAL_WORKER_BUILD_ID: '1' }),
+    ).toThrow(/TEMPORAL_WORKER_DEPLOYMENT_NAME/);
+  });
+});

@@ -163,3 +163,20 @@ the server's pair (with ca.crt, the CA client certificates must chain to), and E
 {{- $cm -}}
 {{- end -}}
 {{- end -}}
+
+{{/*
+Worker Versioning (docs/worker-versioning.md): the Worker Deployment the release's workers poll as, and
+this build's ID in it (the image digest or tag unless worker.versioning.buildId is set).
+*/}}
+{{- define "tsgw.workerDeploymentName" -}}
+{{ include "tsgw.componentName" (dict "root" . "component" "worker") | replace "." "-" }}
+{{- end -}}
+{{- define "tsgw.workerBuildId" -}}
+{{ .Values.worker.versioning.buildId | default .Values.image.digest | default .Values.image.tag | default .Chart.AppVersion }}
+{{- end -}}
+{{- define "tsgw.workerVersionEnv" -}}
+- name: TEMPORAL_WORKER_DEPLOYMENT_NAME
+  value: {{ include "tsgw.workerDeploymentName" . | quote }}
+- name: TEMPORAL_WORKER_BUILD_ID
+  value: {{ include "tsgw.workerBuildId" . | quote }}
+{{- end -}}

@@ -246,6 +246,44 @@ describe('the Helm chart: rendered for every CI values file and accepted by the 
     expect(otelEnv(plain).map(([, value]) => value)).toEqual([undefined, undefined, undefined]);
   });
 
+  it('versions the worker in its Worker Deployment, and promotes each build with a post-upgrade Job', async () => {
+    const versionEnv = (c: Container | undefined) =>
+      Object.fromEntries(
+        (c?.env ?? [])
+          .filter((e) => e.name.startsWith('TEMPORAL_WORKER_') || e.name === 'TEMPORAL_ADDRESS')
+          .map((e) => [e.name, e.value]),
+      );
+    const release = 'versioned';
+    const objects = await renderChart({ release, namespace, set: ['image.tag=1.2.3'] });
+    const worker = byKind(objects, 'Deployment').find((d) => component(d) === 'worker') as Workload;
+    const job = byKind(objects, 'Job').find((j) => component(j) === 'worker-version') as Workload | undefined;
+    const workerEnv = versionEnv(worker.spec.template.spec.containers[0]);
+    expect(workerEnv).toMatchObject({
+      TEMPORAL_WORKER_DEPLOYMENT_NAME: `${release}-tailscale-gateway-operator-worker`,
+      TEMPORAL_WORKER_BUILD_ID: '1.2.3',
+    });
+    expect(job?.metadata.annotations).toMatchObject({ 'helm.sh/hook': 'post-install,post-upgrade' });
+    expect(job?.spec.template.spec.containers[0]?.command).toEqual([
+      'node',
+      'dist/tools/promote-worker-version.js',
+    ]);
+    // The Job promotes exactly the version the worker polls as, on the same Temporal.
+    expect(versionEnv(job?.spec.template.spec.containers[0])).toEqual(workerEnv);
+
+    const pinnedBuild = await renderChart({
+      release,
+      namespace,
+      set: ['worker.versioning.buildId=rebuild-7'],
+    });
+    const rebuilt = byKind(pinnedBuild, 'Deployment').find((d) => component(d) === 'worker') as Workload;
+    expect(versionEnv(rebuilt.spec.template.spec.containers[0]).TEMPORAL_WORKER_BUILD_ID).toBe('rebuild-7');
+
+    const unversioned = await renderChart({ release, namespace, set: ['worker.versioning.enabled=false'] });
+    const plain = byKind(unversioned, 'Deployment').find((d) => component(d) === 'worker') as Workload;
+    expect(Object.keys(versionEnv(plain.spec.template.spec.containers[0]))).toEqual(['TEMPORAL_ADDRESS']);
+    expect(byKind(unversioned, 'Job').map(component)).not.toContain('worker-version');
+  });
+
   it("admits only Envoy Gateway's pods to the extension server's gRPC port, which listens on the pod IP", async () => {
     interface Peer {
       namespaceSelector?: unknown;

@@ -139,11 +139,18 @@ export function proxyParents(h: ProxyHarness, kind: 'TailscaleEndpoints' | 'Tail
           const obj = await get(name);
           const ready = conditionOf(obj);
           const replicas = obj.spec.proxy?.replicas ?? 2;
-          return obj.status?.observedGeneration === generation &&
+          const readyReplicas = obj.status?.statefulSets?.[0]?.readyReplicas;
+          if (
+            obj.status?.observedGeneration === generation &&
             ready?.status === 'True' &&
-            obj.status.statefulSets?.[0]?.readyReplicas === replicas
-            ? obj
-            : undefined;
+            readyReplicas === replicas
+          )
+            return obj;
+          // What a timeout reports: where the object stood when it was last read.
+          throw new Error(
+            `last seen at generation ${obj.status?.observedGeneration}: Ready=${ready?.status} ` +
+              `${ready?.reason} (${ready?.message}), StatefulSet ${readyReplicas}/${replicas} ready`,
+          );
         },
         { timeoutMs: 60_000 },
       ),
