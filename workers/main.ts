@@ -18,6 +18,7 @@ import { temporalConnectionOptions } from '../runtime/temporal';
 import { timerScaleBundleOptions } from '../runtime/timer-scale';
 import { clientInterceptors, startTracing } from '../runtime/tracing';
 import { TemporalLogger } from './temporal-logger';
+import { heartbeatInterceptors } from './heartbeat';
 import { workerTracingOptions } from './tracing';
 
 async function main() {
@@ -25,7 +26,7 @@ async function main() {
   const logger = createLogger({ fields: { component: 'worker', operatorId: operatorIdFromConfig(config) } });
   collectProcessMetrics();
   const tracing = startTracing('worker');
-  const { bundlePath, ...tracingOptions } = workerTracingOptions(tracing);
+  const { bundlePath, interceptors, ...tracingOptions } = workerTracingOptions(tracing);
   const sdkMetricsAddress = config.worker.temporalMetricsAddress;
   Runtime.install({
     logger: new TemporalLogger(logger),
@@ -61,6 +62,7 @@ async function main() {
     taskQueue: config.temporal.taskQueue,
     workflowBundle: await workflowBundle(bundlePath, config.timerScale),
     ...tracingOptions,
+    interceptors: { ...interceptors, activity: [heartbeatInterceptors, ...(interceptors?.activity ?? [])] },
     maxCachedWorkflows: config.worker.maxCachedWorkflows,
     maxConcurrentWorkflowTaskExecutions: config.worker.maxConcurrentWorkflowTasks,
     ...(config.worker.deployment

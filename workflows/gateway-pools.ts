@@ -5,10 +5,11 @@
 import { patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { Publication } from '../activities/gateway-api/publish';
-import { retryPolicies } from './retry-policies';
+import { activityHeartbeatTimeout, retryPolicies } from './retry-policies';
 
 const acts = proxyActivities<Activities>({
   startToCloseTimeout: '60s',
+  heartbeatTimeout: activityHeartbeatTimeout,
   retry: retryPolicies.step,
 });
 

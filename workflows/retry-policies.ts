@@ -23,3 +23,10 @@ export const retryPolicies = {
   /** A tailnet-wide sweep: the next pass comes anyway, so give up sooner. */
   sweep: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '5m', maximumAttempts: 5 },
 } satisfies Record<string, RetryPolicy>;
+
+/**
+ * Every remote activity's heartbeat timeout. The worker heartbeats for each activity while it runs
+ * (workers/heartbeat.ts), so an activity whose worker died is retried after this long instead of after
+ * its start-to-close timeout (up to minutes). Local activities have none: they rerun with their task.
+ */
+export const activityHeartbeatTimeout = '15s';

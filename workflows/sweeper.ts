@@ -10,10 +10,11 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { stopSweeperSignal } from './messages';
-import { retryPolicies } from './retry-policies';
+import { activityHeartbeatTimeout, retryPolicies } from './retry-policies';
 
 const { sweepVipServices } = proxyActivities<Activities>({
   startToCloseTimeout: '5m',
+  heartbeatTimeout: activityHeartbeatTimeout,
   retry: retryPolicies.sweep,
 });
 

@@ -13,11 +13,12 @@ import { forbiddenConditions, gatewayStatus } from './tailscale-gateway-status';
 import type { ObjectSnapshot, ResourceWorkflowInput } from './types';
 import { VipConsumer } from './vip-consumer';
 import { backoffMs } from './backoff';
-import { retryPolicies } from './retry-policies';
+import { activityHeartbeatTimeout, retryPolicies } from './retry-policies';
 import { hostOnPools, type PoolHostings } from './gateway-pools';
 
 const acts = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
+  heartbeatTimeout: activityHeartbeatTimeout,
   retry: retryPolicies.step,
 });
 

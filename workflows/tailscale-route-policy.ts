@@ -3,10 +3,11 @@ import type { TailscaleRoutePolicySpec } from '../api/v1alpha1/tailscale-route-p
 import type { Activities } from '../activities';
 import { runResourceLoop } from './resource-loop';
 import type { ObjectSnapshot, ResourceWorkflowInput } from './types';
-import { retryPolicies } from './retry-policies';
+import { activityHeartbeatTimeout, retryPolicies } from './retry-policies';
 
 const { evaluateRoutePolicy, publishRoutePolicyStatus } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
+  heartbeatTimeout: activityHeartbeatTimeout,
   retry: retryPolicies.step,
 });
 

@@ -17,11 +17,12 @@ import { runResourceLoop } from './resource-loop';
 import { tailscaleTailnetKey } from './search-attributes';
 import { sweeperWorkflow } from './sweeper';
 import type { ObjectSnapshot, ResourceWorkflowInput } from './types';
-import { retryPolicies } from './retry-policies';
+import { activityHeartbeatTimeout, retryPolicies } from './retry-policies';
 import { TailnetReason } from '../api/reasons';
 
 const { checkTailnetCredentials, patchStatus, sweeperSettings } = proxyActivities<Activities>({
   startToCloseTimeout: '30s',
+  heartbeatTimeout: activityHeartbeatTimeout,
   retry: retryPolicies.step,
 });
 

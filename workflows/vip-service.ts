@@ -27,14 +27,17 @@ import {
   type VipServiceReport,
 } from './messages';
 import { backoffMs } from './backoff';
-import { retryPolicies } from './retry-policies';
+import { activityHeartbeatTimeout, retryPolicies } from './retry-policies';
 import { vipServiceDetails } from './ui-summary';
 
 const vipActivityOptions: ActivityOptions = {
   startToCloseTimeout: '45s',
   retry: retryPolicies.vipService,
 };
-const remote = proxyActivities<Activities>(vipActivityOptions);
+const remote = proxyActivities<Activities>({
+  ...vipActivityOptions,
+  heartbeatTimeout: activityHeartbeatTimeout,
+});
 // The report to the consumers goes out in the same workflow task as the result.
 const local = proxyLocalActivities<Activities>(vipActivityOptions);
 

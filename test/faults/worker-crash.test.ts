@@ -7,10 +7,16 @@
  * second service; detach treats an already deleted service as done), and a finalizer released only
  * after the Tailscale side is confirmed. Shown to fail (locally, once) with detach treating a missing
  * service as an error: the delete phase never releases the finalizer.
+ *
+ * Case 2: the worker dies while a regular activity (a proxy's auth key mint) is in flight. Temporal
+ * retries it once its heartbeat lapses (workers/heartbeat.ts), not after its start-to-close timeout:
+ * shown to fail without the heartbeat (the endpoints stay provisioning for the activity's 2 min).
  */
+import { temporal } from '@temporalio/proto';
 import { getVipService } from '../../activities/tailscale/vip-services';
+import { endpointsWorkflowId } from '../../workflows/ids';
 import { eventually } from '../support/eventually';
-import { uniqueName } from '../support/stack';
+import { temporalClient, uniqueName } from '../support/stack';
 import { finalizer } from './support/kube';
 import { injectFault } from './support/tailscale-faults';
 import { waitParked } from './support/parked';
@@ -20,6 +26,7 @@ import { consumersOf, startFaultWorld, vipServicesNamed, type FaultWorld } from 
 // An activity whose worker died is retried once its start-to-close timeout (45 s) expires.
 const afterCrashMs = 150_000;
 const holdMs = 3000;
+const { TimeoutType } = temporal.api.enums.v1;
 
 describe('worker killed mid-write: create, update and delete of a VIP service converge', () => {
   let w: FaultWorld;
@@ -132,6 +139,52 @@ describe('worker killed mid-write: create, update and delete of a VIP service co
     await waitParked(w.operator.taskQueue);
     expect(await vipServicesNamed(w, 'svc:')).toEqual([]);
   }, 600_000);
+
+  it('retries an activity whose worker died once its heartbeat lapses, not after its start-to-close timeout', async () => {
+    const name = uniqueName('hb');
+    // The new replica's auth key is minted by ensureProxyConfigs (start-to-close 2 min): hold that
+    // mint while the worker dies, so the activity's attempt is lost with it.
+    const fault = await injectFault(w.tailnet.sim.admin, {
+      kind: 'latency',
+      latencyMs: holdMs,
+      method: 'POST',
+      path: '**/keys',
+      count: 1,
+    });
+    await w.objects.createManualEndpoints(name, w.tailnet.name, { app: name }, 1);
+    await fault.waitFired(1, 90_000);
+    await w.operator.killWorker();
+    w.operator.startWorker();
+    // Well within the 2 min the lost attempt would otherwise hold the pass.
+    await w.objects.waitReady('TailscaleEndpoints', name, 90_000);
+    const temporalApi = await temporalClient();
+    try {
+      const { events } = await temporalApi.client.workflow
+        .getHandle(endpointsWorkflowId(w.namespace, name))
+        .fetchHistory();
+      const scheduled = new Map(
+        (events ?? []).flatMap((e) => {
+          const type = e.activityTaskScheduledEventAttributes?.activityType?.name;
+          return type ? [[Number(e.eventId), type] as const] : [];
+        }),
+      );
+      const retried = (events ?? []).flatMap((e) => {
+        const started = e.activityTaskStartedEventAttributes;
+        if (!started || (started.attempt ?? 1) < 2) return [];
+        return [
+          {
+            activity: scheduled.get(Number(started.scheduledEventId)),
+            lastTimeout: started.lastFailure?.timeoutFailureInfo?.timeoutType,
+          },
+        ];
+      });
+      expect(retried).toEqual([
+        { activity: 'ensureProxyConfigs', lastTimeout: TimeoutType.TIMEOUT_TYPE_HEARTBEAT },
+      ]);
+    } finally {
+      await temporalApi.close();
+    }
+  }, 300_000);
 
   it('leaks no credential into its logs or workflow histories (case 8)', async () => {
     expect((await scanWorld(w)).leaks).toEqual([]);
