@@ -88,114 +88,127 @@ const hostsPatch = 'vip-ready-needs-approved-host';
  * when the last local consumer leaves, and reports the outcome to each consumer workflow.
  */
 export async function vipServiceWorkflow(input: VipServiceWorkflowInput): Promise<void> {
-  const consumers = new Map(Object.entries(input.consumers ?? {}));
-  const pendingRemovals: VipConsumerChange[] = [...(input.pendingRemovals ?? [])];
-  let dirty = consumers.size > 0 || pendingRemovals.length > 0;
-  let last: VipServiceReport | undefined = input.nameClash?.report;
-  const reported = new Map<string, string>();
-
-  setHandler(vipConsumerSignal, (change) => {
-    if (change.remove) {
-      consumers.delete(change.consumerWorkflowId);
-      pendingRemovals.push(change);
-    } else {
-      consumers.set(change.consumerWorkflowId, change);
-    }
-    dirty = true;
-  });
-  setHandler(vipStateQuery, () => ({
-    serviceName: input.serviceName,
-    localConsumers: [...consumers.keys()],
-    last,
-  }));
-
-  let failures = 0;
-  let settling = false;
-  /** Set while Tailscale refuses the name as a device's: the consumers' specs it refused. */
-  let clashedSpecs = input.nameClash?.specs;
-  /** Host polls since the last consumer change (bounded: maxHostPolls). */
-  let hostPolls = 0;
-  const untilDirty = async () => {
-    await condition(() => dirty);
-    return true;
-  };
-  const rollOverIfLong = async () => {
-    if (!workflowInfo().continueAsNewSuggested) return;
-    await condition(allHandlersFinished);
-    await continueAsNew<typeof vipServiceWorkflow>({
-      ...input,
-      consumers: Object.fromEntries(consumers),
-      pendingRemovals,
-      nameClash: clashedSpecs !== undefined && last ? { specs: clashedSpecs, report: last } : undefined,
-    });
-  };
+  const run = new VipServiceRun(input);
   for (;;) {
-    // Hosts advertising but none approved, or none yet: look again soon (approval and a proxy coming
-    // up reach us through no event), with a backoff, until approved or maxHostPolls.
+    const woke = await run.waitForChange();
+    if (run.finished(woke)) return;
+    await run.pass();
+    await run.rollOverIfLong();
+  }
+}
+
+/** What the workflow holds between passes; signal handlers add consumer changes. */
+class VipServiceRun {
+  private readonly consumers: Map<string, VipConsumerChange>;
+  private readonly pendingRemovals: VipConsumerChange[];
+  private dirty: boolean;
+  private last: VipServiceReport | undefined;
+  /** What each consumer workflow was last told (see report). */
+  private readonly reported = new Map<string, string>();
+  private failures = 0;
+  private settling = false;
+  /** Set while Tailscale refuses the name as a device's: the consumers' specs it refused. */
+  private clashedSpecs: string | undefined;
+  /** Host polls since the last consumer change (bounded: maxHostPolls). */
+  private hostPolls = 0;
+  /** Whether the current wait is a host poll. */
+  private pollingHosts = false;
+
+  constructor(private readonly input: VipServiceWorkflowInput) {
+    this.consumers = new Map(Object.entries(input.consumers ?? {}));
+    this.pendingRemovals = [...(input.pendingRemovals ?? [])];
+    this.dirty = this.consumers.size > 0 || this.pendingRemovals.length > 0;
+    this.last = input.nameClash?.report;
+    this.clashedSpecs = input.nameClash?.specs;
+    setHandler(vipConsumerSignal, (change) => {
+      if (change.remove) {
+        this.consumers.delete(change.consumerWorkflowId);
+        this.pendingRemovals.push(change);
+      } else {
+        this.consumers.set(change.consumerWorkflowId, change);
+      }
+      this.dirty = true;
+    });
+    setHandler(vipStateQuery, () => ({
+      serviceName: input.serviceName,
+      localConsumers: [...this.consumers.keys()],
+      last: this.last,
+    }));
+  }
+
+  /**
+   * Until a consumer's change or the chosen timer: the failure backoff, the settle check, a host poll
+   * (approval and a proxy coming up reach us through no event), the recheck, or the idle grace. True
+   * when a change woke it.
+   */
+  async waitForChange(): Promise<boolean> {
+    const { consumers, failures, settling } = this;
     const pollHosts =
-      !failures && !settling && consumers.size > 0 && hostPolls < maxHostPolls && awaitingHosts(last);
+      !failures &&
+      !settling &&
+      consumers.size > 0 &&
+      this.hostPolls < maxHostPolls &&
+      awaitingHosts(this.last);
     const wait = failures
       ? backoffMs(failures, 5000, maxFailureBackoffMs)
       : settling
         ? settleDelay
         : pollHosts
-          ? hostPollDelayMs(hostPolls)
+          ? hostPollDelayMs(this.hostPolls)
           : consumers.size
             ? recheckInterval
             : idleGrace;
+    this.pollingHosts = pollHosts;
     setCurrentDetails(
       vipServiceDetails({
-        tailnet: input.tailnet,
-        serviceName: input.serviceName,
+        tailnet: this.input.tailnet,
+        serviceName: this.input.serviceName,
         consumers: [...consumers.values()].map((c) => c.route).sort(byCodeUnits),
-        last,
-        nextCheckMs: clashedSpecs === undefined ? msToNumber(wait) : undefined,
+        last: this.last,
+        nextCheckMs: this.clashedSpecs === undefined ? msToNumber(wait) : undefined,
         failures,
         settling,
         pollHosts,
       }),
     );
     // Refused as a device's name: no timer, only a consumer's change can make trying again worth it.
-    const woke = clashedSpecs === undefined ? await condition(() => dirty, wait) : await untilDirty();
-    if (!woke && consumers.size === 0 && pendingRemovals.length === 0 && failures === 0 && !settling) return;
-    hostPolls = woke ? 0 : pollHosts ? hostPolls + 1 : hostPolls;
-    dirty = false;
+    return this.clashedSpecs === undefined
+      ? await condition(() => this.dirty, wait)
+      : await condition(() => this.dirty).then(() => true);
+  }
 
-    const removals = pendingRemovals.splice(0);
+  /** Nothing left to do: no consumer, nothing to remove or retry, and the idle grace passed unchanged. */
+  finished(woke: boolean): boolean {
+    const idle = this.consumers.size === 0 && this.pendingRemovals.length === 0;
+    if (!woke && idle && this.failures === 0 && !this.settling) return true;
+    this.hostPolls = woke ? 0 : this.pollingHosts ? this.hostPolls + 1 : this.hostPolls;
+    this.dirty = false;
+    return false;
+  }
+
+  /** Applies the consumers' changes to the service (attach, or detach the last), then answers them. */
+  async pass(): Promise<void> {
+    const { consumers } = this;
+    const removals = this.pendingRemovals.splice(0);
     const processed = new Map(consumers);
     // Without the patch (histories of earlier versions) every consumer is a member, ordered by route.
-    const claims = patched(claimsPatch) ? decideClaims(input.serviceName, consumers.values()) : undefined;
+    const claims = patched(claimsPatch)
+      ? decideClaims(this.input.serviceName, consumers.values())
+      : undefined;
     const members = claims ? new Map(claims.members.map((c) => [c.consumerWorkflowId, c])) : consumers;
-    let removalReport: VipServiceReport | undefined;
-    if (last && clashedSpecs !== undefined && !removals.length && specsOf(consumers) === clashedSpecs) {
+    const { last } = this;
+    if (
+      last &&
+      this.clashedSpecs !== undefined &&
+      !removals.length &&
+      specsOf(consumers) === this.clashedSpecs
+    ) {
       // Nothing the refusal depends on changed: answer with it, without asking Tailscale again.
-      await report(last, consumers, consumers, [], reported, claims);
-      await rollOverIfLong();
-      continue;
+      await report(last, consumers, consumers, [], this.reported, claims);
+      return;
     }
-    clashedSpecs = undefined;
-    try {
-      last = members.size ? await attach(input, members, claims) : await detach(input);
-      failures = 0;
-      settling = wroteOutcomes.has(last.outcome) && patched('vip-settle-check');
-    } catch (err) {
-      settling = false;
-      last = failureReport(input.serviceName, err, consumers);
-      if (last.errorType === nameClashError && patched(nameClashPatch)) {
-        // No service can exist under this name: the removals are done; the rest wait for a change.
-        clashedSpecs = specsOf(consumers);
-        failures = 0;
-        removalReport = { ...last, outcome: 'NotFound', error: undefined, errorType: undefined };
-      } else {
-        failures++;
-        pendingRemovals.unshift(...removals);
-      }
-      log.warn('VIP service change failed; will retry', {
-        service: input.serviceName,
-        error: last.error,
-        failures,
-      });
-    }
+    this.clashedSpecs = undefined;
+    const { outcome, removalReport } = await this.change(members, claims, removals);
     // A consumer that joined or changed while the activity ran has not been answered: the next
     // iteration (dirty is set) is its answer. Telling it this one's outcome, e.g. the NotAttached
     // of a settle check that started just before it joined, would end its pass with a wrong status.
@@ -203,22 +216,70 @@ export async function vipServiceWorkflow(input: VipServiceWorkflowInput): Promis
       ? new Map([...consumers].filter(([id, change]) => processed.get(id) === change))
       : consumers;
     if (removalReport) {
-      await report(last, answered, consumers, [], reported, claims);
-      await report(removalReport, new Map(), consumers, removals, reported, claims);
-    } else await report(last, answered, consumers, removals, reported, claims);
+      await report(outcome, answered, consumers, [], this.reported, claims);
+      await report(removalReport, new Map(), consumers, removals, this.reported, claims);
+    } else await report(outcome, answered, consumers, removals, this.reported, claims);
     upsertMemo({
-      vipService: input.serviceName,
-      tailnet: input.tailnet,
-      addresses: last.addresses,
+      vipService: this.input.serviceName,
+      tailnet: this.input.tailnet,
+      addresses: outcome.addresses,
       // Installs with an entry in the service's registry (this one included), vs this install's objects.
-      operatorsAttached: last.consumers,
+      operatorsAttached: outcome.consumers,
       localConsumers: [...members.values()].map((c) => c.route),
       ...(claims?.refused.size ? { refusedConsumers: [...claims.refused.keys()] } : {}),
-      outcome: last.outcome,
-      lastError: last.error ?? null,
+      outcome: outcome.outcome,
+      lastError: outcome.error ?? null,
     });
+  }
 
-    await rollOverIfLong();
+  /**
+   * Attaches the members (or detaches when none is left), recording the outcome; on failure, the
+   * removals wait for the retry, except when Tailscale refuses the name as a device's (no service can
+   * exist under it): then the removals are done and the rest waits for a consumer's change.
+   */
+  private async change(
+    members: Map<string, VipConsumerChange>,
+    claims: ClaimDecision | undefined,
+    removals: VipConsumerChange[],
+  ): Promise<{ outcome: VipServiceReport; removalReport?: VipServiceReport }> {
+    try {
+      this.last = members.size ? await attach(this.input, members, claims) : await detach(this.input);
+      this.failures = 0;
+      this.settling = wroteOutcomes.has(this.last.outcome) && patched('vip-settle-check');
+      return { outcome: this.last };
+    } catch (err) {
+      this.settling = false;
+      const failed = failureReport(this.input.serviceName, err, this.consumers);
+      this.last = failed;
+      let removalReport: VipServiceReport | undefined;
+      if (failed.errorType === nameClashError && patched(nameClashPatch)) {
+        this.clashedSpecs = specsOf(this.consumers);
+        this.failures = 0;
+        removalReport = { ...failed, outcome: 'NotFound', error: undefined, errorType: undefined };
+      } else {
+        this.failures++;
+        this.pendingRemovals.unshift(...removals);
+      }
+      log.warn('VIP service change failed; will retry', {
+        service: this.input.serviceName,
+        error: failed.error,
+        failures: this.failures,
+      });
+      return { outcome: failed, removalReport };
+    }
+  }
+
+  /** Continues as new once history is long, carrying the consumers, pending removals and a refusal. */
+  async rollOverIfLong(): Promise<void> {
+    if (!workflowInfo().continueAsNewSuggested) return;
+    await condition(allHandlersFinished);
+    const { clashedSpecs, last } = this;
+    await continueAsNew<typeof vipServiceWorkflow>({
+      ...this.input,
+      consumers: Object.fromEntries(this.consumers),
+      pendingRemovals: this.pendingRemovals,
+      nameClash: clashedSpecs !== undefined && last ? { specs: clashedSpecs, report: last } : undefined,
+    });
   }
 }
 
