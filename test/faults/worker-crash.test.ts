@@ -14,6 +14,7 @@
  */
 import { temporal } from '@temporalio/proto';
 import { getVipService } from '../../activities/tailscale/vip-services';
+import { startProxySimulator } from '../../simulators/proxy/simulator';
 import { endpointsWorkflowId } from '../../workflows/ids';
 import { eventually } from '../support/eventually';
 import { temporalClient, uniqueName } from '../support/stack';
@@ -151,42 +152,58 @@ describe('worker killed mid-write: create, update and delete of a VIP service co
       path: '**/keys',
       count: 1,
     });
-    await w.objects.createManualEndpoints(name, w.tailnet.name, { app: name }, 1);
-    await fault.waitFired(1, 90_000);
-    await w.operator.killWorker();
-    w.operator.startWorker();
-    // Well within the 2 min the lost attempt would otherwise hold the pass.
-    await w.objects.waitReady('TailscaleEndpoints', name, 90_000);
-    const temporalApi = await temporalClient();
+    const proxies = startProxySimulator({
+      kc: w.kc,
+      tailscale: w.tailnet.sim.admin,
+      namespaces: [w.namespace],
+    });
     try {
-      const { events } = await temporalApi.client.workflow
-        .getHandle(endpointsWorkflowId(w.namespace, name))
-        .fetchHistory();
-      const scheduled = new Map(
-        (events ?? []).flatMap((e) => {
-          const type = e.activityTaskScheduledEventAttributes?.activityType?.name;
-          return type ? [[Number(e.eventId), type] as const] : [];
-        }),
+      await w.objects.create(
+        'TailscaleEndpoints',
+        name,
+        { tailnet: w.tailnet.name, tags: ['tag:k8s'], proxy: { replicas: 1 } },
+        w.operator.labels,
       );
-      const retried = (events ?? []).flatMap((e) => {
-        const started = e.activityTaskStartedEventAttributes;
-        if (!started || (started.attempt ?? 1) < 2) return [];
-        return [
-          {
-            activity: scheduled.get(Number(started.scheduledEventId)),
-            lastTimeout: started.lastFailure?.timeoutFailureInfo?.timeoutType,
-          },
-        ];
-      });
-      expect(retried).toEqual([
-        { activity: 'ensureProxyConfigs', lastTimeout: TimeoutType.TIMEOUT_TYPE_HEARTBEAT },
-      ]);
+      await fault.waitFired(1, 90_000);
+      await w.operator.killWorker();
+      w.operator.startWorker();
+      // Well within the 2 min the lost attempt would otherwise hold the pass.
+      await w.objects.waitReady('TailscaleEndpoints', name, 90_000);
     } finally {
-      await temporalApi.close();
+      await proxies.stop();
     }
+    expect(await retriedActivities(endpointsWorkflowId(w.namespace, name))).toEqual([
+      { activity: 'ensureProxyConfigs', lastTimeout: TimeoutType.TIMEOUT_TYPE_HEARTBEAT },
+    ]);
   }, 300_000);
 
   it('leaks no credential into its logs or workflow histories (case 8)', async () => {
     expect((await scanWorld(w)).leaks).toEqual([]);
   });
 });
+
+/** The activities of a workflow that needed a second attempt, and how their last attempt timed out. */
+async function retriedActivities(workflowId: string) {
+  const temporalApi = await temporalClient();
+  try {
+    const { events } = await temporalApi.client.workflow.getHandle(workflowId).fetchHistory();
+    const scheduled = new Map(
+      (events ?? []).flatMap((e) => {
+        const type = e.activityTaskScheduledEventAttributes?.activityType?.name;
+        return type ? [[Number(e.eventId), type] as const] : [];
+      }),
+    );
+    return (events ?? []).flatMap((e) => {
+      const started = e.activityTaskStartedEventAttributes;
+      if (!started || (started.attempt ?? 1) < 2) return [];
+      return [
+        {
+          activity: scheduled.get(Number(started.scheduledEventId)),
+          lastTimeout: started.lastFailure?.timeoutFailureInfo?.timeoutType,
+        },
+      ];
+    });
+  } finally {
+    await temporalApi.close();
+  }
+}

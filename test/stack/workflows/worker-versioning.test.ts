@@ -51,10 +51,14 @@ describe('Worker Versioning: a build takes workflow tasks once promoted, and the
     await closeClient?.();
   });
 
-  const startBuild = (buildId: string) =>
+  const startBuild = (buildId: string, sim: TestTailnet['sim']) =>
     startOperator({
       instance,
-      env: { TEMPORAL_WORKER_DEPLOYMENT_NAME: deploymentName, TEMPORAL_WORKER_BUILD_ID: buildId },
+      env: {
+        TAILSCALE_API_BASE_URL: sim.url,
+        TEMPORAL_WORKER_DEPLOYMENT_NAME: deploymentName,
+        TEMPORAL_WORKER_BUILD_ID: buildId,
+      },
     });
   /** The Job's command, as the chart runs it. */
   const promote = async (buildId: string) => {
@@ -81,10 +85,10 @@ describe('Worker Versioning: a build takes workflow tasks once promoted, and the
   };
 
   it('runs the tailnet workflow on v1 once promoted, and its deletion on v2', async () => {
-    operator = startBuild('v1');
     const namespace = await createTestNamespace(kc, 'wv');
     const name = uniqueName('corp');
     tailnet = await startTestTailnet({ kc, namespace, name, labels: instanceLabels(instance) });
+    operator = startBuild('v1', tailnet.sim);
     const workflowId = tailnetWorkflowId(name);
     await eventually('the tailnet workflow started', () => client.workflow.getHandle(workflowId).describe());
     // A versioned worker gets no task of a deployment whose current version is not its own.
@@ -111,7 +115,7 @@ describe('Worker Versioning: a build takes workflow tasks once promoted, and the
 
     // The rollout: v2's worker replaces v1's, and the Job makes v2 current.
     await operator.stop();
-    operator = startBuild('v2');
+    operator = startBuild('v2', tailnet.sim);
     expect(await promote('v2')).toContain('build v2 is now the current version of');
     const { workerDeploymentInfo } = await client.connection.workflowService.describeWorkerDeployment({
       namespace: 'default',
@@ -128,8 +132,13 @@ describe('Worker Versioning: a build takes workflow tasks once promoted, and the
     await waitUntilGone('tailnet', () =>
       objects.getClusterCustomObject({ group, version: 'v1alpha1', plural: 'tailscaletailnets', name }),
     );
-    const after = (await taskBuilds(workflowId)).slice(onV1.length);
-    expect(after.length).toBeGreaterThan(0);
-    expect(after.every((t) => t.buildId === 'v2')).toBe(true);
+    // The workflow notices the deletion (the watchers' signal) and finishes: on v2.
+    await eventually('the tailnet workflow finished', async () => {
+      const { status } = await client.workflow.getHandle(workflowId).describe();
+      return status.name === 'COMPLETED' ? true : undefined;
+    });
+    // Every task on v1 until v2 was promoted, every one after on v2 (the deletion included).
+    const builds = (await taskBuilds(workflowId)).map((t) => t.buildId).join(',');
+    expect(builds).toMatch(/^(v1,)+v2(,v2)*$/);
   });
 });
