@@ -60,6 +60,12 @@ export async function promoteWorkerVersion(
     } catch (err) {
       const code = (err as { code?: number }).code;
       const reason = err instanceof Error ? err.message : String(err);
+      if (code === grpcStatus.UNIMPLEMENTED) {
+        throw new Error(
+          `this Temporal server does not serve the Worker Deployment API (${reason}): upgrade it, or ` +
+            'install with worker.versioning.enabled=false (an unversioned worker)',
+        );
+      }
       if (code === undefined || !notYet.has(code)) throw err;
       if (Date.now() + opts.retryIntervalMs > deadline) {
         throw new Error(

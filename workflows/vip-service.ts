@@ -91,8 +91,8 @@ export async function vipServiceWorkflow(input: VipServiceWorkflowInput): Promis
   const run = new VipServiceRun(input);
   for (;;) {
     const woke = await run.waitForChange();
-    if (run.finished(woke)) return;
-    await run.pass();
+    if (run.nothingLeft(woke)) return;
+    await run.pass(woke);
     await run.rollOverIfLong();
   }
 }
@@ -178,16 +178,15 @@ class VipServiceRun {
   }
 
   /** Nothing left to do: no consumer, nothing to remove or retry, and the idle grace passed unchanged. */
-  finished(woke: boolean): boolean {
+  nothingLeft(woke: boolean): boolean {
     const idle = this.consumers.size === 0 && this.pendingRemovals.length === 0;
-    if (!woke && idle && this.failures === 0 && !this.settling) return true;
-    this.hostPolls = woke ? 0 : this.pollingHosts ? this.hostPolls + 1 : this.hostPolls;
-    this.dirty = false;
-    return false;
+    return !woke && idle && this.failures === 0 && !this.settling;
   }
 
   /** Applies the consumers' changes to the service (attach, or detach the last), then answers them. */
-  async pass(): Promise<void> {
+  async pass(woke: boolean): Promise<void> {
+    this.hostPolls = woke ? 0 : this.pollingHosts ? this.hostPolls + 1 : this.hostPolls;
+    this.dirty = false;
     const { consumers } = this;
     const removals = this.pendingRemovals.splice(0);
     const processed = new Map(consumers);

@@ -71,9 +71,16 @@ describe.each([
     return path;
   };
 
+  /** True once the process answers /ready with 200; otherwise throws what a timeout should report. */
   const ready = async (c: Component) => {
+    const p = processes.get(c);
+    if (p && p.child.exitCode !== null) {
+      const lines = readFileSync(p.logFile, 'utf8').trim().split('\n').slice(-5).join('\n');
+      throw new Error(`${c} exited with ${p.child.exitCode}; its log ends:\n${lines}`);
+    }
     const res = await fetch(`http://127.0.0.1:${ports.get(c)}/ready`);
-    return res.status === 200 ? true : undefined;
+    if (res.status === 200) return true;
+    throw new Error(`${c} /ready answered ${res.status}: ${(await res.text()).slice(0, 500)}`);
   };
 
   beforeAll(async () => {

@@ -6,6 +6,7 @@ import type { temporal } from '@temporalio/proto';
 import { startTemporalServer, type TemporalServer } from '../../../tools/stack/temporal-server';
 import { endpointsWorkflowId } from '../../../workflows/ids';
 import { resourceStatusQuery } from '../../../workflows/messages';
+import { conditionOf } from '../../support/conditions';
 import { eventually } from '../../support/eventually';
 import { uniqueName } from '../../support/stack';
 import {
@@ -70,14 +71,22 @@ describe('TailscaleEndpoints workflow across continue-as-new', () => {
     const [old] = (await devicesNamed(h, name)).filter((d) => d.hostname === `${name}-1`);
     const at = proxiesOf(h.namespace, name);
     await h.proxies.wipeReplicaState(at.namespace, at.name, 1);
-    await eventually('old device of replica 1 deleted, a new one registered', async () => {
-      const ids = (await devicesNamed(h, name)).map((d) => d.nodeId);
-      const state = await h.core.readNamespacedSecret(stateSecretOf(at, 1));
-      const fresh = secretData(state, 'device_id');
-      return ids.length === 2 && fresh && fresh !== old!.nodeId && !ids.includes(old!.nodeId)
-        ? true
-        : undefined;
-    });
+    // A lost state takes a pod restart, a fresh auth key, a login and a pass: a bound for a loaded CI.
+    await eventually(
+      'old device of replica 1 deleted, a new one registered',
+      async () => {
+        const ids = (await devicesNamed(h, name)).map((d) => d.nodeId);
+        const state = await h.core.readNamespacedSecret(stateSecretOf(at, 1));
+        const fresh = secretData(state, 'device_id');
+        if (ids.length === 2 && fresh && fresh !== old!.nodeId && !ids.includes(old!.nodeId)) return true;
+        const ready = conditionOf(await endpoints.get(name));
+        throw new Error(
+          `devices ${ids.join(', ')} (old ${old!.nodeId}); replica 1's device_id ${fresh ?? 'none'}; ` +
+            `Ready=${ready?.status} ${ready?.reason}: ${ready?.message}`,
+        );
+      },
+      { timeoutMs: 90_000 },
+    );
 
     await endpoints.patch(name, [{ op: 'replace', path: '/spec/proxy/replicas', value: 1 }]);
     await endpoints.waitReady(name, 2);
