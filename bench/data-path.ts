@@ -18,7 +18,7 @@ import { compareDataPlane, type DataPlaneComparison } from './support/data-plane
 import { createService, moveTcpPort, type ChangeContext, type ChangeSample } from './support/config-change';
 import { startFixture } from './support/fixture';
 import { machineLoad } from './support/processes';
-import { summary, summaryRow, table } from './support/report';
+import { summary, summaryRow, summaryTable, table } from './support/report';
 import { ServeConfigWatch } from './support/serve-configs';
 import { type BenchStack, runStackBench } from './support/stack';
 import { startEchoBackend } from '../tools/echo-backend';
@@ -157,20 +157,17 @@ export function printDataPath(f: DataPathFigures): string {
     ...dataPlaneTables(f.dataPlane),
     '',
     'config change → first request forwarded to the new backend (ms from the apply call)',
-    table(
-      ['leg', 'n', 'p50', 'p90', 'p99', 'max'],
-      [
-        summaryRow('create: → VIP service in Tailscale', create.applyToTailscale),
-        summaryRow('create: → serve config written', create.applyToServeConfig),
-        summaryRow('create: → status Ready', create.applyToStatus),
-        summaryRow('create: → first forwarded request', create.applyToForwarded),
-        summaryRow('  serve config → forwarded (stand-in)', create.serveConfigToForwarded),
-        summaryRow('port mapping: → serve config written', move.applyToServeConfig),
-        summaryRow('port mapping: → status Ready', move.applyToStatus),
-        summaryRow('port mapping: → first forwarded request', move.applyToForwarded),
-        summaryRow('  serve config → forwarded (stand-in)', move.serveConfigToForwarded),
-      ],
-    ),
+    summaryTable([
+      ['create: → VIP service in Tailscale', create.applyToTailscale],
+      ['create: → serve config written', create.applyToServeConfig],
+      ['create: → status Ready', create.applyToStatus],
+      ['create: → first forwarded request', create.applyToForwarded],
+      ['  serve config → forwarded (stand-in)', create.serveConfigToForwarded],
+      ['port mapping: → serve config written', move.applyToServeConfig],
+      ['port mapping: → status Ready', move.applyToStatus],
+      ['port mapping: → first forwarded request', move.applyToForwarded],
+      ['  serve config → forwarded (stand-in)', move.serveConfigToForwarded],
+    ]),
     `probes without an answer from either backend during the port mapping changes: ${move.failedProbes}`,
     `load average before ${f.loadBefore.loadavg.join(' ')}, after the data plane ${f.loadMid.loadavg.join(' ')}, at the end ${f.loadAfter.loadavg.join(' ')} (${f.loadAfter.cores} cores)`,
   ].join('\n');

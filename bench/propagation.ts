@@ -17,7 +17,7 @@ import { createLogger } from '../runtime/logger';
 import { startFixture } from './support/fixture';
 import { createServices, poolLabel, servicesBody, sleep } from './support/objects';
 import { machineLoad, ProcessSampler, type ProcessFigures } from './support/processes';
-import { summary, summaryRow, table } from './support/report';
+import { summary, summaryTable } from './support/report';
 import { type BenchStack, runStackBench } from './support/stack';
 
 export const propagationDefaults = { changes: 200, endpoints: 2, replicas: 2, gapMs: 250, timeoutMs: 30_000 };
@@ -199,18 +199,15 @@ export async function runPropagation(
 export function printPropagation(figures: Awaited<ReturnType<typeof runPropagation>>): string {
   return [
     `propagation over ${figures.changes} changes (ms; target apply→index p50 < 300, p99 < 1000)`,
-    table(
-      ['leg', 'n', 'p50', 'p90', 'p99', 'max'],
-      [
-        summaryRow('apply → VIP service in Tailscale', figures.applyToTailscale),
-        summaryRow('apply → status published', figures.applyToStatus),
-        summaryRow('apply → extension index updated', figures.applyToIndex),
-        summaryRow('  Tailscale → status', figures.tailscaleToStatus),
-        summaryRow('  status → index', figures.statusToIndex),
-        summaryRow('  creations (apply → index)', figures.creates),
-        summaryRow('  moves to another pool (apply → index)', figures.moves),
-      ],
-    ),
+    summaryTable([
+      ['apply → VIP service in Tailscale', figures.applyToTailscale],
+      ['apply → status published', figures.applyToStatus],
+      ['apply → extension index updated', figures.applyToIndex],
+      ['  Tailscale → status', figures.tailscaleToStatus],
+      ['  status → index', figures.statusToIndex],
+      ['  creations (apply → index)', figures.creates],
+      ['  moves to another pool (apply → index)', figures.moves],
+    ]),
     `load average before ${figures.loadBefore.loadavg.join(' ')}, after ${figures.loadAfter.loadavg.join(' ')} (${figures.loadAfter.cores} cores); failures ${figures.failures.length}`,
   ].join('\n');
 }

@@ -57,6 +57,13 @@ export const summaryRow = (label: string, s: ReturnType<typeof summary>) => [
   s.max,
 ];
 
+/** A table of summaries, one row per `[label, summary]`, under the header summaryRow fills. */
+export const summaryTable = (rows: [string, ReturnType<typeof summary>][]) =>
+  table(
+    ['leg', 'n', 'p50', 'p90', 'p99', 'max'],
+    rows.map(([label, s]) => summaryRow(label, s)),
+  );
+
 export interface BenchResult<T> {
   benchmark: string;
   date: string;

@@ -25,6 +25,15 @@ export function shippedExtensionManager(): Record<string, unknown> {
 }
 
 /** The GatewayClass `eg` of EG's standalone controller. */
+/** The Ready condition our objects carry once reconciled: what the extension's index admits. */
+export const readyCondition = {
+  type: 'Ready',
+  status: 'True',
+  reason: 'Ready',
+  message: '',
+  lastTransitionTime: '2026-01-01T00:00:00Z',
+};
+
 export const egGatewayClass = {
   apiVersion: 'gateway.networking.k8s.io/v1',
   kind: 'GatewayClass',

@@ -23,16 +23,10 @@ import { eventually } from '../../support/eventually';
 import { createTestNamespace, stackInfo, testKubeConfig } from '../../support/stack';
 import { makeTestPki } from '../../support/test-certs';
 import { createWithStatus } from '../../support/objects';
+import { readyCondition } from './eg-fixture';
 
 const group = 'gateway.tailscale.com';
 const version = 'v1alpha1';
-const ready = {
-  type: 'Ready',
-  status: 'True',
-  reason: 'Ready',
-  message: '',
-  lastTransitionTime: '2026-01-01T00:00:00Z',
-};
 
 interface SecretRef {
   name: string;
@@ -115,7 +109,7 @@ describe('Envoy Gateway v1.9 (real) calls the extension server over mutual TLS, 
         spec: { tailnet: 'corp', tags: ['tag:web'], connectionType: 'egress', ports: [{ port: 8080 }] },
       },
       {
-        conditions: [ready],
+        conditions: [readyCondition],
         devices: [
           { hostname: 'web-ep-0', statefulSetPod: 'web-ep-0', tailscaleIPs: ['100.64.0.10'], online: true },
         ],
@@ -137,7 +131,7 @@ describe('Envoy Gateway v1.9 (real) calls the extension server over mutual TLS, 
         },
       },
       {
-        conditions: [ready],
+        conditions: [readyCondition],
         vipService: { name: 'svc:web', addresses: ['100.100.7.1'] },
         selectedEndpoints: [{ name: 'web-ep', ready: true }],
       },

@@ -20,19 +20,12 @@ import { eventually } from '../../support/eventually';
 import { createTestNamespace, stackInfo, testKubeConfig } from '../../support/stack';
 import { clusterTypeUrl, readPublished } from './ads-reader';
 import { conditionsOf, loggedStatuses } from './eg-log';
-import { egGatewayClass, shippedExtensionManager } from './eg-fixture';
+import { egGatewayClass, shippedExtensionManager, readyCondition } from './eg-fixture';
 import { createWithStatus } from '../../support/objects';
 
 const group = 'gateway.tailscale.com';
 const version = 'v1alpha1';
 const gatewayApi = 'gateway.networking.k8s.io';
-const ready = {
-  type: 'Ready',
-  status: 'True',
-  reason: 'Ready',
-  message: '',
-  lastTransitionTime: '2026-01-01T00:00:00Z',
-};
 
 const streamKinds = [
   { kind: 'TCPRoute', prefix: 'tcproute', listener: 'tcp' },
@@ -82,7 +75,7 @@ describe('Envoy Gateway v1.9 (real, standalone): TCPRoute, TLSRoute and UDPRoute
         spec: { tailnet: 'corp', tags: ['tag:db'], connectionType: 'egress', ports: [{ port: 8080 }] },
       },
       {
-        conditions: [ready],
+        conditions: [readyCondition],
         devices: [
           { hostname: 'db-ep-0', statefulSetPod: 'db-ep-0', tailscaleIPs: ['100.64.0.20'], online: true },
         ],
@@ -100,7 +93,7 @@ describe('Envoy Gateway v1.9 (real, standalone): TCPRoute, TLSRoute and UDPRoute
       },
     };
     await createWithStatus(kc, namespace, 'tailscaleservices', services, {
-      conditions: [ready],
+      conditions: [readyCondition],
       vipService: { name: 'svc:db', addresses: ['100.100.7.2'] },
       selectedEndpoints: [{ name: 'db-ep', ready: true }],
     });
@@ -117,7 +110,7 @@ describe('Envoy Gateway v1.9 (real, standalone): TCPRoute, TLSRoute and UDPRoute
         spec: { gatewayRef: { name: 'eg' }, tailnets: ['corp'] },
       },
       {
-        conditions: [ready],
+        conditions: [readyCondition],
         routes: [
           { kind: 'HTTPRoute', namespace, name: 'web', backends },
           ...streamKinds.map(({ kind, prefix }) => ({ kind, namespace, name: routeName(prefix), backends })),

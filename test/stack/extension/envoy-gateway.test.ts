@@ -28,17 +28,16 @@ import { eventually } from '../../support/eventually';
 import { createTestNamespace, stackInfo, testKubeConfig } from '../../support/stack';
 import { clusterTypeUrl, readPublished, secretTypeUrl } from './ads-reader';
 import { conditionsOf, loggedStatuses } from './eg-log';
-import { egGatewayClass, publishedClusters, shippedExtensionManager, socketAddresses } from './eg-fixture';
+import {
+  egGatewayClass,
+  publishedClusters,
+  shippedExtensionManager,
+  socketAddresses,
+  readyCondition,
+} from './eg-fixture';
 
 const group = 'gateway.tailscale.com';
 const version = 'v1alpha1';
-const ready = {
-  type: 'Ready',
-  status: 'True',
-  reason: 'Ready',
-  message: '',
-  lastTransitionTime: '2026-01-01T00:00:00Z',
-};
 
 // Where the simulated proxy pod of `db` runs and the container port its egress entry was given.
 const egressPodIP = '10.244.9.10';
@@ -97,7 +96,7 @@ describe('Envoy Gateway v1.9 (real, standalone) calls the extension server', () 
       body: {
         ...ep,
         status: {
-          conditions: [ready],
+          conditions: [readyCondition],
           devices: [
             { hostname: 'web-ep-0', statefulSetPod: 'web-ep-0', tailscaleIPs: ['100.64.0.10'], online: true },
           ],
@@ -140,7 +139,7 @@ describe('Envoy Gateway v1.9 (real, standalone) calls the extension server', () 
       body: {
         ...db,
         status: {
-          conditions: [ready],
+          conditions: [readyCondition],
           egress: {
             configMap: 'db-proxies',
             namespace,
@@ -193,7 +192,7 @@ describe('Envoy Gateway v1.9 (real, standalone) calls the extension server', () 
       body: {
         ...svc,
         status: {
-          conditions: [ready],
+          conditions: [readyCondition],
           vipService: { name: 'svc:web', addresses: ['100.100.7.1'] },
           selectedEndpoints: [{ name: 'web-ep', ready: true }],
         },
