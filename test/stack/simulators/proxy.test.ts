@@ -142,6 +142,8 @@ describe('proxy simulator: plays tailscaled and the StatefulSet controller for o
     });
     expect(s.reissue_authkey).toBe(key);
     expect(s.device_id).toBeUndefined();
+    // The pass that wrote the request counts the refusal when it returns, after the Secret write.
+    await proxies.idle();
     expect(proxies.stats.rejectedKeys).toBeGreaterThan(rejectedBefore);
   });
 
