@@ -1,5 +1,3 @@
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { TailscaleServices } from '../../../api/v1alpha1';
 import { getVipService, putVipService } from '../../../activities/tailscale/vip-services';
@@ -9,69 +7,34 @@ import { sweeperWorkflowId } from '../../../workflows/ids';
 import { stopSweeperSignal } from '../../../workflows/messages';
 import { eventually } from '../../support/eventually';
 import { createServicesWithProxies } from '../../support/objects';
-import { instanceLabels, startOperator, type TestOperator } from '../../support/operator';
 import { recordHistory } from '../../support/record-history';
-import { createTestNamespace, temporalClient, testKubeConfig, uniqueName } from '../../support/stack';
-import { startTestTailnet, type TestTailnet } from '../../support/tailscale';
+import { useStackOperator } from '../../support/stack-operator';
+import { uniqueName } from '../../support/stack';
+import type { TestTailnet } from '../../support/tailscale';
 import { isConditionTrue } from '../../support/conditions';
 
 const group = 'gateway.tailscale.com';
 const version = 'v1alpha1';
 
 describe('the per-tailnet sweeper (a durable timer in the running operator)', () => {
-  let kc: KubeConfig;
-  let objects: CustomObjectsApi;
-  let operator: TestOperator;
-  let tailnet: TestTailnet;
-  let namespace: string;
-  let temporalConn: { client: Client; close(): Promise<void> };
-
-  beforeAll(async () => {
-    kc = testKubeConfig();
-    objects = kc.makeApiClient(CustomObjectsApi);
-    namespace = await createTestNamespace(kc, 'sweeper');
-    const instance = uniqueName('sweeper');
-    tailnet = await startTestTailnet({
-      kc,
-      namespace,
-      name: uniqueName('corp'),
-      labels: instanceLabels(instance),
-    });
-    operator = startOperator({
-      instance,
-      watchNamespaces: [namespace],
-      env: {
-        OPERATOR_ID: 'op-a',
-        CLUSTER_ID: 'east',
-        TAILSCALE_API_BASE_URL: tailnet.sim.url,
-        SWEEP_INTERVAL_SECONDS: '1',
-      },
-    });
-    temporalConn = await temporalClient();
-  });
-
-  afterAll(async () => {
-    await operator?.stop();
-    await temporalConn?.close();
-    await tailnet?.close();
-  });
+  const stack = useStackOperator({ name: 'sweeper', env: { SWEEP_INTERVAL_SECONDS: '1' } });
 
   /** A TailscaleServices object (with endpoints to select) once it is Ready: its VIP service exists. */
   const createReadyServices = async (name: string) => {
-    await createServicesWithProxies(kc, {
-      namespace,
+    await createServicesWithProxies(stack.kc, {
+      namespace: stack.namespace,
       name,
-      operatorLabels: operator.labels,
-      tailnet: tailnet.name,
+      operatorLabels: stack.operator.labels,
+      tailnet: stack.tailnet.name,
       vipService: { ports: ['tcp:443'], tags: ['tag:web'] },
     });
     await eventually(
       'Ready',
       async () => {
-        const svc = (await objects.getNamespacedCustomObject({
+        const svc = (await stack.objects.getNamespacedCustomObject({
           group,
           version,
-          namespace,
+          namespace: stack.namespace,
           plural: 'tailscaleservices',
           name,
         })) as TailscaleServices;
@@ -92,7 +55,7 @@ describe('the per-tailnet sweeper (a durable timer in the running operator)', ()
     eventually(
       'two more sweep passes',
       async () => {
-        const counts = await tailnet.sim.admin.requestCounts();
+        const counts = await stack.tailnet.sim.admin.requestCounts();
         return servicesLists(counts) >= lists + 2 ? counts : undefined;
       },
       { timeoutMs: 15_000 },
@@ -104,12 +67,12 @@ describe('the per-tailnet sweeper (a durable timer in the running operator)', ()
     await createReadyServices(name);
 
     // Another cluster's operator that died two hours ago, leaving its entry behind.
-    const current = await getVipService(tailnet.api, serviceName);
+    const current = await getVipService(stack.tailnet.api, serviceName);
     const registry = readRegistry(current?.annotations);
     if (!current || !registry) throw new Error('no registry on the created service');
     const twoHoursAgo = new Date(Date.now() - 2 * 3600_000).toISOString();
     const withGhost = attachConsumer(registry, 'gone/op-x', { routes: ['services/x/web'] }, twoHoursAgo);
-    await putVipService(tailnet.api, {
+    await putVipService(stack.tailnet.api, {
       ...current,
       annotations: writeRegistry(current.annotations, withGhost),
     });
@@ -118,13 +81,13 @@ describe('the per-tailnet sweeper (a durable timer in the running operator)', ()
       'stale consumer swept',
       async () => {
         const consumers =
-          readRegistry((await getVipService(tailnet.api, serviceName))?.annotations)?.consumers ?? {};
+          readRegistry((await getVipService(stack.tailnet.api, serviceName))?.annotations)?.consumers ?? {};
         return consumers['gone/op-x'] ? undefined : Object.keys(consumers);
       },
       { timeoutMs: 30_000 },
     ).then((consumers) => expect(consumers).toEqual(['east/op-a']));
 
-    await tailnet.sim.admin.resetRequestCounts();
+    await stack.tailnet.sim.admin.resetRequestCounts();
     // The quiet point: two sweep passes (one list of services each) have run since the reset.
     const counts = await sweptTwiceSince(0);
     expect(counts.writes).toBe(0);
@@ -134,7 +97,7 @@ describe('the per-tailnet sweeper (a durable timer in the running operator)', ()
     const name = uniqueName('refreshed');
     const serviceName = `svc:${name}`;
     await createReadyServices(name);
-    const current = await getVipService(tailnet.api, serviceName);
+    const current = await getVipService(stack.tailnet.api, serviceName);
     const registry = readRegistry(current?.annotations);
     const ours = registry?.consumers['east/op-a'];
     if (!current || !registry || !ours) throw new Error('no entry of ours on the created service');
@@ -143,9 +106,9 @@ describe('the per-tailnet sweeper (a durable timer in the running operator)', ()
 
     // Our entry as it would be 20 minutes after our last write: past the refresh threshold (half the
     // 30-minute staleness), still short of what peers would sweep.
-    const before = await tailnet.sim.admin.requestCounts();
+    const before = await stack.tailnet.sim.admin.requestCounts();
     const twentyMinutesAgo = new Date(Date.now() - 20 * 60_000).toISOString();
-    await putVipService(tailnet.api, {
+    await putVipService(stack.tailnet.api, {
       ...current,
       annotations: writeRegistry(
         current.annotations,
@@ -155,9 +118,8 @@ describe('the per-tailnet sweeper (a durable timer in the running operator)', ()
     const refreshed = await eventually(
       'own lastSeen refreshed',
       async () => {
-        const entry = readRegistry((await getVipService(tailnet.api, serviceName))?.annotations)?.consumers[
-          'east/op-a'
-        ];
+        const entry = readRegistry((await getVipService(stack.tailnet.api, serviceName))?.annotations)
+          ?.consumers['east/op-a'];
         return entry && entry.lastSeen !== twentyMinutesAgo ? entry : undefined;
       },
       { timeoutMs: 30_000 },
@@ -166,7 +128,7 @@ describe('the per-tailnet sweeper (a durable timer in the running operator)', ()
     expect(refreshed.routes).toEqual(ours.routes);
     // By the sweeper (its memo names the service), not by a re-attach. The PUT is visible before the
     // activity completes and the workflow task that upserts the memo runs, so the memo may lag a little.
-    const sweeper = temporalConn.client.workflow.getHandle(sweeperWorkflowId(tailnet.name));
+    const sweeper = stack.temporal.workflow.getHandle(sweeperWorkflowId(stack.tailnet.name));
     const lastRefreshed = async () =>
       ((await sweeper.describe()).memo as { lastSweep?: { refreshed?: string[] } } | undefined)?.lastSweep
         ?.refreshed;
@@ -181,18 +143,18 @@ describe('the per-tailnet sweeper (a durable timer in the running operator)', ()
     expect(refreshedBySweeper).toEqual([serviceName]);
 
     // Fresh again, later passes (one a second) leave it alone: one write in all besides ours.
-    const after = await sweptTwiceSince(servicesLists(await tailnet.sim.admin.requestCounts()));
+    const after = await sweptTwiceSince(servicesLists(await stack.tailnet.sim.admin.requestCounts()));
     const put = 'PUT /api/v2/tailnet/-/vip-services/{name}';
     expect(after.writes - before.writes).toBe(2);
     expect((after.routes[put] ?? 0) - (before.routes[put] ?? 0)).toBe(2);
     expect(
-      readRegistry((await getVipService(tailnet.api, serviceName))?.annotations)?.consumers['east/op-a']
+      readRegistry((await getVipService(stack.tailnet.api, serviceName))?.annotations)?.consumers['east/op-a']
         ?.lastSeen,
     ).toBe(refreshed.lastSeen);
   });
 
   it('stops on its signal, and its history replays deterministically under the current code', async () => {
-    const handle = temporalConn.client.workflow.getHandle(sweeperWorkflowId(tailnet.name));
+    const handle = stack.temporal.workflow.getHandle(sweeperWorkflowId(stack.tailnet.name));
     const passesOf = (history: Awaited<ReturnType<typeof handle.fetchHistory>>) =>
       (history.events ?? []).filter(
         (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'sweepVipServices',
@@ -207,7 +169,7 @@ describe('the per-tailnet sweeper (a durable timer in the running operator)', ()
     const history = await handle.fetchHistory();
     const { EventType } = temporal.api.enums.v1;
     expect(history.events?.at(-1)?.eventType).toBe(EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED);
-    const outcome = await replayHistory(history, sweeperWorkflowId(tailnet.name));
+    const outcome = await replayHistory(history, sweeperWorkflowId(stack.tailnet.name));
     expect(outcome.error).toBeUndefined();
     expect(outcome.ok).toBe(true);
     await recordHistory('sweeper', 'sweep-refresh-stop', handle);

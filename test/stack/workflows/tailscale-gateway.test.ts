@@ -2,8 +2,7 @@ import { handMadeConfigSecret } from '../../support/proxies';
 import type * as grpc from '@grpc/grpc-js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi, KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
-import type { Client } from '@temporalio/client';
+import { KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import type { Condition } from '../../../api/common';
 import type { TailscaleGateway, TailscaleServices } from '../../../api/v1alpha1';
 import { createAuthKey } from '../../../activities/tailscale/keys';
@@ -20,17 +19,12 @@ import { gatewayWorkflowId } from '../../../workflows/ids';
 import { egCustomBackendCluster, extensionResource } from '../../extension/fixtures';
 import { callHook, hookClient } from '../../extension/grpc-client';
 import { eventually } from '../../support/eventually';
-import { instanceLabels, startOperator, type TestOperator } from '../../support/operator';
+import { instanceLabels, startOperator } from '../../support/operator';
 import { createTailscaleGateway } from '../../support/objects';
 import { recordHistory } from '../../support/record-history';
-import {
-  createTestNamespace,
-  stackInfo,
-  temporalClient,
-  testKubeConfig,
-  uniqueName,
-} from '../../support/stack';
-import { startTestTailnet, type TestTailnet } from '../../support/tailscale';
+import { useStackOperator } from '../../support/stack-operator';
+import { createTestNamespace, stackInfo, uniqueName } from '../../support/stack';
+import { startTestTailnet } from '../../support/tailscale';
 import { expectCondition, isConditionTrue } from '../../support/conditions';
 
 const group = 'gateway.tailscale.com';
@@ -46,48 +40,13 @@ const routePlural = {
 type RouteKind = keyof typeof routePlural;
 
 describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backends, and routes published as VIP services', () => {
-  let kc: KubeConfig;
-  let objects: CustomObjectsApi;
-  let core: CoreV1Api;
-  let operator: TestOperator;
-  let tailnet: TestTailnet;
-  let temporalConn: { client: Client; close(): Promise<void> };
-  let namespace: string;
-  /** A second watched namespace, for routes attached across namespaces. */
-  let routesNamespace: string;
-
-  beforeAll(async () => {
-    kc = testKubeConfig();
-    objects = kc.makeApiClient(CustomObjectsApi);
-    core = kc.makeApiClient(CoreV1Api);
-    namespace = await createTestNamespace(kc, 'gateway');
-    routesNamespace = await createTestNamespace(kc, 'gateway-routes');
-    const instance = uniqueName('gateway');
-    tailnet = await startTestTailnet({
-      kc,
-      namespace,
-      name: uniqueName('corp'),
-      labels: instanceLabels(instance),
-    });
-    operator = startOperator({
-      instance,
-      watchNamespaces: [namespace, routesNamespace],
-      env: { OPERATOR_ID: 'op-a', CLUSTER_ID: 'east', TAILSCALE_API_BASE_URL: tailnet.sim.url },
-    });
-    temporalConn = await temporalClient();
-  });
-
-  afterAll(async () => {
-    await operator?.stop();
-    await temporalConn?.close();
-    await tailnet?.close();
-  });
+  const stack = useStackOperator({ name: 'gateway', moreNamespaces: ['routes'] });
 
   const createGateway = (name: string, listeners: Record<string, unknown>[]) =>
-    objects.createNamespacedCustomObject({
+    stack.objects.createNamespacedCustomObject({
       group: gatewayApi,
       version: 'v1',
-      namespace,
+      namespace: stack.namespace,
       plural: 'gateways',
       body: {
         apiVersion: `${gatewayApi}/v1`,
@@ -103,9 +62,9 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
     name: string,
     spec: Record<string, unknown>,
     labels: Record<string, string> = {},
-    routeNamespace = namespace,
+    routeNamespace = stack.namespace,
   ) =>
-    objects.createNamespacedCustomObject({
+    stack.objects.createNamespacedCustomObject({
       group: gatewayApi,
       version: 'v1',
       namespace: routeNamespace,
@@ -114,10 +73,10 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
     });
 
   const deleteRoute = (kind: RouteKind, name: string) =>
-    objects.deleteNamespacedCustomObject({
+    stack.objects.deleteNamespacedCustomObject({
       group: gatewayApi,
       version: 'v1',
-      namespace,
+      namespace: stack.namespace,
       plural: routePlural[kind],
       name,
     });
@@ -129,13 +88,18 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
   });
 
   const createOurGateway = (name: string, spec: Record<string, unknown>) =>
-    createTailscaleGateway(kc, { namespace, name, labels: operator.labels, spec });
+    createTailscaleGateway(stack.kc, {
+      namespace: stack.namespace,
+      name,
+      labels: stack.operator.labels,
+      spec,
+    });
 
   const getTailscaleGateway = async (name: string) =>
-    (await objects.getNamespacedCustomObject({
+    (await stack.objects.getNamespacedCustomObject({
       group,
       version,
-      namespace,
+      namespace: stack.namespace,
       plural: 'tailscalegateways',
       name,
     })) as TailscaleGateway;
@@ -170,34 +134,37 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
 
   /** A TailscaleServices the services workflow makes Ready: endpoints + their config Secret, then the object. */
   const createReadyServices = async (name: string, serviceName: string) => {
-    await objects.createNamespacedCustomObject({
+    await stack.objects.createNamespacedCustomObject({
       group,
       version,
-      namespace,
+      namespace: stack.namespace,
       plural: 'tailscaleendpoints',
       body: {
         apiVersion: `${group}/${version}`,
         kind: 'TailscaleEndpoints',
         metadata: { name: `${name}-proxies`, labels: { app: name } },
-        spec: { tailnet: tailnet.name, tags: ['tag:k8s'], proxy: { replicas: 1 } },
+        spec: { tailnet: stack.tailnet.name, tags: ['tag:k8s'], proxy: { replicas: 1 } },
       },
     });
-    const configSecret = handMadeConfigSecret({ namespace, name: `${name}-proxies` }, 0, {
+    const configSecret = handMadeConfigSecret({ namespace: stack.namespace, name: `${name}-proxies` }, 0, {
       Version: 'alpha0',
       AdvertiseServices: [],
     });
-    await core.createNamespacedSecret({ namespace: configSecret.metadata!.namespace!, body: configSecret });
-    await objects.createNamespacedCustomObject({
+    await stack.core.createNamespacedSecret({
+      namespace: configSecret.metadata!.namespace!,
+      body: configSecret,
+    });
+    await stack.objects.createNamespacedCustomObject({
       group,
       version,
-      namespace,
+      namespace: stack.namespace,
       plural: 'tailscaleservices',
       body: {
         apiVersion: `${group}/${version}`,
         kind: 'TailscaleServices',
-        metadata: { name, labels: operator.labels },
+        metadata: { name, labels: stack.operator.labels },
         spec: {
-          tailnet: tailnet.name,
+          tailnet: stack.tailnet.name,
           selector: { matchLabels: { app: name } },
           vipService: { name: serviceName, ports: ['tcp:80'], tags: ['tag:web'] },
         },
@@ -206,10 +173,10 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
     return eventually(
       `${name} Ready`,
       async () => {
-        const svc = (await objects.getNamespacedCustomObject({
+        const svc = (await stack.objects.getNamespacedCustomObject({
           group,
           version,
-          namespace,
+          namespace: stack.namespace,
           plural: 'tailscaleservices',
           name,
         })) as TailscaleServices;
@@ -229,7 +196,7 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
       { name: 'db', port: 5432, protocol: 'TCP' },
     ]);
     const tsgw = uniqueName('tsgw');
-    await createOurGateway(tsgw, { gatewayRef: { name: gw }, tailnets: [tailnet.name] });
+    await createOurGateway(tsgw, { gatewayRef: { name: gw }, tailnets: [stack.tailnet.name] });
 
     const empty = await statusWhere(
       tsgw,
@@ -280,11 +247,11 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
     expect(mapped.status?.routes).toEqual([
       {
         kind: 'HTTPRoute',
-        namespace,
+        namespace: stack.namespace,
         name: route,
         backends: [{ kind: 'TailscaleServices', name: web, vipService: webService, ready: true }],
       },
-      { kind: 'GRPCRoute', namespace, name: grpc, backends: [] },
+      { kind: 'GRPCRoute', namespace: stack.namespace, name: grpc, backends: [] },
     ]);
     expectCondition(mapped, 'Ready', { status: 'True', reason: 'Ready' });
     expect(conditionOf(mapped, 'Ready')?.observedGeneration).toBe(1);
@@ -303,7 +270,7 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
     const servicesReady = conditionOf(broken, 'ServicesReady');
     expect(servicesReady?.status).toBe('False');
     expect(servicesReady?.message).toContain(
-      `TCPRoute ${namespace}/${db} spec.rules[0].backendRefs[0]: TailscaleServices ${namespace}/no-such-backend does not exist`,
+      `TCPRoute ${stack.namespace}/${db} spec.rules[0].backendRefs[0]: TailscaleServices ${stack.namespace}/no-such-backend does not exist`,
     );
     expectCondition(broken, 'Ready', { status: 'False', reason: 'BackendNotFound' });
     expect(broken.status?.routes?.map((r) => `${r.kind}/${r.name}`)).toEqual([
@@ -317,12 +284,12 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
     const index = new BackendIndex();
     const logger = createLogger({ level: 'warn' });
     const feed = new IndexFeed({
-      kc,
+      kc: stack.kc,
       index,
       logger,
       clusterDomain: 'cluster.local',
       resyncIntervalMs: 60_000,
-      namespaces: [namespace],
+      namespaces: [stack.namespace],
       coalesceMs: 5,
     });
     const server = createExtensionServer({
@@ -344,23 +311,23 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
       client = hookClient(await listen(server, '127.0.0.1:0'));
       await eventually('index loaded', () => Promise.resolve(index.loaded ? true : undefined));
       const mapping = broken.status?.routes?.[0]?.backends?.[0];
-      const backend = index.current().backend('TailscaleServices', namespace, mapping?.name ?? '');
+      const backend = index.current().backend('TailscaleServices', stack.namespace, mapping?.name ?? '');
       expect(`svc:${backend?.serviceName}`).toBe(mapping?.vipService);
       expect(
         index
           .current()
-          .gatewayBindings(namespace, gw)
+          .gatewayBindings(stack.namespace, gw)
           .map((b) => b.name),
       ).toEqual([tsgw]);
 
       const request = rpcCodecs.PostClusterModify.request.encode({
-        cluster: egCustomBackendCluster(`httproute/${namespace}/${route}/rule/0`),
+        cluster: egCustomBackendCluster(`httproute/${stack.namespace}/${route}/rule/0`),
         postClusterContext: {
           backendExtensionResources: [
             extensionResource({
               apiVersion: `${group}/${version}`,
               kind: 'TailscaleServices',
-              metadata: { name: web, namespace },
+              metadata: { name: web, namespace: stack.namespace },
             }),
           ],
         },
@@ -409,7 +376,7 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
     const tsgwB = uniqueName('tsgw-b');
     await createOurGateway(tsgwA, {
       gatewayRef: { name: gwA },
-      tailnets: [tailnet.name],
+      tailnets: [stack.tailnet.name],
       publish: [
         { route: { name: routeA }, vipService: { name: shared, tags: ['tag:gw'] } },
         { routeSelector: { matchLabels: { tailnet: 'yes' } }, vipService: { tags: ['tag:gw'] } },
@@ -418,7 +385,11 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
     await createOurGateway(tsgwB, {
       gatewayRef: { name: gwB },
       publish: [
-        { route: { name: routeB }, tailnet: tailnet.name, vipService: { name: shared, tags: ['tag:gw'] } },
+        {
+          route: { name: routeB },
+          tailnet: stack.tailnet.name,
+          vipService: { name: shared, tags: ['tag:gw'] },
+        },
       ],
     });
 
@@ -435,36 +406,36 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
 
     // A proxy serving them comes up (tag:k8s, approved for tag:gw services by the test tailnet's policy).
     const ownService = `svc:${labelled}`;
-    const hostKey = await createAuthKey(tailnet.api, { preauthorized: true, tags: ['tag:k8s'] });
-    const host = await tailnet.sim.admin.registerDevice({
+    const hostKey = await createAuthKey(stack.tailnet.api, { preauthorized: true, tags: ['tag:k8s'] });
+    const host = await stack.tailnet.sim.admin.registerDevice({
       authKey: hostKey.key,
       hostname: uniqueName('gw-host'),
     });
-    await tailnet.sim.admin.advertiseServices({ nodeId: host.nodeId, services: [shared, ownService] });
+    await stack.tailnet.sim.admin.advertiseServices({ nodeId: host.nodeId, services: [shared, ownService] });
 
     const readyA = await statusWhere(tsgwA, 'A Ready', (g) => conditionOf(g, 'Ready')?.status === 'True');
     await statusWhere(tsgwB, 'B Ready', (g) => conditionOf(g, 'Ready')?.status === 'True');
-    const services = await listVipServices(tailnet.api);
+    const services = await listVipServices(stack.tailnet.api);
     expect(services.filter((s) => s.name === shared)).toHaveLength(1);
-    const stored = await getVipService(tailnet.api, shared);
+    const stored = await getVipService(stack.tailnet.api, shared);
     expect(stored).toMatchObject({ ports: ['tcp:8080'], tags: ['tag:gw'] });
     expect(readRegistry(stored?.annotations)?.consumers['east/op-a']?.routes).toEqual(
       [
-        `gateway/${namespace}/${tsgwA}/HTTPRoute/${namespace}/${routeA}`,
-        `gateway/${namespace}/${tsgwB}/HTTPRoute/${namespace}/${routeB}`,
+        `gateway/${stack.namespace}/${tsgwA}/HTTPRoute/${stack.namespace}/${routeA}`,
+        `gateway/${stack.namespace}/${tsgwB}/HTTPRoute/${stack.namespace}/${routeB}`,
       ].sort(),
     );
-    expect(await getVipService(tailnet.api, ownService)).toMatchObject({
+    expect(await getVipService(stack.tailnet.api, ownService)).toMatchObject({
       name: ownService,
       ports: ['tcp:8080'],
     });
 
     const publishedA = Object.fromEntries((readyA.status?.routes ?? []).map((r) => [r.name, r.published]));
     expect(publishedA[routeA]).toEqual({
-      tailnet: tailnet.name,
+      tailnet: stack.tailnet.name,
       vipService: shared,
       addresses: stored?.addrs,
-      dnsName: `${shared.slice(4)}.${tailnet.dnsSuffix}`,
+      dnsName: `${shared.slice(4)}.${stack.tailnet.dnsSuffix}`,
     });
     expect(publishedA[labelled]?.vipService).toBe(ownService);
     expect(conditionOf(readyA, 'ServicesReady')?.message).toContain('2 VIP service(s) published');
@@ -474,7 +445,7 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
     await eventually(
       'A detached from the shared service',
       async () => {
-        const routes = readRegistry((await getVipService(tailnet.api, shared))?.annotations)?.consumers[
+        const routes = readRegistry((await getVipService(stack.tailnet.api, shared))?.annotations)?.consumers[
           'east/op-a'
         ]?.routes;
         return routes?.length === 1 ? routes : undefined;
@@ -482,8 +453,9 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
       { timeoutMs: 60_000 },
     );
     expect(
-      readRegistry((await getVipService(tailnet.api, shared))?.annotations)?.consumers['east/op-a']?.routes,
-    ).toEqual([`gateway/${namespace}/${tsgwB}/HTTPRoute/${namespace}/${routeB}`]);
+      readRegistry((await getVipService(stack.tailnet.api, shared))?.annotations)?.consumers['east/op-a']
+        ?.routes,
+    ).toEqual([`gateway/${stack.namespace}/${tsgwB}/HTTPRoute/${stack.namespace}/${routeB}`]);
     await statusWhere(
       tsgwA,
       'A forgot the route',
@@ -491,29 +463,29 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
     );
 
     // B is deleted: its finalizer holds it until it left; the shared service had no other consumer.
-    await objects.deleteNamespacedCustomObject({
+    await stack.objects.deleteNamespacedCustomObject({
       group,
       version,
-      namespace,
+      namespace: stack.namespace,
       plural: 'tailscalegateways',
       name: tsgwB,
     });
     await gone('B gone', () => getTailscaleGateway(tsgwB));
-    expect(await getVipService(tailnet.api, shared)).toBeNull();
-    expect(await getVipService(tailnet.api, ownService)).not.toBeNull();
+    expect(await getVipService(stack.tailnet.api, shared)).toBeNull();
+    expect(await getVipService(stack.tailnet.api, ownService)).not.toBeNull();
 
-    await objects.deleteNamespacedCustomObject({
+    await stack.objects.deleteNamespacedCustomObject({
       group,
       version,
-      namespace,
+      namespace: stack.namespace,
       plural: 'tailscalegateways',
       name: tsgwA,
     });
     await gone('A gone', () => getTailscaleGateway(tsgwA));
-    expect(await getVipService(tailnet.api, ownService)).toBeNull();
+    expect(await getVipService(stack.tailnet.api, ownService)).toBeNull();
 
     for (const name of [tsgwA, tsgwB]) {
-      const handle = temporalConn.client.workflow.getHandle(gatewayWorkflowId(namespace, name));
+      const handle = stack.temporal.workflow.getHandle(gatewayWorkflowId(stack.namespace, name));
       await eventually('gateway workflow completed', async () =>
         (await handle.describe()).status.name === 'COMPLETED' ? true : undefined,
       );
@@ -521,7 +493,7 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
     await recordHistory(
       'tailscale-gateway',
       'publish-detach-delete',
-      temporalConn.client.workflow.getHandle(gatewayWorkflowId(namespace, tsgwA)),
+      stack.temporal.workflow.getHandle(gatewayWorkflowId(stack.namespace, tsgwA)),
     );
   }, 240_000);
 
@@ -535,7 +507,7 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
       { name: 'udp', port: 53, protocol: 'UDP' },
     ]);
     const tsgw = uniqueName('tsgw-l4');
-    await createOurGateway(tsgw, { gatewayRef: { name: gw }, tailnets: [tailnet.name] });
+    await createOurGateway(tsgw, { gatewayRef: { name: gw }, tailnets: [stack.tailnet.name] });
     await statusWhere(tsgw, 'Ready without routes', (g) => conditionOf(g, 'Ready')?.status === 'True');
 
     // Created after the TailscaleGateway: the TLSRoute and UDPRoute watchers must re-trigger its workflow.
@@ -564,8 +536,8 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
     );
     const backends = [{ kind: 'TailscaleServices', name: dns, vipService: dnsService, ready: true }];
     expect([...(mapped.status?.routes ?? [])].sort((a, b) => a.kind.localeCompare(b.kind))).toEqual([
-      { kind: 'TLSRoute', namespace, name: tls, backends },
-      { kind: 'UDPRoute', namespace, name: udp, backends },
+      { kind: 'TLSRoute', namespace: stack.namespace, name: tls, backends },
+      { kind: 'UDPRoute', namespace: stack.namespace, name: udp, backends },
     ]);
     expectCondition(mapped, 'ServicesReady', { status: 'True', reason: 'ServicesReady' });
 
@@ -582,7 +554,7 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
     const missing = uniqueName('tsgw-missing');
     await createOurGateway(missing, {
       gatewayRef: { name: 'no-such-gateway' },
-      tailnets: [tailnet.name],
+      tailnets: [stack.tailnet.name],
     });
     const notFound = await statusWhere(
       missing,
@@ -590,7 +562,7 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
       (g) => conditionOf(g, 'Ready')?.reason === 'GatewayNotFound',
     );
     expect(conditionOf(notFound, 'Ready')?.message).toBe(
-      `spec.gatewayRef: Gateway ${namespace}/no-such-gateway does not exist`,
+      `spec.gatewayRef: Gateway ${stack.namespace}/no-such-gateway does not exist`,
     );
 
     const gw = uniqueName('eg-c');
@@ -598,7 +570,7 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
     const unattached = uniqueName('tsgw-unattached');
     await createOurGateway(unattached, {
       gatewayRef: { name: gw },
-      tailnets: [tailnet.name],
+      tailnets: [stack.tailnet.name],
       publish: [{ route: { name: 'not-a-route' }, vipService: { tags: ['tag:gw'] } }],
     });
     const problem = await statusWhere(
@@ -607,7 +579,7 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
       (g) => conditionOf(g, 'ServicesReady')?.reason === 'PublishedRouteNotAttached',
     );
     expect(conditionOf(problem, 'ServicesReady')?.message).toContain(
-      `spec.publish[0].route: HTTPRoute ${namespace}/not-a-route is not attached to the Gateway`,
+      `spec.publish[0].route: HTTPRoute ${stack.namespace}/not-a-route is not attached to the Gateway`,
     );
     expectCondition(problem, 'Ready', {
       status: 'False',
@@ -627,7 +599,13 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
     expect(conditionOf(noTailnet, 'Ready')?.message).toContain(
       `spec.tailnets[0]: TailscaleTailnet ${laterTailnet} does not exist`,
     );
-    await startTestTailnet({ kc, namespace, name: laterTailnet, labels: operator.labels, sim: tailnet.sim });
+    await startTestTailnet({
+      kc: stack.kc,
+      namespace: stack.namespace,
+      name: laterTailnet,
+      labels: stack.operator.labels,
+      sim: stack.tailnet.sim,
+    });
     await statusWhere(
       waiting,
       'Ready once the tailnet is',
@@ -637,8 +615,8 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
 
   it("follows Gateway API's cross-namespace rules: a listener's namespace selector admits routes, a ReferenceGrant permits backends", async () => {
     const team = uniqueName('team');
-    await core.patchNamespace({
-      name: routesNamespace,
+    await stack.core.patchNamespace({
+      name: stack.moreNamespaces.routes,
       body: [{ op: 'add', path: '/metadata/labels', value: { team } }],
     });
     const gw = uniqueName('eg-shared');
@@ -656,11 +634,17 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
         'HTTPRoute',
         name,
         {
-          parentRefs: [{ name: gw, namespace, sectionName }],
-          rules: [{ backendRefs: [{ group, kind: 'TailscaleServices', name: 'cross-backend', namespace }] }],
+          parentRefs: [{ name: gw, namespace: stack.namespace, sectionName }],
+          rules: [
+            {
+              backendRefs: [
+                { group, kind: 'TailscaleServices', name: 'cross-backend', namespace: stack.namespace },
+              ],
+            },
+          ],
         },
         {},
-        routesNamespace,
+        stack.moreNamespaces.routes,
       );
     const admitted = uniqueName('admitted');
     const refused = uniqueName('refused');
@@ -677,38 +661,40 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
     expect(notPermitted.status?.routes).toEqual([
       {
         kind: 'HTTPRoute',
-        namespace: routesNamespace,
+        namespace: stack.moreNamespaces.routes,
         name: admitted,
-        backends: [{ kind: 'TailscaleServices', name: 'cross-backend', namespace, ready: false }],
+        backends: [
+          { kind: 'TailscaleServices', name: 'cross-backend', namespace: stack.namespace, ready: false },
+        ],
       },
     ]);
     expect(conditionOf(notPermitted, 'ServicesReady')?.message).toContain(
-      `HTTPRoute ${routesNamespace}/${admitted} spec.rules[0].backendRefs[0]: TailscaleServices ${namespace}/cross-backend is in another namespace and no ReferenceGrant there allows HTTPRoutes from ${routesNamespace}`,
+      `HTTPRoute ${stack.moreNamespaces.routes}/${admitted} spec.rules[0].backendRefs[0]: TailscaleServices ${stack.namespace}/cross-backend is in another namespace and no ReferenceGrant there allows HTTPRoutes from ${stack.moreNamespaces.routes}`,
     );
 
-    await objects.createNamespacedCustomObject({
+    await stack.objects.createNamespacedCustomObject({
       group: gatewayApi,
       version: 'v1beta1',
-      namespace,
+      namespace: stack.namespace,
       plural: 'referencegrants',
       body: {
         apiVersion: `${gatewayApi}/v1beta1`,
         kind: 'ReferenceGrant',
         metadata: { name: uniqueName('grant') },
         spec: {
-          from: [{ group: gatewayApi, kind: 'HTTPRoute', namespace: routesNamespace }],
+          from: [{ group: gatewayApi, kind: 'HTTPRoute', namespace: stack.moreNamespaces.routes }],
           to: [{ group, kind: 'TailscaleServices' }],
         },
       },
     });
     // ReferenceGrants are not watched: a spec change of the TailscaleGateway re-resolves.
-    await objects.patchNamespacedCustomObject({
+    await stack.objects.patchNamespacedCustomObject({
       group,
       version,
-      namespace,
+      namespace: stack.namespace,
       plural: 'tailscalegateways',
       name: tsgw,
-      body: [{ op: 'add', path: '/spec/tailnets', value: [tailnet.name] }],
+      body: [{ op: 'add', path: '/spec/tailnets', value: [stack.tailnet.name] }],
     });
     const permitted = await statusWhere(
       tsgw,
@@ -716,12 +702,12 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
       (g) => conditionOf(g, 'ServicesReady')?.reason === 'BackendNotFound',
     );
     expect(conditionOf(permitted, 'ServicesReady')?.message).toContain(
-      `TailscaleServices ${namespace}/cross-backend does not exist`,
+      `TailscaleServices ${stack.namespace}/cross-backend does not exist`,
     );
   });
 
   it('reads nothing outside the watched namespaces: routes there are not attached, backends and Gateways there are reported', async () => {
-    const unwatched = await createTestNamespace(kc, 'gateway-unwatched');
+    const unwatched = await createTestNamespace(stack.kc, 'gateway-unwatched');
     const gw = uniqueName('eg-open');
     await createGateway(gw, [
       { name: 'http', port: 80, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'All' } } },
@@ -731,7 +717,7 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
         'HTTPRoute',
         name,
         {
-          parentRefs: [{ name: gw, namespace }],
+          parentRefs: [{ name: gw, namespace: stack.namespace }],
           rules: [
             {
               backendRefs: [
@@ -746,7 +732,7 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
     const outside = uniqueName('outside');
     const inside = uniqueName('inside');
     await routeIn(unwatched, outside, unwatched); // admitted by the listener, but not ours to read
-    await routeIn(namespace, inside, unwatched); // ours, pointing at a backend we may not read
+    await routeIn(stack.namespace, inside, unwatched); // ours, pointing at a backend we may not read
 
     const tsgw = uniqueName('tsgw-open');
     await createOurGateway(tsgw, { gatewayRef: { name: gw } });
@@ -756,10 +742,10 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
       (g) => conditionOf(g, 'ServicesReady')?.reason === 'NamespaceNotWatched',
     );
     expect(reported.status?.routes?.map((r) => `${r.namespace}/${r.name}`)).toEqual([
-      `${namespace}/${inside}`,
+      `${stack.namespace}/${inside}`,
     ]);
     expect(conditionOf(reported, 'ServicesReady')?.message).toContain(
-      `HTTPRoute ${namespace}/${inside} spec.rules[0].backendRefs[0]: TailscaleServices ${unwatched}/far-backend: namespace ${unwatched} is not one this operator watches`,
+      `HTTPRoute ${stack.namespace}/${inside} spec.rules[0].backendRefs[0]: TailscaleServices ${unwatched}/far-backend: namespace ${unwatched} is not one this operator watches`,
     );
 
     const elsewhere = uniqueName('tsgw-elsewhere');
@@ -776,9 +762,12 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
 
   it('reports Forbidden as a condition when the operator may not read Gateway API objects', async () => {
     // A second operator whose ServiceAccount may do everything except read gateway.networking.k8s.io.
-    const rbac = kc.makeApiClient(RbacAuthorizationV1Api);
+    const rbac = stack.kc.makeApiClient(RbacAuthorizationV1Api);
     const account = uniqueName('limited');
-    await core.createNamespacedServiceAccount({ namespace, body: { metadata: { name: account } } });
+    await stack.core.createNamespacedServiceAccount({
+      namespace: stack.namespace,
+      body: { metadata: { name: account } },
+    });
     await rbac.createClusterRole({
       body: {
         metadata: { name: account },
@@ -792,17 +781,17 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
       body: {
         metadata: { name: account },
         roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: account },
-        subjects: [{ kind: 'ServiceAccount', name: account, namespace }],
+        subjects: [{ kind: 'ServiceAccount', name: account, namespace: stack.namespace }],
       },
     });
-    const token = await core.createNamespacedServiceAccountToken({
-      namespace,
+    const token = await stack.core.createNamespacedServiceAccountToken({
+      namespace: stack.namespace,
       name: account,
       body: { spec: { audiences: [], expirationSeconds: 3600 } },
     });
     const limited = new KubeConfig();
     limited.loadFromClusterAndUser(
-      { name: 'test', server: kc.getCurrentCluster()?.server ?? '', skipTLSVerify: true },
+      { name: 'test', server: stack.kc.getCurrentCluster()?.server ?? '', skipTLSVerify: true },
       { name: account, token: token.status?.token },
     );
     const kubeconfigPath = join(stackInfo().dir, `${account}.kubeconfig`);
@@ -810,18 +799,18 @@ describe('TailscaleGateway: routes attached to a Gateway, their Tailscale backen
     const instance = uniqueName('limited-op');
     const limitedOperator = startOperator({
       instance,
-      watchNamespaces: [namespace],
+      watchNamespaces: [stack.namespace],
       env: {
         KUBECONFIG: kubeconfigPath,
         OPERATOR_ID: 'op-limited',
         CLUSTER_ID: 'east',
-        TAILSCALE_API_BASE_URL: tailnet.sim.url,
+        TAILSCALE_API_BASE_URL: stack.tailnet.sim.url,
       },
     });
     try {
       const name = uniqueName('tsgw-forbidden');
-      await createTailscaleGateway(kc, {
-        namespace,
+      await createTailscaleGateway(stack.kc, {
+        namespace: stack.namespace,
         name,
         labels: instanceLabels(instance),
         spec: { gatewayRef: { name: 'eg' } },

@@ -1,5 +1,4 @@
-import { CoreV1Api, CustomObjectsApi, type KubeConfig, type V1ServicePort } from '@kubernetes/client-node';
-import type { Client } from '@temporalio/client';
+import type { V1ServicePort } from '@kubernetes/client-node';
 import type { TailscaleServices } from '../../../api/v1alpha1';
 import { serveConfigKey } from '../../../activities/specs/proxy-group';
 import { servicesWorkflowId } from '../../../workflows/ids';
@@ -11,68 +10,41 @@ import {
   createTailscaleServices,
   waitUntilGone,
 } from '../../support/objects';
-import { instanceLabels, startOperator, type TestOperator } from '../../support/operator';
 import { recordHistory } from '../../support/record-history';
-import { createTestNamespace, temporalClient, testKubeConfig, uniqueName } from '../../support/stack';
+import { useStackOperator } from '../../support/stack-operator';
+import { uniqueName } from '../../support/stack';
 import { checkTailscaleConfig } from '../../support/tailscale-config-check';
-import { startTestTailnet, type TestTailnet } from '../../support/tailscale';
 import { conditionOf } from '../../support/conditions';
 
 const group = 'gateway.tailscale.com';
 const version = 'v1alpha1';
 
 describe('TailscaleServices spec.backend: the serve config the proxies read', () => {
-  let kc: KubeConfig;
-  let objects: CustomObjectsApi;
-  let core: CoreV1Api;
-  let operator: TestOperator;
-  let tailnet: TestTailnet;
-  let temporalConn: { client: Client; close(): Promise<void> };
-  let namespace: string;
-
-  beforeAll(async () => {
-    kc = testKubeConfig();
-    objects = kc.makeApiClient(CustomObjectsApi);
-    core = kc.makeApiClient(CoreV1Api);
-    namespace = await createTestNamespace(kc, 'svc-backend');
-    const instance = uniqueName('svc-backend');
-    tailnet = await startTestTailnet({
-      kc,
-      namespace,
-      name: uniqueName('corp'),
-      labels: instanceLabels(instance),
-    });
-    operator = startOperator({
-      instance,
-      watchNamespaces: [namespace],
-      env: { OPERATOR_ID: 'op-a', CLUSTER_ID: 'east', TAILSCALE_API_BASE_URL: tailnet.sim.url },
-    });
-    temporalConn = await temporalClient();
-  });
-
-  afterAll(async () => {
-    await operator?.stop();
-    await temporalConn?.close();
-    await tailnet?.close();
-  });
+  const stack = useStackOperator({ name: 'svc-backend' });
 
   const createServices = (name: string, spec: Record<string, unknown>) =>
-    createTailscaleServices(kc, {
-      namespace,
+    createTailscaleServices(stack.kc, {
+      namespace: stack.namespace,
       name,
-      labels: operator.labels,
-      spec: { tailnet: tailnet.name, ...spec },
+      labels: stack.operator.labels,
+      spec: { tailnet: stack.tailnet.name, ...spec },
     });
   const getServices = async (name: string) =>
-    (await objects.getNamespacedCustomObject({
+    (await stack.objects.getNamespacedCustomObject({
       group,
       version,
-      namespace,
+      namespace: stack.namespace,
       plural: 'tailscaleservices',
       name,
     })) as TailscaleServices;
   const deleteServices = (name: string) =>
-    objects.deleteNamespacedCustomObject({ group, version, namespace, plural: 'tailscaleservices', name });
+    stack.objects.deleteNamespacedCustomObject({
+      group,
+      version,
+      namespace: stack.namespace,
+      plural: 'tailscaleservices',
+      name,
+    });
   const condition = async (name: string, type = 'Ready') => conditionOf(await getServices(name), type);
   const readyWith = async (name: string, status: string, reason?: string) => {
     const ready = await condition(name);
@@ -80,22 +52,22 @@ describe('TailscaleServices spec.backend: the serve config the proxies read', ()
   };
   /** A ClusterIP Service as the user has it; the API server allocates its cluster IP. */
   const createBackend = async (name: string, ports: V1ServicePort[]) => {
-    const created = await core.createNamespacedService({
-      namespace,
+    const created = await stack.core.createNamespacedService({
+      namespace: stack.namespace,
       body: { metadata: { name }, spec: { ports } },
     });
     return created.spec!.clusterIP!;
   };
   const setBackendPorts = async (name: string, ports: V1ServicePort[]) => {
-    const live = await core.readNamespacedService({ namespace, name });
+    const live = await stack.core.readNamespacedService({ namespace: stack.namespace, name });
     live.spec!.ports = ports;
-    await core.replaceNamespacedService({ namespace, name, body: live });
+    await stack.core.replaceNamespacedService({ namespace: stack.namespace, name, body: live });
   };
   /** The text of `serve-config.json` in the proxy set's ConfigMap, undefined when there is none. */
   const serveConfigText = async (endpoints: string) => {
     try {
-      const placed = proxiesOf(namespace, endpoints);
-      const cm = await core.readNamespacedConfigMap({
+      const placed = proxiesOf(stack.namespace, endpoints);
+      const cm = await stack.core.readNamespacedConfigMap({
         namespace: placed.namespace,
         name: `${placed.name}-proxies`,
       });
@@ -113,11 +85,11 @@ describe('TailscaleServices spec.backend: the serve config the proxies read', ()
   it('writes each service’s entry (TCP forward, HTTPS handler) into the shared ConfigMap, passing tailscale.com’s checker, and removes it with the service', async () => {
     const name = uniqueName('web');
     const endpoints = `${name}-proxies`;
-    await createProxyEndpoints(kc, {
-      namespace,
+    await createProxyEndpoints(stack.kc, {
+      namespace: stack.namespace,
       name: endpoints,
       labels: { app: name },
-      tailnet: tailnet.name,
+      tailnet: stack.tailnet.name,
     });
     const clusterIP = await createBackend(`${name}-backend`, [
       { name: 'http', port: 80, targetPort: 8080 },
@@ -148,7 +120,9 @@ describe('TailscaleServices spec.backend: the serve config the proxies read', ()
     const web = {
       TCP: { '443': { HTTPS: true }, '5432': { TCPForward: `${clusterIP}:5432` } },
       Web: {
-        [`${name}.${tailnet.dnsSuffix}:443`]: { Handlers: { '/': { Proxy: `http://${clusterIP}:80/` } } },
+        [`${name}.${stack.tailnet.dnsSuffix}:443`]: {
+          Handlers: { '/': { Proxy: `http://${clusterIP}:80/` } },
+        },
       },
     };
     const tcpOnly = { TCP: { '5432': { TCPForward: `${clusterIP}:5432` } } };
@@ -157,7 +131,7 @@ describe('TailscaleServices spec.backend: the serve config the proxies read', ()
       ok: true,
       error: '',
     });
-    expect(await advertisedServices(kc, { namespace, name: endpoints }, 0)).toEqual([
+    expect(await advertisedServices(stack.kc, { namespace: stack.namespace, name: endpoints }, 0)).toEqual([
       `svc:${name}`,
       `svc:${db}`,
     ]);
@@ -165,7 +139,9 @@ describe('TailscaleServices spec.backend: the serve config the proxies read', ()
 
     await deleteServices(name);
     await waitUntilGone('TailscaleServices', () => getServices(name));
-    expect(await advertisedServices(kc, { namespace, name: endpoints }, 0)).toEqual([`svc:${db}`]);
+    expect(await advertisedServices(stack.kc, { namespace: stack.namespace, name: endpoints }, 0)).toEqual([
+      `svc:${db}`,
+    ]);
     expect(await servedServices(endpoints)).toEqual({ [`svc:${db}`]: tcpOnly });
     expect(await checkTailscaleConfig('serve', await serveConfigText(endpoints))).toEqual({
       ok: true,
@@ -176,17 +152,19 @@ describe('TailscaleServices spec.backend: the serve config the proxies read', ()
     await waitUntilGone('TailscaleServices', () => getServices(db));
     // The last entry gone, the key goes: containerboot skips a missing file.
     expect(await serveConfigText(endpoints)).toBeUndefined();
-    expect(await advertisedServices(kc, { namespace, name: endpoints }, 0)).toEqual([]);
+    expect(await advertisedServices(stack.kc, { namespace: stack.namespace, name: endpoints }, 0)).toEqual(
+      [],
+    );
   });
 
   it('keeps a service whose backend Service or port is missing off the proxies (BackendNotFound, BackendPortNotFound), serves it once the Service is there, and serves nothing once spec.backend is removed', async () => {
     const name = uniqueName('late');
     const endpoints = `${name}-proxies`;
-    await createProxyEndpoints(kc, {
-      namespace,
+    await createProxyEndpoints(stack.kc, {
+      namespace: stack.namespace,
       name: endpoints,
       labels: { app: name },
-      tailnet: tailnet.name,
+      tailnet: stack.tailnet.name,
     });
     await createServices(name, {
       selector: { matchLabels: { app: name } },
@@ -195,9 +173,11 @@ describe('TailscaleServices spec.backend: the serve config the proxies read', ()
     });
     const missing = await eventually('BackendNotFound', () => readyWith(name, 'False', 'BackendNotFound'));
     expect(missing.message).toContain(
-      `spec.backend.serviceName: Service ${namespace}/${name}-db does not exist`,
+      `spec.backend.serviceName: Service ${stack.namespace}/${name}-db does not exist`,
     );
-    expect(await advertisedServices(kc, { namespace, name: endpoints }, 0)).toEqual([]);
+    expect(await advertisedServices(stack.kc, { namespace: stack.namespace, name: endpoints }, 0)).toEqual(
+      [],
+    );
     expect(await servedServices(endpoints)).toEqual({});
 
     // Creating the Service re-runs the object (the watchers follow backend Services).
@@ -206,7 +186,9 @@ describe('TailscaleServices spec.backend: the serve config the proxies read', ()
     expect(await servedServices(endpoints)).toEqual({
       [`svc:${name}`]: { TCP: { '5432': { TCPForward: `${clusterIP}:5432` } } },
     });
-    expect(await advertisedServices(kc, { namespace, name: endpoints }, 0)).toEqual([`svc:${name}`]);
+    expect(await advertisedServices(stack.kc, { namespace: stack.namespace, name: endpoints }, 0)).toEqual([
+      `svc:${name}`,
+    ]);
 
     // The port renamed away: withdrawn, then its entry removed.
     await setBackendPorts(`${name}-db`, [{ name: 'postgres', port: 5432 }]);
@@ -214,7 +196,9 @@ describe('TailscaleServices spec.backend: the serve config the proxies read', ()
       readyWith(name, 'False', 'BackendPortNotFound'),
     );
     expect(noPort.message).toContain(`has no port "pg" (it has postgres=5432)`);
-    expect(await advertisedServices(kc, { namespace, name: endpoints }, 0)).toEqual([]);
+    expect(await advertisedServices(stack.kc, { namespace: stack.namespace, name: endpoints }, 0)).toEqual(
+      [],
+    );
     expect(await servedServices(endpoints)).toEqual({});
 
     // The port back: served again. Then spec.backend removed: still advertised, serving nothing.
@@ -222,10 +206,10 @@ describe('TailscaleServices spec.backend: the serve config the proxies read', ()
     await eventually('served again', async () =>
       Object.keys(await servedServices(endpoints)).length ? true : undefined,
     );
-    await objects.patchNamespacedCustomObject({
+    await stack.objects.patchNamespacedCustomObject({
       group,
       version,
-      namespace,
+      namespace: stack.namespace,
       plural: 'tailscaleservices',
       name,
       body: [{ op: 'remove', path: '/spec/backend' }],
@@ -235,11 +219,13 @@ describe('TailscaleServices spec.backend: the serve config the proxies read', ()
       return backend?.reason === 'NoBackend' && (await readyWith(name, 'True')) ? true : undefined;
     });
     expect(await servedServices(endpoints)).toEqual({});
-    expect(await advertisedServices(kc, { namespace, name: endpoints }, 0)).toEqual([`svc:${name}`]);
+    expect(await advertisedServices(stack.kc, { namespace: stack.namespace, name: endpoints }, 0)).toEqual([
+      `svc:${name}`,
+    ]);
 
     await deleteServices(name);
     await waitUntilGone('TailscaleServices', () => getServices(name));
-    const handle = temporalConn.client.workflow.getHandle(servicesWorkflowId(namespace, name));
+    const handle = stack.temporal.workflow.getHandle(servicesWorkflowId(stack.namespace, name));
     await eventually('services workflow completed', async () =>
       (await handle.describe()).status.name === 'COMPLETED' ? true : undefined,
     );

@@ -1,5 +1,3 @@
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import type { Client } from '@temporalio/client';
 import type { TailscaleEndpoints, TailscaleServices } from '../../../api/v1alpha1';
 import type { DeviceStatus } from '../../../api/v1alpha1/proxy';
 import { deleteDevice } from '../../../activities/tailscale/devices';
@@ -8,7 +6,6 @@ import { getVipService, listVipServices } from '../../../activities/tailscale/vi
 import { readRegistry } from '../../../activities/vip/registry';
 import { servicesWorkflowId, vipWorkflowId } from '../../../workflows/ids';
 import { resourceStatusQuery, vipStateQuery } from '../../../workflows/messages';
-import { startProxySimulator, type ProxySimulator } from '../../../simulators/proxy/simulator';
 import { vipServiceNameKey } from '../../../workflows/search-attributes';
 import { eventually } from '../../support/eventually';
 import {
@@ -18,10 +15,9 @@ import {
   setAdvertisedServices,
   waitUntilGone,
 } from '../../support/objects';
-import { instanceLabels, startOperator, type TestOperator } from '../../support/operator';
 import { recordHistory } from '../../support/record-history';
-import { createTestNamespace, temporalClient, testKubeConfig, uniqueName } from '../../support/stack';
-import { startTestTailnet, type TestTailnet } from '../../support/tailscale';
+import { useStackOperator } from '../../support/stack-operator';
+import { uniqueName } from '../../support/stack';
 import { conditionOf, isConditionTrue } from '../../support/conditions';
 import { signalsSkippedUnchanged, watchersMetricsBase } from '../../support/metrics';
 
@@ -29,69 +25,46 @@ const group = 'gateway.tailscale.com';
 const version = 'v1alpha1';
 
 describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow', () => {
-  let kc: KubeConfig;
-  let objects: CustomObjectsApi;
-  let operator: TestOperator;
-  let tailnet: TestTailnet;
-  let temporalConn: { client: Client; close(): Promise<void> };
-  let namespace: string;
-  let proxies: ProxySimulator;
-
-  beforeAll(async () => {
-    kc = testKubeConfig();
-    objects = kc.makeApiClient(CustomObjectsApi);
-    namespace = await createTestNamespace(kc, 'services');
-    const instance = uniqueName('services');
-    tailnet = await startTestTailnet({
-      kc,
-      namespace,
-      name: uniqueName('corp'),
-      labels: instanceLabels(instance),
-    });
-    operator = startOperator({
-      instance,
-      watchNamespaces: [namespace],
-      env: {
-        OPERATOR_ID: 'op-a',
-        CLUSTER_ID: 'east',
-        TAILSCALE_API_BASE_URL: tailnet.sim.url,
-        // For the watchers' /metrics: their count of dropped changes is the quiet point of a no-signal check.
-        HEALTH_ADDRESS: '127.0.0.1:0',
-      },
-    });
-    temporalConn = await temporalClient();
+  const stack = useStackOperator({
+    name: 'services',
+    // For the watchers' /metrics: their count of dropped changes is the quiet point of a no-signal check.
+    env: { HEALTH_ADDRESS: '127.0.0.1:0' },
     // Plays the replicas of the endpoints the operator provisions (labelled for it by their template).
-    proxies = startProxySimulator({ kc, tailscale: tailnet.sim.admin, namespaces: [namespace] });
-  });
-
-  afterAll(async () => {
-    await proxies?.stop();
-    await operator?.stop();
-    await temporalConn?.close();
-    await tailnet?.close();
+    proxies: true,
   });
 
   const createEndpoints = (name: string, labels: Record<string, string>, replicas = 2) =>
-    createProxyEndpoints(kc, { namespace, name, labels, tailnet: tailnet.name, replicas });
+    createProxyEndpoints(stack.kc, {
+      namespace: stack.namespace,
+      name,
+      labels,
+      tailnet: stack.tailnet.name,
+      replicas,
+    });
   const advertisedBy = (endpoints: string, replica: number) =>
-    advertisedServices(kc, { namespace, name: endpoints }, replica);
+    advertisedServices(stack.kc, { namespace: stack.namespace, name: endpoints }, replica);
   const createServices = (name: string, spec: Record<string, unknown>) =>
-    createTailscaleServices(kc, { namespace, name, labels: operator.labels, spec });
+    createTailscaleServices(stack.kc, {
+      namespace: stack.namespace,
+      name,
+      labels: stack.operator.labels,
+      spec,
+    });
 
   const getServices = async (name: string) =>
-    (await objects.getNamespacedCustomObject({
+    (await stack.objects.getNamespacedCustomObject({
       group,
       version,
-      namespace,
+      namespace: stack.namespace,
       plural: 'tailscaleservices',
       name,
     })) as TailscaleServices;
 
   const setEndpointsStatus = (endpoints: string, devices: DeviceStatus[]) =>
-    objects.patchNamespacedCustomObjectStatus({
+    stack.objects.patchNamespacedCustomObjectStatus({
       group,
       version,
-      namespace,
+      namespace: stack.namespace,
       plural: 'tailscaleendpoints',
       name: endpoints,
       body: [
@@ -139,36 +112,38 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     await setEndpointsStatus(`${name}-proxies`, proxyDevices);
     // The tailnet first, so this object's passes below are its own and not the tailnet's.
     await eventually('tailnet Ready', async () => {
-      const t = (await objects.getClusterCustomObject({
+      const t = (await stack.objects.getClusterCustomObject({
         group,
         version,
         plural: 'tailscaletailnets',
-        name: tailnet.name,
+        name: stack.tailnet.name,
       })) as { status?: { conditions?: { type: string; status: string }[] } };
       return isConditionTrue(t) || undefined;
     });
     // The proxies advertise the name already (replicas restarted with it would): Tailscale lists them as
     // approved hosts (policy) at the VIP workflow's first look, so the creation's one pass is Ready.
     for (const i of [0, 1]) {
-      await setAdvertisedServices(kc, { namespace, name: `${name}-proxies` }, i, [serviceName]);
+      await setAdvertisedServices(stack.kc, { namespace: stack.namespace, name: `${name}-proxies` }, i, [
+        serviceName,
+      ]);
     }
     await eventually('the stand-in proxies advertise the name', async () => {
-      const devices = (await tailnet.sim.admin.dumpState()).tailnets.flatMap((t) => t.devices);
+      const devices = (await stack.tailnet.sim.admin.dumpState()).tailnets.flatMap((t) => t.devices);
       const hosts = devices.filter((d) => Object.hasOwn(d.advertisedServices, serviceName));
       return hosts.length === 2 || undefined;
     });
     await createServices(name, {
-      tailnet: tailnet.name,
+      tailnet: stack.tailnet.name,
       selector: { matchLabels: { app: name } },
       vipService: { ports: ['tcp:443'], tags: ['tag:web'] },
     });
 
     const ready = await eventually('Ready', () => readyAt(name, 1), { timeoutMs: 60_000 });
-    const stored = await getVipService(tailnet.api, serviceName);
+    const stored = await getVipService(stack.tailnet.api, serviceName);
     expect(stored).toMatchObject({ name: serviceName, ports: ['tcp:443'], tags: ['tag:web'] });
     const registry = readRegistry(stored?.annotations);
     expect(registry?.ownerOperator).toBe('east/op-a');
-    expect(registry?.consumers['east/op-a']?.routes).toEqual([`services/${namespace}/${name}`]);
+    expect(registry?.consumers['east/op-a']?.routes).toEqual([`services/${stack.namespace}/${name}`]);
     // Our proxies' node IDs vouch for us to peers' sweepers.
     expect(registry?.consumers['east/op-a']?.devices).toEqual(['nProxy0', 'nProxy1']);
     expect(stored?.annotations?.['gateway.tailscale.com/schema-version']).toBe('v1');
@@ -181,7 +156,7 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     expect(ready.status?.vipService).toEqual({
       name: serviceName,
       addresses: stored?.addrs,
-      dnsName: `${name}.${tailnet.dnsSuffix}`,
+      dnsName: `${name}.${stack.tailnet.dnsSuffix}`,
       ownerOperator: 'east/op-a',
       consumers: 1,
     });
@@ -201,18 +176,18 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     expect(await advertisedBy(`${name}-proxies`, 1)).toEqual([serviceName]);
 
     // Our own status writes and unrelated metadata edits reach no workflow: signals cost Temporal actions.
-    const servicesHandle = temporalConn.client.workflow.getHandle(servicesWorkflowId(namespace, name));
+    const servicesHandle = stack.temporal.workflow.getHandle(servicesWorkflowId(stack.namespace, name));
     const signalCount = async () =>
       ((await servicesHandle.fetchHistory()).events ?? []).filter(
         (e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'objectChanged',
       ).length;
     const signalsBefore = await signalCount();
-    const metrics = await watchersMetricsBase(operator);
+    const metrics = await watchersMetricsBase(stack.operator);
     const skippedBefore = await signalsSkippedUnchanged(metrics);
-    await objects.patchNamespacedCustomObject({
+    await stack.objects.patchNamespacedCustomObject({
       group,
       version,
-      namespace,
+      namespace: stack.namespace,
       plural: 'tailscaleservices',
       name,
       body: [{ op: 'add', path: '/metadata/annotations', value: { 'example.com/note': 'irrelevant' } }],
@@ -227,16 +202,16 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     expect((await servicesHandle.query(resourceStatusQuery)).reconciles).toBe(1);
 
     // The Temporal UI shows the VIP service's own workflow, searchable by name.
-    const vip = await temporalConn.client.workflow
-      .getHandle(vipWorkflowId(tailnet.name, serviceName))
+    const vip = await stack.temporal.workflow
+      .getHandle(vipWorkflowId(stack.tailnet.name, serviceName))
       .describe();
     expect(vip.typedSearchAttributes.get(vipServiceNameKey)).toBe(serviceName);
     expect(vip.memo).toMatchObject({ vipService: serviceName, addresses: stored?.addrs });
 
-    await objects.patchNamespacedCustomObject({
+    await stack.objects.patchNamespacedCustomObject({
       group,
       version,
-      namespace,
+      namespace: stack.namespace,
       plural: 'tailscaleservices',
       name,
       body: [
@@ -248,22 +223,22 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
       ],
     });
     await eventually('Ready at generation 2', () => readyAt(name, 2), { timeoutMs: 60_000 });
-    const updated = await getVipService(tailnet.api, serviceName);
+    const updated = await getVipService(stack.tailnet.api, serviceName);
     expect(updated?.ports).toEqual(['tcp:443', 'tcp:8443']);
     expect(updated?.tags).toEqual(['tag:web', 'tag:api']);
     expect(updated?.addrs).toEqual(stored?.addrs);
 
-    await objects.deleteNamespacedCustomObject({
+    await stack.objects.deleteNamespacedCustomObject({
       group,
       version,
-      namespace,
+      namespace: stack.namespace,
       plural: 'tailscaleservices',
       name,
     });
     await waitUntilGone('object (finalizer removed)', () => getServices(name));
-    expect(await getVipService(tailnet.api, serviceName)).toBeNull();
+    expect(await getVipService(stack.tailnet.api, serviceName)).toBeNull();
     expect(await advertisedBy(`${name}-proxies`, 0)).toEqual([]);
-    const handle = temporalConn.client.workflow.getHandle(servicesWorkflowId(namespace, name));
+    const handle = stack.temporal.workflow.getHandle(servicesWorkflowId(stack.namespace, name));
     await eventually('services workflow completed', async () =>
       (await handle.describe()).status.name === 'COMPLETED' ? true : undefined,
     );
@@ -271,14 +246,14 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     await recordHistory(
       'vip-service',
       'create-update-delete',
-      temporalConn.client.workflow.getHandle(vipWorkflowId(tailnet.name, serviceName)),
+      stack.temporal.workflow.getHandle(vipWorkflowId(stack.tailnet.name, serviceName)),
     );
   });
 
   it('auto-provisions endpoints from the template and deletes them once nothing selects them', async () => {
     const name = uniqueName('auto');
     await createServices(name, {
-      tailnet: tailnet.name,
+      tailnet: stack.tailnet.name,
       selector: { matchLabels: { app: name, tier: 'frontend' } },
       vipService: { ports: ['tcp:80'], tags: ['tag:web'] },
       endpointTemplate: { tags: ['tag:k8s'], replicas: 1, nameSuffix: '-proxies' },
@@ -286,10 +261,10 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     const provisioned = await eventually(
       'auto-provisioned endpoints',
       async () =>
-        (await objects.getNamespacedCustomObject({
+        (await stack.objects.getNamespacedCustomObject({
           group,
           version,
-          namespace,
+          namespace: stack.namespace,
           plural: 'tailscaleendpoints',
           name: `${name}-proxies`,
         })) as TailscaleEndpoints,
@@ -298,33 +273,33 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     expect(provisioned.metadata.labels).toMatchObject({ app: name, tier: 'frontend' });
     expect(provisioned.metadata.ownerReferences?.[0]).toMatchObject({ kind: 'TailscaleServices', name });
     expect(provisioned.spec).toMatchObject({
-      tailnet: tailnet.name,
+      tailnet: stack.tailnet.name,
       tags: ['tag:k8s'],
       proxy: { replicas: 1 },
     });
 
     // A hand-made endpoints object with the same labels is never deleted by the cleanup.
     await createEndpoints(`${name}-manual`, { app: name, tier: 'frontend' }, 1);
-    await objects.deleteNamespacedCustomObject({
+    await stack.objects.deleteNamespacedCustomObject({
       group,
       version,
-      namespace,
+      namespace: stack.namespace,
       plural: 'tailscaleservices',
       name,
     });
     await waitUntilGone('auto-provisioned endpoints', () =>
-      objects.getNamespacedCustomObject({
+      stack.objects.getNamespacedCustomObject({
         group,
         version,
-        namespace,
+        namespace: stack.namespace,
         plural: 'tailscaleendpoints',
         name: `${name}-proxies`,
       }),
     );
-    await objects.getNamespacedCustomObject({
+    await stack.objects.getNamespacedCustomObject({
       group,
       version,
-      namespace,
+      namespace: stack.namespace,
       plural: 'tailscaleendpoints',
       name: `${name}-manual`,
     });
@@ -339,7 +314,7 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     });
     const noMatch = uniqueName('nomatch');
     await createServices(noMatch, {
-      tailnet: tailnet.name,
+      tailnet: stack.tailnet.name,
       selector: { matchLabels: { app: 'nothing-has-this' } },
       vipService: { ports: ['tcp:80'], tags: ['tag:web'] },
     });
@@ -357,30 +332,30 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     const good = uniqueName('good');
     await createEndpoints(`${good}-proxies`, { app: good }, 1);
     await createServices(good, {
-      tailnet: tailnet.name,
+      tailnet: stack.tailnet.name,
       selector: { matchLabels: { app: good } },
       vipService: { ports: ['tcp:80'], tags: ['tag:web'] },
     });
     await eventually('valid object Ready beside the invalid ones', () => readyAt(good, 1), {
       timeoutMs: 60_000,
     });
-    const names = (await listVipServices(tailnet.api)).map((s) => s.name);
+    const names = (await listVipServices(stack.tailnet.api)).map((s) => s.name);
     expect(names).toContain(`svc:${good}`);
     expect(names).not.toContain(`svc:${noTailnet}`);
   });
   const getEndpoints = async (name: string) =>
-    (await objects.getNamespacedCustomObject({
+    (await stack.objects.getNamespacedCustomObject({
       group,
       version,
-      namespace,
+      namespace: stack.namespace,
       plural: 'tailscaleendpoints',
       name,
     })) as TailscaleEndpoints;
   const patchServices = (name: string, body: object[]) =>
-    objects.patchNamespacedCustomObject({
+    stack.objects.patchNamespacedCustomObject({
       group,
       version,
-      namespace,
+      namespace: stack.namespace,
       plural: 'tailscaleservices',
       name,
       body,
@@ -388,13 +363,19 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
   /** Selects `app: <name>`, with a template for one replica the test operator runs. */
   const createTemplateServices = (name: string) =>
     createServices(name, {
-      tailnet: tailnet.name,
+      tailnet: stack.tailnet.name,
       selector: { matchLabels: { app: name } },
       vipService: { ports: ['tcp:80'], tags: ['tag:web'] },
-      endpointTemplate: { replicas: 1, tags: ['tag:k8s'], labels: operator.labels },
+      endpointTemplate: { replicas: 1, tags: ['tag:k8s'], labels: stack.operator.labels },
     });
   const deleteServices = (name: string) =>
-    objects.deleteNamespacedCustomObject({ group, version, namespace, plural: 'tailscaleservices', name });
+    stack.objects.deleteNamespacedCustomObject({
+      group,
+      version,
+      namespace: stack.namespace,
+      plural: 'tailscaleservices',
+      name,
+    });
   const condition = async (name: string, type: string) =>
     (await getServices(name)).status?.conditions?.find((c) => c.type === type);
 
@@ -421,8 +402,8 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     expect(relabelled.metadata.uid).toBe(provisioned.metadata.uid);
     expect(relabelled.metadata.labels).toMatchObject({ app: `${name}-v2` });
     expect(await advertisedBy(endpoints, 0)).toEqual([serviceName]);
-    const registry = readRegistry((await getVipService(tailnet.api, serviceName))?.annotations);
-    expect(registry?.consumers['east/op-a']?.routes).toEqual([`services/${namespace}/${name}`]);
+    const registry = readRegistry((await getVipService(stack.tailnet.api, serviceName))?.annotations);
+    expect(registry?.consumers['east/op-a']?.routes).toEqual([`services/${stack.namespace}/${name}`]);
 
     await deleteServices(name);
     await waitUntilGone('auto-provisioned endpoints', () => getEndpoints(endpoints), 90_000);
@@ -441,10 +422,10 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     expect(taken.message).toContain(`TailscaleEndpoints ${endpoints} already exists`);
     expect(taken.message).toContain('spec.endpointTemplate');
 
-    await objects.deleteNamespacedCustomObject({
+    await stack.objects.deleteNamespacedCustomObject({
       group,
       version,
-      namespace,
+      namespace: stack.namespace,
       plural: 'tailscaleendpoints',
       name: endpoints,
     });
@@ -461,7 +442,7 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     const serviceName = `svc:${name}`;
     await createEndpoints(`${name}-proxies`, { app: name });
     await createServices(name, {
-      tailnet: tailnet.name,
+      tailnet: stack.tailnet.name,
       selector: { matchLabels: { app: name } },
       vipService: { ports: ['tcp:443'], tags: ['tag:web'] },
     });
@@ -470,13 +451,13 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
 
     // With no worker to clean up first, the finalizer goes and then the object: the workflow only
     // learns of it afterwards, from the watchers' objectDeleted signal.
-    await operator.killWorker();
+    await stack.operator.killWorker();
     await patchServices(name, [{ op: 'replace', path: '/metadata/finalizers', value: [] }]);
     await deleteServices(name);
     await waitUntilGone('object', () => getServices(name));
-    operator.startWorker();
+    stack.operator.startWorker();
 
-    const handle = temporalConn.client.workflow.getHandle(servicesWorkflowId(namespace, name));
+    const handle = stack.temporal.workflow.getHandle(servicesWorkflowId(stack.namespace, name));
     await eventually(
       'services workflow completed',
       async () => ((await handle.describe()).status.name === 'COMPLETED' ? true : undefined),
@@ -484,12 +465,12 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     );
     await eventually(
       'VIP service deleted',
-      async () => ((await getVipService(tailnet.api, serviceName)) === null ? true : undefined),
+      async () => ((await getVipService(stack.tailnet.api, serviceName)) === null ? true : undefined),
       { timeoutMs: 60_000 },
     );
     expect(await advertisedBy(`${name}-proxies`, 0)).toEqual([]);
     expect(await advertisedBy(`${name}-proxies`, 1)).toEqual([]);
-    const vip = temporalConn.client.workflow.getHandle(vipWorkflowId(tailnet.name, serviceName));
+    const vip = stack.temporal.workflow.getHandle(vipWorkflowId(stack.tailnet.name, serviceName));
     expect((await vip.query(vipStateQuery)).localConsumers).toEqual([]);
   });
 
@@ -497,11 +478,11 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     const name = uniqueName('clash');
     const host = uniqueName('host');
     const serviceName = `svc:${host}`;
-    const key = await createAuthKey(tailnet.api, { preauthorized: true, tags: ['tag:k8s'] });
-    const device = await tailnet.sim.admin.registerDevice({ authKey: key.key, hostname: host });
+    const key = await createAuthKey(stack.tailnet.api, { preauthorized: true, tags: ['tag:k8s'] });
+    const device = await stack.tailnet.sim.admin.registerDevice({ authKey: key.key, hostname: host });
     await createEndpoints(`${name}-proxies`, { app: name });
     await createServices(name, {
-      tailnet: tailnet.name,
+      tailnet: stack.tailnet.name,
       selector: { matchLabels: { app: name } },
       vipService: { name: serviceName, ports: ['tcp:443'], tags: ['tag:web'] },
     });
@@ -519,7 +500,7 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
 
     // A pass that changes nothing the refusal depends on (a proxy comes online): answered at once, and
     // Tailscale is not asked again.
-    const sim = tailnet.sim.admin;
+    const sim = stack.tailnet.sim.admin;
     const vipCalls = async () =>
       Object.entries((await sim.requestCounts()).routes)
         .filter(([route]) => route.includes('/vip-services/'))
@@ -542,19 +523,19 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     expect(await advertisedBy(`${name}-proxies`, 0)).toEqual([]);
 
     // The device goes; the next spec change gets the service, advertised again.
-    await deleteDevice(tailnet.api, device.id);
+    await deleteDevice(stack.tailnet.api, device.id);
     await patchServices(name, [{ op: 'replace', path: '/spec/vipService/ports', value: ['tcp:443'] }]);
     await eventually('Ready at generation 3', () => readyAt(name, 3), { timeoutMs: 60_000 });
     expect(await advertisedBy(`${name}-proxies`, 0)).toEqual([serviceName]);
     expect(await advertisedBy(`${name}-proxies`, 1)).toEqual([serviceName]);
-    expect((await getVipService(tailnet.api, serviceName))?.ports).toEqual(['tcp:443']);
+    expect((await getVipService(stack.tailnet.api, serviceName))?.ports).toEqual(['tcp:443']);
   });
 
   it('is deleted while its VIP service name is refused as a device name', async () => {
     const name = uniqueName('clashdel');
     await createEndpoints(`${name}-proxies`, { app: name }, 1);
     await createServices(name, {
-      tailnet: tailnet.name,
+      tailnet: stack.tailnet.name,
       selector: { matchLabels: { app: name } },
       vipService: { name: 'svc:seed-device', ports: ['tcp:443'], tags: ['tag:web'] },
     });

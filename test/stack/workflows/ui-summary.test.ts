@@ -3,7 +3,6 @@
  * as the UI reads it, through the `__temporal_workflow_metadata` query) say what the workflow holds,
  * and each activity's schedule event carries a one-line summary, so the Timeline reads as the lifecycle.
  */
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { temporal } from '@temporalio/proto';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { Condition } from '../../../api/common';
@@ -11,51 +10,20 @@ import type { TailscaleServices } from '../../../api/v1alpha1';
 import { eventually } from '../../support/eventually';
 import { conditionOf } from '../../support/conditions';
 import { createProxyEndpoints, createTailscaleServices } from '../../support/objects';
-import { instanceLabels, startOperator, type TestOperator } from '../../support/operator';
-import { createTestNamespace, temporalClient, testKubeConfig, uniqueName } from '../../support/stack';
-import { startTestTailnet, type TestTailnet } from '../../support/tailscale';
+import { useStackOperator } from '../../support/stack-operator';
+import { uniqueName } from '../../support/stack';
 import { servicesWorkflowId, tailnetWorkflowId, vipWorkflowId } from '../../../workflows/ids';
 
 const metadataQuery = '__temporal_workflow_metadata';
-
-type Temporal = Awaited<ReturnType<typeof temporalClient>>;
 
 const decode = (payload: temporal.api.common.v1.IPayload | null | undefined): unknown =>
   payload ? defaultPayloadConverter.fromPayload(payload) : undefined;
 
 describe('the Temporal UI: current details and activity summaries', () => {
-  let kc: KubeConfig;
-  let operator: TestOperator;
-  let tailnet: TestTailnet;
-  let namespace: string;
-  let temporalConn: Temporal;
-
-  beforeAll(async () => {
-    kc = testKubeConfig();
-    namespace = await createTestNamespace(kc, 'uisummary');
-    const instance = uniqueName('uisummary');
-    tailnet = await startTestTailnet({
-      kc,
-      namespace,
-      name: uniqueName('corp'),
-      labels: instanceLabels(instance),
-    });
-    operator = startOperator({
-      instance,
-      watchNamespaces: [namespace],
-      env: { OPERATOR_ID: 'op-a', CLUSTER_ID: 'east', TAILSCALE_API_BASE_URL: tailnet.sim.url },
-    });
-    temporalConn = await temporalClient();
-  });
-
-  afterAll(async () => {
-    await temporalConn?.close();
-    await operator?.stop();
-    await tailnet?.close();
-  });
+  const stack = useStackOperator({ name: 'uisummary' });
 
   const currentDetails = async (workflowId: string) => {
-    const metadata = await temporalConn.client.workflow
+    const metadata = await stack.temporal.workflow
       .getHandle(workflowId)
       .query<temporal.api.sdk.v1.IWorkflowMetadata>(metadataQuery);
     return metadata.currentDetails ?? '';
@@ -64,31 +32,31 @@ describe('the Temporal UI: current details and activity summaries', () => {
   it('shows the VIP service, its hosts and their approval, the last error and the next check', async () => {
     const name = uniqueName('web');
     const serviceName = `svc:${name}`;
-    await createProxyEndpoints(kc, {
-      namespace,
+    await createProxyEndpoints(stack.kc, {
+      namespace: stack.namespace,
       name: `${name}-proxies`,
       labels: { app: name },
-      tailnet: tailnet.name,
+      tailnet: stack.tailnet.name,
     });
     // tag:web is auto-approved by the test tailnet's policy: the host is approved at once.
-    await createTailscaleServices(kc, {
-      namespace,
+    await createTailscaleServices(stack.kc, {
+      namespace: stack.namespace,
       name,
-      labels: operator.labels,
+      labels: stack.operator.labels,
       spec: {
-        tailnet: tailnet.name,
+        tailnet: stack.tailnet.name,
         selector: { matchLabels: { app: name } },
         vipService: { ports: ['tcp:443'], tags: ['tag:web'] },
       },
     });
-    const objects = kc.makeApiClient(CustomObjectsApi);
+
     await eventually(
       'Ready',
       async () => {
-        const svc = (await objects.getNamespacedCustomObject({
+        const svc = (await stack.objects.getNamespacedCustomObject({
           group: 'gateway.tailscale.com',
           version: 'v1alpha1',
-          namespace,
+          namespace: stack.namespace,
           plural: 'tailscaleservices',
           name,
         })) as TailscaleServices;
@@ -100,11 +68,11 @@ describe('the Temporal UI: current details and activity summaries', () => {
     const host = `${name}-proxies-0 approved (approved:auto)`;
 
     const services = await eventually('the services workflow details with the approved host', async () => {
-      const details = await currentDetails(servicesWorkflowId(namespace, name));
+      const details = await currentDetails(servicesWorkflowId(stack.namespace, name));
       return details.includes(host) ? details : undefined;
     });
     expect(services).toMatch(
-      new RegExp(`^\\*\\*TailscaleServices ${namespace}/${name}\\*\\*: Waiting, \\d+ pass\\(es\\)`),
+      new RegExp(`^\\*\\*TailscaleServices ${stack.namespace}/${name}\\*\\*: Waiting, \\d+ pass\\(es\\)`),
     );
     expect(services).toMatch(
       new RegExp(`- VIP service: ${serviceName} \\(100\\.[0-9.]+, fd7a:[^)]*\\), \\w+\\n`),
@@ -114,28 +82,30 @@ describe('the Temporal UI: current details and activity summaries', () => {
     expect(services).toMatch(/- Next check: re-check at \d{4}-\d\d-\d\dT[0-9:.]+Z$/);
 
     const vip = await eventually('the VIP workflow details with the approved host', async () => {
-      const details = await currentDetails(vipWorkflowId(tailnet.name, serviceName));
+      const details = await currentDetails(vipWorkflowId(stack.tailnet.name, serviceName));
       return details.includes(host) && details.includes('re-check') ? details : undefined;
     });
-    expect(vip).toMatch(new RegExp(`^\\*\\*${serviceName}\\*\\* on tailnet ${tailnet.name}: \\w+ \\(100\\.`));
-    expect(vip).toContain(`- Consumers here: services/${namespace}/${name}; installs attached: 1\n`);
+    expect(vip).toMatch(
+      new RegExp(`^\\*\\*${serviceName}\\*\\* on tailnet ${stack.tailnet.name}: \\w+ \\(100\\.`),
+    );
+    expect(vip).toContain(`- Consumers here: services/${stack.namespace}/${name}; installs attached: 1\n`);
     expect(vip).toContain(`- Hosts: ${host}\n`);
     expect(vip).toContain('- Last error: none\n');
     expect(vip).toMatch(/- Next check: re-check at \d{4}-\d\d-\d\dT[0-9:.]+Z$/);
 
     // The Timeline: each activity's scheduling carries its summary, local activities' markers too.
     const summaries = async (workflowId: string) => {
-      const history = await temporalConn.client.workflow.getHandle(workflowId).fetchHistory();
+      const history = await stack.temporal.workflow.getHandle(workflowId).fetchHistory();
       return (history.events ?? [])
         .filter((e) => e.activityTaskScheduledEventAttributes || e.markerRecordedEventAttributes)
         .map((e) => decode(e.userMetadata?.summary));
     };
-    expect(await summaries(tailnetWorkflowId(tailnet.name))).toContain(
-      `check tailnet credentials ${tailnet.name}`,
+    expect(await summaries(tailnetWorkflowId(stack.tailnet.name))).toContain(
+      `check tailnet credentials ${stack.tailnet.name}`,
     );
     // attachVipService runs as a local activity: its summary is on its marker.
-    const attach = `attach ${serviceName} on tailnet ${tailnet.name} for services/${namespace}/${name} (`;
-    expect(await summaries(vipWorkflowId(tailnet.name, serviceName))).toContainEqual(
+    const attach = `attach ${serviceName} on tailnet ${stack.tailnet.name} for services/${stack.namespace}/${name} (`;
+    expect(await summaries(vipWorkflowId(stack.tailnet.name, serviceName))).toContainEqual(
       expect.stringMatching(new RegExp(`^${attach.replace(/[.()/]/g, '\\$&')}\\d+ device\\(s\\)\\)$`)),
     );
   });

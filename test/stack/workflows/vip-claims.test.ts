@@ -1,5 +1,4 @@
-import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
-import type { Client } from '@temporalio/client';
+import { CoreV1Api } from '@kubernetes/client-node';
 import type { TailscaleServices } from '../../../api/v1alpha1';
 import { getVipService } from '../../../activities/tailscale/vip-services';
 import { readRegistry } from '../../../activities/vip/registry';
@@ -11,11 +10,10 @@ import {
   createServicesWithProxies,
   createTailscaleServices,
 } from '../../support/objects';
-import { instanceLabels, startOperator, type TestOperator } from '../../support/operator';
 import { recordHistory } from '../../support/record-history';
-import { createTestNamespace, temporalClient, testKubeConfig, uniqueName } from '../../support/stack';
+import { useStackOperator } from '../../support/stack-operator';
+import { uniqueName } from '../../support/stack';
 import { servicesWorkflowId, vipWorkflowId } from '../../../workflows/ids';
-import { startTestTailnet, type TestTailnet } from '../../support/tailscale';
 import { conditionOf, isConditionTrue } from '../../support/conditions';
 
 const group = 'gateway.tailscale.com';
@@ -26,39 +24,7 @@ const version = 'v1alpha1';
  * by name order (the behaviour this replaces) would be the attacker's.
  */
 describe('VIP service claims: the first object created owns the spec, other namespaces need its grant', () => {
-  let kc: KubeConfig;
-  let objects: CustomObjectsApi;
-  let operator: TestOperator;
-  let tailnet: TestTailnet;
-  let victim: string;
-  let attacker: string;
-  let temporal: { client: Client; close(): Promise<void> };
-
-  beforeAll(async () => {
-    kc = testKubeConfig();
-    objects = kc.makeApiClient(CustomObjectsApi);
-    victim = await createTestNamespace(kc, 'victim');
-    attacker = await createTestNamespace(kc, 'attacker');
-    const instance = uniqueName('claims');
-    tailnet = await startTestTailnet({
-      kc,
-      namespace: victim,
-      name: uniqueName('corp'),
-      labels: instanceLabels(instance),
-    });
-    operator = startOperator({
-      instance,
-      watchNamespaces: [victim, attacker],
-      env: { OPERATOR_ID: 'op-claims', CLUSTER_ID: 'east', TAILSCALE_API_BASE_URL: tailnet.sim.url },
-    });
-    temporal = await temporalClient();
-  });
-
-  afterAll(async () => {
-    await operator?.stop();
-    await temporal?.close();
-    await tailnet?.close();
-  });
+  const stack = useStackOperator({ name: 'victim', moreNamespaces: ['attacker'], operatorId: 'op-claims' });
 
   const ref = (namespace: string, name: string) => ({
     group,
@@ -68,15 +34,15 @@ describe('VIP service claims: the first object created owns the spec, other name
     name,
   });
   const get = async (namespace: string, name: string) =>
-    (await objects.getNamespacedCustomObject(ref(namespace, name))) as TailscaleServices;
+    (await stack.objects.getNamespacedCustomObject(ref(namespace, name))) as TailscaleServices;
   const conditionNow = async (namespace: string, name: string, type: string) =>
     conditionOf(await get(namespace, name), type);
   const create = (namespace: string, name: string, vipService: Record<string, unknown>) =>
-    createServicesWithProxies(kc, {
+    createServicesWithProxies(stack.kc, {
       namespace,
       name,
-      operatorLabels: operator.labels,
-      tailnet: tailnet.name,
+      operatorLabels: stack.operator.labels,
+      tailnet: stack.tailnet.name,
       vipService: { tags: ['tag:web'], ...vipService },
     });
   const readyTrue = (namespace: string, name: string, generation = 1) =>
@@ -103,10 +69,11 @@ describe('VIP service claims: the first object created owns the spec, other name
     await eventually('a later second', () => (Date.now() >= created + 1000 ? true : undefined));
   };
   const advertisedBy = (namespace: string, name: string) =>
-    advertisedServices(kc, { namespace, name: `${name}-proxies` }, 0);
+    advertisedServices(stack.kc, { namespace, name: `${name}-proxies` }, 0);
   const routesOf = async (serviceName: string) =>
-    readRegistry((await getVipService(tailnet.api, serviceName))?.annotations)?.consumers['east/op-claims']
-      ?.routes;
+    readRegistry((await getVipService(stack.tailnet.api, serviceName))?.annotations)?.consumers[
+      'east/op-claims'
+    ]?.routes;
   /** What the owner shows: its conditions without their transition times, and its VIP service status. */
   const shownBy = async (namespace: string, name: string) => {
     const svc = await get(namespace, name);
@@ -123,116 +90,121 @@ describe('VIP service claims: the first object created owns the spec, other name
 
   it("refuses another namespace's claim on a VIP service: the owner keeps its spec, status and Ready, and the claimer's proxies never advertise it", async () => {
     const serviceName = `svc:${uniqueName('web')}`;
-    await create(victim, 'web', { name: serviceName, ports: ['tcp:443'] });
-    const owner = await readyTrue(victim, 'web');
-    const before = await shownBy(victim, 'web');
-    expect(await advertisedBy(victim, 'web')).toEqual([serviceName]);
+    await create(stack.namespace, 'web', { name: serviceName, ports: ['tcp:443'] });
+    const owner = await readyTrue(stack.namespace, 'web');
+    const before = await shownBy(stack.namespace, 'web');
+    expect(await advertisedBy(stack.namespace, 'web')).toEqual([serviceName]);
     await nextSecondAfter(owner);
 
-    await createProxyEndpoints(kc, {
-      namespace: attacker,
+    await createProxyEndpoints(stack.kc, {
+      namespace: stack.moreNamespaces.attacker,
       name: 'aaa-proxies',
       labels: { app: 'aaa' },
-      tailnet: tailnet.name,
+      tailnet: stack.tailnet.name,
     });
     const configVersion = async () =>
       (
-        await kc
+        await stack.kc
           .makeApiClient(CoreV1Api)
-          .readNamespacedSecret(configSecretOf(proxiesOf(attacker, 'aaa-proxies'), 0))
+          .readNamespacedSecret(configSecretOf(proxiesOf(stack.moreNamespaces.attacker, 'aaa-proxies'), 0))
       ).metadata?.resourceVersion;
     const untouched = await configVersion();
-    await createTailscaleServices(kc, {
-      namespace: attacker,
+    await createTailscaleServices(stack.kc, {
+      namespace: stack.moreNamespaces.attacker,
       name: 'aaa',
-      labels: operator.labels,
+      labels: stack.operator.labels,
       spec: {
-        tailnet: tailnet.name,
+        tailnet: stack.tailnet.name,
         selector: { matchLabels: { app: 'aaa' } },
         vipService: { name: serviceName, ports: ['tcp:9999'], tags: ['tag:web'], allowedNamespaces: ['*'] },
       },
     });
-    const refused = await readyReason(attacker, 'aaa', 'ClaimRefused');
-    expect(refused.message).toContain(`TailscaleServices ${victim}/web`);
+    const refused = await readyReason(stack.moreNamespaces.attacker, 'aaa', 'ClaimRefused');
+    expect(refused.message).toContain(`TailscaleServices ${stack.namespace}/web`);
     expect(refused.message).toContain('spec.vipService.allowedNamespaces');
-    expect(await conditionNow(attacker, 'aaa', 'VIPServiceReady')).toMatchObject({
+    expect(await conditionNow(stack.moreNamespaces.attacker, 'aaa', 'VIPServiceReady')).toMatchObject({
       status: 'False',
       reason: 'ClaimRefused',
     });
     // Told nothing of the service it may not use.
-    expect((await get(attacker, 'aaa')).status?.vipService).toEqual({ name: serviceName });
+    expect((await get(stack.moreNamespaces.attacker, 'aaa')).status?.vipService).toEqual({
+      name: serviceName,
+    });
     // Never advertised, not even before the refusal: its proxies' config was not written at all.
-    expect(await advertisedBy(attacker, 'aaa')).toEqual([]);
+    expect(await advertisedBy(stack.moreNamespaces.attacker, 'aaa')).toEqual([]);
     expect(await configVersion()).toBe(untouched);
 
-    const stored = await getVipService(tailnet.api, serviceName);
+    const stored = await getVipService(stack.tailnet.api, serviceName);
     expect(stored?.ports).toEqual(['tcp:443']);
-    expect(await routesOf(serviceName)).toEqual([`services/${victim}/web`]);
-    expect(await shownBy(victim, 'web')).toEqual(before);
-    expect(await advertisedBy(victim, 'web')).toEqual([serviceName]);
+    expect(await routesOf(serviceName)).toEqual([`services/${stack.namespace}/web`]);
+    expect(await shownBy(stack.namespace, 'web')).toEqual(before);
+    expect(await advertisedBy(stack.namespace, 'web')).toEqual([serviceName]);
     await recordHistory(
       'vip-service',
       'claim-refused',
-      temporal.client.workflow.getHandle(vipWorkflowId(tailnet.name, serviceName)),
+      stack.temporal.workflow.getHandle(vipWorkflowId(stack.tailnet.name, serviceName)),
     );
     await recordHistory(
       'tailscale-services',
       'claim-refused',
-      temporal.client.workflow.getHandle(servicesWorkflowId(attacker, 'aaa')),
+      stack.temporal.workflow.getHandle(servicesWorkflowId(stack.moreNamespaces.attacker, 'aaa')),
     );
   });
 
   it('admits a namespace the owner grants, and withdraws it when the grant is taken back', async () => {
     const serviceName = `svc:${uniqueName('granted')}`;
     const spec = { name: serviceName, ports: ['tcp:443'] };
-    await create(victim, 'granting', { ...spec, allowedNamespaces: [attacker] });
-    const owner = await readyTrue(victim, 'granting');
+    await create(stack.namespace, 'granting', {
+      ...spec,
+      allowedNamespaces: [stack.moreNamespaces.attacker],
+    });
+    const owner = await readyTrue(stack.namespace, 'granting');
     await nextSecondAfter(owner);
 
-    await create(attacker, 'friend', spec);
-    const friend = await readyTrue(attacker, 'friend');
+    await create(stack.moreNamespaces.attacker, 'friend', spec);
+    const friend = await readyTrue(stack.moreNamespaces.attacker, 'friend');
     expect(friend.status?.vipService?.addresses).toEqual(owner.status?.vipService?.addresses);
-    expect(await advertisedBy(attacker, 'friend')).toEqual([serviceName]);
+    expect(await advertisedBy(stack.moreNamespaces.attacker, 'friend')).toEqual([serviceName]);
     expect(await routesOf(serviceName)).toEqual([
-      `services/${attacker}/friend`,
-      `services/${victim}/granting`,
+      `services/${stack.moreNamespaces.attacker}/friend`,
+      `services/${stack.namespace}/granting`,
     ]);
 
-    await objects.patchNamespacedCustomObject({
-      ...ref(victim, 'granting'),
+    await stack.objects.patchNamespacedCustomObject({
+      ...ref(stack.namespace, 'granting'),
       body: [{ op: 'remove', path: '/spec/vipService/allowedNamespaces' }],
     });
-    await readyReason(attacker, 'friend', 'ClaimRefused');
+    await readyReason(stack.moreNamespaces.attacker, 'friend', 'ClaimRefused');
     await eventually('withdrawn from the refused proxies', async () =>
-      (await advertisedBy(attacker, 'friend')).length === 0 ? true : undefined,
+      (await advertisedBy(stack.moreNamespaces.attacker, 'friend')).length === 0 ? true : undefined,
     );
-    await readyTrue(victim, 'granting', 2);
-    expect(await routesOf(serviceName)).toEqual([`services/${victim}/granting`]);
+    await readyTrue(stack.namespace, 'granting', 2);
+    expect(await routesOf(serviceName)).toEqual([`services/${stack.namespace}/granting`]);
   });
 
   it('applies the spec of the object created first in a namespace, not of the one whose name sorts first', async () => {
     const serviceName = `svc:${uniqueName('order')}`;
-    await create(victim, 'zzz-first', { name: serviceName, ports: ['tcp:443'] });
-    const first = await readyTrue(victim, 'zzz-first');
+    await create(stack.namespace, 'zzz-first', { name: serviceName, ports: ['tcp:443'] });
+    const first = await readyTrue(stack.namespace, 'zzz-first');
     await nextSecondAfter(first);
 
-    await create(victim, 'aaa-second', { name: serviceName, ports: ['tcp:8443'] });
+    await create(stack.namespace, 'aaa-second', { name: serviceName, ports: ['tcp:8443'] });
     const mismatch = await eventually(
       'the later object told its spec is not applied',
       async () => {
-        const c = await conditionNow(victim, 'aaa-second', 'VIPServiceReady');
+        const c = await conditionNow(stack.namespace, 'aaa-second', 'VIPServiceReady');
         return c?.reason === 'SpecMismatch' ? c : undefined;
       },
       { timeoutMs: 60_000 },
     );
-    expect(mismatch.message).toContain(`services/${victim}/zzz-first`);
-    expect((await getVipService(tailnet.api, serviceName))?.ports).toEqual(['tcp:443']);
+    expect(mismatch.message).toContain(`services/${stack.namespace}/zzz-first`);
+    expect((await getVipService(stack.tailnet.api, serviceName))?.ports).toEqual(['tcp:443']);
     // Same namespace: it shares the service as before, advertised by its proxies too.
-    expect(await advertisedBy(victim, 'aaa-second')).toEqual([serviceName]);
+    expect(await advertisedBy(stack.namespace, 'aaa-second')).toEqual([serviceName]);
     expect(await routesOf(serviceName)).toEqual([
-      `services/${victim}/aaa-second`,
-      `services/${victim}/zzz-first`,
+      `services/${stack.namespace}/aaa-second`,
+      `services/${stack.namespace}/zzz-first`,
     ]);
-    expect(await conditionNow(victim, 'zzz-first', 'Ready')).toMatchObject({ status: 'True' });
+    expect(await conditionNow(stack.namespace, 'zzz-first', 'Ready')).toMatchObject({ status: 'True' });
   });
 });

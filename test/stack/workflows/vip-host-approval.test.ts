@@ -4,56 +4,29 @@
  * its status lists the hosts. Stand-in proxies (test/support/stand-in-hosts.ts) advertise what the
  * operator writes into their config.
  */
-import { CoreV1Api, CustomObjectsApi, EventsV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, EventsV1Api } from '@kubernetes/client-node';
 import type { Condition } from '../../../api/common';
 import type { TailscaleServices } from '../../../api/v1alpha1';
 import { setVipServiceHostApproval } from '../../../activities/tailscale/vip-services';
 import { eventually } from '../../support/eventually';
 import { handMadeConfigSecret, standInLabel } from '../../support/proxies';
 import { createProxyEndpoints, createTailscaleServices } from '../../support/objects';
-import { instanceLabels, startOperator, type TestOperator } from '../../support/operator';
-import { createTestNamespace, temporalClient, testKubeConfig, uniqueName } from '../../support/stack';
+import { useStackOperator } from '../../support/stack-operator';
+import { temporalClient, uniqueName } from '../../support/stack';
 import { vipWorkflowId } from '../../../workflows/ids';
 import { vipStateQuery } from '../../../workflows/messages';
-import { startTestTailnet, testAutoApprovers, type TestTailnet } from '../../support/tailscale';
+import { testAutoApprovers } from '../../support/tailscale';
 import { conditionOf } from '../../support/conditions';
 import { reportingController } from '../../../activities/kubernetes/events';
 
 describe('TailscaleServices: Ready only with an approved advertising host', () => {
-  let kc: KubeConfig;
-  let objects: CustomObjectsApi;
-  let operator: TestOperator;
-  let tailnet: TestTailnet;
-  let namespace: string;
-
-  beforeAll(async () => {
-    kc = testKubeConfig();
-    objects = kc.makeApiClient(CustomObjectsApi);
-    namespace = await createTestNamespace(kc, 'approval');
-    const instance = uniqueName('approval');
-    tailnet = await startTestTailnet({
-      kc,
-      namespace,
-      name: uniqueName('corp'),
-      labels: instanceLabels(instance),
-    });
-    operator = startOperator({
-      instance,
-      watchNamespaces: [namespace],
-      env: { OPERATOR_ID: 'op-a', CLUSTER_ID: 'east', TAILSCALE_API_BASE_URL: tailnet.sim.url },
-    });
-  });
-
-  afterAll(async () => {
-    await operator?.stop();
-    await tailnet?.close();
-  });
+  const stack = useStackOperator({ name: 'approval' });
 
   const get = async (name: string) =>
-    (await objects.getNamespacedCustomObject({
+    (await stack.objects.getNamespacedCustomObject({
       group: 'gateway.tailscale.com',
       version: 'v1alpha1',
-      namespace,
+      namespace: stack.namespace,
       plural: 'tailscaleservices',
       name,
     })) as TailscaleServices;
@@ -69,7 +42,9 @@ describe('TailscaleServices: Ready only with an approved advertising host', () =
     );
   /** Our HostApproved Events about one TailscaleServices. */
   const hostApprovedEvents = async (name: string) =>
-    (await kc.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace })).items.filter(
+    (
+      await stack.kc.makeApiClient(EventsV1Api).listNamespacedEvent({ namespace: stack.namespace })
+    ).items.filter(
       (e) =>
         e.reportingController === reportingController &&
         e.regarding?.kind === 'TailscaleServices' &&
@@ -77,12 +52,12 @@ describe('TailscaleServices: Ready only with an approved advertising host', () =
         e.reason === 'HostApproved',
     );
   const createServices = (name: string, tags: string[]) =>
-    createTailscaleServices(kc, {
-      namespace,
+    createTailscaleServices(stack.kc, {
+      namespace: stack.namespace,
       name,
-      labels: operator.labels,
+      labels: stack.operator.labels,
       spec: {
-        tailnet: tailnet.name,
+        tailnet: stack.tailnet.name,
         selector: { matchLabels: { app: name } },
         vipService: { ports: ['tcp:443'], tags },
       },
@@ -93,11 +68,11 @@ describe('TailscaleServices: Ready only with an approved advertising host', () =
     const serviceName = `svc:${name}`;
     // tag:manual is in no autoApprovers entry of the test tailnet's policy.
     expect(testAutoApprovers['tag:manual']).toBeUndefined();
-    await createProxyEndpoints(kc, {
-      namespace,
+    await createProxyEndpoints(stack.kc, {
+      namespace: stack.namespace,
       name: `${name}-proxies`,
       labels: { app: name },
-      tailnet: tailnet.name,
+      tailnet: stack.tailnet.name,
     });
     await createServices(name, ['tag:manual']);
 
@@ -128,7 +103,7 @@ describe('TailscaleServices: Ready only with an approved advertising host', () =
     // event will reach it: only its polling can see the approval.
     const temporal = await temporalClient();
     try {
-      const vip = temporal.client.workflow.getHandle(vipWorkflowId(tailnet.name, serviceName));
+      const vip = temporal.client.workflow.getHandle(vipWorkflowId(stack.tailnet.name, serviceName));
       await eventually('the VIP workflow idle after its settle check', async () => {
         const last = (await vip.query(vipStateQuery)).last;
         return (last?.outcome === 'UpToDate' && last.hosts?.length === 1) || undefined;
@@ -139,7 +114,7 @@ describe('TailscaleServices: Ready only with an approved advertising host', () =
 
     // The admin approves the host through the API: the VIP workflow's next look finds it.
     const nodeId = waiting.status?.hosts?.[0]?.nodeId ?? '';
-    await setVipServiceHostApproval(tailnet.api, serviceName, nodeId, true);
+    await setVipServiceHostApproval(stack.tailnet.api, serviceName, nodeId, true);
     const approved = await readyWhere(name, 'Ready once approved', (c) => c.status === 'True');
     expect(conditionOf(approved, 'HostsApproved')).toMatchObject({ status: 'True', reason: 'HostsApproved' });
     expect(approved.status?.hosts).toEqual([
@@ -168,11 +143,11 @@ describe('TailscaleServices: Ready only with an approved advertising host', () =
   it('is Ready directly when the tailnet policy auto-approves the proxies for the service', async () => {
     const name = uniqueName('auto');
     expect(testAutoApprovers['tag:web']).toEqual(['tag:k8s']);
-    await createProxyEndpoints(kc, {
-      namespace,
+    await createProxyEndpoints(stack.kc, {
+      namespace: stack.namespace,
       name: `${name}-proxies`,
       labels: { app: name },
-      tailnet: tailnet.name,
+      tailnet: stack.tailnet.name,
     });
     await createServices(name, ['tag:web']);
     const ready = await readyWhere(name, 'Ready', (c) => c.status === 'True');
@@ -189,20 +164,20 @@ describe('TailscaleServices: Ready only with an approved advertising host', () =
 
   it('is NoHosts while its proxies have not connected', async () => {
     const name = uniqueName('silent');
-    await createProxyEndpoints(kc, {
-      namespace,
+    await createProxyEndpoints(stack.kc, {
+      namespace: stack.namespace,
       name: `${name}-proxies`,
       labels: { app: name },
-      tailnet: tailnet.name,
+      tailnet: stack.tailnet.name,
       replicas: 0,
     });
     // A replica config no proxy ever plays (not even the stand-in hosts): nothing advertises.
-    const silentSecret = handMadeConfigSecret({ namespace, name: `${name}-proxies` }, 0, {
+    const silentSecret = handMadeConfigSecret({ namespace: stack.namespace, name: `${name}-proxies` }, 0, {
       Version: 'alpha0',
       AdvertiseServices: [],
     });
     delete silentSecret.metadata!.labels![standInLabel];
-    await kc
+    await stack.kc
       .makeApiClient(CoreV1Api)
       .createNamespacedSecret({ namespace: silentSecret.metadata!.namespace!, body: silentSecret });
     await createServices(name, ['tag:web']);
