@@ -13,6 +13,7 @@ import { Connection } from '@temporalio/client';
 import {
   loadTemporalConfig,
   loadWorkerDeploymentVersion,
+  secondsEnv,
   type WorkerDeploymentVersion,
 } from '../runtime/config';
 import { temporalConnectionOptions } from '../runtime/temporal';
@@ -107,12 +108,7 @@ async function main() {
       'TEMPORAL_WORKER_DEPLOYMENT_NAME and TEMPORAL_WORKER_BUILD_ID are unset: nothing to promote',
     );
   }
-  const timeoutSeconds = Number(process.env.PROMOTE_TIMEOUT_SECONDS ?? '240');
-  if (!Number.isFinite(timeoutSeconds) || timeoutSeconds <= 0) {
-    throw new Error(
-      `PROMOTE_TIMEOUT_SECONDS: ${process.env.PROMOTE_TIMEOUT_SECONDS} is not a positive number`,
-    );
-  }
+  const timeoutSeconds = secondsEnv(process.env, 'PROMOTE_TIMEOUT_SECONDS', 240);
   const connection = await Connection.connect(temporalConnectionOptions(config));
   try {
     const result = await promoteWorkerVersion(connection, config.namespace, version, {

@@ -5,13 +5,9 @@
 import { patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { Publication } from '../activities/gateway-api/publish';
-import { activityHeartbeatTimeout, retryPolicies } from './retry-policies';
+import { remoteActivityOptions } from './retry-policies';
 
-const acts = proxyActivities<Activities>({
-  startToCloseTimeout: '60s',
-  heartbeatTimeout: activityHeartbeatTimeout,
-  retry: retryPolicies.step,
-});
+const acts = proxyActivities<Activities>(remoteActivityOptions('60s'));
 
 /** Marks histories in which the gateway workflow hosts publications on pools. */
 export const gatewayPoolHostingPatch = 'gateway-pool-hosting';

@@ -22,7 +22,7 @@ import type { Activities } from '../activities';
 import type { ProxyConfigsOutcome } from '../activities/proxies/configs';
 import type { ProxyObservation } from '../activities/proxies/devices';
 import type { EgressStatus } from '../api/v1alpha1/tailscale-endpoints';
-import { activityHeartbeatTimeout, retryPolicies } from './retry-policies';
+import { remoteActivityOptions, retryPolicies } from './retry-policies';
 import type { ResourceLoopOptions } from './resource-loop';
 import type { ObjectSnapshot, ResourceWorkflowInput } from './types';
 import { ProxyReason, TailnetReason } from '../api/reasons';
@@ -41,16 +41,8 @@ const {
   deleteProxy,
   readProxyGroupStatus,
   applyProxyGroupEgress,
-} = proxyActivities<Activities>({
-  startToCloseTimeout: '1m',
-  heartbeatTimeout: activityHeartbeatTimeout,
-  retry,
-});
-const { ensureProxyConfigs } = proxyActivities<Activities>({
-  startToCloseTimeout: '2m',
-  heartbeatTimeout: activityHeartbeatTimeout,
-  retry,
-});
+} = proxyActivities<Activities>(remoteActivityOptions('1m', retry));
+const { ensureProxyConfigs } = proxyActivities<Activities>(remoteActivityOptions('2m', retry));
 
 // Kept literal (not imported from activities/) so workflow code stays free of I/O modules.
 const resources: Record<ProxyParentKind, ResourceRef> = {

@@ -1,4 +1,4 @@
-import type { RetryPolicy } from '@temporalio/workflow';
+import type { ActivityOptions, RetryPolicy } from '@temporalio/workflow';
 import { TailnetReason } from '../api/reasons';
 
 /**
@@ -30,3 +30,9 @@ export const retryPolicies = {
  * its start-to-close timeout (up to minutes). Local activities have none: they rerun with their task.
  */
 export const activityHeartbeatTimeout = '15s';
+
+/** The options of a remote activity: its start-to-close timeout, the heartbeat timeout, its retry policy. */
+export const remoteActivityOptions = (
+  startToCloseTimeout: ActivityOptions['startToCloseTimeout'],
+  retry: RetryPolicy = retryPolicies.step,
+): ActivityOptions => ({ startToCloseTimeout, heartbeatTimeout: activityHeartbeatTimeout, retry });

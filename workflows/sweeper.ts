@@ -10,13 +10,9 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { stopSweeperSignal } from './messages';
-import { activityHeartbeatTimeout, retryPolicies } from './retry-policies';
+import { remoteActivityOptions, retryPolicies } from './retry-policies';
 
-const { sweepVipServices } = proxyActivities<Activities>({
-  startToCloseTimeout: '5m',
-  heartbeatTimeout: activityHeartbeatTimeout,
-  retry: retryPolicies.sweep,
-});
+const { sweepVipServices } = proxyActivities<Activities>(remoteActivityOptions('5m', retryPolicies.sweep));
 
 export interface SweeperWorkflowInput {
   tailnet: string;

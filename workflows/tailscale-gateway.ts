@@ -13,14 +13,10 @@ import { forbiddenConditions, gatewayStatus } from './tailscale-gateway-status';
 import type { ObjectSnapshot, ResourceWorkflowInput } from './types';
 import { VipConsumer } from './vip-consumer';
 import { backoffMs } from './backoff';
-import { activityHeartbeatTimeout, retryPolicies } from './retry-policies';
+import { remoteActivityOptions } from './retry-policies';
 import { hostOnPools, type PoolHostings } from './gateway-pools';
 
-const acts = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  heartbeatTimeout: activityHeartbeatTimeout,
-  retry: retryPolicies.step,
-});
+const acts = proxyActivities<Activities>(remoteActivityOptions('30s'));
 
 // Kept literal (not imported from api/) so workflow code pulls in no schema builders.
 const gatewayResource: ResourceRef = {

@@ -3,13 +3,11 @@ import type { TailscaleRoutePolicySpec } from '../api/v1alpha1/tailscale-route-p
 import type { Activities } from '../activities';
 import { runResourceLoop } from './resource-loop';
 import type { ObjectSnapshot, ResourceWorkflowInput } from './types';
-import { activityHeartbeatTimeout, retryPolicies } from './retry-policies';
+import { remoteActivityOptions } from './retry-policies';
 
-const { evaluateRoutePolicy, publishRoutePolicyStatus } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  heartbeatTimeout: activityHeartbeatTimeout,
-  retry: retryPolicies.step,
-});
+const { evaluateRoutePolicy, publishRoutePolicyStatus } = proxyActivities<Activities>(
+  remoteActivityOptions('30s'),
+);
 
 export type TailscaleRoutePolicyWorkflowInput = ResourceWorkflowInput<TailscaleRoutePolicySpec>;
 

@@ -17,14 +17,12 @@ import { runResourceLoop } from './resource-loop';
 import { tailscaleTailnetKey } from './search-attributes';
 import { sweeperWorkflow } from './sweeper';
 import type { ObjectSnapshot, ResourceWorkflowInput } from './types';
-import { activityHeartbeatTimeout, retryPolicies } from './retry-policies';
+import { remoteActivityOptions } from './retry-policies';
 import { TailnetReason } from '../api/reasons';
 
-const { checkTailnetCredentials, patchStatus, sweeperSettings } = proxyActivities<Activities>({
-  startToCloseTimeout: '30s',
-  heartbeatTimeout: activityHeartbeatTimeout,
-  retry: retryPolicies.step,
-});
+const { checkTailnetCredentials, patchStatus, sweeperSettings } = proxyActivities<Activities>(
+  remoteActivityOptions('30s'),
+);
 
 // Kept literal (not imported from api/) so workflow code pulls in no schema builders.
 const tailnetResource: ResourceRef = {
