@@ -1,12 +1,10 @@
 import {
-  dumpYaml,
   KubernetesObjectApi,
-  loadYaml,
   PatchStrategy,
   type KubeConfig,
   type KubernetesObject,
 } from '@kubernetes/client-node';
-import { parse } from 'yaml';
+import { fromClientModel, toClientModel } from './client-model';
 import { isConflict, isNotFound } from './errors';
 import { isSubsetOf } from './subset';
 
@@ -137,15 +135,15 @@ function stripForCompare(desired: WireObject): WireObject {
   return { ...desired, metadata: metadata };
 }
 
-/** Into client-node's model (camelCase properties), as its serializer expects. */
-export function toModel(obj: WireObject): KubernetesObject {
-  return loadYaml<KubernetesObject>(JSON.stringify(obj));
-}
+const toModel = (obj: WireObject): KubernetesObject => toClientModel(obj as KubernetesObject);
 
-/** Out of client-node's model; list items carry no apiVersion/kind, so `ref` supplies them. */
-export function toWire(model: KubernetesObject, ref: Pick<ObjectRef, 'apiVersion' | 'kind'>): WireObject {
-  const withType = { ...model, apiVersion: model.apiVersion ?? ref.apiVersion, kind: model.kind ?? ref.kind };
-  return parse(dumpYaml(withType)) as WireObject;
+/** List items carry no apiVersion/kind, so `ref` supplies them. */
+function toWire(model: KubernetesObject, ref: Pick<ObjectRef, 'apiVersion' | 'kind'>): WireObject {
+  return fromClientModel<WireObject & KubernetesObject>({
+    ...model,
+    apiVersion: model.apiVersion ?? ref.apiVersion,
+    kind: model.kind ?? ref.kind,
+  });
 }
 
 export const refOf = (obj: WireObject): ObjectRef => ({

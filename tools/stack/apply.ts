@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import {
   ApiextensionsV1Api,
   KubernetesObjectApi,
-  loadYaml,
   PatchStrategy,
   type KubeConfig,
   type KubernetesObject,
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
+import { toClientModel } from '../../activities/kubernetes/client-model';
 
 export const fieldManager = 'tailscale-gateway-operator';
 
@@ -41,15 +41,6 @@ export async function applyManifests(kc: KubeConfig, objects: KubernetesObject[]
       PatchStrategy.ServerSideApply,
     );
   }
-}
-
-/**
- * client-node serializes known kinds through its generated models, which read camelCase properties
- * (`xKubernetesValidations`) and silently drop wire names (`x-kubernetes-validations`). A raw manifest
- * must therefore be deserialized into the model first, or CRD validation rules vanish on the way.
- */
-function toClientModel(obj: KubernetesObject): KubernetesObject {
-  return loadYaml<KubernetesObject>(JSON.stringify(obj));
 }
 
 export async function waitForCrdsEstablished(
