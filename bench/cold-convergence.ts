@@ -2,7 +2,8 @@
  * Cold convergence (docs/architecture.md §7: < 60 s): N TailscaleServices created at once over a Ready pool of
  * TailscaleEndpoints, until every one is Ready with its VIP service's addresses published. Reports the
  * time, the Temporal actions spent (from the workflows' histories), the Tailscale API requests by route
- * (the simulator's counters) and the peak memory and CPU of every process.
+ * (the simulator's counters), the Kubernetes requests by verb and resource (the API server's, everyone's)
+ * and the peak memory and CPU of every process.
  *
  *   npm run build && node dist/bench/cold-convergence.js [--services 1000] [--endpoints 10] [--replicas 2]
  */
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { actionsTable, countActions } from './support/actions';
 import { startFixture } from './support/fixture';
 import { logProblems } from './support/logs';
+import { kubeRequestCounts, requestDelta } from './support/kube-requests';
 import { createServices, servicesBody, sleep } from './support/objects';
 import { machineLoad, ProcessSampler, type ProcessFigures } from './support/processes';
 import { table } from './support/report';
@@ -37,6 +39,7 @@ export async function convergeServices(fixture: Fixture, opts: ColdOptions, log:
     }),
   );
   await fixture.tailnet.sim.admin.resetRequestCounts();
+  const kubeBefore = await kubeRequestCounts(fixture.stack.kc, { byResource: true });
   const fromMs = Date.now();
   const t0 = performance.now();
   const sampler = new ProcessSampler(fixture.pids()).start();
@@ -72,7 +75,8 @@ export async function convergeServices(fixture: Fixture, opts: ColdOptions, log:
   milestones.allReady = (lastReady - t0) / 1000;
   const toMs = fromMs + (lastReady - t0);
   const requests = await fixture.tailnet.sim.admin.requestCounts();
-  return { names, fromMs, toMs, milestones, processes, requests, loadBefore, loadAfter: machineLoad() };
+  const kube = requestDelta(kubeBefore, await kubeRequestCounts(fixture.stack.kc, { byResource: true }));
+  return { names, fromMs, toMs, milestones, processes, requests, kube, loadBefore, loadAfter: machineLoad() };
 }
 
 export async function runCold(
@@ -105,6 +109,8 @@ export async function runCold(
       // Each a round trip through the Temporal server and a worker (N=1: the single-change path's count).
       workflowTasksPerService: (actions.latencies['(workflow task)']?.n ?? 0) / opts.services,
       tailscaleRequests: run.requests,
+      kubeRequests: run.kube,
+      kubeWritesPerService: run.kube.writes / opts.services,
       vipServices: [...fixture.tailnet.writes.keys()].length,
       processes: run.processes,
       logProblems: {
@@ -153,6 +159,14 @@ export function printCold(f: Awaited<ReturnType<typeof runCold>>): string {
     '',
     `Tailscale API requests: ${f.tailscaleRequests.total} (${f.tailscaleRequests.writes} writes)`,
     table(['route', 'requests'], routes),
+    '',
+    `Kubernetes requests (everyone's: the proxy simulator and the bench's watches too): ${f.kubeRequests.total}, writes ${f.kubeRequests.writes} (${f.kubeWritesPerService.toFixed(1)} per service)`,
+    table(
+      ['verb resource', 'requests'],
+      Object.entries(f.kubeRequests.byVerb)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 15),
+    ),
     '',
     processTable(f.processes),
     `load average before ${f.loadBefore.loadavg.join(' ')}, after ${f.loadAfter.loadavg.join(' ')} (${f.loadAfter.cores} cores)`,

@@ -1,6 +1,6 @@
 /**
  * Kubernetes API requests as the API server counts them (`apiserver_request_total` on its /metrics),
- * summed by verb. Everyone's requests are in it (the benchmark's own watches and the proxy simulator
+ * summed by verb, or by verb and resource (`GET secrets`). Everyone's requests are in it (the benchmark's own watches and the proxy simulator
  * too): a difference over a window is an upper bound of what the operator cost.
  */
 import { request } from 'node:https';
@@ -8,7 +8,10 @@ import type { KubeConfig } from '@kubernetes/client-node';
 
 export type RequestsByVerb = Record<string, number>;
 
-export async function kubeRequestCounts(kc: KubeConfig): Promise<RequestsByVerb> {
+export async function kubeRequestCounts(
+  kc: KubeConfig,
+  { byResource = false }: { byResource?: boolean } = {},
+): Promise<RequestsByVerb> {
   const server = new URL(kc.getCurrentCluster()!.server);
   const opts: import('node:https').RequestOptions = {
     hostname: server.hostname,
@@ -33,19 +36,22 @@ export async function kubeRequestCounts(kc: KubeConfig): Promise<RequestsByVerb>
   for (const line of text.split('\n')) {
     if (!line.startsWith('apiserver_request_total{')) continue;
     const verb = /verb="([^"]+)"/.exec(line)?.[1] ?? '?';
-    out[verb] = (out[verb] ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
+    const key = byResource ? `${verb} ${/resource="([^"]*)"/.exec(line)?.[1] ?? '?'}` : verb;
+    out[key] = (out[key] ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return out;
 }
 
-/** `after - before` per verb, with a `total` and `writes` (everything but GET, LIST, WATCH). */
+/** `after - before` per key, with a `total` and `writes` (everything but GET, LIST, WATCH). */
 export function requestDelta(before: RequestsByVerb, after: RequestsByVerb) {
   const byVerb: RequestsByVerb = {};
-  for (const verb of Object.keys(after)) {
-    const d = after[verb]! - (before[verb] ?? 0);
-    if (d > 0) byVerb[verb] = d;
+  for (const key of Object.keys(after)) {
+    const d = after[key]! - (before[key] ?? 0);
+    if (d > 0) byVerb[key] = d;
   }
   const total = Object.values(byVerb).reduce((a, b) => a + b, 0);
-  const reads = ['GET', 'LIST', 'WATCH'].reduce((n, v) => n + (byVerb[v] ?? 0), 0);
+  const reads = Object.entries(byVerb)
+    .filter(([key]) => ['GET', 'LIST', 'WATCH'].includes(key.split(' ')[0]!))
+    .reduce((n, [, d]) => n + d, 0);
   return { byVerb, total, writes: total - reads };
 }

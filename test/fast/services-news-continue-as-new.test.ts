@@ -1,8 +1,6 @@
-import type { WorkflowHandle } from '@temporalio/client';
-import type { VipServiceHostView } from '../../activities/vip/hosts';
 import { servicesWorkflowId } from '../../workflows/ids';
-import { objectChangedSignal, vipStatusSignal, type VipServiceReport } from '../../workflows/messages';
-import { webServices } from './services-fixtures';
+import { objectChangedSignal, vipStatusSignal } from '../../workflows/messages';
+import { readyOf, timersFired, webPassActivities, webReport, webServices } from './services-fixtures';
 import { useWorkflowTier } from '../support/workflow-env';
 
 // Every pass is longer than this: the run continues as new after each one.
@@ -12,32 +10,6 @@ const tier = useWorkflowTier({
 
 const snapshot = webServices;
 
-const host = (approved: boolean): VipServiceHostView => ({
-  name: 'web-proxies-0',
-  nodeId: 'n1',
-  advertising: true,
-  approved,
-  ...(approved ? { approvalLevel: 'approved:auto' } : {}),
-  tags: ['tag:web'],
-});
-
-const report = (ackRequestId: number, approved: boolean): VipServiceReport => ({
-  serviceName: 'svc:web',
-  ackRequestId,
-  attached: true,
-  outcome: 'Created',
-  addresses: ['100.100.100.1'],
-  consumers: 1,
-  message: 'created',
-  hosts: [host(approved)],
-});
-
-const readyOf = (conditions: { type: string; status: string; reason?: string }[]) =>
-  conditions.find((c) => c.type === 'Ready');
-
-const timersFired = async (handle: WorkflowHandle) =>
-  ((await handle.fetchHistory()).events ?? []).filter((e) => e.timerFiredEventAttributes).length;
-
 describe('TailscaleServices workflow after continue-as-new', () => {
   test('a VIP report arriving before the new run’s first pass is news: it gets a pass at once', async () => {
     const workflowId = servicesWorkflowId('default', 'web');
@@ -46,29 +18,7 @@ describe('TailscaleServices workflow after continue-as-new', () => {
     let becameReady!: () => void;
     const ready = new Promise<void>((resolve) => (becameReady = resolve));
     const activities = {
-      getTailnetStatus: () =>
-        Promise.resolve({
-          exists: true,
-          ready: true,
-          reason: 'Ready',
-          message: '',
-          dnsSuffix: 'corp.ts.net',
-        }),
-      selectEndpoints: () =>
-        Promise.resolve({
-          selected: [
-            {
-              name: 'web-proxies',
-              autoProvisioned: false,
-              ready: true,
-              devices: ['web-proxies-0'],
-              nodeIds: ['n1'],
-              onlineDevices: 1,
-            },
-          ],
-          wrongTailnet: [],
-        }),
-      setAdvertisedServices: () => Promise.resolve({ configured: 1, replicas: 1, writes: 1 }),
+      ...webPassActivities,
       // The VIP workflow, running all along: it answers the first join (attached, its one host
       // advertising and not approved yet); an unchanged join is not sent to a running workflow.
       signalVipService(input: { requestId: number; unlessRunning?: boolean }) {
@@ -77,11 +27,10 @@ describe('TailscaleServices workflow after continue-as-new', () => {
         setImmediate(() => {
           void tier.env.client.workflow
             .getHandle(workflowId)
-            .signal(vipStatusSignal, report(input.requestId, false));
+            .signal(vipStatusSignal, webReport(input.requestId, false));
         });
         return Promise.resolve({ signalled: true });
       },
-      cleanupAutoProvisionedEndpoints: () => Promise.resolve({}),
       patchStatus(input: { conditions: { type: string; status: string; reason?: string }[] }) {
         const condition = readyOf(input.conditions);
         readiness.push(condition?.reason);
@@ -104,7 +53,7 @@ describe('TailscaleServices workflow after continue-as-new', () => {
       const { runId } = await tier.env.client.workflow.getHandle(workflowId).describe();
       const secondRun = tier.env.client.workflow.getHandle(workflowId, runId, { followRuns: false });
       // The VIP workflow's host look finds the host approved: the report is all that says so.
-      await secondRun.signal(vipStatusSignal, report(lastRequestId, true));
+      await secondRun.signal(vipStatusSignal, webReport(lastRequestId, true));
       await ready;
       const timers = await timersFired(secondRun);
       await tier.env.client.workflow.getHandle(workflowId).terminate('test done');
