@@ -5,7 +5,11 @@ import type { EventNotice, EventSubject } from './events';
 /** The conditions that sum an object up; their sub-conditions would repeat the same story. */
 const summaryTypes = new Set(['Ready', 'Accepted', 'Conflicted']);
 
-/** `False` reasons that mean "in progress": the operator is working, the user has nothing to do. */
+/**
+ * `False` reasons that mean "in progress": the operator is working, the user has nothing to do. NoHosts
+ * is every new VIP service's state until its proxies advertise it (seconds); proxies that never do are
+ * told by their own parent's Warnings (auth key, class, version).
+ */
 const progressReasons = new Set([
   'Pending',
   'Provisioning',
@@ -13,6 +17,7 @@ const progressReasons = new Set([
   'Waiting',
   'VIPServicePending',
   'NoProxies',
+  'NoHosts',
 ]);
 
 /**

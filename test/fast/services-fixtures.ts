@@ -1,8 +1,8 @@
-import type { WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { VipServiceHostView } from '../../activities/vip/hosts';
 import { finalizerName } from '../../api/common';
 import type { TailscaleServicesSpec } from '../../api/v1alpha1/tailscale-services';
-import type { VipServiceReport } from '../../workflows/messages';
+import { vipStatusSignal, type VipServiceReport } from '../../workflows/messages';
 import type { ObjectSnapshot } from '../../workflows/types';
 
 /** TailscaleServices default/web, selecting app=web for svc:web on tailnet corp; our finalizer is held. */
@@ -44,7 +44,7 @@ export function webReport(ackRequestId: number, approved: boolean): VipServiceRe
   };
 }
 
-export const readyOf = (conditions: { type: string; status: string; reason?: string }[]) =>
+const readyOf = (conditions: { type: string; status: string; reason?: string }[]) =>
   conditions.find((c) => c.type === 'Ready');
 
 export const timersFired = async (handle: WorkflowHandle) =>
@@ -71,3 +71,30 @@ export const webPassActivities = {
   setAdvertisedServices: () => Promise.resolve({ configured: 1, replicas: 1, writes: 1 }),
   cleanupAutoProvisionedEndpoints: () => Promise.resolve({}),
 };
+
+/** Sends `report` on the next turn of the event loop, as the VIP workflow's reply comes after the join. */
+export function replyLater(client: Client, workflowId: string, report: VipServiceReport): void {
+  setImmediate(() => {
+    void client.workflow.getHandle(workflowId).signal(vipStatusSignal, report);
+  });
+}
+
+/** A patchStatus recording the Ready reason of each publication; `ready` resolves at the first Ready. */
+export function readinessRecorder() {
+  const reasons: (string | undefined)[] = [];
+  const waiting = new Map<string, () => void>();
+  const published = (reason: string) => new Promise<void>((resolve) => waiting.set(reason, resolve));
+  const ready = published('Ready');
+  return {
+    reasons,
+    ready,
+    /** Resolves when a publication shows Ready with `reason` (register before it can happen). */
+    published,
+    patchStatus: (input: { conditions: { type: string; status: string; reason?: string }[] }) => {
+      const reason = readyOf(input.conditions)?.reason;
+      reasons.push(reason);
+      if (reason) waiting.get(reason)?.();
+      return Promise.resolve({});
+    },
+  };
+}

@@ -1,6 +1,13 @@
 import { servicesWorkflowId } from '../../workflows/ids';
 import { objectChangedSignal, vipStatusSignal } from '../../workflows/messages';
-import { readyOf, timersFired, webPassActivities, webReport, webServices } from './services-fixtures';
+import {
+  readinessRecorder,
+  replyLater,
+  timersFired,
+  webPassActivities,
+  webReport,
+  webServices,
+} from './services-fixtures';
 import { useWorkflowTier } from '../support/workflow-env';
 
 // Every pass is longer than this: the run continues as new after each one.
@@ -13,10 +20,8 @@ const snapshot = webServices;
 describe('TailscaleServices workflow after continue-as-new', () => {
   test('a VIP report arriving before the new run’s first pass is news: it gets a pass at once', async () => {
     const workflowId = servicesWorkflowId('default', 'web');
-    const readiness: (string | undefined)[] = [];
+    const status = readinessRecorder();
     let lastRequestId = 0;
-    let becameReady!: () => void;
-    const ready = new Promise<void>((resolve) => (becameReady = resolve));
     const activities = {
       ...webPassActivities,
       // The VIP workflow, running all along: it answers the first join (attached, its one host
@@ -24,19 +29,10 @@ describe('TailscaleServices workflow after continue-as-new', () => {
       signalVipService(input: { requestId: number; unlessRunning?: boolean }) {
         if (input.unlessRunning) return Promise.resolve({ signalled: false });
         lastRequestId = input.requestId;
-        setImmediate(() => {
-          void tier.env.client.workflow
-            .getHandle(workflowId)
-            .signal(vipStatusSignal, webReport(input.requestId, false));
-        });
+        replyLater(tier.env.client, workflowId, webReport(input.requestId, false));
         return Promise.resolve({ signalled: true });
       },
-      patchStatus(input: { conditions: { type: string; status: string; reason?: string }[] }) {
-        const condition = readyOf(input.conditions);
-        readiness.push(condition?.reason);
-        if (condition?.status === 'True') becameReady();
-        return Promise.resolve({});
-      },
+      patchStatus: status.patchStatus,
     };
     const fired = await tier.run(activities, async (taskQueue) => {
       const first = await tier.env.client.workflow.signalWithStart('tailscaleServicesWorkflow', {
@@ -54,13 +50,13 @@ describe('TailscaleServices workflow after continue-as-new', () => {
       const secondRun = tier.env.client.workflow.getHandle(workflowId, runId, { followRuns: false });
       // The VIP workflow's host look finds the host approved: the report is all that says so.
       await secondRun.signal(vipStatusSignal, webReport(lastRequestId, true));
-      await ready;
+      await status.ready;
       const timers = await timersFired(secondRun);
       await tier.env.client.workflow.getHandle(workflowId).terminate('test done');
       return timers;
     });
-    expect(readiness[0]).toBe('HostNotApproved');
-    expect(readiness.at(-1)).toBe('Ready');
+    expect(status.reasons[0]).toBe('HostNotApproved');
+    expect(status.reasons.at(-1)).toBe('Ready');
     // The pass came from the report, not from the 6 h recheck timer.
     expect(fired).toBe(0);
   });

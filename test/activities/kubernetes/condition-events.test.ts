@@ -45,6 +45,15 @@ describe('eventsForConditions', () => {
     ).toEqual([]);
   });
 
+  it('records nothing while a new VIP service waits for its proxies to advertise it (NoHosts)', () => {
+    const pending = [condition('Ready', 'False', 'Pending')];
+    expect(
+      eventsForConditions(regarding, pending, [
+        { type: 'Ready', status: 'False', reason: 'NoHosts', message: 'no device advertises svc:web yet' },
+      ]),
+    ).toEqual([]);
+  });
+
   it('tells a new reason of a still-False condition, and Ready turning True', () => {
     const previous = [condition('Ready', 'False', 'TailnetNotFound')];
     const moved = eventsForConditions(regarding, previous, [
