@@ -163,7 +163,7 @@ export function printCold(f: Awaited<ReturnType<typeof runCold>>): string {
     `Kubernetes requests (everyone's: the proxy simulator and the bench's watches too): ${f.kubeRequests.total}, writes ${f.kubeRequests.writes} (${f.kubeWritesPerService.toFixed(1)} per service)`,
     table(
       ['verb resource', 'requests'],
-      Object.entries(f.kubeRequests.byVerb)
+      Object.entries(f.kubeRequests.byKey)
         .sort((a, b) => b[1] - a[1])
         .slice(0, 15),
     ),

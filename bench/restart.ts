@@ -136,7 +136,7 @@ export function printRestart(f: RestartFigures): string {
     `Temporal actions: ${f.actions.total.total} (${f.actionsPerService.toFixed(2)} per service, target < 3); workflow tasks + activities run: ${f.workerTasks}; watcher changes handled: ${f.watcherChangesHandled}`,
     actionsTable(f.actions),
     `Kubernetes requests (everyone's): ${f.kubeRequests.total} (${f.kubeRequestsPerService.toFixed(2)} per service), writes ${f.kubeRequests.writes}`,
-    table(['verb', 'requests'], Object.entries(f.kubeRequests.byVerb)),
+    table(['verb', 'requests'], Object.entries(f.kubeRequests.byKey)),
     `Tailscale requests: ${f.tailscaleRequests.total}, writes: ${f.tailscaleWrites} (must be 0)`,
     processTable(f.processes),
     `load average before ${f.loadBefore.loadavg.join(' ')}, after ${f.loadAfter.loadavg.join(' ')} (${f.loadAfter.cores} cores)`,

@@ -29,7 +29,7 @@ export const retryPolicies = {
  * (workers/heartbeat.ts), so an activity whose worker died is retried after this long instead of after
  * its start-to-close timeout (up to minutes). Local activities have none: they rerun with their task.
  */
-export const activityHeartbeatTimeout = '15s';
+const activityHeartbeatTimeout = '15s';
 
 /** The options of a remote activity: its start-to-close timeout, the heartbeat timeout, its retry policy. */
 export const remoteActivityOptions = (

@@ -13,7 +13,6 @@ import {
   upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { ActivityOptions } from '@temporalio/common';
 import { msToNumber } from '@temporalio/common/lib/time';
 import type { Activities } from '../activities';
 import { byCodeUnits } from './order';
@@ -27,19 +26,15 @@ import {
   type VipServiceReport,
 } from './messages';
 import { backoffMs } from './backoff';
-import { activityHeartbeatTimeout, retryPolicies } from './retry-policies';
+import { remoteActivityOptions, retryPolicies } from './retry-policies';
 import { vipServiceDetails } from './ui-summary';
 
-const vipActivityOptions: ActivityOptions = {
+const remote = proxyActivities<Activities>(remoteActivityOptions('45s', retryPolicies.vipService));
+// The report to the consumers goes out in the same workflow task as the result.
+const local = proxyLocalActivities<Activities>({
   startToCloseTimeout: '45s',
   retry: retryPolicies.vipService,
-};
-const remote = proxyActivities<Activities>({
-  ...vipActivityOptions,
-  heartbeatTimeout: activityHeartbeatTimeout,
 });
-// The report to the consumers goes out in the same workflow task as the result.
-const local = proxyLocalActivities<Activities>(vipActivityOptions);
 
 export interface VipServiceWorkflowInput {
   tailnet: string;

@@ -1,17 +1,18 @@
 /**
  * Kubernetes API requests as the API server counts them (`apiserver_request_total` on its /metrics),
- * summed by verb, or by verb and resource (`GET secrets`). Everyone's requests are in it (the benchmark's own watches and the proxy simulator
- * too): a difference over a window is an upper bound of what the operator cost.
+ * summed by verb, or by verb and resource (`GET secrets`). Everyone's requests are in it (the
+ * benchmark's own watches and the proxy simulator too): a difference over a window is an upper bound of
+ * what the operator cost.
  */
 import { request } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
 
-export type RequestsByVerb = Record<string, number>;
+export type RequestCounts = Record<string, number>;
 
 export async function kubeRequestCounts(
   kc: KubeConfig,
   { byResource = false }: { byResource?: boolean } = {},
-): Promise<RequestsByVerb> {
+): Promise<RequestCounts> {
   const server = new URL(kc.getCurrentCluster()!.server);
   const opts: import('node:https').RequestOptions = {
     hostname: server.hostname,
@@ -32,7 +33,7 @@ export async function kubeRequestCounts(
     req.on('error', reject);
     req.end();
   });
-  const out: RequestsByVerb = {};
+  const out: RequestCounts = {};
   for (const line of text.split('\n')) {
     if (!line.startsWith('apiserver_request_total{')) continue;
     const verb = /verb="([^"]+)"/.exec(line)?.[1] ?? '?';
@@ -43,15 +44,15 @@ export async function kubeRequestCounts(
 }
 
 /** `after - before` per key, with a `total` and `writes` (everything but GET, LIST, WATCH). */
-export function requestDelta(before: RequestsByVerb, after: RequestsByVerb) {
-  const byVerb: RequestsByVerb = {};
+export function requestDelta(before: RequestCounts, after: RequestCounts) {
+  const byKey: RequestCounts = {};
   for (const key of Object.keys(after)) {
     const d = after[key]! - (before[key] ?? 0);
-    if (d > 0) byVerb[key] = d;
+    if (d > 0) byKey[key] = d;
   }
-  const total = Object.values(byVerb).reduce((a, b) => a + b, 0);
-  const reads = Object.entries(byVerb)
+  const total = Object.values(byKey).reduce((a, b) => a + b, 0);
+  const reads = Object.entries(byKey)
     .filter(([key]) => ['GET', 'LIST', 'WATCH'].includes(key.split(' ')[0]!))
     .reduce((n, [, d]) => n + d, 0);
-  return { byVerb, total, writes: total - reads };
+  return { byKey, total, writes: total - reads };
 }
