@@ -2,7 +2,8 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { VipServiceHostView } from '../../activities/vip/hosts';
 import { finalizerName } from '../../api/common';
 import type { TailscaleServicesSpec } from '../../api/v1alpha1/tailscale-services';
-import { vipStatusSignal, type VipServiceReport } from '../../workflows/messages';
+import { servicesWorkflowId } from '../../workflows/ids';
+import { objectChangedSignal, vipStatusSignal, type VipServiceReport } from '../../workflows/messages';
 import type { ObjectSnapshot } from '../../workflows/types';
 
 /** TailscaleServices default/web, selecting app=web for svc:web on tailnet corp; our finalizer is held. */
@@ -21,6 +22,8 @@ export const webServices: ObjectSnapshot<TailscaleServicesSpec> = {
     vipService: { ports: ['tcp:80'], tags: ['tag:web'] },
   },
 };
+
+export const webWorkflowId = servicesWorkflowId('default', 'web');
 
 /** The VIP workflow's report on svc:web: attached, its one host advertising, approved or not yet. */
 export function webReport(ackRequestId: number, approved: boolean): VipServiceReport {
@@ -98,3 +101,13 @@ export function readinessRecorder() {
     },
   };
 }
+
+/** Starts (or signals) the workflow of default/web with `webServices`, as the watchers would. */
+export const startWebServices = (client: Client, taskQueue: string) =>
+  client.workflow.signalWithStart('tailscaleServicesWorkflow', {
+    workflowId: webWorkflowId,
+    taskQueue,
+    args: [{ kind: 'TailscaleServices', namespace: 'default', name: 'web' }],
+    signal: objectChangedSignal,
+    signalArgs: [webServices],
+  });

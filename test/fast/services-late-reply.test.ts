@@ -1,12 +1,12 @@
-import { servicesWorkflowId } from '../../workflows/ids';
-import { objectChangedSignal, vipStatusSignal } from '../../workflows/messages';
+import { vipStatusSignal } from '../../workflows/messages';
 import {
   readinessRecorder,
   replyLater,
+  startWebServices,
   timersFired,
   webPassActivities,
   webReport,
-  webServices,
+  webWorkflowId,
 } from './services-fixtures';
 import { recordHistory } from '../support/record-history';
 import { useWorkflowTier } from '../support/workflow-env';
@@ -15,7 +15,6 @@ const tier = useWorkflowTier();
 
 describe('TailscaleServices workflow, VIP workflow slower than the reply wait', () => {
   test('a reply that comes after the pass stopped waiting gets a pass at once, not at the 6 h recheck', async () => {
-    const workflowId = servicesWorkflowId('default', 'web');
     const status = readinessRecorder();
     const pending = status.published('Pending');
     let firstRequestId: number | undefined;
@@ -26,19 +25,13 @@ describe('TailscaleServices workflow, VIP workflow slower than the reply wait', 
       signalVipService(input: { requestId: number; unlessRunning?: boolean }) {
         if (input.unlessRunning) return Promise.resolve({ signalled: false });
         if (firstRequestId === undefined) firstRequestId = input.requestId;
-        else replyLater(tier.env.client, workflowId, webReport(input.requestId, true));
+        else replyLater(tier.env.client, webWorkflowId, webReport(input.requestId, true));
         return Promise.resolve({ signalled: true });
       },
       patchStatus: status.patchStatus,
     };
     const fired = await tier.run(activities, async (taskQueue) => {
-      const handle = await tier.env.client.workflow.signalWithStart('tailscaleServicesWorkflow', {
-        workflowId,
-        taskQueue,
-        args: [{ kind: 'TailscaleServices', namespace: 'default', name: 'web' }],
-        signal: objectChangedSignal,
-        signalArgs: [webServices],
-      });
+      const handle = await startWebServices(tier.env.client, taskQueue);
       await pending;
       await handle.signal(vipStatusSignal, webReport(firstRequestId!, true));
       await status.ready;

@@ -1,15 +1,12 @@
-import { servicesWorkflowId } from '../../workflows/ids';
-import { objectChangedSignal, objectDeletedSignal } from '../../workflows/messages';
-import { webServices } from './services-fixtures';
+import { objectDeletedSignal } from '../../workflows/messages';
+import { startWebServices } from './services-fixtures';
 import { nthCall, scaledMs, timerDurations, useWorkflowTier } from '../support/workflow-env';
 
 const tier = useWorkflowTier();
 
 const hour = 3_600_000;
 
-/** Finalizer already held, so a pass is: read the tailnet, publish status (it is not Ready). */
-const snapshot = webServices;
-
+// webServices holds our finalizer already, so a pass is: read the tailnet, publish status (not Ready).
 describe('TailscaleServices workflow', () => {
   test('reconciles again every 6 simulated hours with no signal', async () => {
     const third = nthCall(3);
@@ -25,13 +22,7 @@ describe('TailscaleServices workflow', () => {
       },
     };
     const timers = await tier.run(activities, async (taskQueue) => {
-      const handle = await tier.env.client.workflow.signalWithStart('tailscaleServicesWorkflow', {
-        workflowId: servicesWorkflowId('default', 'web'),
-        taskQueue,
-        args: [{ kind: 'TailscaleServices', namespace: 'default', name: 'web' }],
-        signal: objectChangedSignal,
-        signalArgs: [snapshot],
-      });
+      const handle = await startWebServices(tier.env.client, taskQueue);
       await third.reached;
       await handle.signal(objectDeletedSignal, { uid: 'uid-web' });
       await handle.result();
