@@ -5,11 +5,7 @@ import type { EventNotice, EventSubject } from './events';
 /** The conditions that sum an object up; their sub-conditions would repeat the same story. */
 const summaryTypes = new Set(['Ready', 'Accepted', 'Conflicted']);
 
-/**
- * `False` reasons that mean "in progress": the operator is working, the user has nothing to do. NoHosts
- * is every new VIP service's state until its proxies advertise it (seconds); proxies that never do are
- * told by their own parent's Warnings (auth key, class, version).
- */
+/** `False` reasons that mean "in progress": the operator is working, the user has nothing to do. */
 const progressReasons = new Set([
   'Pending',
   'Provisioning',
@@ -17,8 +13,17 @@ const progressReasons = new Set([
   'Waiting',
   'VIPServicePending',
   'NoProxies',
-  'NoHosts',
 ]);
+
+/**
+ * Progress for some kinds only. NoHosts is every new TailscaleServices' state until the proxies the
+ * operator runs for it advertise it (seconds; proxies that never do are told by their own parent's
+ * Warnings). A TailscaleGateway's published service has no host until its user names a pool or
+ * advertises it from proxies of their own: a Warning there.
+ */
+const progressReasonsOf: Record<string, ReadonlySet<string>> = {
+  TailscaleServices: new Set(['NoHosts']),
+};
 
 /**
  * The Events a status change tells the user about: a Warning when a summary condition turns to a reason
@@ -36,14 +41,15 @@ export function eventsForConditions(
     const before = previous.find((c) => c.type === update.type);
     if (before && before.status === update.status && before.reason === update.reason) continue;
     const notice = { regarding, action: 'Reconcile', reason: update.reason, note: update.message };
-    if (asksUserToAct(update)) notices.push({ ...notice, type: 'Warning' });
+    if (asksUserToAct(update, regarding.kind)) notices.push({ ...notice, type: 'Warning' });
     else if (update.type === 'Ready' && update.status === 'True' && before?.status !== 'True')
       notices.push({ ...notice, type: 'Normal' });
   }
   return notices;
 }
 
-function asksUserToAct(update: ConditionUpdate): boolean {
+function asksUserToAct(update: ConditionUpdate, kind: string): boolean {
   if (update.type === 'Conflicted') return update.status === 'True';
-  return update.status === 'False' && !progressReasons.has(update.reason);
+  const progress = progressReasons.has(update.reason) || progressReasonsOf[kind]?.has(update.reason);
+  return update.status === 'False' && !progress;
 }

@@ -45,13 +45,15 @@ describe('eventsForConditions', () => {
     ).toEqual([]);
   });
 
-  it('records nothing while a new VIP service waits for its proxies to advertise it (NoHosts)', () => {
+  it('records nothing while a new TailscaleServices waits for its proxies to advertise it (NoHosts)', () => {
     const pending = [condition('Ready', 'False', 'Pending')];
-    expect(
-      eventsForConditions(regarding, pending, [
-        { type: 'Ready', status: 'False', reason: 'NoHosts', message: 'no device advertises svc:web yet' },
-      ]),
-    ).toEqual([]);
+    const noHosts = { type: 'Ready', status: 'False', reason: 'NoHosts', message: 'no device yet' } as const;
+    expect(eventsForConditions(regarding, pending, [noHosts])).toEqual([]);
+    // A Gateway's published service has no host until its user names a pool: that asks them to act.
+    const gateway = { ...regarding, kind: 'TailscaleGateway' };
+    expect(eventsForConditions(gateway, pending, [noHosts]).map((n) => [n.type, n.reason])).toEqual([
+      ['Warning', 'NoHosts'],
+    ]);
   });
 
   it('tells a new reason of a still-False condition, and Ready turning True', () => {
