@@ -10,9 +10,9 @@ import {
   type EventsV1Event,
   type KubeConfig,
 } from '@kubernetes/client-node';
-import { reportingController } from '../../../activities/kubernetes/events';
 import { startTailscaleSimulator, type TailscaleSimulator } from '../../../simulators/tailscale/server';
 import { eventually } from '../../support/eventually';
+import { ourEventsAbout } from '../../support/events';
 import { createServicesWithProxies, createTailscaleServices } from '../../support/objects';
 import { startOperator, type TestOperator } from '../../support/operator';
 import { createTestNamespace, testKubeConfig, uniqueName } from '../../support/stack';
@@ -54,17 +54,8 @@ describe('Kubernetes Events about our objects', () => {
     await sim?.close();
   });
 
-  /** Our Events about one object, by reason. */
-  const eventsAbout = async (eventNamespace: string, kind: string, name: string) => {
-    const list = await events.listNamespacedEvent({ namespace: eventNamespace });
-    const ours = list.items.filter(
-      (e) =>
-        e.reportingController === reportingController &&
-        e.regarding?.kind === kind &&
-        e.regarding.name === name,
-    );
-    return new Map<string, EventsV1Event>(ours.map((e) => [e.reason ?? '', e]));
-  };
+  const eventsAbout = (eventNamespace: string, kind: string, name: string) =>
+    ourEventsAbout(kc, eventNamespace, kind, name);
   const countOf = (e: EventsV1Event | undefined) => (e ? (e.series?.count ?? 1) : 0);
 
   it('warns about a broken OAuth Secret, once per breakage, counting repeats on one Event', async () => {

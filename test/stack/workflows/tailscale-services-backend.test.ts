@@ -3,6 +3,7 @@ import type { TailscaleServices } from '../../../api/v1alpha1';
 import { serveConfigKey } from '../../../activities/specs/proxy-group';
 import { servicesWorkflowId } from '../../../workflows/ids';
 import { eventually } from '../../support/eventually';
+import { ourEventsAbout } from '../../support/events';
 import { proxiesOf } from '../../support/proxies';
 import {
   advertisedServices,
@@ -175,6 +176,12 @@ describe('TailscaleServices spec.backend: the serve config the proxies read', ()
     expect(missing.message).toContain(
       `spec.backend.serviceName: Service ${stack.namespace}/${name}-db does not exist`,
     );
+    // What `kubectl events` shows the user: a Warning saying what to fix.
+    const warning = await eventually('a BackendNotFound Warning Event', async () =>
+      (await ourEventsAbout(stack.kc, stack.namespace, 'TailscaleServices', name)).get('BackendNotFound'),
+    );
+    expect(warning.type).toBe('Warning');
+    expect(warning.note).toContain(`Service ${stack.namespace}/${name}-db does not exist`);
     expect(await advertisedServices(stack.kc, { namespace: stack.namespace, name: endpoints }, 0)).toEqual(
       [],
     );
