@@ -139,10 +139,12 @@ export async function reconcileProxies(
     const reissued = configs.replicas.some((r) => r.reissued);
     const known = await removeScaledDownReplicas(d, state.devices, applied.extraOrdinals);
     const observed = await observeProxyDevices({ deployment: d, previous: state.published?.devices });
-    await deleteReplacedDevices(d, known, observed.deviceIds);
+    // What ensureProxyConfigs read is in history even when this task's local activities are lost.
+    const recorded = patched(devicesFromConfigsPatch) ? { ...known, ...deviceIdsOf(configs) } : known;
+    await deleteReplacedDevices(d, [known, recorded], observed.deviceIds);
     const next: ProxyWorkflowState = {
       ...state,
-      devices: { ...known, ...observed.deviceIds },
+      devices: { ...recorded, ...observed.deviceIds },
       ...(reissued ? { lastReissueAt: now } : {}),
     };
     return await publishObservation(d, snapshot, next, configs, observed, applied.egress);
@@ -183,15 +185,33 @@ async function removeScaledDownReplicas(
   return devices;
 }
 
-/** A replica that registered again (its state was lost) leaves its previous device behind: delete it. */
+/**
+ * Versions taking the devices that ensureProxyConfigs read from the state Secrets into the known
+ * devices. A pass's local activities are lost with its workflow task (one that ends in continue-as-new is
+ * refused when a signal comes in meanwhile): a replica whose state was lost right after such a pass
+ * re-registered, and its old device, seen only by the lost observation, stayed in the tailnet.
+ */
+const devicesFromConfigsPatch = 'proxy-known-devices-from-configs';
+
+function deviceIdsOf(configs: ProxyConfigsOutcome): Record<string, string> {
+  return Object.fromEntries(
+    configs.replicas.flatMap((r) => (r.deviceId ? [[String(r.ordinal), r.deviceId]] : [])),
+  );
+}
+
+/** A replica that registered again (its state was lost) leaves its previous devices behind: delete them. */
 async function deleteReplacedDevices(
   d: ProxyDeployment,
-  known: Record<string, string>,
+  knownBefore: Record<string, string>[],
   observed: Record<string, string>,
 ): Promise<void> {
-  const replaced = Object.entries(observed)
-    .filter(([ordinal, id]) => known[ordinal] && known[ordinal] !== id)
-    .map(([ordinal]) => known[ordinal]!);
+  const replaced = [
+    ...new Set(
+      Object.entries(observed).flatMap(([ordinal, id]) =>
+        knownBefore.flatMap((known) => (known[ordinal] && known[ordinal] !== id ? [known[ordinal]] : [])),
+      ),
+    ),
+  ];
   if (!replaced.length) return;
   log.info('deleting devices replaced by a new registration', { parent: d.name, devices: replaced });
   await deleteStaleProxyDevices({ tailnet: d.tailnet, nodeIds: replaced });

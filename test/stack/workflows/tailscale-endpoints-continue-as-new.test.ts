@@ -3,6 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { temporal } from '@temporalio/proto';
+import type { ProxyConfigsOutcome } from '../../../activities/proxies/configs';
 import { startTemporalServer, type TemporalServer } from '../../../tools/stack/temporal-server';
 import { endpointsWorkflowId } from '../../../workflows/ids';
 import { resourceStatusQuery } from '../../../workflows/messages';
@@ -44,31 +45,53 @@ describe('TailscaleEndpoints workflow across continue-as-new', () => {
   it('converges, replaces a lost device, scales down and deletes with state carried between runs', async () => {
     const name = uniqueName('can');
     const workflowId = endpointsWorkflowId(h.namespace, name);
-    /** ensureProxyConfigs scheduled per run (one per pass that got that far), newest run first. */
-    const passesPerRun = async (latestRunId: string) => {
-      const counts: number[] = [];
+    /** The events of every run, newest run first. */
+    const historiesOf = async (latestRunId: string) => {
+      const runs: temporal.api.history.v1.IHistoryEvent[][] = [];
       let runId: string | undefined = latestRunId;
       while (runId) {
         const history: temporal.api.history.v1.IHistory = await h.temporal.workflow
           .getHandle(workflowId, runId)
           .fetchHistory();
         const events = history.events ?? [];
-        const scheduled = events.filter(
-          (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'ensureProxyConfigs',
-        );
-        counts.push(scheduled.length);
+        runs.push(events);
         runId = events[0]?.workflowExecutionStartedEventAttributes?.continuedExecutionRunId || undefined;
       }
-      return counts;
+      return runs;
     };
+    const isEnsureProxyConfigs = (e: temporal.api.history.v1.IHistoryEvent) =>
+      e.activityTaskScheduledEventAttributes?.activityType?.name === 'ensureProxyConfigs';
+    /** ensureProxyConfigs scheduled per run (one per pass that got that far), newest run first. */
+    const passesPerRun = async (latestRunId: string) =>
+      (await historiesOf(latestRunId)).map((events) => events.filter(isEnsureProxyConfigs).length);
+    /** The device IDs that completed ensureProxyConfigs activities recorded in history. */
+    const devicesInHistory = async () => {
+      const ids = new Set<string>();
+      for (const events of await historiesOf((await handle.describe()).runId)) {
+        const scheduled = new Set(events.filter(isEnsureProxyConfigs).map((e) => String(e.eventId)));
+        for (const e of events) {
+          const completed = e.activityTaskCompletedEventAttributes;
+          if (!completed || !scheduled.has(String(completed.scheduledEventId))) continue;
+          const data = completed.result?.payloads?.[0]?.data;
+          const outcome = data && (JSON.parse(Buffer.from(data).toString()) as ProxyConfigsOutcome);
+          for (const r of outcome ? outcome.replicas : []) if (r.deviceId) ids.add(r.deviceId);
+        }
+      }
+      return ids;
+    };
+    const handle = h.temporal.workflow.getHandle(workflowId);
     await endpoints.create(name, { proxy: { replicas: 2 } });
     await endpoints.waitReady(name);
-    const handle = h.temporal.workflow.getHandle(endpointsWorkflowId(h.namespace, name));
-    const firstRun = (await h.temporal.workflow.getHandle(endpointsWorkflowId(h.namespace, name)).describe())
-      .runId;
+    const firstRun = (await handle.describe()).runId;
 
     // The device the workflow learnt of in an earlier run is deleted when replica 1 registers anew.
     const [old] = (await devicesNamed(h, name)).filter((d) => d.hostname === `${name}-1`);
+    // Ready is published before the workflow task that saw it completes, and a task that fails then
+    // (a signal coming in while it continues as new) loses its local activities: wipe the state only
+    // once the device is in history, where the next run takes it from.
+    await eventually('replica 1 device recorded in history', async () =>
+      (await devicesInHistory()).has(old!.nodeId) ? true : undefined,
+    );
     const at = proxiesOf(h.namespace, name);
     await h.proxies.wipeReplicaState(at.namespace, at.name, 1);
     // A lost state takes a pod restart, a fresh auth key, a login and a pass: a bound for a loaded CI.
