@@ -45,4 +45,31 @@ describe('TailscaleServices workflow, VIP workflow slower than the reply wait', 
     // Only the first pass's reply wait fired: the second pass came from the late reply, not the recheck.
     expect(fired).toBe(1);
   });
+
+  test('the late reply acknowledges the change it answers: the pass it wakes sends no second join', async () => {
+    const status = readinessRecorder();
+    const pending = status.published('Pending');
+    const joins: number[] = [];
+    const activities = {
+      ...webPassActivities,
+      // Only a VIP workflow that has to be started again gets a join sent `unlessRunning`.
+      signalVipService(input: { requestId: number; unlessRunning?: boolean }) {
+        if (input.unlessRunning) return Promise.resolve({ signalled: false });
+        joins.push(input.requestId);
+        if (joins.length > 1) replyLater(tier.env.client, webWorkflowId, webReport(input.requestId, true));
+        return Promise.resolve({ signalled: true });
+      },
+      patchStatus: status.patchStatus,
+    };
+    await tier.run(activities, async (taskQueue) => {
+      const handle = await startWebServices(tier.env.client, taskQueue);
+      await pending;
+      await handle.signal(vipStatusSignal, webReport(joins[0]!, true));
+      await status.ready;
+      await handle.terminate('test done');
+      await recordHistory('tailscale-services', 'late-reply-acknowledges', handle);
+    });
+    expect(status.reasons.at(-1)).toBe('Ready');
+    expect(joins).toEqual([1]);
+  });
 });
