@@ -51,6 +51,11 @@ export interface ResourceLoopOptions<Spec, State> {
   continueAsNew(next: ResourceWorkflowInput<Spec, State>): Promise<never>;
   /** Also run a pass when this turns true (news the last pass did not see); the pass must make it false. */
   wakeWhen?: () => boolean;
+  /**
+   * The pass for news alone (`wakeWhen`, with no newer snapshot and no timer): one that needs less than
+   * a whole pass does only that; `undefined` asks for the whole pass.
+   */
+  onNews?(snapshot: ObjectSnapshot<Spec>, state: State | undefined): Promise<Pass<State> | undefined>;
   /** Passes completed by earlier runs (kinds that count them in their state), for the status query. */
   reconcilesBefore?: number;
   /** Kinds whose histories always retried the newest snapshot after a failure: no patch marker needed. */
@@ -88,7 +93,7 @@ export async function runResourceLoop<Spec, State>(options: ResourceLoopOptions<
   const { input } = options;
   const run = startRun(options);
   for (;;) {
-    await waitForWork(run, options);
+    const newsOnly = await waitForWork(run, options);
     if (run.deleted) {
       await options.onDeleted?.(run.state, run.pending ?? run.current);
       run.status.phase = 'Done';
@@ -109,7 +114,7 @@ export async function runResourceLoop<Spec, State>(options: ResourceLoopOptions<
       recordSeen(snapshot);
       continue;
     }
-    if (await runPass(run, snapshot, options)) return;
+    if (await runPass(run, snapshot, options, newsOnly)) return;
     run.status.phase = 'Waiting';
 
     if (workflowInfo().continueAsNewSuggested) {
@@ -147,20 +152,24 @@ function startRun<Spec, State>({
   return run;
 }
 
-/** Until a newer snapshot, the deletion, news (`wakeWhen`) or the timer: none before a first snapshot. */
+/**
+ * Until a newer snapshot, the deletion, news (`wakeWhen`) or the timer: none before a first snapshot.
+ * True when news alone woke it.
+ */
 async function waitForWork<Spec, State>(
   run: LoopRun<Spec, State>,
   options: ResourceLoopOptions<Spec, State>,
-): Promise<void> {
+): Promise<boolean> {
   const timeout = run.current ? nextWaitMs(run.failures, run.wait) : undefined;
   setCurrentDetails(resourceDetails(options.input, run.status, timeout, options.details?.()));
   if (timeout === undefined) {
     await condition(() => run.pending !== undefined || run.deleted);
-    return;
+    return false;
   }
   // After a failed pass only the backoff timer wakes it for news, or a failing pass would spin.
   const news = run.failures === 0 ? options.wakeWhen : undefined;
-  await condition(() => run.pending !== undefined || run.deleted || Boolean(news?.()), timeout);
+  const woken = await condition(() => run.pending !== undefined || run.deleted || Boolean(news?.()), timeout);
+  return woken && run.pending === undefined && !run.deleted;
 }
 
 /** Reconciles `snapshot`, or cleans up when it is being deleted; true when the workflow is done. */
@@ -168,6 +177,7 @@ async function runPass<Spec, State>(
   run: LoopRun<Spec, State>,
   snapshot: ObjectSnapshot<Spec>,
   options: ResourceLoopOptions<Spec, State>,
+  newsOnly = false,
 ): Promise<boolean> {
   try {
     if (snapshot.metadata.deletionTimestamp) {
@@ -186,7 +196,9 @@ async function runPass<Spec, State>(
       return true;
     }
     run.status.phase = 'Reconciling';
-    const pass = await options.reconcile(snapshot, run.state);
+    const pass =
+      (newsOnly ? await options.onNews?.(snapshot, run.state) : undefined) ??
+      (await options.reconcile(snapshot, run.state));
     run.state = pass.state;
     run.wait = pass.wait ?? options.recheckInterval;
     run.current = snapshot;

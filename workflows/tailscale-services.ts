@@ -55,6 +55,14 @@ export interface ServicesState {
   served?: boolean;
   /** What the last published status showed of the VIP report (VipConsumer option `shown`). */
   vipShown?: Record<string, string>;
+  /** What the last whole pass published its status from, but the VIP report: news of hosts only needs it. */
+  lastStatus?: {
+    dnsSuffix?: string;
+    selection: Selection;
+    pass: ServicesPass;
+    /** publishedKey of the report, without hosts ('' for none). */
+    reportKey: string;
+  };
   /** Deletion in progress: leave attempts so far and the reason published (across continue-as-new). */
   cleanup?: { attempts: number; blocked?: string };
 }
@@ -93,6 +101,10 @@ export async function tailscaleServicesWorkflow(input: TailscaleServicesWorkflow
     onDeleted: (state) => leaveWhenGone(input, state, vip),
     continueAsNew: (next) => continueAsNew<typeof tailscaleServicesWorkflow>(next),
     wakeWhen: () => vip.news,
+    onNews: async (snapshot, state) => {
+      const published = state && (await publishHostsNews(snapshot, state, vip));
+      return published && { state: { ...published, vipShown: vip.shownKeys() } };
+    },
     details: () => vipConsumerLines(vip.latest()),
   });
 }
@@ -121,6 +133,12 @@ const hostsNewsPatch = 'services-ready-needs-approved-host';
  * 3.1 joins per service, each one more task for the VIP workflow and one more reply to wait for.
  */
 const lateAcknowledgementPatch = 'services-late-reply-acknowledges';
+/**
+ * Versions news of hosts alone publishing status without a whole pass. Before, every new service ran its
+ * whole pass twice (six local activities and their Kubernetes requests), the second only to publish
+ * Ready once its proxies advertised it.
+ */
+const hostsNewsStatusPatch = 'services-hosts-news-status-only';
 
 /** What of a report shows in our status: not which write attached us, nor a settle check's "updated". */
 function publishedKey(r: VipServiceReport, withHosts: boolean): string {
@@ -168,16 +186,16 @@ async function reconcileServices(
   const invalid = validate(snapshot, pass.serviceName);
   if (invalid) {
     await pass.publish([notReady(ServicesReason.InvalidSpec, invalid)]);
-    return state;
+    return withoutStatus(state);
   }
   // Deleted (or replaced) before our finalizer could hold it: creating anything in Tailscale now
   // would leave it behind, with no deletion left to clean it up.
-  if (!(await holdFinalizer(pass))) return state;
+  if (!(await holdFinalizer(pass))) return withoutStatus(state);
 
   const tailnet = await acts.getTailnetStatus({ name: spec.tailnet });
   if (!tailnet.ready) {
     await pass.publish([tailnetNotReady(spec.tailnet, tailnet)]);
-    return state;
+    return withoutStatus(state);
   }
   const selection = await acts.selectEndpoints({
     namespace: pass.namespace,
@@ -199,14 +217,39 @@ async function reconcileServices(
   const { next, report } = await joinVip(pass, state, plan, selection, backend, vip);
   const readvertised = await followVipReport(pass, state, plan, backend, report, next);
   await acts.cleanupAutoProvisionedEndpoints({ namespace: pass.namespace });
-  await publishServicesStatus(pass, tailnet.dnsSuffix, selection, report, {
+  const servicesPass: ServicesPass = {
     replicas: (readvertised ?? advertised).replicas,
     withheld: next.nameClash !== undefined,
     refused: report?.outcome === claimRefusedOutcome,
     hasTemplate: Boolean(spec.endpointTemplate),
     ...(backend.verdict ? { backend: backend.verdict } : {}),
-  });
-  return next;
+  };
+  await publishServicesStatus(pass, tailnet.dnsSuffix, selection, report, servicesPass);
+  const reportKey = report ? publishedKey(report, false) : '';
+  return { ...next, lastStatus: { dnsSuffix: tailnet.dnsSuffix, selection, pass: servicesPass, reportKey } };
+}
+
+/** A pass that published no status of its own whole pass leaves nothing for news of hosts to reuse. */
+const withoutStatus = (state: ServicesState): ServicesState => ({ ...state, lastStatus: undefined });
+
+/**
+ * News that changes only the service's hosts (approved, advertising) changes only Ready: the status of
+ * the last whole pass is published again with the new report. Any other change in the report
+ * (attachment, outcome, error) takes the whole pass. Returns undefined when it does.
+ */
+async function publishHostsNews(
+  snapshot: ObjectSnapshot<TailscaleServicesSpec>,
+  state: ServicesState,
+  vip: VipConsumer,
+): Promise<ServicesState | undefined> {
+  const last = state.lastStatus;
+  const report = vip.latest();
+  if (!last || !report || report.ackRequestId < state.requestId) return undefined;
+  if (publishedKey(report, false) !== last.reportKey || !patched(hostsNewsStatusPatch)) return undefined;
+  vip.passStarted();
+  await publishServicesStatus(passContext(snapshot), last.dnsSuffix, last.selection, report, last.pass);
+  vip.publishedReport(report);
+  return state;
 }
 
 async function holdFinalizer({ snapshot: { metadata }, namespace }: PassContext): Promise<boolean> {

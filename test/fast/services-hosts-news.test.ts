@@ -1,0 +1,64 @@
+import { vipStatusSignal, type VipServiceReport } from '../../workflows/messages';
+import { recordHistory } from '../support/record-history';
+import { useWorkflowTier } from '../support/workflow-env';
+import {
+  readinessRecorder,
+  replyLater,
+  startWebServices,
+  webPassActivities,
+  webReport,
+  webWorkflowId,
+} from './services-fixtures';
+
+const tier = useWorkflowTier();
+
+/**
+ * The VIP workflow answers the join (attached, its one host advertising and not approved yet), then
+ * reports `news(requestId)` on its own. Returns the Ready reasons published and the passes that selected
+ * endpoints (every whole pass does).
+ */
+async function afterNews(news: (requestId: number) => VipServiceReport, recordAs?: string) {
+  const status = readinessRecorder();
+  const notApproved = status.published('HostNotApproved');
+  let selections = 0;
+  let lastRequestId = 0;
+  const activities = {
+    ...webPassActivities,
+    selectEndpoints: () => {
+      selections++;
+      return webPassActivities.selectEndpoints();
+    },
+    signalVipService(input: { requestId: number; unlessRunning?: boolean }) {
+      if (input.unlessRunning) return Promise.resolve({ signalled: false });
+      lastRequestId = input.requestId;
+      replyLater(tier.env.client, webWorkflowId, webReport(input.requestId, false));
+      return Promise.resolve({ signalled: true });
+    },
+    patchStatus: status.patchStatus,
+  };
+  await tier.run(activities, async (taskQueue) => {
+    const handle = await startWebServices(tier.env.client, taskQueue);
+    await notApproved;
+    await handle.signal(vipStatusSignal, news(lastRequestId));
+    await status.ready;
+    await handle.terminate('test done');
+    if (recordAs) await recordHistory('tailscale-services', recordAs, handle);
+  });
+  return { reasons: status.reasons, selections };
+}
+
+describe('TailscaleServices workflow, news of its hosts', () => {
+  test('news of the hosts alone publishes Ready without running the whole pass again', async () => {
+    // Its host look finds the host approved: only the hosts differ from the report shown.
+    const { reasons, selections } = await afterNews((id) => webReport(id, true), 'hosts-news-status-only');
+    expect(reasons).toEqual(['HostNotApproved', 'Ready']);
+    expect(selections).toBe(1);
+  });
+
+  test('a report that changes more than the hosts still runs the whole pass', async () => {
+    // Another consumer joined meanwhile: the consumer count is in the status too.
+    const { reasons, selections } = await afterNews((id) => ({ ...webReport(id, true), consumers: 2 }));
+    expect(reasons.at(-1)).toBe('Ready');
+    expect(selections).toBe(2);
+  });
+});
