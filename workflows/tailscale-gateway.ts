@@ -61,6 +61,11 @@ const maxCleanupWaitMs = 30 * 60_000;
 const emptyState = (): GatewayState => ({ requestId: 0, memberships: {} });
 /** Versions a pass when a published service's hosts change (they decide Ready). */
 const hostsNewsPatch = 'gateway-ready-needs-approved-host';
+/**
+ * Versions news judged on the replies the status shows (each membership's reply to its latest request,
+ * or none): a reply that came after its pass stopped waiting for it waited for the 6 h recheck before.
+ */
+const lateReplyPatch = 'gateway-late-reply-is-news';
 
 /**
  * One per TailscaleGateway (`gateway/<ns>/<name>`): finds the routes attached to its Gateway, maps each
@@ -129,9 +134,11 @@ async function reconcileGateway(
   }
 
   const next = await syncMemberships(snapshot, state, resolution.plan.publications, tailnets, vip);
-  const replies = Object.fromEntries(
-    Object.entries(next.memberships).map(([key, m]) => [key, vip.reply(key, m.requestId)]),
-  );
+  const repliesNow = () =>
+    Object.fromEntries(
+      Object.entries(next.memberships).map(([key, m]) => [key, vip.reply(key, m.requestId)]),
+    );
+  const replies = repliesNow();
   const pools = await hostOnPools({
     namespace,
     gateway: resolution.gateway,
@@ -145,9 +152,10 @@ async function reconcileGateway(
   });
   if (pools.hosted) next.pools = pools.hosted;
   const status = gatewayStatus({ spec, resolution, tailnets, replies });
-  const seen = vip.seen();
+  const lateReplies = patched(lateReplyPatch);
+  const seen = lateReplies ? vip.shownOf(replies) : vip.seen();
   await publish(status.conditions, { routes: status.routes });
-  vip.published(seen);
+  vip.published(seen, lateReplies ? vip.shownOf(repliesNow()) : undefined);
   upsertMemo({
     gateway: `${resolution.gateway.namespace}/${resolution.gateway.name}`,
     routes: resolution.routes.length,

@@ -53,7 +53,7 @@ const noReplyShown = '(no reply)';
  * Versions a single consumer's reply that comes after its pass stopped waiting being news. Before, a
  * status published without one ("waiting for the VIP service workflow") counted as nothing to compare
  * with, and the late reply waited for the recheck (6 h): 471 of 1,000 services cold, on a saturated
- * machine. (A TailscaleGateway's publications, rule `any`, still wait so.)
+ * machine. (A TailscaleGateway's publications, rule `any`, use `shownOf` under a patch of their own.)
  */
 const lateReplyPatch = 'vip-late-reply-is-news';
 
@@ -168,13 +168,29 @@ export class VipConsumer {
     return new Map(news ? [...this.reports].map(([key, r]) => [key, news.key(r)]) : []);
   }
 
-  /** Status computed from `seen` is published: news is what differs from it from now on. */
-  published(seen: Map<string, string>): void {
+  /**
+   * The news key of each membership's reply as a status computed from `replies` shows it; a membership
+   * without one shows that it has none, so the reply is news when it comes.
+   */
+  shownOf(replies: Record<string, VipServiceReport | undefined>): Map<string, string> {
+    const news = this.options.news;
+    if (!news) return new Map();
+    return new Map(Object.entries(replies).map(([key, r]) => [key, r ? news.key(r) : noReplyShown]));
+  }
+
+  /**
+   * Status computed from `seen` is published: news is what differs from it from now on. With rule `any`,
+   * news is then whether `now` (the same view taken after publishing) differs, or else whether any
+   * report does.
+   */
+  published(seen: Map<string, string>, now?: Map<string, string>): void {
     this.shown.clear();
     for (const [key, shown] of seen) this.shown.set(key, shown);
     const news = this.options.news;
     if (news?.rule !== 'any') return;
-    this.news = [...this.reports].some(([key, r]) => seen.has(key) && seen.get(key) !== news.key(r));
+    this.news = now
+      ? [...now].some(([key, shown]) => seen.get(key) !== shown)
+      : [...this.reports].some(([key, r]) => seen.has(key) && seen.get(key) !== news.key(r));
   }
 
   /** What the last published status showed, to carry across continue-as-new (option `shown`). */
