@@ -233,9 +233,10 @@ async function reconcileServices(
 const withoutStatus = (state: ServicesState): ServicesState => ({ ...state, lastStatus: undefined });
 
 /**
- * News that changes only the service's hosts (approved, advertising) changes only Ready: the status of
- * the last whole pass is published again with the new report. Any other change in the report
- * (attachment, outcome, error) takes the whole pass. Returns undefined when it does.
+ * News that changes only the service's hosts, every one of them advertising (one approved, one more
+ * advertising), changes only Ready: the status of the last whole pass is published again with the new
+ * report. Any other change (attachment, outcome, error, a host that stopped advertising, which the
+ * whole pass's advertising write may repair) takes the whole pass. Returns undefined when it does.
  */
 async function publishHostsNews(
   snapshot: ObjectSnapshot<TailscaleServicesSpec>,
@@ -245,6 +246,7 @@ async function publishHostsNews(
   const last = state.lastStatus;
   const report = vip.latest();
   if (!last || !report || report.ackRequestId < state.requestId) return undefined;
+  if (!report.hosts?.every((h) => h.advertising)) return undefined;
   if (publishedKey(report, false) !== last.reportKey || !patched(hostsNewsStatusPatch)) return undefined;
   vip.passStarted();
   await publishServicesStatus(passContext(snapshot), last.dnsSuffix, last.selection, report, last.pass);

@@ -14,12 +14,16 @@ const tier = useWorkflowTier();
 
 /**
  * The VIP workflow answers the join (attached, its one host advertising and not approved yet), then
- * reports `news(requestId)` on its own. Returns the Ready reasons published and the passes that selected
- * endpoints (every whole pass does).
+ * reports `news(requestId)` on its own; waits for status with Ready reason `until`. Returns the Ready
+ * reasons published and the passes that selected endpoints (every whole pass does).
  */
-async function afterNews(news: (requestId: number) => VipServiceReport, recordAs?: string) {
+async function afterNews(
+  news: (requestId: number) => VipServiceReport,
+  opts: { until?: string; recordAs?: string } = {},
+) {
   const status = readinessRecorder();
   const notApproved = status.published('HostNotApproved');
+  const after = status.published(opts.until ?? 'Ready');
   let selections = 0;
   let lastRequestId = 0;
   const activities = {
@@ -40,9 +44,9 @@ async function afterNews(news: (requestId: number) => VipServiceReport, recordAs
     const handle = await startWebServices(tier.env.client, taskQueue);
     await notApproved;
     await handle.signal(vipStatusSignal, news(lastRequestId));
-    await status.ready;
+    await after;
     await handle.terminate('test done');
-    if (recordAs) await recordHistory('tailscale-services', recordAs, handle);
+    if (opts.recordAs) await recordHistory('tailscale-services', opts.recordAs, handle);
   });
   return { reasons: status.reasons, selections };
 }
@@ -50,7 +54,9 @@ async function afterNews(news: (requestId: number) => VipServiceReport, recordAs
 describe('TailscaleServices workflow, news of its hosts', () => {
   test('news of the hosts alone publishes Ready without running the whole pass again', async () => {
     // Its host look finds the host approved: only the hosts differ from the report shown.
-    const { reasons, selections } = await afterNews((id) => webReport(id, true), 'hosts-news-status-only');
+    const { reasons, selections } = await afterNews((id) => webReport(id, true), {
+      recordAs: 'hosts-news-status-only',
+    });
     expect(reasons).toEqual(['HostNotApproved', 'Ready']);
     expect(selections).toBe(1);
   });
@@ -59,6 +65,16 @@ describe('TailscaleServices workflow, news of its hosts', () => {
     // Another consumer joined meanwhile: the consumer count is in the status too.
     const { reasons, selections } = await afterNews((id) => ({ ...webReport(id, true), consumers: 2 }));
     expect(reasons.at(-1)).toBe('Ready');
+    expect(selections).toBe(2);
+  });
+
+  test('a host that stopped advertising takes the whole pass, whose advertising write may repair it', async () => {
+    const silent = (id: number) => {
+      const report = webReport(id, false);
+      return { ...report, hosts: report.hosts!.map((h) => ({ ...h, advertising: false })) };
+    };
+    const { reasons, selections } = await afterNews(silent, { until: 'NoHosts' });
+    expect(reasons).toEqual(['HostNotApproved', 'NoHosts']);
     expect(selections).toBe(2);
   });
 });
