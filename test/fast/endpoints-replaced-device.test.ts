@@ -1,26 +1,18 @@
-import { finalizerName } from '../../api/common';
 import type { TailscaleEndpointsSpec } from '../../api/v1alpha1/tailscale-endpoints';
 import type { ProxyConfigsOutcome } from '../../activities/proxies/configs';
 import type { ProxyObservation } from '../../activities/proxies/devices';
 import { endpointsWorkflowId } from '../../workflows/ids';
-import { objectChangedSignal } from '../../workflows/messages';
-import type { ObjectSnapshot } from '../../workflows/types';
+import { heldSnapshot, signalSnapshot } from './snapshots';
 import { recordHistory } from '../support/record-history';
 import { nthCall, useWorkflowTier } from '../support/workflow-env';
 
 const tier = useWorkflowTier();
 
-const edge: ObjectSnapshot<TailscaleEndpointsSpec> = {
-  metadata: {
-    name: 'edge',
-    namespace: 'default',
-    uid: 'uid-edge',
-    generation: 1,
-    resourceVersion: '1',
-    finalizers: [finalizerName],
-  },
-  spec: { tailnet: 'corp', tags: ['tag:edge'], proxy: { replicas: 2 } },
-};
+const edge = heldSnapshot<TailscaleEndpointsSpec>('edge', {
+  tailnet: 'corp',
+  tags: ['tag:edge'],
+  proxy: { replicas: 2 },
+});
 
 /** ensureProxyConfigs as it reports each replica's device from its state Secret. */
 const configsWith = (devices: (string | undefined)[]): ProxyConfigsOutcome => ({
@@ -64,13 +56,16 @@ describe('TailscaleEndpoints workflow, a replica that loses its state during a p
       patchStatus: () => Promise.resolve({ written: true }),
     };
     await tier.run(activities, async (taskQueue) => {
-      const handle = await tier.env.client.workflow.signalWithStart('tailscaleEndpointsWorkflow', {
-        workflowId: endpointsWorkflowId('default', 'edge'),
-        taskQueue,
-        args: [{ kind: 'TailscaleEndpoints', namespace: 'default', name: 'edge' }],
-        signal: objectChangedSignal,
-        signalArgs: [edge],
-      });
+      const handle = await signalSnapshot(
+        tier.env.client,
+        {
+          taskQueue,
+          workflowType: 'tailscaleEndpointsWorkflow',
+          workflowId: endpointsWorkflowId('default', 'edge'),
+          kind: 'TailscaleEndpoints',
+        },
+        edge,
+      );
       await third.reached;
       await handle.terminate('test done');
       await recordHistory('tailscale-endpoints', 'replaced-device-seen-by-configs', handle);

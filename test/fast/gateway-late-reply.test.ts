@@ -1,9 +1,8 @@
-import { finalizerName } from '../../api/common';
 import type { TailscaleGatewaySpec } from '../../api/v1alpha1/tailscale-gateway';
 import type { GatewayResolution } from '../../activities/gateway';
 import { gatewayWorkflowId } from '../../workflows/ids';
-import { objectChangedSignal, vipStatusSignal } from '../../workflows/messages';
-import type { ObjectSnapshot } from '../../workflows/types';
+import { vipStatusSignal } from '../../workflows/messages';
+import { heldSnapshot, signalSnapshot } from './snapshots';
 import { recordHistory } from '../support/record-history';
 import { useWorkflowTier } from '../support/workflow-env';
 import { readinessRecorder, timersFired, webPassActivities, webReport } from './services-fixtures';
@@ -11,26 +10,16 @@ import { readinessRecorder, timersFired, webPassActivities, webReport } from './
 const tier = useWorkflowTier();
 
 /** TailscaleGateway default/edge publishing HTTPRoute default/web as svc:web on tailnet corp. */
-const edge: ObjectSnapshot<TailscaleGatewaySpec> = {
-  metadata: {
-    name: 'edge',
-    namespace: 'default',
-    uid: 'uid-edge',
-    generation: 1,
-    resourceVersion: '1',
-    finalizers: [finalizerName],
-  },
-  spec: {
-    gatewayRef: { name: 'eg' },
-    publish: [
-      {
-        tailnet: 'corp',
-        route: { kind: 'HTTPRoute', name: 'web' },
-        vipService: { name: 'svc:web', tags: ['tag:web'] },
-      },
-    ],
-  },
-};
+const edge = heldSnapshot<TailscaleGatewaySpec>('edge', {
+  gatewayRef: { name: 'eg' },
+  publish: [
+    {
+      tailnet: 'corp',
+      route: { kind: 'HTTPRoute', name: 'web' },
+      vipService: { name: 'svc:web', tags: ['tag:web'] },
+    },
+  ],
+});
 
 const route = 'HTTPRoute/default/web';
 const resolution: GatewayResolution = {
@@ -71,13 +60,16 @@ describe('TailscaleGateway workflow, VIP workflow slower than the reply wait', (
       },
     };
     const fired = await tier.run(activities, async (taskQueue) => {
-      const handle = await tier.env.client.workflow.signalWithStart('tailscaleGatewayWorkflow', {
-        workflowId: gatewayWorkflowId('default', 'edge'),
-        taskQueue,
-        args: [{ kind: 'TailscaleGateway', namespace: 'default', name: 'edge' }],
-        signal: objectChangedSignal,
-        signalArgs: [edge],
-      });
+      const handle = await signalSnapshot(
+        tier.env.client,
+        {
+          taskQueue,
+          workflowType: 'tailscaleGatewayWorkflow',
+          workflowId: gatewayWorkflowId('default', 'edge'),
+          kind: 'TailscaleGateway',
+        },
+        edge,
+      );
       await published;
       await handle.signal(vipStatusSignal, webReport(joins[0]!, true));
       await status.ready;

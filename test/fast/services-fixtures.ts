@@ -1,27 +1,16 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { VipServiceHostView } from '../../activities/vip/hosts';
-import { finalizerName } from '../../api/common';
 import type { TailscaleServicesSpec } from '../../api/v1alpha1/tailscale-services';
 import { servicesWorkflowId } from '../../workflows/ids';
-import { objectChangedSignal, vipStatusSignal, type VipServiceReport } from '../../workflows/messages';
-import type { ObjectSnapshot } from '../../workflows/types';
+import { vipStatusSignal, type VipServiceReport } from '../../workflows/messages';
+import { heldSnapshot, signalSnapshot } from './snapshots';
 
 /** TailscaleServices default/web, selecting app=web for svc:web on tailnet corp; our finalizer is held. */
-export const webServices: ObjectSnapshot<TailscaleServicesSpec> = {
-  metadata: {
-    name: 'web',
-    namespace: 'default',
-    uid: 'uid-web',
-    generation: 1,
-    resourceVersion: '1',
-    finalizers: [finalizerName],
-  },
-  spec: {
-    tailnet: 'corp',
-    selector: { matchLabels: { app: 'web' } },
-    vipService: { ports: ['tcp:80'], tags: ['tag:web'] },
-  },
-};
+export const webServices = heldSnapshot<TailscaleServicesSpec>('web', {
+  tailnet: 'corp',
+  selector: { matchLabels: { app: 'web' } },
+  vipService: { ports: ['tcp:80'], tags: ['tag:web'] },
+});
 
 export const webWorkflowId = servicesWorkflowId('default', 'web');
 
@@ -82,6 +71,23 @@ export function replyLater(client: Client, workflowId: string, report: VipServic
   });
 }
 
+/**
+ * signalVipService as the VIP workflow of svc:web, running all along: it answers each join sent with
+ * `webReport(requestId, approved)`; an unchanged join (`unlessRunning`) is not sent to a running workflow.
+ */
+export function answeringVipWorkflow(client: Client, approved: boolean) {
+  const joins: number[] = [];
+  return {
+    joins,
+    signalVipService: (input: { requestId: number; unlessRunning?: boolean }) => {
+      if (input.unlessRunning) return Promise.resolve({ signalled: false });
+      joins.push(input.requestId);
+      replyLater(client, webWorkflowId, webReport(input.requestId, approved));
+      return Promise.resolve({ signalled: true });
+    },
+  };
+}
+
 /** A patchStatus recording the Ready reason of each publication; `ready` resolves at the first Ready. */
 export function readinessRecorder() {
   const reasons: (string | undefined)[] = [];
@@ -104,10 +110,13 @@ export function readinessRecorder() {
 
 /** Starts (or signals) the workflow of default/web with `webServices`, as the watchers would. */
 export const startWebServices = (client: Client, taskQueue: string) =>
-  client.workflow.signalWithStart('tailscaleServicesWorkflow', {
-    workflowId: webWorkflowId,
-    taskQueue,
-    args: [{ kind: 'TailscaleServices', namespace: 'default', name: 'web' }],
-    signal: objectChangedSignal,
-    signalArgs: [webServices],
-  });
+  signalSnapshot(
+    client,
+    {
+      taskQueue,
+      workflowType: 'tailscaleServicesWorkflow',
+      workflowId: webWorkflowId,
+      kind: 'TailscaleServices',
+    },
+    webServices,
+  );

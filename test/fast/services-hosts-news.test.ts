@@ -2,12 +2,11 @@ import { vipStatusSignal, type VipServiceReport } from '../../workflows/messages
 import { recordHistory } from '../support/record-history';
 import { useWorkflowTier } from '../support/workflow-env';
 import {
+  answeringVipWorkflow,
   readinessRecorder,
-  replyLater,
   startWebServices,
   webPassActivities,
   webReport,
-  webWorkflowId,
 } from './services-fixtures';
 
 const tier = useWorkflowTier();
@@ -25,25 +24,20 @@ async function afterNews(
   const notApproved = status.published('HostNotApproved');
   const after = status.published(opts.until ?? 'Ready');
   let selections = 0;
-  let lastRequestId = 0;
+  const vip = answeringVipWorkflow(tier.env.client, false);
   const activities = {
     ...webPassActivities,
     selectEndpoints: () => {
       selections++;
       return webPassActivities.selectEndpoints();
     },
-    signalVipService(input: { requestId: number; unlessRunning?: boolean }) {
-      if (input.unlessRunning) return Promise.resolve({ signalled: false });
-      lastRequestId = input.requestId;
-      replyLater(tier.env.client, webWorkflowId, webReport(input.requestId, false));
-      return Promise.resolve({ signalled: true });
-    },
+    signalVipService: vip.signalVipService,
     patchStatus: status.patchStatus,
   };
   await tier.run(activities, async (taskQueue) => {
     const handle = await startWebServices(tier.env.client, taskQueue);
     await notApproved;
-    await handle.signal(vipStatusSignal, news(lastRequestId));
+    await handle.signal(vipStatusSignal, news(vip.joins.at(-1)!));
     await after;
     await handle.terminate('test done');
     if (opts.recordAs) await recordHistory('tailscale-services', opts.recordAs, handle);

@@ -1,7 +1,7 @@
 import { vipStatusSignal } from '../../workflows/messages';
 import {
+  answeringVipWorkflow,
   readinessRecorder,
-  replyLater,
   startWebServices,
   timersFired,
   webPassActivities,
@@ -18,17 +18,11 @@ const tier = useWorkflowTier({
 describe('TailscaleServices workflow after continue-as-new', () => {
   test('a VIP report arriving before the new run’s first pass is news: it gets a pass at once', async () => {
     const status = readinessRecorder();
-    let lastRequestId = 0;
+    // The VIP workflow answers the join: attached, its one host advertising and not approved yet.
+    const vip = answeringVipWorkflow(tier.env.client, false);
     const activities = {
       ...webPassActivities,
-      // The VIP workflow, running all along: it answers the first join (attached, its one host
-      // advertising and not approved yet); an unchanged join is not sent to a running workflow.
-      signalVipService(input: { requestId: number; unlessRunning?: boolean }) {
-        if (input.unlessRunning) return Promise.resolve({ signalled: false });
-        lastRequestId = input.requestId;
-        replyLater(tier.env.client, webWorkflowId, webReport(input.requestId, false));
-        return Promise.resolve({ signalled: true });
-      },
+      signalVipService: vip.signalVipService,
       patchStatus: status.patchStatus,
     };
     const fired = await tier.run(activities, async (taskQueue) => {
@@ -40,7 +34,7 @@ describe('TailscaleServices workflow after continue-as-new', () => {
       const { runId } = await tier.env.client.workflow.getHandle(webWorkflowId).describe();
       const secondRun = tier.env.client.workflow.getHandle(webWorkflowId, runId, { followRuns: false });
       // The VIP workflow's host look finds the host approved: the report is all that says so.
-      await secondRun.signal(vipStatusSignal, webReport(lastRequestId, true));
+      await secondRun.signal(vipStatusSignal, webReport(vip.joins.at(-1)!, true));
       await status.ready;
       const timers = await timersFired(secondRun);
       await tier.env.client.workflow.getHandle(webWorkflowId).terminate('test done');
