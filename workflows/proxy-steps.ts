@@ -140,11 +140,11 @@ export async function reconcileProxies(
     const known = await removeScaledDownReplicas(d, state.devices, applied.extraOrdinals);
     const observed = await observeProxyDevices({ deployment: d, previous: state.published?.devices });
     // What ensureProxyConfigs read is in history even when this task's local activities are lost.
-    const recorded = patched(devicesFromConfigsPatch) ? { ...known, ...deviceIdsOf(configs) } : known;
-    await deleteReplacedDevices(d, [known, recorded], observed.deviceIds);
+    const fromConfigs = patched(devicesFromConfigsPatch) ? deviceIdsOf(configs) : {};
+    await deleteReplacedDevices(d, [known, fromConfigs], observed.deviceIds);
     const next: ProxyWorkflowState = {
       ...state,
-      devices: { ...recorded, ...observed.deviceIds },
+      devices: { ...known, ...fromConfigs, ...observed.deviceIds },
       ...(reissued ? { lastReissueAt: now } : {}),
     };
     return await publishObservation(d, snapshot, next, configs, observed, applied.egress);
