@@ -7,16 +7,18 @@ import { tailscaleProxyGroupCrd, type TailscaleProxyGroup } from '../api/v1alpha
 import { ordinals, proxyNames, proxyPlacement } from '../activities/specs/proxy-group';
 import { endpointsWorkflowId, proxyGroupWorkflowId } from '../workflows/ids';
 import { tailscaleTailnetKey } from '../workflows/search-attributes';
+import { stateSecretsKey } from '../workflows/proxy-observe-pass';
 import type { RelatedLookups, WatchedKind } from './watched-kind';
 
 /**
- * The versions of the parent's state Secrets and the presence of its config Secrets, hashed: a proxy
- * registering its device (or losing its state, or someone deleting a config Secret) re-runs the parent's
- * reconcile at once instead of at its next timer. A config Secret's version is left out: the
+ * The versions of the parent's state Secrets and the presence of its config Secrets, hashed apart: a
+ * proxy registering its device (or losing its state, or someone deleting a config Secret) re-runs the
+ * parent's reconcile at once instead of at its next timer. A config Secret's version is left out: the
  * TailscaleServices workflows rewrite it whenever a service is advertised or withdrawn, which needs
  * nothing from the parent, and with many services on one pool re-ran its reconcile for each of them.
  * A state Secret's version is its resourceVersion (the watchers never see Secret data), so tailscaled
- * rewriting its profile when its advertised services change re-runs the parent too: one idle pass each.
+ * rewriting its profile when its advertised services change moves it too; the parent tells that case
+ * (only `stateSecrets` moved) and takes a pass that only observes (workflows/proxy-observe-pass.ts).
  * The StatefulSet's desired and ready replicas: its status follows pods turning ready or going away.
  */
 export function proxySecretsVersion(
@@ -29,13 +31,19 @@ export function proxySecretsVersion(
   const tailnet = lookups.tailnetState(obj.spec.tailnet) ?? 'absent';
   if ((obj.spec as { proxyGroup?: string }).proxyGroup) return { tailnet };
   const p = proxyPlacement(d, lookups.operatorNamespace);
-  const versions = ordinals(d.replicas).flatMap((i) => [
-    lookups.secretVersion(p.namespace, proxyNames.stateSecret(p, i)) ?? '',
-    lookups.secretVersion(p.namespace, proxyNames.configSecret(p, i)) === undefined ? '' : 'present',
-  ]);
+  const hashOf = (versions: string[]) =>
+    createHash('sha256').update(versions.join(',')).digest('hex').slice(0, 16);
+  const replicas = ordinals(d.replicas);
   return {
     tailnet,
-    proxySecrets: createHash('sha256').update(versions.join(',')).digest('hex').slice(0, 16),
+    [stateSecretsKey]: hashOf(
+      replicas.map((i) => lookups.secretVersion(p.namespace, proxyNames.stateSecret(p, i)) ?? ''),
+    ),
+    configSecrets: hashOf(
+      replicas.map((i) =>
+        lookups.secretVersion(p.namespace, proxyNames.configSecret(p, i)) === undefined ? '' : 'present',
+      ),
+    ),
     statefulSet: lookups.statefulSetState(p.namespace, proxyNames.statefulSet(p)) ?? 'absent',
   };
 }

@@ -26,6 +26,7 @@ import { remoteActivityOptions, retryPolicies } from './retry-policies';
 import type { ResourceLoopOptions } from './resource-loop';
 import type { ObjectSnapshot, ResourceWorkflowInput } from './types';
 import { ProxyReason, TailnetReason } from '../api/reasons';
+import { observationSettled, onlyStateSecretsMoved } from './proxy-observe-pass';
 
 const retry = retryPolicies.step;
 // Reads and idempotent Kubernetes writes run as local activities: a pass that changes nothing then
@@ -83,6 +84,11 @@ export interface ProxyWorkflowState {
   egressPool?: string;
   /** The last published devices and StatefulSet, kept when the devices API fails. */
   published?: { devices: DeviceStatus[]; statefulSets: StatefulSetStatus[]; readyReason: string };
+  /**
+   * Set by a whole pass that published its observation: the device per ordinal its ensureProxyConfigs
+   * saw. A pass for moved state Secrets only observes while every replica still runs that device.
+   */
+  configured?: Record<string, string>;
 }
 
 export const initialProxyState = (): ProxyWorkflowState => ({
@@ -117,7 +123,7 @@ export async function reconcileProxies(
   const problem = proxySpecProblem(d);
   if (problem) {
     await publish({ reason: ProxyReason.InvalidSpec, message: problem.message });
-    return { state, waitMs: refresh.stableMaxMs };
+    return { state: { ...state, configured: undefined }, waitMs: refresh.stableMaxMs };
   }
   const proxyGroup = (snapshot.spec as { proxyGroup?: string }).proxyGroup;
   if (kind === 'TailscaleEndpoints' && proxyGroup) {
@@ -128,7 +134,8 @@ export async function reconcileProxies(
     if (!snapshot.metadata.finalizers?.includes(finalizerName)) {
       // Deleted (or replaced) before our finalizer could hold it: proxies, keys and devices made now
       // would be left behind, with no deletion left to clean them up.
-      if ((await addProxyFinalizer(targetOf(d))).skipped) return { state, waitMs: refresh.stableMaxMs };
+      if ((await addProxyFinalizer(targetOf(d))).skipped)
+        return { state: { ...state, configured: undefined }, waitMs: refresh.stableMaxMs };
     }
     await checkProxyTailnet(d.tailnet);
     const applied = await applyProxyObjects(d);
@@ -145,9 +152,14 @@ export async function reconcileProxies(
     const next: ProxyWorkflowState = {
       ...state,
       devices: { ...known, ...fromConfigs, ...observed.deviceIds },
+      configured: deviceIdsOf(configs),
       ...(reissued ? { lastReissueAt: now } : {}),
     };
-    return await publishObservation(d, snapshot, next, configs, observed, applied.egress);
+    const waiting = configs.replicas.map((r) => ({
+      pod: r.pod ?? `${d.name}-${r.ordinal}`,
+      reissueDeferred: r.reissueDeferred,
+    }));
+    return await publishObservation(d, snapshot, next, waiting, observed, { status: applied.egress });
   } catch (err) {
     const condition = userErrorCondition(d, err);
     if (!condition) {
@@ -158,8 +170,33 @@ export async function reconcileProxies(
     }
     await publish(condition);
     const intervalMs = nextInterval(state.intervalMs, false, false);
-    return { state: { ...state, intervalMs }, waitMs: intervalMs };
+    return { state: { ...state, intervalMs, configured: undefined }, waitMs: intervalMs };
   }
+}
+
+/** Versions the pass that only observes when nothing but the proxies' state Secrets moved. */
+const observeOnlyPatch = 'proxy-observe-only-on-state-secrets';
+
+/**
+ * The pass for a snapshot in which only the proxies' state Secrets moved: tailscaled rewrote its
+ * profile, most often because the services it advertises changed, which needs nothing but a fresh
+ * observation. Undefined (take the whole pass) when the last pass was not a whole one that published,
+ * or when the observation shows its work: a device registered, replaced or lost, or a key requested.
+ */
+async function observeOnly(
+  kind: ProxyParentKind,
+  previous: Snapshot,
+  snapshot: Snapshot,
+  state: ProxyWorkflowState,
+): Promise<ReconcileOutcome | undefined> {
+  const { configured } = state;
+  if (!configured || !onlyStateSecretsMoved(previous, snapshot) || !patched(observeOnlyPatch))
+    return undefined;
+  const d = deploymentOf(kind, snapshot);
+  const observed = await observeProxyDevices({ deployment: d, previous: state.published?.devices });
+  if (!observationSettled(d.replicas, { devices: state.devices, configured }, observed)) return undefined;
+  const waiting = observed.devices.map((dev) => ({ pod: dev.statefulSetPod, reissueDeferred: false }));
+  return publishObservation(d, snapshot, state, waiting, observed);
 }
 
 /** Deletes the devices and Secrets of ordinals scaled away; returns the devices still known. */
@@ -217,13 +254,21 @@ async function deleteReplacedDevices(
   await deleteStaleProxyDevices({ tailnet: d.tailnet, nodeIds: replaced });
 }
 
+/** A replica as the Provisioning message describes it. */
+interface ReplicaProgress {
+  pod: string;
+  /** Its proxy asked for a fresh auth key while the reissue rate limit held. */
+  reissueDeferred: boolean;
+}
+
+/** Publishes the observation; `egress` absent leaves status.egress as it is. */
 async function publishObservation(
   d: ProxyDeployment,
   snapshot: Snapshot,
   state: ProxyWorkflowState,
-  configs: ProxyConfigsOutcome,
+  replicas: ReplicaProgress[],
   observed: ProxyObservation,
-  egress: EgressStatus | undefined,
+  egress?: { status: EgressStatus | undefined },
 ): Promise<ReconcileOutcome> {
   const ready = observed.readyDevices === d.replicas && observed.devices.length === d.replicas;
   const readyCondition: ConditionUpdate = ready
@@ -244,7 +289,7 @@ async function publishObservation(
           type: 'Ready',
           status: 'False',
           reason: ProxyReason.Provisioning,
-          message: provisioningMessage(d, configs, observed),
+          message: provisioningMessage(d, replicas, observed),
         };
   const devicesCondition: ConditionUpdate = observed.apiError
     ? {
@@ -273,11 +318,11 @@ async function publishObservation(
       devices: observed.devices,
       statefulSets,
       // Only TailscaleEndpoints has status.egress; null clears it once spec.egress is gone.
-      ...(d.kind === 'TailscaleEndpoints' ? { egress: egress ?? null } : {}),
+      ...(d.kind === 'TailscaleEndpoints' && egress ? { egress: egress.status ?? null } : {}),
     },
   });
   const intervalMs = nextInterval(state.intervalMs, changed, ready && !observed.apiError);
-  const deferred = configs.replicas.some((r) => r.reissueDeferred);
+  const deferred = replicas.some((r) => r.reissueDeferred);
   const untilReissue = (state.lastReissueAt ?? 0) + refresh.reissueGapMs - Date.now();
   const waitMs = deferred ? Math.max(1_000, Math.min(intervalMs, untilReissue)) : intervalMs;
   return { state: { ...state, intervalMs, published }, waitMs };
@@ -291,12 +336,12 @@ export function nextInterval(previousMs: number, changed: boolean, stable: boole
 
 function provisioningMessage(
   d: ProxyDeployment,
-  configs: ProxyConfigsOutcome,
+  replicas: ReplicaProgress[],
   observed: ProxyObservation,
 ): string {
   const waiting: string[] = [];
-  for (const r of configs.replicas) {
-    const pod = r.pod ?? `${d.name}-${r.ordinal}`;
+  for (const r of replicas) {
+    const { pod } = r;
     const device = observed.devices.find((dev) => dev.statefulSetPod === pod);
     if (r.reissueDeferred)
       waiting.push(`${pod} asked for a new auth key (reissue rate limited to one per 30 s)`);
@@ -467,9 +512,11 @@ export function proxyLoopOptions<Spec>(
     resumeWait: 0,
     reconcilesBefore: input.state?.reconciles ?? 0,
     alwaysRetriedNewest: true,
-    reconcile: async (snapshot, state) => {
+    reconcile: async (snapshot, state, previousSnapshot) => {
       const previous = stateOf(state);
-      const outcome = await reconcileProxies(kind, snapshot, previous);
+      const outcome =
+        (previousSnapshot && (await observeOnly(kind, previousSnapshot, snapshot, previous))) ??
+        (await reconcileProxies(kind, snapshot, previous));
       return { state: { ...outcome.state, reconciles: previous.reconciles + 1 }, wait: outcome.waitMs };
     },
     cleanup: (snapshot, state) => cleanupProxies(kind, snapshot, stateOf(state), { objectGone: false }),

@@ -34,8 +34,15 @@ export interface ResourceLoopOptions<Spec, State> {
   recheckInterval: Duration;
   /** The first timer of a run that starts with a reconciled snapshot (after continue-as-new). */
   resumeWait?: Duration;
-  /** Brings the world in line with `snapshot` and publishes status. */
-  reconcile(snapshot: ObjectSnapshot<Spec>, state: State | undefined): Promise<Pass<State>>;
+  /**
+   * Brings the world in line with `snapshot` and publishes status. `previous`: the snapshot the last pass
+   * reconciled, given when this pass is for a newer one and the last pass succeeded (what moved since).
+   */
+  reconcile(
+    snapshot: ObjectSnapshot<Spec>,
+    state: State | undefined,
+    previous?: ObjectSnapshot<Spec>,
+  ): Promise<Pass<State>>;
   /**
    * Runs once the object carries a deletionTimestamp; removes our finalizer when done. A cleanup that
    * can wait indefinitely calls `continueAsNew` with its progress when history grows: the next run
@@ -102,8 +109,9 @@ export async function runResourceLoop<Spec, State>(options: ResourceLoopOptions<
     }
     const snapshot = run.pending ?? run.current;
     if (!snapshot) continue;
-    run.pending = undefined;
     const { current } = run;
+    const previous = run.pending && run.failures === 0 ? current : undefined;
+    run.pending = undefined;
     if (
       current &&
       run.failures === 0 &&
@@ -114,7 +122,7 @@ export async function runResourceLoop<Spec, State>(options: ResourceLoopOptions<
       recordSeen(snapshot);
       continue;
     }
-    if (await runPass(run, snapshot, options, newsOnly)) return;
+    if (await runPass(run, snapshot, options, { newsOnly, previous })) return;
     run.status.phase = 'Waiting';
 
     if (workflowInfo().continueAsNewSuggested) {
@@ -177,7 +185,7 @@ async function runPass<Spec, State>(
   run: LoopRun<Spec, State>,
   snapshot: ObjectSnapshot<Spec>,
   options: ResourceLoopOptions<Spec, State>,
-  newsOnly = false,
+  woken: { newsOnly: boolean; previous?: ObjectSnapshot<Spec> },
 ): Promise<boolean> {
   try {
     if (snapshot.metadata.deletionTimestamp) {
@@ -197,8 +205,8 @@ async function runPass<Spec, State>(
     }
     run.status.phase = 'Reconciling';
     const pass =
-      (newsOnly ? await options.onNews?.(snapshot, run.state) : undefined) ??
-      (await options.reconcile(snapshot, run.state));
+      (woken.newsOnly ? await options.onNews?.(snapshot, run.state) : undefined) ??
+      (await options.reconcile(snapshot, run.state, woken.previous));
     run.state = pass.state;
     run.wait = pass.wait ?? options.recheckInterval;
     run.current = snapshot;

@@ -26,6 +26,8 @@ export interface ProxyObservation {
   missingDevices: string[];
   /** Replicas whose tailscaled is too old for the config we write, and what to tell the user. */
   versionTooOld?: { proxies: ProxyTooOld[]; message: string };
+  /** Ordinals whose proxy asks for a fresh auth key (`reissue_authkey` in its state Secret). */
+  reissueRequested?: number[];
 }
 
 export interface ObserveDeps {
@@ -59,6 +61,7 @@ export async function observeProxyDevices(
   ]);
   const registered = replicas.filter((r) => r.state.deviceId);
   const tooOld = replicas.flatMap((r) => (r.tooOld ? [r.tooOld] : []));
+  const reissueRequested = replicas.filter((r) => r.state.reissueAuthKey).map((r) => r.ordinal);
 
   let apiDevices = new Map<string, Device | null>();
   let apiError: string | undefined;
@@ -93,6 +96,7 @@ export async function observeProxyDevices(
     ...(tooOld.length
       ? { versionTooOld: { proxies: tooOld, message: proxyTooOldMessage(tooOld, d.proxyClassName) } }
       : {}),
+    ...(reissueRequested.length ? { reissueRequested } : {}),
   };
 }
 

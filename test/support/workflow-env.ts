@@ -21,7 +21,16 @@ export interface WorkflowTier {
   close(): Promise<void>;
 }
 
-export async function startWorkflowTier(opts: { extraArgs?: string[] } = {}): Promise<WorkflowTier> {
+export interface WorkflowTierOptions {
+  extraArgs?: string[];
+  /**
+   * What every workflow timer is multiplied by (default `fastTimerScale`). A test that counts the passes
+   * one signal causes slows the timers down instead, so that no timer pass lands among them.
+   */
+  timerScale?: number;
+}
+
+export async function startWorkflowTier(opts: WorkflowTierOptions = {}): Promise<WorkflowTier> {
   // Worker state changes at INFO would drown the test output; one Runtime per module registry.
   try {
     Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -37,7 +46,7 @@ export async function startWorkflowTier(opts: { extraArgs?: string[] } = {}): Pr
     }),
     bundleWorkflowCode({
       workflowsPath: require.resolve('../../workflows'),
-      ...(await timerScaleBundleOptions(fastTimerScale)),
+      ...(await timerScaleBundleOptions(opts.timerScale ?? fastTimerScale)),
       logger: { log() {}, trace() {}, debug() {}, info() {}, warn: console.warn, error: console.error },
     }),
   ]);
@@ -61,7 +70,7 @@ export async function startWorkflowTier(opts: { extraArgs?: string[] } = {}): Pr
  * The tier for the calling test file: started in its beforeAll, torn down in its afterAll. Call it at
  * the top of the file; the tier's members are usable from the tests.
  */
-export function useWorkflowTier(opts: { extraArgs?: string[] } = {}): WorkflowTier {
+export function useWorkflowTier(opts: WorkflowTierOptions = {}): WorkflowTier {
   let tier: WorkflowTier | undefined;
   beforeAll(async () => {
     tier = await startWorkflowTier(opts);

@@ -1,0 +1,137 @@
+import type { TailscaleEndpointsSpec } from '../../api/v1alpha1/tailscale-endpoints';
+import type { ProxyConfigsOutcome } from '../../activities/proxies/configs';
+import type { ProxyObservation } from '../../activities/proxies/devices';
+import { endpointsWorkflowId } from '../../workflows/ids';
+import type { ObjectSnapshot } from '../../workflows/types';
+import { heldSnapshot, signalSnapshot } from './snapshots';
+import { recordHistory } from '../support/record-history';
+import { eventually } from '../support/eventually';
+import { timerDurations, useWorkflowTier } from '../support/workflow-env';
+
+// Timers a minute per second: the pool's 5 s refresh cannot fire a whole pass among the counted ones.
+const tier = useWorkflowTier({ timerScale: 60 });
+
+/** The pool as the watchers send it, with the versions of its related objects. */
+const pool = (related: {
+  stateSecrets: string;
+  configSecrets?: string;
+}): ObjectSnapshot<TailscaleEndpointsSpec> => ({
+  ...heldSnapshot<TailscaleEndpointsSpec>('edge', {
+    tailnet: 'corp',
+    tags: ['tag:edge'],
+    proxy: { replicas: 2 },
+  }),
+  relatedVersions: { tailnet: 'Ready', configSecrets: 'c1', statefulSet: '2/2', ...related },
+});
+
+/** What the state Secrets say: the device of each replica, and whether it asks for a fresh key. */
+interface ProxiesState {
+  devices: string[];
+  reissueRequested?: number[];
+}
+
+const configsOf = (proxies: ProxiesState): ProxyConfigsOutcome => ({
+  replicas: proxies.devices.map((deviceId, ordinal) => ({
+    ordinal,
+    pod: `edge-${ordinal}`,
+    deviceId,
+    reissued: false,
+    reissueDeferred: false,
+    configWritten: false,
+  })),
+});
+
+const observationOf = (proxies: ProxiesState): ProxyObservation => ({
+  devices: proxies.devices.map((nodeID, ordinal) => ({
+    hostname: `edge-${ordinal}`,
+    statefulSetPod: `edge-${ordinal}`,
+    nodeID,
+    online: true,
+    connected: true,
+  })),
+  readyDevices: proxies.devices.length,
+  deviceIds: Object.fromEntries(proxies.devices.map((id, ordinal) => [String(ordinal), id])),
+  missingDevices: [],
+  ...(proxies.reissueRequested ? { reissueRequested: proxies.reissueRequested } : {}),
+});
+
+/**
+ * Runs the pool workflow on a first snapshot (a whole pass), then on `next` once the proxies' state is
+ * `after`: returns how many ensureProxyConfigs calls and device deletions the second pass made.
+ */
+async function secondPass(
+  next: ObjectSnapshot<TailscaleEndpointsSpec>,
+  after: ProxiesState,
+  record?: string,
+): Promise<{ configs: number; deleted: string[][] }> {
+  let proxies: ProxiesState = { devices: ['dev-0', 'dev-1'] };
+  let configs = 0;
+  const deleted: string[][] = [];
+  const activities = {
+    checkProxyTailnet: () => Promise.resolve(),
+    applyProxyObjects: () => Promise.resolve({ written: [], extraOrdinals: [] }),
+    ensureProxyConfigs: () => {
+      configs++;
+      return Promise.resolve(configsOf(proxies));
+    },
+    observeProxyDevices: () => Promise.resolve(observationOf(proxies)),
+    deleteStaleProxyDevices: (input: { nodeIds: string[] }) => {
+      deleted.push(input.nodeIds);
+      return Promise.resolve(input.nodeIds);
+    },
+    patchStatus: () => Promise.resolve({ written: true }),
+  };
+  await tier.run(activities, async (taskQueue) => {
+    const to = {
+      taskQueue,
+      workflowType: 'tailscaleEndpointsWorkflow',
+      workflowId: endpointsWorkflowId('default', 'edge'),
+      kind: 'TailscaleEndpoints',
+    };
+    // Each pass ends by starting the timer of the next refresh.
+    const passesDone = (n: number) =>
+      eventually(`${n} passes`, async () => ((await timerDurations(handle)).length >= n ? true : undefined), {
+        intervalMs: 20,
+      });
+    const handle = await signalSnapshot(tier.env.client, to, pool({ stateSecrets: 'v1' }));
+    await passesDone(1);
+    proxies = after;
+    await signalSnapshot(tier.env.client, to, next);
+    await passesDone(2);
+    await handle.terminate('test done');
+    if (record) await recordHistory('tailscale-endpoints', record, handle);
+  });
+  return { configs, deleted };
+}
+
+describe('TailscaleEndpoints workflow, a pass for moved state Secrets', () => {
+  test('only observes and publishes when the proxies still run the devices the last pass knew', async () => {
+    // tailscaled rewrote its profile (the services it advertises changed): no key, no config to write.
+    const pass = await secondPass(
+      pool({ stateSecrets: 'v2' }),
+      { devices: ['dev-0', 'dev-1'] },
+      'observe-only-on-state-secrets',
+    );
+    expect(pass).toEqual({ configs: 1, deleted: [] });
+  });
+
+  test('takes the whole pass when a replica registered a new device', async () => {
+    const pass = await secondPass(pool({ stateSecrets: 'v2' }), { devices: ['dev-0', 'new-1'] });
+    expect(pass).toEqual({ configs: 2, deleted: [['dev-1']] });
+  });
+
+  test('takes the whole pass when a proxy asks for a fresh auth key', async () => {
+    const pass = await secondPass(pool({ stateSecrets: 'v2' }), {
+      devices: ['dev-0', 'dev-1'],
+      reissueRequested: [1],
+    });
+    expect(pass.configs).toBe(2);
+  });
+
+  test('takes the whole pass when more than the state Secrets moved', async () => {
+    const pass = await secondPass(pool({ stateSecrets: 'v2', configSecrets: 'c2' }), {
+      devices: ['dev-0', 'dev-1'],
+    });
+    expect(pass.configs).toBe(2);
+  });
+});
