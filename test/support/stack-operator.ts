@@ -1,6 +1,8 @@
 import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
+import type { TailscaleServices } from '../../api/v1alpha1';
 import { startProxySimulator, type ProxySimulator } from '../../simulators/proxy/simulator';
+import { createTailscaleServices } from './objects';
 import { instanceLabels, startOperator, type TestOperator } from './operator';
 import { createTestNamespace, temporalClient, testKubeConfig, uniqueName } from './stack';
 import { startTestTailnet, type TestTailnet } from './tailscale';
@@ -30,6 +32,12 @@ export interface StackOperator<More extends string = never> {
   temporal: Client;
   /** Set only with `proxies: true`. */
   proxies: ProxySimulator;
+  /** TailscaleServices in `namespace`, created with the operator's labels. */
+  tailscaleServices: {
+    create: (name: string, spec: Record<string, unknown>) => Promise<unknown>;
+    get: (name: string) => Promise<TailscaleServices>;
+    delete: (name: string) => Promise<unknown>;
+  };
 }
 
 /**
@@ -56,6 +64,7 @@ export function useStackOperator<More extends string = never>(
     stack.core = kc.makeApiClient(CoreV1Api);
     stack.namespace = namespace;
     stack.moreNamespaces = moreNamespaces;
+    stack.tailscaleServices = tailscaleServicesIn(stack);
     stack.tailnet = await startTestTailnet({
       kc,
       namespace,
@@ -92,4 +101,25 @@ export function useStackOperator<More extends string = never>(
   });
 
   return stack;
+}
+
+function tailscaleServicesIn(stack: StackOperator<string>): StackOperator['tailscaleServices'] {
+  const at = (name: string) => ({
+    group: 'gateway.tailscale.com',
+    version: 'v1alpha1',
+    namespace: stack.namespace,
+    plural: 'tailscaleservices',
+    name,
+  });
+  return {
+    create: (name, spec) =>
+      createTailscaleServices(stack.kc, {
+        namespace: stack.namespace,
+        name,
+        labels: stack.operator.labels,
+        spec,
+      }),
+    get: async (name) => (await stack.objects.getNamespacedCustomObject(at(name))) as TailscaleServices,
+    delete: (name) => stack.objects.deleteNamespacedCustomObject(at(name)),
+  };
 }

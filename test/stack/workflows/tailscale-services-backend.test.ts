@@ -1,16 +1,10 @@
 import type { V1ServicePort } from '@kubernetes/client-node';
-import type { TailscaleServices } from '../../../api/v1alpha1';
 import { serveConfigKey } from '../../../activities/specs/proxy-group';
 import { servicesWorkflowId } from '../../../workflows/ids';
 import { eventually } from '../../support/eventually';
 import { ourEventsAbout } from '../../support/events';
 import { proxiesOf } from '../../support/proxies';
-import {
-  advertisedServices,
-  createProxyEndpoints,
-  createTailscaleServices,
-  waitUntilGone,
-} from '../../support/objects';
+import { advertisedServices, createProxyEndpoints, waitUntilGone } from '../../support/objects';
 import { recordHistory } from '../../support/record-history';
 import { useStackOperator } from '../../support/stack-operator';
 import { uniqueName } from '../../support/stack';
@@ -24,29 +18,9 @@ describe('TailscaleServices spec.backend: the serve config the proxies read', ()
   const stack = useStackOperator({ name: 'svc-backend' });
 
   const createServices = (name: string, spec: Record<string, unknown>) =>
-    createTailscaleServices(stack.kc, {
-      namespace: stack.namespace,
-      name,
-      labels: stack.operator.labels,
-      spec: { tailnet: stack.tailnet.name, ...spec },
-    });
-  const getServices = async (name: string) =>
-    (await stack.objects.getNamespacedCustomObject({
-      group,
-      version,
-      namespace: stack.namespace,
-      plural: 'tailscaleservices',
-      name,
-    })) as TailscaleServices;
-  const deleteServices = (name: string) =>
-    stack.objects.deleteNamespacedCustomObject({
-      group,
-      version,
-      namespace: stack.namespace,
-      plural: 'tailscaleservices',
-      name,
-    });
-  const condition = async (name: string, type = 'Ready') => conditionOf(await getServices(name), type);
+    stack.tailscaleServices.create(name, { tailnet: stack.tailnet.name, ...spec });
+  const condition = async (name: string, type = 'Ready') =>
+    conditionOf(await stack.tailscaleServices.get(name), type);
   const readyWith = async (name: string, status: string, reason?: string) => {
     const ready = await condition(name);
     return ready?.status === status && (!reason || ready.reason === reason) ? ready : undefined;
@@ -138,8 +112,8 @@ describe('TailscaleServices spec.backend: the serve config the proxies read', ()
     ]);
     expect(await condition(name, 'BackendReady')).toMatchObject({ status: 'True', reason: 'BackendFound' });
 
-    await deleteServices(name);
-    await waitUntilGone('TailscaleServices', () => getServices(name));
+    await stack.tailscaleServices.delete(name);
+    await waitUntilGone('TailscaleServices', () => stack.tailscaleServices.get(name));
     expect(await advertisedServices(stack.kc, { namespace: stack.namespace, name: endpoints }, 0)).toEqual([
       `svc:${db}`,
     ]);
@@ -149,8 +123,8 @@ describe('TailscaleServices spec.backend: the serve config the proxies read', ()
       error: '',
     });
 
-    await deleteServices(db);
-    await waitUntilGone('TailscaleServices', () => getServices(db));
+    await stack.tailscaleServices.delete(db);
+    await waitUntilGone('TailscaleServices', () => stack.tailscaleServices.get(db));
     // The last entry gone, the key goes: containerboot skips a missing file.
     expect(await serveConfigText(endpoints)).toBeUndefined();
     expect(await advertisedServices(stack.kc, { namespace: stack.namespace, name: endpoints }, 0)).toEqual(
@@ -230,8 +204,8 @@ describe('TailscaleServices spec.backend: the serve config the proxies read', ()
       `svc:${name}`,
     ]);
 
-    await deleteServices(name);
-    await waitUntilGone('TailscaleServices', () => getServices(name));
+    await stack.tailscaleServices.delete(name);
+    await waitUntilGone('TailscaleServices', () => stack.tailscaleServices.get(name));
     const handle = stack.temporal.workflow.getHandle(servicesWorkflowId(stack.namespace, name));
     await eventually('services workflow completed', async () =>
       (await handle.describe()).status.name === 'COMPLETED' ? true : undefined,

@@ -1,4 +1,4 @@
-import type { TailscaleEndpoints, TailscaleServices } from '../../../api/v1alpha1';
+import type { TailscaleEndpoints } from '../../../api/v1alpha1';
 import type { DeviceStatus } from '../../../api/v1alpha1/proxy';
 import { deleteDevice } from '../../../activities/tailscale/devices';
 import { createAuthKey } from '../../../activities/tailscale/keys';
@@ -11,7 +11,6 @@ import { eventually } from '../../support/eventually';
 import {
   advertisedServices,
   createProxyEndpoints,
-  createTailscaleServices,
   setAdvertisedServices,
   waitUntilGone,
 } from '../../support/objects';
@@ -43,22 +42,6 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     });
   const advertisedBy = (endpoints: string, replica: number) =>
     advertisedServices(stack.kc, { namespace: stack.namespace, name: endpoints }, replica);
-  const createServices = (name: string, spec: Record<string, unknown>) =>
-    createTailscaleServices(stack.kc, {
-      namespace: stack.namespace,
-      name,
-      labels: stack.operator.labels,
-      spec,
-    });
-
-  const getServices = async (name: string) =>
-    (await stack.objects.getNamespacedCustomObject({
-      group,
-      version,
-      namespace: stack.namespace,
-      plural: 'tailscaleservices',
-      name,
-    })) as TailscaleServices;
 
   const setEndpointsStatus = (endpoints: string, devices: DeviceStatus[]) =>
     stack.objects.patchNamespacedCustomObjectStatus({
@@ -90,7 +73,7 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     });
 
   const readyAt = async (name: string, generation: number) => {
-    const svc = await getServices(name);
+    const svc = await stack.tailscaleServices.get(name);
     const ready = conditionOf(svc);
     return svc.status?.observedGeneration === generation && ready?.status === 'True' ? svc : undefined;
   };
@@ -132,7 +115,7 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
       const hosts = devices.filter((d) => Object.hasOwn(d.advertisedServices, serviceName));
       return hosts.length === 2 || undefined;
     });
-    await createServices(name, {
+    await stack.tailscaleServices.create(name, {
       tailnet: stack.tailnet.name,
       selector: { matchLabels: { app: name } },
       vipService: { ports: ['tcp:443'], tags: ['tag:web'] },
@@ -235,7 +218,7 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
       plural: 'tailscaleservices',
       name,
     });
-    await waitUntilGone('object (finalizer removed)', () => getServices(name));
+    await waitUntilGone('object (finalizer removed)', () => stack.tailscaleServices.get(name));
     expect(await getVipService(stack.tailnet.api, serviceName)).toBeNull();
     expect(await advertisedBy(`${name}-proxies`, 0)).toEqual([]);
     const handle = stack.temporal.workflow.getHandle(servicesWorkflowId(stack.namespace, name));
@@ -252,7 +235,7 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
 
   it('auto-provisions endpoints from the template and deletes them once nothing selects them', async () => {
     const name = uniqueName('auto');
-    await createServices(name, {
+    await stack.tailscaleServices.create(name, {
       tailnet: stack.tailnet.name,
       selector: { matchLabels: { app: name, tier: 'frontend' } },
       vipService: { ports: ['tcp:80'], tags: ['tag:web'] },
@@ -307,19 +290,19 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
 
   it('reports invalid input as conditions that name the field, and keeps reconciling other objects', async () => {
     const noTailnet = uniqueName('notailnet');
-    await createServices(noTailnet, {
+    await stack.tailscaleServices.create(noTailnet, {
       tailnet: 'does-not-exist',
       selector: { matchLabels: { app: noTailnet } },
       vipService: { ports: ['tcp:80'], tags: ['tag:web'] },
     });
     const noMatch = uniqueName('nomatch');
-    await createServices(noMatch, {
+    await stack.tailscaleServices.create(noMatch, {
       tailnet: stack.tailnet.name,
       selector: { matchLabels: { app: 'nothing-has-this' } },
       vipService: { ports: ['tcp:80'], tags: ['tag:web'] },
     });
     const reason = async (name: string) => {
-      const ready = conditionOf(await getServices(name));
+      const ready = conditionOf(await stack.tailscaleServices.get(name));
       return ready?.status === 'False' ? ready : undefined;
     };
     const missing = await eventually('TailnetNotFound', () => reason(noTailnet));
@@ -331,7 +314,7 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
 
     const good = uniqueName('good');
     await createEndpoints(`${good}-proxies`, { app: good }, 1);
-    await createServices(good, {
+    await stack.tailscaleServices.create(good, {
       tailnet: stack.tailnet.name,
       selector: { matchLabels: { app: good } },
       vipService: { ports: ['tcp:80'], tags: ['tag:web'] },
@@ -362,22 +345,14 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     });
   /** Selects `app: <name>`, with a template for one replica the test operator runs. */
   const createTemplateServices = (name: string) =>
-    createServices(name, {
+    stack.tailscaleServices.create(name, {
       tailnet: stack.tailnet.name,
       selector: { matchLabels: { app: name } },
       vipService: { ports: ['tcp:80'], tags: ['tag:web'] },
       endpointTemplate: { replicas: 1, tags: ['tag:k8s'], labels: stack.operator.labels },
     });
-  const deleteServices = (name: string) =>
-    stack.objects.deleteNamespacedCustomObject({
-      group,
-      version,
-      namespace: stack.namespace,
-      plural: 'tailscaleservices',
-      name,
-    });
   const condition = async (name: string, type: string) =>
-    (await getServices(name)).status?.conditions?.find((c) => c.type === type);
+    (await stack.tailscaleServices.get(name)).status?.conditions?.find((c) => c.type === type);
 
   it('follows a selector change of an auto-provisioned TailscaleServices: its endpoints take the new labels and keep advertising', async () => {
     const name = uniqueName('resel');
@@ -405,7 +380,7 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     const registry = readRegistry((await getVipService(stack.tailnet.api, serviceName))?.annotations);
     expect(registry?.consumers['east/op-a']?.routes).toEqual([`services/${stack.namespace}/${name}`]);
 
-    await deleteServices(name);
+    await stack.tailscaleServices.delete(name);
     await waitUntilGone('auto-provisioned endpoints', () => getEndpoints(endpoints), 90_000);
   });
 
@@ -433,7 +408,7 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     const own = await getEndpoints(endpoints);
     expect(own.metadata.annotations?.['tailscale-gateway.com/auto-provisioned']).toBe('true');
     expect(own.metadata.labels).toMatchObject({ app: name });
-    await deleteServices(name);
+    await stack.tailscaleServices.delete(name);
     await waitUntilGone('auto-provisioned endpoints', () => getEndpoints(endpoints), 90_000);
   });
 
@@ -441,7 +416,7 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     const name = uniqueName('stripped');
     const serviceName = `svc:${name}`;
     await createEndpoints(`${name}-proxies`, { app: name });
-    await createServices(name, {
+    await stack.tailscaleServices.create(name, {
       tailnet: stack.tailnet.name,
       selector: { matchLabels: { app: name } },
       vipService: { ports: ['tcp:443'], tags: ['tag:web'] },
@@ -453,8 +428,8 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     // learns of it afterwards, from the watchers' objectDeleted signal.
     await stack.operator.killWorker();
     await patchServices(name, [{ op: 'replace', path: '/metadata/finalizers', value: [] }]);
-    await deleteServices(name);
-    await waitUntilGone('object', () => getServices(name));
+    await stack.tailscaleServices.delete(name);
+    await waitUntilGone('object', () => stack.tailscaleServices.get(name));
     stack.operator.startWorker();
 
     const handle = stack.temporal.workflow.getHandle(servicesWorkflowId(stack.namespace, name));
@@ -481,13 +456,13 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     const key = await createAuthKey(stack.tailnet.api, { preauthorized: true, tags: ['tag:k8s'] });
     const device = await stack.tailnet.sim.admin.registerDevice({ authKey: key.key, hostname: host });
     await createEndpoints(`${name}-proxies`, { app: name });
-    await createServices(name, {
+    await stack.tailscaleServices.create(name, {
       tailnet: stack.tailnet.name,
       selector: { matchLabels: { app: name } },
       vipService: { name: serviceName, ports: ['tcp:443'], tags: ['tag:web'] },
     });
     const refusedAt = (generation: number) => async () => {
-      const svc = await getServices(name);
+      const svc = await stack.tailscaleServices.get(name);
       const vip = svc.status?.conditions?.find((c) => c.type === 'VIPServiceReady');
       return svc.status?.observedGeneration === generation && vip?.message.includes('TailscaleNameClash')
         ? svc
@@ -534,7 +509,7 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
   it('is deleted while its VIP service name is refused as a device name', async () => {
     const name = uniqueName('clashdel');
     await createEndpoints(`${name}-proxies`, { app: name }, 1);
-    await createServices(name, {
+    await stack.tailscaleServices.create(name, {
       tailnet: stack.tailnet.name,
       selector: { matchLabels: { app: name } },
       vipService: { name: 'svc:seed-device', ports: ['tcp:443'], tags: ['tag:web'] },
@@ -543,8 +518,8 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
       const c = await condition(name, 'VIPServiceReady');
       return c?.message.includes('TailscaleNameClash') ? c : undefined;
     });
-    await deleteServices(name);
+    await stack.tailscaleServices.delete(name);
     // Nothing can exist under a name Tailscale refuses: nothing holds the deletion.
-    await waitUntilGone('object', () => getServices(name));
+    await waitUntilGone('object', () => stack.tailscaleServices.get(name));
   });
 });
