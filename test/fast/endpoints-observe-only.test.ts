@@ -1,9 +1,8 @@
 import type { TailscaleEndpointsSpec } from '../../api/v1alpha1/tailscale-endpoints';
-import type { ProxyConfigsOutcome } from '../../activities/proxies/configs';
-import type { ProxyObservation } from '../../activities/proxies/devices';
 import { endpointsWorkflowId } from '../../workflows/ids';
 import type { ObjectSnapshot } from '../../workflows/types';
-import { heldSnapshot, signalSnapshot } from './snapshots';
+import { configsWith, edge, observationOf, poolPassActivities } from './endpoints-fixtures';
+import { signalSnapshot } from './snapshots';
 import { recordHistory } from '../support/record-history';
 import { eventually } from '../support/eventually';
 import { timerDurations, useWorkflowTier } from '../support/workflow-env';
@@ -16,44 +15,15 @@ const pool = (related: {
   stateSecrets: string;
   configSecrets?: string;
 }): ObjectSnapshot<TailscaleEndpointsSpec> => ({
-  ...heldSnapshot<TailscaleEndpointsSpec>('edge', {
-    tailnet: 'corp',
-    tags: ['tag:edge'],
-    proxy: { replicas: 2 },
-  }),
+  ...edge(),
   relatedVersions: { tailnet: 'Ready', configSecrets: 'c1', statefulSet: '2/2', ...related },
 });
 
-/** What the state Secrets say: the device of each replica, and whether it asks for a fresh key. */
+/** What the state Secrets say: the device of each replica, and whether one asks for a fresh key. */
 interface ProxiesState {
   devices: string[];
   reissueRequested?: number[];
 }
-
-const configsOf = (proxies: ProxiesState): ProxyConfigsOutcome => ({
-  replicas: proxies.devices.map((deviceId, ordinal) => ({
-    ordinal,
-    pod: `edge-${ordinal}`,
-    deviceId,
-    reissued: false,
-    reissueDeferred: false,
-    configWritten: false,
-  })),
-});
-
-const observationOf = (proxies: ProxiesState): ProxyObservation => ({
-  devices: proxies.devices.map((nodeID, ordinal) => ({
-    hostname: `edge-${ordinal}`,
-    statefulSetPod: `edge-${ordinal}`,
-    nodeID,
-    online: true,
-    connected: true,
-  })),
-  readyDevices: proxies.devices.length,
-  deviceIds: Object.fromEntries(proxies.devices.map((id, ordinal) => [String(ordinal), id])),
-  missingDevices: [],
-  ...(proxies.reissueRequested ? { reissueRequested: proxies.reissueRequested } : {}),
-});
 
 /**
  * Runs the pool workflow on a first snapshot (a whole pass), then on `next` once the proxies' state is
@@ -67,20 +37,14 @@ async function secondPass(
   let proxies: ProxiesState = { devices: ['dev-0', 'dev-1'] };
   let configs = 0;
   const deleted: string[][] = [];
-  const activities = {
-    checkProxyTailnet: () => Promise.resolve(),
-    applyProxyObjects: () => Promise.resolve({ written: [], extraOrdinals: [] }),
-    ensureProxyConfigs: () => {
+  const activities = poolPassActivities({
+    configs: () => {
       configs++;
-      return Promise.resolve(configsOf(proxies));
+      return configsWith(proxies.devices);
     },
-    observeProxyDevices: () => Promise.resolve(observationOf(proxies)),
-    deleteStaleProxyDevices: (input: { nodeIds: string[] }) => {
-      deleted.push(input.nodeIds);
-      return Promise.resolve(input.nodeIds);
-    },
-    patchStatus: () => Promise.resolve({ written: true }),
-  };
+    observe: () => observationOf(proxies.devices, proxies.reissueRequested),
+    deleted,
+  });
   await tier.run(activities, async (taskQueue) => {
     const to = {
       taskQueue,
