@@ -89,6 +89,11 @@ export interface ProxyWorkflowState {
    * saw. A pass for moved state Secrets only observes while every replica still runs that device.
    */
   configured?: Record<string, string>;
+  /**
+   * Workflow time (ms) the last whole pass set for the next: passes that only observe keep to it, so the
+   * state Secrets of a busy pool cannot put off drift repair.
+   */
+  wholePassDueAt?: number;
 }
 
 export const initialProxyState = (): ProxyWorkflowState => ({
@@ -514,10 +519,15 @@ export function proxyLoopOptions<Spec>(
     alwaysRetriedNewest: true,
     reconcile: async (snapshot, state, previousSnapshot) => {
       const previous = stateOf(state);
-      const outcome =
-        (previousSnapshot && (await observeOnly(kind, previousSnapshot, snapshot, previous))) ??
-        (await reconcileProxies(kind, snapshot, previous));
-      return { state: { ...outcome.state, reconciles: previous.reconciles + 1 }, wait: outcome.waitMs };
+      const observing = previousSnapshot && (await observeOnly(kind, previousSnapshot, snapshot, previous));
+      const outcome = observing
+        ? { ...observing, waitMs: Math.min(observing.waitMs, (previous.wholePassDueAt ?? 0) - Date.now()) }
+        : await reconcileProxies(kind, snapshot, previous);
+      const wholePassDueAt = observing ? previous.wholePassDueAt : Date.now() + outcome.waitMs;
+      return {
+        state: { ...outcome.state, reconciles: previous.reconciles + 1, wholePassDueAt },
+        wait: Math.max(0, outcome.waitMs),
+      };
     },
     cleanup: (snapshot, state) => cleanupProxies(kind, snapshot, stateOf(state), { objectGone: false }),
     onDeleted: async (state, last) => {
