@@ -152,12 +152,13 @@ export async function reconcileProxies(
     const known = await removeScaledDownReplicas(d, state.devices, applied.extraOrdinals);
     const observed = await observeProxyDevices({ deployment: d, previous: state.published?.devices });
     // What ensureProxyConfigs read is in history even when this task's local activities are lost.
-    const fromConfigs = patched(devicesFromConfigsPatch) ? deviceIdsOf(configs) : {};
+    const configured = deviceIdsOf(configs);
+    const fromConfigs = patched(devicesFromConfigsPatch) ? configured : {};
     await deleteReplacedDevices(d, [known, fromConfigs], observed.deviceIds);
     const next: ProxyWorkflowState = {
       ...state,
       devices: { ...known, ...fromConfigs, ...observed.deviceIds },
-      configured: deviceIdsOf(configs),
+      configured,
       ...(reissued ? { lastReissueAt: now } : {}),
     };
     const waiting = configs.replicas.map((r) => ({
