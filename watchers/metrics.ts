@@ -63,14 +63,20 @@ export function registerWatcherMetrics(source: WatcherMetricsSource): void {
   });
   new Counter({
     name: 'tsgw_signals_total',
-    help: 'Changes handled by the signaler: delivered to Temporal, skipped as unchanged, retried after a failure.',
+    help: 'Changes handled by the signaler: delivered to Temporal, skipped as unchanged or as the echo of our own finalizer, retried after a failure.',
     labelNames: ['outcome'] as const,
     registers: [metricsRegistry],
     collect() {
-      const stats = source.signaler()?.stats ?? { delivered: 0, skippedUnchanged: 0, retries: 0 };
+      const stats = source.signaler()?.stats ?? {
+        delivered: 0,
+        skippedUnchanged: 0,
+        skippedOwnFinalizer: 0,
+        retries: 0,
+      };
       this.reset();
       this.inc({ outcome: 'delivered' }, stats.delivered);
       this.inc({ outcome: 'skipped_unchanged' }, stats.skippedUnchanged);
+      this.inc({ outcome: 'skipped_own_finalizer' }, stats.skippedOwnFinalizer);
       this.inc({ outcome: 'retried' }, stats.retries);
     },
   });

@@ -21,6 +21,11 @@ export type WorkflowDelivery =
       memo?: Record<string, unknown>;
       /** Equal fingerprints mean nothing a workflow cares about changed: the signal is skipped. */
       fingerprint: string;
+      /**
+       * The fingerprint without our finalizer. When the workflow last got exactly that, this change is
+       * the echo of the finalizer its pass added, which it holds already: the signal is skipped.
+       */
+      beforeOurFinalizer?: string;
     }
   | { kind: 'deleted'; workflowId: string; uid?: string };
 
@@ -38,6 +43,8 @@ export interface SignalerOptions {
 export interface SignalerStats {
   delivered: number;
   skippedUnchanged: number;
+  /** Changes that were only the echo of a finalizer our workflow added. */
+  skippedOwnFinalizer: number;
   retries: number;
   /** Workflows whose last acted-on fingerprint was read from Temporal at startup. */
   seeded: number;
@@ -67,16 +74,21 @@ export class WorkflowSignaler {
   private stopped = false;
   /** While the fingerprints the workflows hold are being read, changes queue up unsent. */
   private seeding = false;
-  readonly stats: SignalerStats = { delivered: 0, skippedUnchanged: 0, retries: 0, seeded: 0 };
+  readonly stats: SignalerStats = {
+    delivered: 0,
+    skippedUnchanged: 0,
+    skippedOwnFinalizer: 0,
+    retries: 0,
+    seeded: 0,
+  };
 
   constructor(private readonly opts: SignalerOptions) {
     this.concurrency = opts.concurrency ?? 16;
   }
 
   enqueue(delivery: WorkflowDelivery): void {
-    if (delivery.kind === 'changed' && this.delivered.get(delivery.workflowId) === delivery.fingerprint) {
+    if (this.skipIfActedOn(delivery)) {
       this.queued.delete(delivery.workflowId);
-      this.stats.skippedUnchanged++;
       return;
     }
     this.queued.set(delivery.workflowId, delivery);
@@ -98,10 +110,9 @@ export class WorkflowSignaler {
         this.stats.seeded++;
       }
       for (const [id, d] of this.queued) {
-        if (d.kind === 'changed' && this.delivered.get(id) === d.fingerprint) {
+        if (this.skipIfActedOn(d)) {
           this.queued.delete(id);
           this.waitingSince.delete(id);
-          this.stats.skippedUnchanged++;
         }
       }
     } catch (err) {
@@ -131,6 +142,11 @@ export class WorkflowSignaler {
       if (this.inFlight.size >= this.concurrency) break;
       if (this.inFlight.has(id)) continue;
       this.queued.delete(id);
+      // Queued behind a delivery that has since made it redundant.
+      if (this.skipIfActedOn(delivery)) {
+        this.waitingSince.delete(id);
+        continue;
+      }
       this.inFlight.add(id);
       void this.deliver(delivery).finally(() => {
         this.inFlight.delete(id);
@@ -138,6 +154,24 @@ export class WorkflowSignaler {
         if (!this.queued.size && !this.inFlight.size) this.idleWaiters.splice(0).forEach((w) => w());
       });
     }
+  }
+
+  /**
+   * Counts and skips a change the workflow has acted on already: the same fingerprint as the last one it
+   * got, or the echo of the finalizer its own pass added (which it holds from then on).
+   */
+  private skipIfActedOn(d: WorkflowDelivery): boolean {
+    if (d.kind !== 'changed') return false;
+    const actedOn = this.delivered.get(d.workflowId);
+    if (actedOn === undefined) return false;
+    if (actedOn === d.fingerprint) {
+      this.stats.skippedUnchanged++;
+      return true;
+    }
+    if (actedOn !== d.beforeOurFinalizer) return false;
+    this.delivered.set(d.workflowId, d.fingerprint);
+    this.stats.skippedOwnFinalizer++;
+    return true;
   }
 
   private async deliver(delivery: WorkflowDelivery): Promise<void> {

@@ -2,7 +2,7 @@ import type { SearchAttributePair } from '@temporalio/common';
 import { finalizerName, type KubeObject } from '../api/common';
 import type { ResourceRef } from '../api/crd';
 import { k8sNamespaceKey, resourceKindKey } from '../workflows/search-attributes';
-import { fingerprintOf } from '../workflows/fingerprint';
+import { fingerprintBeforeOurFinalizer, fingerprintOf } from '../workflows/fingerprint';
 import type { ObjectSnapshot, ResourceWorkflowInput } from '../workflows/types';
 import type { GatewayApiLookups, GatewayApiRelatedSource } from './routes';
 import type { WorkflowDelivery } from './signaler';
@@ -88,6 +88,7 @@ export function changedDelivery<T extends KubeObject<unknown, unknown>>(
     startArgs: [input],
     snapshot,
     fingerprint: fingerprintOf(snapshot),
+    beforeOurFinalizer: fingerprintBeforeOurFinalizer(snapshot),
     searchAttributes: [
       { key: resourceKindKey, value: kind.resource.kind },
       ...(obj.metadata.namespace ? [{ key: k8sNamespaceKey, value: obj.metadata.namespace }] : []),

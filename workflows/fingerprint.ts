@@ -1,3 +1,4 @@
+import { finalizerName } from '../api/common';
 import type { ObjectSnapshot } from './types';
 
 /** Memo key holding the fingerprint of the newest snapshot a resource workflow has acted on. */
@@ -16,4 +17,15 @@ export function fingerprintOf(snapshot: ObjectSnapshot<unknown>): string {
     deletionTimestamp ?? null,
     snapshot.relatedVersions ?? {},
   ]);
+}
+
+/**
+ * The fingerprint `snapshot` had before our finalizer was added, or undefined if it carries none of
+ * ours. When a workflow last acted on exactly that, `snapshot` is the echo of its own finalizer write.
+ */
+export function fingerprintBeforeOurFinalizer(snapshot: ObjectSnapshot<unknown>): string | undefined {
+  const finalizers = snapshot.metadata.finalizers;
+  if (!finalizers?.includes(finalizerName)) return undefined;
+  const others = finalizers.filter((f) => f !== finalizerName);
+  return fingerprintOf({ ...snapshot, metadata: { ...snapshot.metadata, finalizers: others } });
 }

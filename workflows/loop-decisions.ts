@@ -16,20 +16,37 @@ export function nextWaitMs(failures: number, passWait: Duration): number {
   return failures > 0 ? failureBackoffMs(failures) : msToNumber(passWait);
 }
 
+/**
+ * `prev` and `next` agree once `blank` has masked, in each, what the caller allows to differ. The
+ * resourceVersion is always masked: every change moves it.
+ */
+export function sameSnapshotsApartFrom(
+  prev: ObjectSnapshot<unknown>,
+  next: ObjectSnapshot<unknown>,
+  blank: (s: ObjectSnapshot<unknown>) => ObjectSnapshot<unknown>,
+): boolean {
+  const rest = (s: ObjectSnapshot<unknown>) => {
+    const masked = blank(s);
+    return JSON.stringify({ ...masked, metadata: { ...masked.metadata, resourceVersion: undefined } });
+  };
+  return rest(prev) === rest(next);
+}
+
 /** `next` is `prev` plus our finalizer (and a new resourceVersion): the pass that added it saw the rest. */
 export function onlyAddsOurFinalizer(prev: ObjectSnapshot<unknown>, next: ObjectSnapshot<unknown>): boolean {
   if (prev.metadata.finalizers?.includes(finalizerName) || !next.metadata.finalizers?.includes(finalizerName))
     return false;
-  const rest = (s: ObjectSnapshot<unknown>) =>
-    JSON.stringify({
-      ...s,
-      metadata: {
-        ...s.metadata,
-        resourceVersion: undefined,
-        finalizers: (s.metadata.finalizers ?? []).filter((f) => f !== finalizerName),
-      },
-    });
-  return rest(prev) === rest(next);
+  return sameSnapshotsApartFrom(prev, next, (s) => ({
+    ...s,
+    metadata: { ...s.metadata, finalizers: (s.metadata.finalizers ?? []).filter((f) => f !== finalizerName) },
+  }));
+}
+
+/** `snapshot` as the watch reports it once our finalizer is on the object. */
+export function withOurFinalizer<S extends ObjectSnapshot<unknown>>(snapshot: S): S {
+  const finalizers = snapshot.metadata.finalizers ?? [];
+  if (finalizers.includes(finalizerName)) return snapshot;
+  return { ...snapshot, metadata: { ...snapshot.metadata, finalizers: [...finalizers, finalizerName] } };
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { ProxyObservation } from '../activities/proxies/devices';
+import { sameSnapshotsApartFrom } from './loop-decisions';
 import type { ObjectSnapshot } from './types';
 
 /**
@@ -14,13 +15,10 @@ export function onlyStateSecretsMoved(
   next: ObjectSnapshot<unknown>,
 ): boolean {
   if (next.relatedVersions?.[stateSecretsKey] === undefined) return false;
-  const rest = (s: ObjectSnapshot<unknown>) =>
-    JSON.stringify({
-      ...s,
-      metadata: { ...s.metadata, resourceVersion: undefined },
-      relatedVersions: { ...s.relatedVersions, [stateSecretsKey]: undefined },
-    });
-  return rest(previous) === rest(next);
+  return sameSnapshotsApartFrom(previous, next, (s) => {
+    const { [stateSecretsKey]: _moved, ...rest } = s.relatedVersions ?? {};
+    return { ...s, relatedVersions: rest };
+  });
 }
 
 /**

@@ -122,6 +122,7 @@ export async function reconcileProxies(
   kind: ProxyParentKind,
   snapshot: Snapshot,
   state: ProxyWorkflowState,
+  addedOurFinalizer: () => void,
 ): Promise<ReconcileOutcome> {
   const d = deploymentOf(kind, snapshot);
   const publish = publisher(d, snapshot);
@@ -141,6 +142,7 @@ export async function reconcileProxies(
       // would be left behind, with no deletion left to clean them up.
       if ((await addProxyFinalizer(targetOf(d))).skipped)
         return { state: { ...state, configured: undefined }, waitMs: refresh.stableMaxMs };
+      addedOurFinalizer();
     }
     await checkProxyTailnet(d.tailnet);
     const applied = await applyProxyObjects(d);
@@ -518,12 +520,12 @@ export function proxyLoopOptions<Spec>(
     resumeWait: 0,
     reconcilesBefore: input.state?.reconciles ?? 0,
     alwaysRetriedNewest: true,
-    reconcile: async (snapshot, state, previousSnapshot) => {
+    reconcile: async (snapshot, state, context) => {
       const previous = stateOf(state);
-      const observing = previousSnapshot && (await observeOnly(kind, previousSnapshot, snapshot, previous));
+      const observing = context.previous && (await observeOnly(kind, context.previous, snapshot, previous));
       const outcome = observing
         ? { ...observing, waitMs: Math.min(observing.waitMs, (previous.wholePassDueAt ?? 0) - Date.now()) }
-        : await reconcileProxies(kind, snapshot, previous);
+        : await reconcileProxies(kind, snapshot, previous, context.addedOurFinalizer);
       const wholePassDueAt = observing ? previous.wholePassDueAt : Date.now() + outcome.waitMs;
       return {
         state: { ...outcome.state, reconciles: previous.reconciles + 1, wholePassDueAt },

@@ -10,7 +10,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Duration } from '@temporalio/common';
-import { nextWaitMs, onlyAddsOurFinalizer, snapshotAfterFailure } from './loop-decisions';
+import { nextWaitMs, onlyAddsOurFinalizer, snapshotAfterFailure, withOurFinalizer } from './loop-decisions';
 import {
   objectChangedSignal,
   objectDeletedSignal,
@@ -28,20 +28,32 @@ export interface Pass<State> {
   wait?: Duration;
 }
 
+/** What a reconcile pass is told, and tells the loop as it goes. */
+export interface ReconcileContext<Spec> {
+  /**
+   * The snapshot the last pass reconciled, given when this pass is for a newer one and the last pass
+   * succeeded (what moved since).
+   */
+  previous?: ObjectSnapshot<Spec>;
+  /**
+   * Our finalizer is on the object now, which the snapshot predates: the loop holds the snapshot with
+   * it, as the watch reports it next, even if the pass fails later. The watchers send no signal for
+   * that echo.
+   */
+  addedOurFinalizer: () => void;
+}
+
 export interface ResourceLoopOptions<Spec, State> {
   input: ResourceWorkflowInput<Spec, State>;
   /** Re-reconcile this long after the last pass even if nothing was signalled (drift repair). */
   recheckInterval: Duration;
   /** The first timer of a run that starts with a reconciled snapshot (after continue-as-new). */
   resumeWait?: Duration;
-  /**
-   * Brings the world in line with `snapshot` and publishes status. `previous`: the snapshot the last pass
-   * reconciled, given when this pass is for a newer one and the last pass succeeded (what moved since).
-   */
+  /** Brings the world in line with `snapshot` and publishes status. */
   reconcile(
     snapshot: ObjectSnapshot<Spec>,
     state: State | undefined,
-    previous?: ObjectSnapshot<Spec>,
+    context: ReconcileContext<Spec>,
   ): Promise<Pass<State>>;
   /**
    * Runs once the object carries a deletionTimestamp; removes our finalizer when done. A cleanup that
@@ -73,6 +85,8 @@ export interface ResourceLoopOptions<Spec, State> {
 
 /** Versions skipping the pass that our own finalizer write, echoed back by the watch, used to cost. */
 const finalizerEchoPatch = 'resource-skip-own-finalizer-echo';
+/** Versions holding the snapshot with the finalizer a pass added (the watchers skip its echo). */
+const holdAddedFinalizerPatch = 'resource-hold-added-finalizer';
 /** Versions letting a cleanup's continue-as-new through (it was caught as a failed pass). */
 const cleanupContinuePatch = 'resource-cleanup-continue-as-new';
 /** Versions retrying the newest snapshot after a failed pass (see snapshotAfterFailure). */
@@ -187,6 +201,13 @@ async function runPass<Spec, State>(
   options: ResourceLoopOptions<Spec, State>,
   woken: { newsOnly: boolean; previous?: ObjectSnapshot<Spec> },
 ): Promise<boolean> {
+  let finalizerAdded = false;
+  const context: ReconcileContext<Spec> = {
+    previous: woken.previous,
+    addedOurFinalizer: () => (finalizerAdded = true),
+  };
+  const held = () =>
+    finalizerAdded && patched(holdAddedFinalizerPatch) ? withOurFinalizer(snapshot) : snapshot;
   try {
     if (snapshot.metadata.deletionTimestamp) {
       run.status.phase = 'CleaningUp';
@@ -206,17 +227,17 @@ async function runPass<Spec, State>(
     run.status.phase = 'Reconciling';
     const pass =
       (woken.newsOnly ? await options.onNews?.(snapshot, run.state) : undefined) ??
-      (await options.reconcile(snapshot, run.state, woken.previous));
+      (await options.reconcile(snapshot, run.state, context));
     run.state = pass.state;
     run.wait = pass.wait ?? options.recheckInterval;
-    run.current = snapshot;
-    recordSeen(snapshot);
+    run.current = held();
+    recordSeen(run.current);
     run.status.reconciles++;
     run.status.observedGeneration = snapshot.metadata.generation;
     run.status.lastError = undefined;
     run.failures = 0;
   } catch (err) {
-    passFailed(run, snapshot, err, options);
+    passFailed(run, held(), err, options);
   }
   return false;
 }

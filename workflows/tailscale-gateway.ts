@@ -84,8 +84,11 @@ export async function tailscaleGatewayWorkflow(input: TailscaleGatewayWorkflowIn
   await runResourceLoop<TailscaleGatewaySpec, GatewayState>({
     input,
     recheckInterval: '6h',
-    reconcile: async (snapshot, state) => ({
-      state: { ...(await reconcileGateway(snapshot, state ?? emptyState(), vip)), vipShown: vip.shownKeys() },
+    reconcile: async (snapshot, state, { addedOurFinalizer }) => ({
+      state: {
+        ...(await reconcileGateway(snapshot, state ?? emptyState(), vip, addedOurFinalizer)),
+        vipShown: vip.shownKeys(),
+      },
     }),
     cleanup: (snapshot, state) => cleanupGateway(input, snapshot, state ?? emptyState(), vip),
     onDeleted: async (state) => {
@@ -112,18 +115,20 @@ async function reconcileGateway(
   snapshot: ObjectSnapshot<TailscaleGatewaySpec>,
   state: GatewayState,
   vip: VipConsumer,
+  addedOurFinalizer: () => void,
 ): Promise<GatewayState> {
   const { metadata, spec } = snapshot;
   const namespace = metadata.namespace ?? '';
   // This pass sees every reply so far; one arriving later is news again (see VipConsumer.published).
   vip.passStarted();
   if (!metadata.finalizers?.includes(finalizerName)) {
-    await acts.ensureFinalizer({
+    const held = await acts.ensureFinalizer({
       resource: gatewayResource,
       namespace,
       name: metadata.name,
       uid: metadata.uid,
     });
+    if (!held.skipped) addedOurFinalizer();
   }
   const { tailnets, resolution } = await readGateway(snapshot);
   const publish = statusPublisher(acts.patchStatus, gatewayResource, snapshot);

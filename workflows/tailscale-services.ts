@@ -8,7 +8,7 @@ import type { Activities } from '../activities';
 import type { BackendResolution, Selection, TailnetStatusView } from '../activities/services';
 import type { ServiceConfig } from '../activities/specs/serve-config';
 import type { VipServiceReport } from './messages';
-import { runResourceLoop } from './resource-loop';
+import { runResourceLoop, type ReconcileContext } from './resource-loop';
 import { statusPublisher } from './status-publisher';
 import { claimRefusedOutcome } from './vip-claims';
 import { hostStatus } from './vip-hosts';
@@ -91,9 +91,10 @@ export async function tailscaleServicesWorkflow(input: TailscaleServicesWorkflow
   await runResourceLoop<TailscaleServicesSpec, ServicesState>({
     input,
     recheckInterval: '6h',
-    reconcile: async (snapshot, state) => {
+    reconcile: async (snapshot, state, { addedOurFinalizer }) => {
       vip.passStarted();
-      const next = await reconcileServices(snapshot, state ?? { advertisedOn: [], requestId: 0 }, vip);
+      const pass = { ...passContext(snapshot), addedOurFinalizer };
+      const next = await reconcileServices(pass, state ?? { advertisedOn: [], requestId: 0 }, vip);
       return { state: { ...next, vipShown: vip.shownKeys() } };
     },
     cleanup: (snapshot, state, carryOn) =>
@@ -177,11 +178,11 @@ function passContext(snapshot: ObjectSnapshot<TailscaleServicesSpec>): PassConte
 }
 
 async function reconcileServices(
-  snapshot: ObjectSnapshot<TailscaleServicesSpec>,
+  pass: PassContext & Pick<ReconcileContext<TailscaleServicesSpec>, 'addedOurFinalizer'>,
   state: ServicesState,
   vip: VipConsumer,
 ): Promise<ServicesState> {
-  const pass = passContext(snapshot);
+  const { snapshot } = pass;
   const { spec } = snapshot;
   const invalid = validate(snapshot, pass.serviceName);
   if (invalid) {
@@ -190,7 +191,7 @@ async function reconcileServices(
   }
   // Deleted (or replaced) before our finalizer could hold it: creating anything in Tailscale now
   // would leave it behind, with no deletion left to clean it up.
-  if (!(await holdFinalizer(pass))) return withoutStatus(state);
+  if (!(await holdFinalizer(pass, pass.addedOurFinalizer))) return withoutStatus(state);
 
   const tailnet = await acts.getTailnetStatus({ name: spec.tailnet });
   if (!tailnet.ready) {
@@ -254,7 +255,10 @@ async function publishHostsNews(
   return state;
 }
 
-async function holdFinalizer({ snapshot: { metadata }, namespace }: PassContext): Promise<boolean> {
+async function holdFinalizer(
+  { snapshot: { metadata }, namespace }: PassContext,
+  added: () => void,
+): Promise<boolean> {
   if (metadata.finalizers?.includes(finalizerName)) return true;
   const held = await acts.ensureFinalizer({
     resource: servicesResource,
@@ -262,7 +266,9 @@ async function holdFinalizer({ snapshot: { metadata }, namespace }: PassContext)
     name: metadata.name,
     uid: metadata.uid,
   });
-  return !held.skipped;
+  if (held.skipped) return false;
+  added();
+  return true;
 }
 
 function tailnetNotReady(name: string, tailnet: TailnetStatusView): ConditionUpdate {

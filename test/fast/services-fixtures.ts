@@ -2,6 +2,7 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import type { VipServiceHostView } from '../../activities/vip/hosts';
 import type { TailscaleServicesSpec } from '../../api/v1alpha1/tailscale-services';
 import { servicesWorkflowId } from '../../workflows/ids';
+import type { ObjectSnapshot } from '../../workflows/types';
 import { vipStatusSignal, type VipServiceReport } from '../../workflows/messages';
 import { heldSnapshot, signalSnapshot } from './snapshots';
 
@@ -108,8 +109,12 @@ export function readinessRecorder() {
   };
 }
 
-/** Starts (or signals) the workflow of default/web with `webServices`, as the watchers would. */
-export const startWebServices = (client: Client, taskQueue: string) =>
+/** Starts (or signals) the workflow of default/web with `snapshot`, as the watchers would. */
+export const startWebServices = (
+  client: Client,
+  taskQueue: string,
+  snapshot: ObjectSnapshot<TailscaleServicesSpec> = webServices,
+) =>
   signalSnapshot(
     client,
     {
@@ -118,5 +123,5 @@ export const startWebServices = (client: Client, taskQueue: string) =>
       workflowId: webWorkflowId,
       kind: 'TailscaleServices',
     },
-    webServices,
+    snapshot,
   );

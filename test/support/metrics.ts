@@ -70,3 +70,7 @@ export const watchersMetricsBase = async (operator: TestOperator) =>
 /** Changes the watchers dropped as identical to what the workflow already has. */
 export const signalsSkippedUnchanged = async (base: string) =>
   sum(await scrape(base), 'tsgw_signals_total', { outcome: 'skipped_unchanged' });
+
+/** Changes the watchers dropped as the echo of a finalizer our workflow added and holds. */
+export const signalsSkippedOwnFinalizer = async (base: string) =>
+  sum(await scrape(base), 'tsgw_signals_total', { outcome: 'skipped_own_finalizer' });

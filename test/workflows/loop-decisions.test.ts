@@ -4,7 +4,9 @@ import {
   nextWaitMs,
   onlyAddsOurFinalizer,
   snapshotAfterFailure,
+  withOurFinalizer,
 } from '../../workflows/loop-decisions';
+import { fingerprintBeforeOurFinalizer, fingerprintOf } from '../../workflows/fingerprint';
 import type { ObjectSnapshot } from '../../workflows/types';
 
 const snapshot = (over: Partial<ObjectSnapshot<unknown>['metadata']> = {}, spec: unknown = { a: 1 }) =>
@@ -49,6 +51,24 @@ describe('resource loop: the echo of our own finalizer write', () => {
     expect(onlyAddsOurFinalizer(before, snapshot({ finalizers: ['other'], resourceVersion: '2' }))).toBe(
       false,
     );
+  });
+});
+
+describe('the finalizer a pass added, held by the workflow and skipped by the watchers', () => {
+  const created = snapshot();
+  const echo = snapshot({ finalizers: [finalizerName], resourceVersion: '2' });
+  it('is held as the watch reports it: the fingerprints agree', () => {
+    expect(withOurFinalizer(created).metadata.finalizers).toEqual([finalizerName]);
+    expect(fingerprintOf(withOurFinalizer(created))).toBe(fingerprintOf(echo));
+    expect(withOurFinalizer(echo)).toBe(echo);
+  });
+  it('lets a watcher tell the echo from the snapshot it last sent', () => {
+    expect(fingerprintBeforeOurFinalizer(echo)).toBe(fingerprintOf(created));
+    expect(fingerprintBeforeOurFinalizer(created)).toBeUndefined();
+    const another = snapshot({ finalizers: ['other', finalizerName], resourceVersion: '2' });
+    expect(fingerprintBeforeOurFinalizer(another)).toBe(fingerprintOf(snapshot({ finalizers: ['other'] })));
+    const edited = snapshot({ finalizers: [finalizerName], resourceVersion: '3', generation: 2 });
+    expect(fingerprintBeforeOurFinalizer(edited)).not.toBe(fingerprintOf(created));
   });
 });
 
