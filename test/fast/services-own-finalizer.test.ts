@@ -15,24 +15,37 @@ const created: ObjectSnapshot<TailscaleServicesSpec> = {
   metadata: { ...webServices.metadata, finalizers: undefined },
 };
 
-// The watchers send no signal for the echo of the finalizer a pass added (watchers/signaler.ts), so the
-// workflow must hold it itself: its later passes see it, and the memo says it was acted on.
-describe('TailscaleServices workflow: the finalizer its first pass added', () => {
-  test('is held by the workflow: the 6 h rechecks add it no more, and the memo fingerprint carries it', async () => {
-    const third = nthCall(3);
-    let finalizerWrites = 0;
-    const activities = {
+/**
+ * A pass over `created` that adds our finalizer (counted) and stops at a tailnet not Ready yet;
+ * `beforeTailnet` runs first in each getTailnetStatus (count the passes, or fail one).
+ */
+function stoppingAtTailnet(beforeTailnet: () => void) {
+  let finalizerWrites = 0;
+  return {
+    finalizerWrites: () => finalizerWrites,
+    activities: {
       ensureFinalizer() {
         finalizerWrites++;
         return Promise.resolve({ skipped: false });
       },
       getTailnetStatus() {
-        third.count();
+        beforeTailnet();
         return Promise.resolve({ exists: true, ready: false, reason: 'Pending', message: 'not yet' });
       },
       patchStatus: () => Promise.resolve({}),
-    };
-    const seen = await tier.run(activities, async (taskQueue) => {
+    },
+  };
+}
+
+// The watchers send no signal for the echo of the finalizer a pass added (watchers/signaler.ts), so the
+// workflow must hold it itself: its later passes see it, and the memo says it was acted on.
+describe('TailscaleServices workflow: the finalizer its first pass added', () => {
+  test('is held by the workflow: the 6 h rechecks add it no more, and the memo fingerprint carries it', async () => {
+    const third = nthCall(3);
+    const pass = stoppingAtTailnet(() => {
+      third.count();
+    });
+    const seen = await tier.run(pass.activities, async (taskQueue) => {
       const handle = await startWebServices(tier.env.client, taskQueue, created);
       // The first pass, then two from the recheck timer.
       await third.reached;
@@ -42,32 +55,23 @@ describe('TailscaleServices workflow: the finalizer its first pass added', () =>
       await recordHistory('tailscale-services', 'holds-added-finalizer', handle);
       return memo?.[seenFingerprintMemoKey];
     });
-    expect(finalizerWrites).toBe(1);
+    expect(pass.finalizerWrites()).toBe(1);
     // What the watch reports once the finalizer is on, so a restarted watcher signals nothing.
     expect(seen).toBe(fingerprintOf(webServices));
   });
 
   test('is held even when the pass that added it fails later: the retry adds it no more', async () => {
     const second = nthCall(2);
-    let finalizerWrites = 0;
-    const activities = {
-      ensureFinalizer() {
-        finalizerWrites++;
-        return Promise.resolve({ skipped: false });
-      },
-      getTailnetStatus() {
-        if (second.count() === 1) throw ApplicationFailure.nonRetryable('the API server went away');
-        return Promise.resolve({ exists: true, ready: false, reason: 'Pending', message: 'not yet' });
-      },
-      patchStatus: () => Promise.resolve({}),
-    };
-    await tier.run(activities, async (taskQueue) => {
+    const pass = stoppingAtTailnet(() => {
+      if (second.count() === 1) throw ApplicationFailure.nonRetryable('the API server went away');
+    });
+    await tier.run(pass.activities, async (taskQueue) => {
       const handle = await startWebServices(tier.env.client, taskQueue, created);
       // The failed pass, then its retry after the backoff.
       await second.reached;
       await handle.signal(objectDeletedSignal, { uid: created.metadata.uid });
       await handle.result();
     });
-    expect(finalizerWrites).toBe(1);
+    expect(pass.finalizerWrites()).toBe(1);
   });
 });
