@@ -1,7 +1,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
 import { vipWorkflowId } from '../workflows/ids';
-import { vipConsumerSignal, type VipConsumerChange } from '../workflows/messages';
+import { vipConsumerSignal, vipHostsChangedSignal, type VipConsumerChange } from '../workflows/messages';
 import { resourceKindKey, tailscaleTailnetKey, vipServiceNameKey } from '../workflows/search-attributes';
 import type { VipServiceWorkflowInput } from '../workflows/vip-service';
 
@@ -55,6 +55,26 @@ export function createTemporalSignalActivities(temporal: TemporalDeps | undefine
         memo: { vipService: serviceName, tailnet },
       });
       return { signalled: true };
+    },
+
+    /** Tells each running `vip/<tailnet>/<svc>` that a proxy began advertising it; returns those told. */
+    async signalVipHostsChanged(input: { tailnet: string; serviceNames: string[] }): Promise<string[]> {
+      if (!temporal) throw new Error('BUG: the worker was started without a Temporal client for activities');
+      const told = await Promise.all(
+        input.serviceNames.map(async (serviceName) => {
+          try {
+            await temporal.client.workflow
+              .getHandle(vipWorkflowId(input.tailnet, serviceName))
+              .signal(vipHostsChangedSignal);
+            return [serviceName];
+          } catch (err) {
+            // No VIP workflow (another install's service, or one already gone): nothing waits for hosts.
+            if (err instanceof WorkflowNotFoundError) return [];
+            throw err;
+          }
+        }),
+      );
+      return told.flat();
     },
   };
 }

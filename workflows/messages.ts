@@ -70,6 +70,12 @@ export interface VipServiceReport {
 }
 export const vipStatusSignal = defineSignal<[VipServiceReport]>('vipStatus');
 
+/**
+ * A proxy began advertising the service (its state Secret shows it in tailscaled's prefs): the VIP
+ * workflow reads its hosts now rather than at its next poll. Sent by the proxy parent's workflow.
+ */
+export const vipHostsChangedSignal = defineSignal('vipHostsChanged');
+
 export interface VipServiceWorkflowState {
   serviceName: string;
   localConsumers: string[];

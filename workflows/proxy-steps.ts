@@ -31,8 +31,14 @@ import { observationSettled, onlyStateSecretsMoved } from './proxy-observe-pass'
 const retry = retryPolicies.step;
 // Reads and idempotent Kubernetes writes run as local activities: a pass that changes nothing then
 // costs one or two workflow tasks instead of a round trip through the server per step.
-const { checkProxyTailnet, applyProxyObjects, observeProxyDevices, patchStatus, addProxyFinalizer } =
-  proxyLocalActivities<Activities>({ startToCloseTimeout: '1m', retry });
+const {
+  checkProxyTailnet,
+  applyProxyObjects,
+  observeProxyDevices,
+  patchStatus,
+  addProxyFinalizer,
+  signalVipHostsChanged,
+} = proxyLocalActivities<Activities>({ startToCloseTimeout: '1m', retry });
 // Steps that mint keys or delete devices stay regular activities: durable, retried by the server,
 // and visible as their own events in the Temporal UI.
 const {
@@ -94,6 +100,8 @@ export interface ProxyWorkflowState {
    * state Secrets of a busy pool cannot put off drift repair.
    */
   wholePassDueAt?: number;
+  /** The VIP services the replicas advertised at the last observation (see tellVipOfNewHosts). */
+  advertising?: string[];
 }
 
 export const initialProxyState = (): ProxyWorkflowState => ({
@@ -278,6 +286,7 @@ async function publishObservation(
   observed: ProxyObservation,
   egress?: { status: EgressStatus | undefined },
 ): Promise<ReconcileOutcome> {
+  const advertising = await tellVipOfNewHosts(d.tailnet, state.advertising, observed);
   const ready = observed.readyDevices === d.replicas && observed.devices.length === d.replicas;
   const readyCondition: ConditionUpdate = ready
     ? {
@@ -333,7 +342,29 @@ async function publishObservation(
   const deferred = replicas.some((r) => r.reissueDeferred);
   const untilReissue = (state.lastReissueAt ?? 0) + refresh.reissueGapMs - Date.now();
   const waitMs = deferred ? Math.max(1_000, Math.min(intervalMs, untilReissue)) : intervalMs;
-  return { state: { ...state, intervalMs, published }, waitMs };
+  return { state: { ...state, intervalMs, published, ...(advertising && { advertising }) }, waitMs };
+}
+
+/** Versions telling the VIP workflows of services a replica began advertising. */
+const hostsNewsPatch = 'proxy-tells-vip-of-new-hosts';
+
+/**
+ * Tells the VIP workflows of the services that a replica advertises now and none did at the last
+ * observation. Tailscale sends no event when a host appears, so without this a new service waited for
+ * its VIP workflow's next look at the hosts (its settle read, 3 s after the creation) to turn Ready.
+ * The first observation (none recorded) only records. Returns what to record (undefined: unpatched).
+ */
+async function tellVipOfNewHosts(
+  tailnet: string,
+  before: string[] | undefined,
+  observed: ProxyObservation,
+): Promise<string[] | undefined> {
+  if (!patched(hostsNewsPatch)) return undefined;
+  const now = observed.advertising ?? [];
+  const known = new Set(before);
+  const started = before ? now.filter((svc) => !known.has(svc)) : [];
+  if (started.length) await signalVipHostsChanged({ tailnet, serviceNames: started });
+  return now;
 }
 
 /** The wait before the next device refresh: short after a change, doubling while nothing changes. */

@@ -20,6 +20,7 @@ import { claimRefusedOutcome, decideClaims, type ClaimDecision } from './vip-cla
 import { hostPollDelayMs, hostsReadiness, maxHostPolls } from './vip-hosts';
 import {
   vipConsumerSignal,
+  vipHostsChangedSignal,
   vipStateQuery,
   vipStatusSignal,
   type VipConsumerChange,
@@ -56,7 +57,7 @@ const maxFailureBackoffMs = 15 * 60_000;
  * before our write and writes after our read-back silently undoes it (our registry entry lost, a
  * deleted service back); this catches such a late overwrite in seconds instead of at the recheck.
  */
-const settleDelay = '3s';
+const settleDelayMs = 3_000;
 // Outcomes that wrote (a non-owner's SpecMismatch may not have: it is left to the recheck).
 const wroteOutcomes = new Set(['Created', 'Attached', 'Updated', 'Detached', 'Deleted']);
 /**
@@ -76,6 +77,11 @@ const nameClashPatch = 'vip-wait-on-name-clash';
 const claimsPatch = 'vip-claims-by-creation';
 /** Versions reporting the service's hosts, and looking again soon while none is approved. */
 const hostsPatch = 'vip-ready-needs-approved-host';
+/**
+ * Versions a pass that only read (a consumer's change, news of hosts) before the settle read was due
+ * keeping that settle read: before, such a pass dropped it.
+ */
+const keepSettlePatch = 'vip-keep-settle-after-read';
 
 /**
  * `vip/<tailnet>/<svc>`: the only writer of one VIP service in this operator. It serializes every local
@@ -102,6 +108,10 @@ class VipServiceRun {
   private readonly reported = new Map<string, string>();
   private failures = 0;
   private settling = false;
+  /** Workflow time (ms) the settle read of the last write is due; set when its wait starts. */
+  private settleAt: number | undefined;
+  /** A proxy began advertising the service since the last pass (vipHostsChangedSignal). */
+  private hostsChanged = false;
   /** Set while Tailscale refuses the name as a device's: the consumers' specs it refused. */
   private clashedSpecs: string | undefined;
   /** Host polls since the last consumer change (bounded: maxHostPolls). */
@@ -124,6 +134,9 @@ class VipServiceRun {
       }
       this.dirty = true;
     });
+    setHandler(vipHostsChangedSignal, () => {
+      this.hostsChanged = true;
+    });
     setHandler(vipStateQuery, () => ({
       serviceName: input.serviceName,
       localConsumers: [...this.consumers.keys()],
@@ -138,6 +151,7 @@ class VipServiceRun {
    */
   async waitForChange(): Promise<boolean> {
     const { consumers, failures, settling } = this;
+    if (settling) this.settleAt ??= Date.now() + settleDelayMs;
     const pollHosts =
       !failures &&
       !settling &&
@@ -147,7 +161,7 @@ class VipServiceRun {
     const wait = failures
       ? backoffMs(failures, 5000, maxFailureBackoffMs)
       : settling
-        ? settleDelay
+        ? Math.max(1, (this.settleAt ?? 0) - Date.now())
         : pollHosts
           ? hostPollDelayMs(this.hostPolls)
           : consumers.size
@@ -168,8 +182,13 @@ class VipServiceRun {
     );
     // Refused as a device's name: no timer, only a consumer's change can make trying again worth it.
     return this.clashedSpecs === undefined
-      ? await condition(() => this.dirty, wait)
+      ? await condition(() => this.dirty || this.hostsNewsToRead(), wait)
       : await condition(() => this.dirty).then(() => true);
+  }
+
+  /** News of hosts is worth a read while consumers wait on the service and no failure backs off. */
+  private hostsNewsToRead(): boolean {
+    return this.hostsChanged && this.consumers.size > 0 && !this.failures;
   }
 
   /** Nothing left to do: no consumer, nothing to remove or retry, and the idle grace passed unchanged. */
@@ -182,6 +201,7 @@ class VipServiceRun {
   async pass(woke: boolean): Promise<void> {
     this.hostPolls = woke ? 0 : this.pollingHosts ? this.hostPolls + 1 : this.hostPolls;
     this.dirty = false;
+    this.hostsChanged = false;
     const { consumers } = this;
     const removals = this.pendingRemovals.splice(0);
     const processed = new Map(consumers);
@@ -239,7 +259,10 @@ class VipServiceRun {
     try {
       this.last = members.size ? await attach(this.input, members, claims) : await detach(this.input);
       this.failures = 0;
-      this.settling = wroteOutcomes.has(this.last.outcome) && patched('vip-settle-check');
+      const wrote = wroteOutcomes.has(this.last.outcome) && patched('vip-settle-check');
+      const settleDue = !wrote && this.settling && Date.now() < (this.settleAt ?? 0);
+      this.settling = wrote || (settleDue && patched(keepSettlePatch));
+      if (!this.settling || wrote) this.settleAt = undefined;
       return { outcome: this.last };
     } catch (err) {
       this.settling = false;

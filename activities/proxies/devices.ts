@@ -28,6 +28,8 @@ export interface ProxyObservation {
   versionTooOld?: { proxies: ProxyTooOld[]; message: string };
   /** Ordinals whose proxy asks for a fresh auth key (`reissue_authkey` in its state Secret). */
   reissueRequested?: number[];
+  /** The VIP services some registered replica's tailscaled advertises, sorted (absent: none). */
+  advertising?: string[];
 }
 
 export interface ObserveDeps {
@@ -62,6 +64,7 @@ export async function observeProxyDevices(
   const registered = replicas.filter((r) => r.state.deviceId);
   const tooOld = replicas.flatMap((r) => (r.tooOld ? [r.tooOld] : []));
   const reissueRequested = replicas.filter((r) => r.state.reissueAuthKey).map((r) => r.ordinal);
+  const advertising = [...new Set(registered.flatMap((r) => r.state.advertisedServices))].sort();
 
   let apiDevices = new Map<string, Device | null>();
   let apiError: string | undefined;
@@ -97,6 +100,7 @@ export async function observeProxyDevices(
       ? { versionTooOld: { proxies: tooOld, message: proxyTooOldMessage(tooOld, d.proxyClassName) } }
       : {}),
     ...(reissueRequested.length ? { reissueRequested } : {}),
+    ...(advertising.length ? { advertising } : {}),
   };
 }
 

@@ -30,7 +30,10 @@ interface ContainerStatus {
 const noConfigFile = /no tailscaled config file found in "[^"]*" for current capability version ('.'|-?\d+)/u;
 
 /** Whether this replica's proxy cannot load our config because of its version, and what it runs. */
-export function proxyTooOld(pod: WireObject | undefined, state: ProxyReplicaState): ProxyTooOld | undefined {
+export function proxyTooOld(
+  pod: WireObject | undefined,
+  state: Pick<ProxyReplicaState, 'capVersion' | 'podUid'>,
+): ProxyTooOld | undefined {
   if (!pod) return undefined;
   const spec = pod.spec as { containers?: { name: string; image?: string }[] } | undefined;
   const statuses = (pod.status as { containerStatuses?: ContainerStatus[] } | undefined)?.containerStatuses;

@@ -8,6 +8,8 @@ export const stateKeys = {
   podUid: 'pod_uid',
   reissueAuthKey: 'reissue_authkey',
   capVersion: 'tailscale_capver',
+  /** Names the key of tailscaled's current profile (`profile-<hex>`), whose prefs hold AdvertiseServices. */
+  currentProfile: '_current-profile',
 } as const;
 
 export interface ProxyReplicaState {
@@ -20,6 +22,8 @@ export interface ProxyReplicaState {
   reissueAuthKey?: string;
   /** containerboot's tailcfg.CurrentCapabilityVersion (written from capability version 109 on). */
   capVersion?: number;
+  /** The VIP services tailscaled's current prefs advertise (applied, not necessarily approved). */
+  advertisedServices: string[];
 }
 
 export function secretValue(secret: WireObject | undefined, key: string): string | undefined {
@@ -31,7 +35,10 @@ export function secretValue(secret: WireObject | undefined, key: string): string
 }
 
 export function readReplicaState(secret: WireObject | undefined): ProxyReplicaState {
-  const state: ProxyReplicaState = { deviceIps: parseIps(secretValue(secret, stateKeys.deviceIps)) };
+  const state: ProxyReplicaState = {
+    deviceIps: parseIps(secretValue(secret, stateKeys.deviceIps)),
+    advertisedServices: advertisedServicesOf(secret),
+  };
   const deviceId = secretValue(secret, stateKeys.deviceId);
   const fqdn = secretValue(secret, stateKeys.deviceFqdn);
   const podUid = secretValue(secret, stateKeys.podUid);
@@ -45,12 +52,24 @@ export function readReplicaState(secret: WireObject | undefined): ProxyReplicaSt
   return state;
 }
 
-function parseIps(text: string | undefined): string[] {
-  if (!text) return [];
+function advertisedServicesOf(secret: WireObject | undefined): string[] {
+  const profileKey = secretValue(secret, stateKeys.currentProfile);
+  const prefs = profileKey && parseJson(secretValue(secret, profileKey));
+  const services =
+    prefs && typeof prefs === 'object' ? (prefs as { AdvertiseServices?: unknown }).AdvertiseServices : [];
+  return stringsIn(services);
+}
+
+const parseIps = (text: string | undefined) => stringsIn(parseJson(text));
+
+function parseJson(text: string | undefined): unknown {
+  if (!text) return undefined;
   try {
-    const value: unknown = JSON.parse(text);
-    return Array.isArray(value) ? value.filter((ip): ip is string => typeof ip === 'string') : [];
+    return JSON.parse(text);
   } catch {
-    return [];
+    return undefined;
   }
 }
+
+const stringsIn = (value: unknown): string[] =>
+  Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];

@@ -24,10 +24,14 @@ export const configsWith = (devices: (string | undefined)[]): ProxyConfigsOutcom
   })),
 });
 
-/** The observation of the replicas' devices (by ordinal; undefined: none registered), all connected. */
+/**
+ * The observation of the replicas' devices (by ordinal; undefined: none registered), all connected, and
+ * the VIP services they advertise.
+ */
 export const observationOf = (
   devices: (string | undefined)[],
   reissueRequested?: number[],
+  advertising?: string[],
 ): ProxyObservation => {
   const registered = devices.flatMap((nodeID, ordinal) => (nodeID ? [{ nodeID, ordinal }] : []));
   return {
@@ -42,17 +46,20 @@ export const observationOf = (
     deviceIds: Object.fromEntries(registered.map(({ nodeID, ordinal }) => [String(ordinal), nodeID])),
     missingDevices: [],
     ...(reissueRequested ? { reissueRequested } : {}),
+    ...(advertising?.length ? { advertising } : {}),
   };
 };
 
 /**
  * A pool pass's activities as plain functions: `configs` and `observe` answer from what the state
- * Secrets hold at each call; the devices a pass deletes are pushed to `deleted`.
+ * Secrets hold at each call; the devices a pass deletes are pushed to `deleted`, and the VIP services
+ * whose workflows it tells of new hosts to `told`.
  */
 export const poolPassActivities = (world: {
   configs: () => ProxyConfigsOutcome;
   observe: () => ProxyObservation;
   deleted: string[][];
+  told?: string[][];
 }) => ({
   checkProxyTailnet: () => Promise.resolve(),
   applyProxyObjects: () => Promise.resolve({ written: [], extraOrdinals: [] }),
@@ -63,4 +70,8 @@ export const poolPassActivities = (world: {
     return Promise.resolve(input.nodeIds);
   },
   patchStatus: () => Promise.resolve({ written: true }),
+  signalVipHostsChanged: (input: { tailnet: string; serviceNames: string[] }) => {
+    world.told?.push(input.serviceNames.map((svc) => `${input.tailnet}/${svc}`));
+    return Promise.resolve(input.serviceNames);
+  },
 });

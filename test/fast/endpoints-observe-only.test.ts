@@ -19,32 +19,39 @@ const pool = (related: {
   relatedVersions: { tailnet: 'Ready', configSecrets: 'c1', statefulSet: '2/2', ...related },
 });
 
-/** What the state Secrets say: the device of each replica, and whether one asks for a fresh key. */
+/**
+ * What the state Secrets say: the device of each replica, whether one asks for a fresh key, and the
+ * VIP services the replicas' tailscaled advertise.
+ */
 interface ProxiesState {
   devices: string[];
   reissueRequested?: number[];
+  advertising?: string[];
 }
 
 /**
  * Runs the pool workflow on a first snapshot (a whole pass), then on `next` once the proxies' state is
- * `after`: returns how many ensureProxyConfigs calls and device deletions the second pass made.
+ * `after`: returns how many ensureProxyConfigs calls and device deletions the passes made, and which
+ * VIP workflows they told of new hosts.
  */
 async function secondPass(
   next: ObjectSnapshot<TailscaleEndpointsSpec>,
   after: ProxiesState,
-  record?: string,
-): Promise<{ configs: number; deleted: string[][]; timers: number[] }> {
-  let proxies: ProxiesState = { devices: ['dev-0', 'dev-1'] };
+  options: { before?: ProxiesState; record?: string } = {},
+): Promise<{ configs: number; deleted: string[][]; told: string[][]; timers: number[] }> {
+  let proxies: ProxiesState = options.before ?? { devices: ['dev-0', 'dev-1'] };
   let configs = 0;
   const deleted: string[][] = [];
+  const told: string[][] = [];
   let timers: number[] = [];
   const activities = poolPassActivities({
     configs: () => {
       configs++;
       return configsWith(proxies.devices);
     },
-    observe: () => observationOf(proxies.devices, proxies.reissueRequested),
+    observe: () => observationOf(proxies.devices, proxies.reissueRequested, proxies.advertising),
     deleted,
+    told,
   });
   await tier.run(activities, async (taskQueue) => {
     const to = {
@@ -65,9 +72,9 @@ async function secondPass(
     await passesDone(2);
     timers = await timerDurations(handle);
     await handle.terminate('test done');
-    if (record) await recordHistory('tailscale-endpoints', record, handle);
+    if (options.record) await recordHistory('tailscale-endpoints', options.record, handle);
   });
-  return { configs, deleted, timers };
+  return { configs, deleted, told, timers };
 }
 
 describe('TailscaleEndpoints workflow, a pass for moved state Secrets', () => {
@@ -76,7 +83,7 @@ describe('TailscaleEndpoints workflow, a pass for moved state Secrets', () => {
     const pass = await secondPass(
       pool({ stateSecrets: 'v2' }),
       { devices: ['dev-0', 'dev-1'] },
-      'observe-only-on-state-secrets',
+      { record: 'observe-only-on-state-secrets' },
     );
     expect(pass).toMatchObject({ configs: 1, deleted: [] });
     // It keeps to the whole pass's refresh (5 s after it) instead of putting it off by its own 10 s.
@@ -102,5 +109,16 @@ describe('TailscaleEndpoints workflow, a pass for moved state Secrets', () => {
       devices: ['dev-0', 'dev-1'],
     });
     expect(pass.configs).toBe(2);
+  });
+
+  test('tells the VIP workflows of the services a replica began advertising, once', async () => {
+    const pass = await secondPass(
+      pool({ stateSecrets: 'v2' }),
+      { devices: ['dev-0', 'dev-1'], advertising: ['svc:db', 'svc:web'] },
+      { before: { devices: ['dev-0', 'dev-1'], advertising: ['svc:db'] }, record: 'tells-vip-of-new-hosts' },
+    );
+    // The first pass only records what it found; the second tells the one service that is new.
+    expect(pass.told).toEqual([['corp/svc:web']]);
+    expect(pass.configs).toBe(1);
   });
 });

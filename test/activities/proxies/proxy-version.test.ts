@@ -24,25 +24,23 @@ const noFile = (shown: string) =>
 
 describe('proxyTooOld: a proxy that cannot load the config we write', () => {
   it("reads containerboot's exit message, the version printed as a number or, before 107, a quoted character", () => {
-    expect(proxyTooOld(exited(noFile('95')), { deviceIps: [] })).toEqual({
+    expect(proxyTooOld(exited(noFile('95')), {})).toEqual({
       pod: 'web-0',
       image,
       capVersion: 95,
     });
-    expect(proxyTooOld(exited(noFile("'_'")), { deviceIps: [] })?.capVersion).toBe(95);
+    expect(proxyTooOld(exited(noFile("'_'")), {})?.capVersion).toBe(95);
   });
 
   it('ignores other exits, a container that is ready again, and a capver at or above the minimum', () => {
-    expect(
-      proxyTooOld(exited('boot: invalid configuration: unknown field "X"'), { deviceIps: [] }),
-    ).toBeUndefined();
-    expect(proxyTooOld(exited(noFile('95'), true), { deviceIps: [] })).toBeUndefined();
-    expect(proxyTooOld(exited(''), { deviceIps: [], capVersion: 106, podUid: 'u1' })).toBeUndefined();
+    expect(proxyTooOld(exited('boot: invalid configuration: unknown field "X"'), {})).toBeUndefined();
+    expect(proxyTooOld(exited(noFile('95'), true), {})).toBeUndefined();
+    expect(proxyTooOld(exited(''), { capVersion: 106, podUid: 'u1' })).toBeUndefined();
   });
 
   it("takes tailscale_capver below the minimum only from the running pod's own write", () => {
-    expect(proxyTooOld(exited(''), { deviceIps: [], capVersion: 100, podUid: 'u1' })?.capVersion).toBe(100);
-    expect(proxyTooOld(exited(''), { deviceIps: [], capVersion: 100, podUid: 'older-pod' })).toBeUndefined();
+    expect(proxyTooOld(exited(''), { capVersion: 100, podUid: 'u1' })?.capVersion).toBe(100);
+    expect(proxyTooOld(exited(''), { capVersion: 100, podUid: 'older-pod' })).toBeUndefined();
   });
 
   it('names the image, the minimum version and the class to change', () => {

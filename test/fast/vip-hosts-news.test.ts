@@ -1,0 +1,59 @@
+import type { Activities } from '../../activities';
+import { vipConsumerSignal, vipHostsChangedSignal, vipStateQuery } from '../../workflows/messages';
+import { consumer, upToDate } from './vip-fixtures';
+import { recordHistory } from '../support/record-history';
+import { eventually } from '../support/eventually';
+import { nthCall, timerDurations, useWorkflowTier } from '../support/workflow-env';
+
+// Timers ten times as long: the 3 s settle read (30 s here) cannot come before the news of hosts.
+const tier = useWorkflowTier({ timerScale: 10 });
+
+const host = { name: 'edge-0', nodeId: 'n0', advertising: true, approved: true, tags: ['tag:edge'] };
+
+describe('VIP service workflow, news of hosts', () => {
+  test('reads its hosts as soon as a proxy advertises the service, and still reads back its write when due', async () => {
+    const second = nthCall(2);
+    const answers: Awaited<ReturnType<Activities['attachVipService']>>[] = [
+      { ...upToDate, outcome: 'Created', hosts: [] },
+      { ...upToDate, hosts: [host] },
+    ];
+    const activities = {
+      attachVipService() {
+        const call = second.count();
+        return Promise.resolve(answers[Math.min(call, answers.length) - 1]!);
+      },
+      detachVipService() {
+        throw new Error('not expected');
+      },
+    };
+    const { timers, last } = await tier.run(activities, async (taskQueue) => {
+      const handle = await tier.env.client.workflow.signalWithStart('vipServiceWorkflow', {
+        workflowId: 'vip/corp/svc:web',
+        taskQueue,
+        args: [{ tailnet: 'corp', serviceName: 'svc:web' }],
+        signal: vipConsumerSignal,
+        signalArgs: [consumer('web')],
+      });
+      // The creation's pass ends by starting its settle timer; then a proxy advertises the service.
+      await eventually('the settle timer', async () =>
+        (await timerDurations(handle)).length ? true : undefined,
+      );
+      await handle.signal(vipHostsChangedSignal);
+      await second.reached;
+      const both = await eventually('the timer after the read', async () => {
+        const durations = await timerDurations(handle);
+        return durations.length >= 2 ? durations : undefined;
+      });
+      const state = await handle.query(vipStateQuery);
+      await handle.terminate('test done');
+      await recordHistory('vip-service', 'hosts-news-keeps-settle', handle);
+      return { timers: both, last: state.last };
+    });
+    expect(last?.hosts).toEqual([host]);
+    // The read did not replace the settle read of the creation: what is left of it is the next timer.
+    const [settle, afterRead] = timers;
+    expect(settle).toBe(30_000);
+    expect(afterRead).toBeGreaterThan(0);
+    expect(afterRead).toBeLessThan(30_000);
+  });
+});
