@@ -186,9 +186,12 @@ class VipServiceRun {
       : await condition(() => this.dirty).then(() => true);
   }
 
-  /** News of hosts is worth a read while consumers wait on the service and no failure backs off. */
+  /**
+   * News of hosts is worth a read while consumers wait for an approved host and no failure backs off:
+   * once the settle read found one, news that a second proxy advertises can wait for the recheck.
+   */
   private hostsNewsToRead(): boolean {
-    return this.hostsChanged && this.consumers.size > 0 && !this.failures;
+    return this.hostsChanged && this.consumers.size > 0 && !this.failures && awaitingHosts(this.last);
   }
 
   /** Nothing left to do: no consumer, nothing to remove or retry, and the idle grace passed unchanged. */
