@@ -114,14 +114,25 @@ export class KubeObjects {
     }
   }
 
-  /** True when it existed. */
-  async deleteIfExists(ref: ObjectRef): Promise<boolean> {
+  /**
+   * True when it existed. With `resourceVersion`, only the object at that resourceVersion is deleted: a
+   * later write makes the delete fail with 409 Conflict, so the caller reads what it missed.
+   */
+  async deleteIfExists(ref: ObjectRef, opts: { resourceVersion?: string } = {}): Promise<boolean> {
     try {
-      await this.api.delete({
-        apiVersion: ref.apiVersion,
-        kind: ref.kind,
-        metadata: { name: ref.name, namespace: ref.namespace },
-      });
+      await this.api.delete(
+        {
+          apiVersion: ref.apiVersion,
+          kind: ref.kind,
+          metadata: { name: ref.name, namespace: ref.namespace },
+        },
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        undefined,
+        opts.resourceVersion ? { preconditions: { resourceVersion: opts.resourceVersion } } : undefined,
+      );
       return true;
     } catch (err) {
       if (isNotFound(err)) return false;

@@ -30,7 +30,8 @@ export interface RemovedReplicas {
 /**
  * Scale-down: for each removed ordinal, revoke the key its config hands out, delete its device (from
  * the state Secret, plus any the workflow still remembers), then its state and config Secrets. Devices
- * go first, so a failure leaves the Secret that names the device for the next attempt.
+ * go first, so a failure leaves the Secret that names the device for the next attempt; a state Secret
+ * written since it was read is kept (409) for the same reason.
  */
 export async function removeProxyReplicas(
   deps: CleanupDeps,
@@ -53,15 +54,20 @@ export async function removeProxyReplicas(
     configs.filter((c): c is WireObject => c !== undefined),
   );
   const deviceIds = new Set<string>();
+  const stateVersions = new Map<number, string | undefined>();
   for (const ordinal of input.ordinals) {
-    const state = readReplicaState(await deps.objects.read(secretRef(proxyNames.stateSecret(p, ordinal))));
+    const secret = await deps.objects.read(secretRef(proxyNames.stateSecret(p, ordinal)));
+    stateVersions.set(ordinal, secret?.metadata.resourceVersion);
+    const state = readReplicaState(secret);
     if (state.deviceId) deviceIds.add(state.deviceId);
     const known = input.knownDevices[String(ordinal)];
     if (known) deviceIds.add(known);
   }
   const deletedDevices = deviceIds.size ? await deleteProxyDevices(client, [...deviceIds]) : [];
   for (const ordinal of input.ordinals) {
-    await deps.objects.deleteIfExists(secretRef(proxyNames.stateSecret(p, ordinal)));
+    await deps.objects.deleteIfExists(secretRef(proxyNames.stateSecret(p, ordinal)), {
+      resourceVersion: stateVersions.get(ordinal),
+    });
     await deps.objects.deleteIfExists(secretRef(proxyNames.configSecret(p, ordinal)));
   }
   return { ordinals: input.ordinals, deletedDevices };
@@ -124,8 +130,12 @@ export async function deleteProxy(
 
   const { statefulSet: _, ...owned } = proxyObjectRefs(p);
   for (const ref of Object.values(owned)) await deleteOwned(ref);
+  // Only as read: a replica that logged in before the revocation may record its device only now, and
+  // the conflict sends the retry back to read and delete it.
   for (const secret of secrets) {
-    if (await deps.objects.deleteIfExists(refOf(secret)))
+    if (
+      await deps.objects.deleteIfExists(refOf(secret), { resourceVersion: secret.metadata.resourceVersion })
+    )
       deletedObjects.push(`Secret/${secret.metadata.name}`);
   }
   return { deletedDevices, orphanedDevices, deletedObjects };

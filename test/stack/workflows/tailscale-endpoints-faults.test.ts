@@ -335,6 +335,53 @@ describe('TailscaleEndpoints under faults: advertised services, lost state, rest
     );
   });
 
+  it('deletion deletes the device of a replica that records its login while the cleanup runs', async () => {
+    const name = uniqueName('late');
+    const { namespace, name: sts } = at(name);
+    // The test plays replica 1: it logs in before the deletion and records its device only once the
+    // cleanup has read the state Secrets (while the operator's device deletion is held up).
+    await h.proxies.killReplica(namespace, sts, 1, { restart: false });
+    try {
+      await endpoints.create(name, { proxy: { replicas: 2 } });
+      const key = await eventually('replica 1 handed a key', async () => {
+        const config: Record<string, unknown> = await configOf(h, name, 1).catch(() => ({}));
+        return typeof config.AuthKey === 'string' && config.AuthKey ? config.AuthKey : undefined;
+      });
+      const late = await h.tailnet.sim.admin.registerDevice({ authKey: key, hostname: `${name}-1` });
+      await eventually('replica 0 logged in', async () =>
+        (await devicesNamed(h, name)).length === 2 ? true : undefined,
+      );
+      const held = await h.tailnet.sim.admin.addFault({
+        kind: 'latency',
+        latencyMs: 2_000,
+        method: 'DELETE',
+        path: '/api/v2/device/*',
+        count: 1,
+      });
+      try {
+        await endpoints.delete(name);
+        await eventually('the cleanup deleting devices', async () =>
+          (await h.tailnet.sim.admin.listFaults()).find((f) => f.id === held.id)?.fired ? true : undefined,
+        );
+        await h.core.patchNamespacedSecret({
+          ...stateSecretOf(at(name), 1),
+          body: [
+            { op: 'add', path: '/data', value: { device_id: Buffer.from(late.nodeId).toString('base64') } },
+          ],
+        });
+      } finally {
+        await h.tailnet.sim.admin.removeFault(held.id);
+      }
+      const handle = h.temporal.workflow.getHandle(endpointsWorkflowId(h.namespace, name));
+      await eventually('workflow completion', async () =>
+        (await handle.describe()).status.name === 'COMPLETED' ? true : undefined,
+      );
+      expect(await devicesNamed(h, name)).toEqual([]);
+    } finally {
+      h.proxies.restartReplica(namespace, sts, 1);
+    }
+  });
+
   describe('bad specs are rejected by the schema or reported with the field to fix', () => {
     const rejection = async (spec: Record<string, unknown>, name = uniqueName('bad')) => {
       try {

@@ -7,6 +7,7 @@ import { readRegistry } from '../../../activities/vip/registry';
 import { servicesWorkflowId, vipWorkflowId } from '../../../workflows/ids';
 import { resourceStatusQuery, vipStateQuery } from '../../../workflows/messages';
 import { vipServiceNameKey } from '../../../workflows/search-attributes';
+import { injectFault } from '../../faults/support/tailscale-faults';
 import { eventually } from '../../support/eventually';
 import {
   advertisedServices,
@@ -481,13 +482,15 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     expect(await advertisedBy(`${name}-proxies`, 1)).toEqual([]);
 
     // A pass that changes nothing the refusal depends on (a proxy comes online): answered at once, and
-    // Tailscale is not asked again.
-    const sim = stack.tailnet.sim.admin;
-    const vipCalls = async () =>
-      Object.entries((await sim.requestCounts()).routes)
-        .filter(([route]) => route.includes('/vip-services/'))
-        .reduce((n, [, count]) => n + count, 0);
-    await sim.resetRequestCounts();
+    // Tailscale is not asked again. Only this service's requests count: other tests' workflows share
+    // the tailnet. A rule with rate 0 only counts.
+    const probe = await injectFault(stack.tailnet.sim.admin, {
+      kind: 'error',
+      status: 500,
+      rate: 0,
+      path: `**/vip-services/${serviceName}**`,
+    });
+    const vipCalls = probe.matched;
     await setEndpointsStatus(`${name}-proxies`, [
       { hostname: `${name}-proxies-0`, statefulSetPod: `${name}-proxies-0`, nodeID: 'nClash0', online: true },
     ]);
@@ -511,6 +514,7 @@ describe('TailscaleServices: a VIP service whose lifecycle is a durable workflow
     expect(await advertisedBy(`${name}-proxies`, 0)).toEqual([serviceName]);
     expect(await advertisedBy(`${name}-proxies`, 1)).toEqual([serviceName]);
     expect((await getVipService(stack.tailnet.api, serviceName))?.ports).toEqual(['tcp:443']);
+    await probe.remove();
   });
 
   it('is deleted while its VIP service name is refused as a device name', async () => {
