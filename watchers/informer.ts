@@ -3,7 +3,7 @@ import type { Logger } from '../runtime/logger';
 import { Backoff, sleep } from '../runtime/backoff';
 
 export interface ListPage<T> {
-  items: T[];
+  items: T[] | null;
   metadata?: { resourceVersion?: string; continue?: string };
 }
 
@@ -157,7 +157,8 @@ export class Informer<T extends Watchable> {
       : undefined;
     do {
       const page = await this.opts.list({ limit: pageSize, continue: cont, options });
-      for (const item of page.items) seen.set(keyOf(item), item);
+      // An empty PartialObjectMetadataList comes with `items: null`.
+      for (const item of page.items ?? []) seen.set(keyOf(item), item);
       cont = page.metadata?.continue || undefined;
       resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
     } while (cont);

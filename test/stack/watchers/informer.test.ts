@@ -1,9 +1,9 @@
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { temporal } from '@temporalio/proto';
 import type { KubeObject } from '../../../api/common';
 import type { TailscaleEndpoints } from '../../../api/v1alpha1/tailscale-endpoints';
 import { createLogger } from '../../../runtime/logger';
-import { Informer, type ListPage } from '../../../watchers/informer';
+import { Informer, type ListPage, type Watchable } from '../../../watchers/informer';
 import { tailscaleEndpointsWatch } from '../../../watchers/proxy-kinds';
 import { WorkflowSignaler } from '../../../watchers/signaler';
 import { changedDelivery } from '../../../watchers/watched-kind';
@@ -205,6 +205,39 @@ describe('Informer against the real API server: reconnects, 410 Gone, relists', 
       await temporalConn.close();
     }
   }, 60_000);
+
+  it('lists the Secrets of an empty namespace as metadata (items: null) without a restart', async () => {
+    // A fresh install's operator namespace: no proxy Secret yet. The API server sends the empty
+    // PartialObjectMetadataList with `items: null`.
+    const empty = await createTestNamespace(kc, 'informer-empty');
+    const core = kc.makeApiClient(CoreV1Api);
+    const seen = new Set<string>();
+    const informer = new Informer<Watchable>({
+      name: 'secrets',
+      kc,
+      path: `/api/v1/namespaces/${empty}/secrets`,
+      list: ({ limit, continue: cont, options }) =>
+        core.listNamespacedSecret({ namespace: empty, limit, _continue: cont }, options),
+      metadataOnly: true,
+      keepObjects: false,
+      resyncIntervalMs: 3_600_000,
+      logger: createLogger({ level: 'error' }),
+      onUpsert: (secret) => seen.add(secret.metadata?.name ?? ''),
+      onDelete: () => {},
+    });
+    informer.start();
+    try {
+      await eventually('listed', () => (informer.hasSynced ? true : undefined), { timeoutMs: 10_000 });
+      expect(informer.stats.restarts).toBe(0);
+      await core.createNamespacedSecret({
+        namespace: empty,
+        body: { metadata: { name: 'first' }, stringData: { key: 'value' } },
+      });
+      await eventually('the first Secret seen', () => (seen.has('first') ? true : undefined));
+    } finally {
+      await informer.stop();
+    }
+  });
 
   it('restarts with backoff after a failed list, then recovers', async () => {
     let failures = 2;
