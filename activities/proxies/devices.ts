@@ -57,6 +57,10 @@ export async function observeProxyDevices(
   input: ObserveProxyDevicesInput,
 ): Promise<ProxyObservation> {
   const d = input.deployment;
+  // The client (the tailnet and its credentials, two reads) is made beside the replicas' reads: it is
+  // wanted as soon as one replica has registered, which is nearly always.
+  const client = deps.tailscale();
+  client.catch(() => undefined);
   const [replicas, statefulSet] = await Promise.all([
     readReplicas(deps.objects, d, deps.placement),
     readStatefulSet(deps.objects, d, deps.placement),
@@ -70,8 +74,8 @@ export async function observeProxyDevices(
   let apiError: string | undefined;
   if (registered.length) {
     try {
-      const client = await deps.tailscale();
-      const found = await Promise.all(registered.map((r) => getDevice(client, r.state.deviceId!)));
+      const tailscale = await client;
+      const found = await Promise.all(registered.map((r) => getDevice(tailscale, r.state.deviceId!)));
       apiDevices = new Map(registered.map((r, i) => [r.state.deviceId!, found[i] ?? null]));
     } catch (err) {
       apiError = err instanceof Error ? err.message : String(err);
