@@ -141,6 +141,18 @@ const lateAcknowledgementPatch = 'services-late-reply-acknowledges';
  */
 const hostsNewsStatusPatch = 'services-hosts-news-status-only';
 
+/**
+ * Versions the tailnet and (without a template) endpoints reads running beside the finalizer write
+ * instead of after it: one local activity less on the way of every pass, two on a creation's.
+ */
+const readsAlongsidePatch = 'services-reads-alongside';
+
+/** `p`, marked handled: a pass that stops before awaiting it must not fail on its rejection. */
+function settledLater<T>(p: Promise<T>): Promise<T> {
+  p.catch(() => undefined);
+  return p;
+}
+
 /** What of a report shows in our status: not which write attached us, nor a settle check's "updated". */
 function publishedKey(r: VipServiceReport, withHosts: boolean): string {
   const attached = attachedOutcomes.has(r.outcome);
@@ -189,23 +201,33 @@ async function reconcileServices(
     await pass.publish([notReady(ServicesReason.InvalidSpec, invalid)]);
     return withoutStatus(state);
   }
+  const selectEndpoints = () =>
+    acts.selectEndpoints({
+      namespace: pass.namespace,
+      owner: { name: snapshot.metadata.name, uid: snapshot.metadata.uid },
+      tailnet: spec.tailnet,
+      selector: spec.selector,
+      template: spec.endpointTemplate,
+      defaultTags: spec.vipService.tags,
+    });
+  // The reads that write nothing run beside the finalizer write; a template's selection may create
+  // endpoints, so it waits for the finalizer as every write does.
+  const reads = patched(readsAlongsidePatch)
+    ? {
+        tailnet: settledLater(acts.getTailnetStatus({ name: spec.tailnet })),
+        selection: spec.endpointTemplate ? undefined : settledLater(selectEndpoints()),
+      }
+    : undefined;
   // Deleted (or replaced) before our finalizer could hold it: creating anything in Tailscale now
   // would leave it behind, with no deletion left to clean it up.
   if (!(await holdFinalizer(pass, pass.addedOurFinalizer))) return withoutStatus(state);
 
-  const tailnet = await acts.getTailnetStatus({ name: spec.tailnet });
+  const tailnet = await (reads?.tailnet ?? acts.getTailnetStatus({ name: spec.tailnet }));
   if (!tailnet.ready) {
     await pass.publish([tailnetNotReady(spec.tailnet, tailnet)]);
     return withoutStatus(state);
   }
-  const selection = await acts.selectEndpoints({
-    namespace: pass.namespace,
-    owner: { name: snapshot.metadata.name, uid: snapshot.metadata.uid },
-    tailnet: spec.tailnet,
-    selector: spec.selector,
-    template: spec.endpointTemplate,
-    defaultTags: spec.vipService.tags,
-  });
+  const selection = await (reads?.selection ?? selectEndpoints());
   const backend = await resolveBackend(pass, state, tailnet.dnsSuffix);
   const plan = advertisePlan(pass, state, selection, backend);
   const advertised = await acts.setAdvertisedServices({

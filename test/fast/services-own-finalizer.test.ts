@@ -5,7 +5,7 @@ import { objectDeletedSignal } from '../../workflows/messages';
 import type { ObjectSnapshot } from '../../workflows/types';
 import { recordHistory } from '../support/record-history';
 import { nthCall, useWorkflowTier } from '../support/workflow-env';
-import { startWebServices, webServices } from './services-fixtures';
+import { startWebServices, webPassActivities, webServices } from './services-fixtures';
 
 const tier = useWorkflowTier();
 
@@ -73,5 +73,41 @@ describe('TailscaleServices workflow: the finalizer its first pass added', () =>
       await handle.result();
     });
     expect(pass.finalizerWrites()).toBe(1);
+  });
+});
+
+describe('TailscaleServices workflow: the pass of a creation', () => {
+  test('reads the tailnet and the endpoints while its finalizer write is in flight', async () => {
+    const reads: string[] = [];
+    let readsDuringWrite: string[] = [];
+    const published = nthCall(1);
+    const activities = {
+      async ensureFinalizer() {
+        // Up to 2 s for both reads to start: a pass that waits for this write first starts neither.
+        for (let i = 0; i < 40 && reads.length < 2; i++) await new Promise((r) => setTimeout(r, 50));
+        readsDuringWrite = [...reads].sort();
+        return { skipped: false };
+      },
+      getTailnetStatus() {
+        reads.push('getTailnetStatus');
+        return Promise.resolve({ exists: true, ready: false, reason: 'Pending', message: 'not yet' });
+      },
+      selectEndpoints() {
+        reads.push('selectEndpoints');
+        return webPassActivities.selectEndpoints();
+      },
+      patchStatus() {
+        published.count();
+        return Promise.resolve({});
+      },
+    };
+    await tier.run(activities, async (taskQueue) => {
+      const handle = await startWebServices(tier.env.client, taskQueue, created);
+      await published.reached;
+      await handle.signal(objectDeletedSignal, { uid: created.metadata.uid });
+      await handle.result();
+      await recordHistory('tailscale-services', 'reads-alongside-finalizer', handle);
+    });
+    expect(readsDuringWrite).toEqual(['getTailnetStatus', 'selectEndpoints']);
   });
 });
