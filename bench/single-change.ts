@@ -9,7 +9,7 @@
  *   npm run build && node dist/bench/single-change.js [--rounds 5] [--gap-ms 3000]
  */
 import type { Client } from '@temporalio/client';
-import { eventMs, localActivityMarker, type EventLike } from './support/actions';
+import { eventMs, localActivityType, type EventLike } from './support/actions';
 import { startFixture, type Fixture } from './support/fixture';
 import { createServices, servicesBody, sleep } from './support/objects';
 import { fmt, percentile, table } from './support/report';
@@ -51,14 +51,20 @@ export async function pathSteps(
   const steps: Step[] = [];
   const figures = { workflowTasks: 0, localActivities: 0, queuedMs: 0, taskMs: 0 };
   for await (const wf of client.workflow.list({ query: `TaskQueue = '${taskQueue}'` })) {
-    const workflow = wf.workflowId
-      .split('/')
-      .slice(0, 1)
-      .concat(wf.workflowId.split('/').slice(-1))
-      .join(' ');
+    const idParts = wf.workflowId.split('/');
+    const workflow = `${idParts[0]} ${idParts.at(-1)}`;
     const events = ((await client.workflow.getHandle(wf.workflowId, wf.runId).fetchHistory()).events ??
       []) as EventLike[];
     const byId = new Map(events.map((e) => [String(e.eventId), e]));
+    // A task's local activities are recorded as markers when it completes (the markers' own times are
+    // workflow time, not when each ran), so each task lists the ones it ran.
+    const localsOf = new Map<string, string[]>();
+    for (const e of events) {
+      const marker = e.markerRecordedEventAttributes;
+      if (marker?.markerName !== 'core_local_activity') continue;
+      const task = String(marker.workflowTaskCompletedEventId);
+      localsOf.set(task, [...(localsOf.get(task) ?? []), localActivityType(marker)]);
+    }
     const inWindow = (ms: number) => ms >= t0 - 5 && ms <= t0 + untilMs;
     for (const e of events) {
       const at = eventMs(e);
@@ -67,23 +73,16 @@ export async function pathSteps(
       if (done) {
         const started = eventMs(byId.get(String(done.startedEventId)) ?? e);
         const scheduled = eventMs(byId.get(String(done.scheduledEventId)) ?? e);
+        const locals = localsOf.get(String(e.eventId)) ?? [];
         figures.workflowTasks++;
+        figures.localActivities += locals.length;
         figures.queuedMs += started - scheduled;
         figures.taskMs += at - started;
         steps.push({
           at: started - t0,
           workflow,
-          what: `workflow task (queued ${started - scheduled} ms)`,
+          what: `workflow task (queued ${started - scheduled} ms)${locals.length ? `: ${locals.join(', ')}` : ''}`,
           ms: at - started,
-        });
-      }
-      const marker = e.markerRecordedEventAttributes && localActivityMarker(e.markerRecordedEventAttributes);
-      if (marker) {
-        figures.localActivities++;
-        steps.push({
-          at: (marker.completedAt ?? at) - t0,
-          workflow,
-          what: `  local ${marker.activityType} done`,
         });
       }
       const signal = e.workflowExecutionSignaledEventAttributes?.signalName;
@@ -149,15 +148,7 @@ export type SingleChangeFigures = Awaited<ReturnType<typeof runSingleChange>>;
 
 export function printSingleChange(f: SingleChangeFigures): string {
   const summary = table(
-    [
-      'round',
-      'Ready ms',
-      'workflow tasks',
-      'queued ms',
-      'in tasks ms',
-      'local activities',
-      'in local activities ms',
-    ],
+    ['round', 'Ready ms', 'workflow tasks', 'queued ms', 'in tasks ms', 'local activities'],
     f.rounds.map((r, i) => [
       String(i + 1),
       r.readyMs,

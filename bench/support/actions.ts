@@ -82,48 +82,18 @@ export interface EventLike {
   } | null;
 }
 
-/** The activity type a local-activity marker recorded, for the per-activity table. */
-function localActivityType(marker: NonNullable<EventLike['markerRecordedEventAttributes']>): string {
-  return localActivityMarker(marker)?.activityType ?? '?';
-}
-
-/**
- * What a local-activity marker recorded: its type and (from the SDK's marker data) when it completed,
- * wall clock ms. Undefined for any other marker.
- */
-export function localActivityMarker(
-  marker: NonNullable<EventLike['markerRecordedEventAttributes']>,
-): { activityType: string; completedAt?: number } | undefined {
-  if (marker.markerName !== 'core_local_activity') return undefined;
+/** The activity type a local-activity marker recorded. */
+export function localActivityType(marker: NonNullable<EventLike['markerRecordedEventAttributes']>): string {
   try {
     const data = marker.details?.data?.payloads?.[0]?.data;
     // Uint8Array from the API; base64 text in a history saved as JSON.
     const bytes =
       typeof data === 'string' ? Buffer.from(data, 'base64') : data ? Buffer.from(data) : undefined;
-    const parsed = bytes
-      ? (JSON.parse(bytes.toString('utf8')) as { activity_type?: string; complete_time?: unknown })
-      : {};
-    const completedAt = timestampMs(parsed.complete_time);
-    return {
-      activityType: parsed.activity_type ?? '?',
-      ...(completedAt !== undefined ? { completedAt } : {}),
-    };
+    const parsed = bytes ? (JSON.parse(bytes.toString('utf8')) as { activity_type?: string }) : {};
+    return parsed.activity_type ?? '?';
   } catch {
-    return { activityType: '?' };
+    return '?';
   }
-}
-
-/** A protobuf Timestamp as the SDK's JSON writes it: `{ seconds, nanos }` or RFC 3339 text. */
-function timestampMs(t: unknown): number | undefined {
-  if (typeof t === 'string') {
-    const ms = Date.parse(t);
-    return Number.isNaN(ms) ? undefined : ms;
-  }
-  if (t && typeof t === 'object' && 'seconds' in t) {
-    const { seconds, nanos } = t as { seconds: unknown; nanos?: unknown };
-    return Number(seconds) * 1000 + Math.floor(Number(nanos ?? 0) / 1e6);
-  }
-  return undefined;
 }
 
 export function eventMs(e: EventLike): number {

@@ -20,7 +20,7 @@ describe("Tailscale's operator side by side (figures produced, nothing timed)", 
   it('both operators expose the service and report every figure', async () => {
     const f = await runPeerComparison(
       stack,
-      { services: 1, replicas: 1, rounds: 1, createConcurrency: 1, timeoutMs: 100_000 },
+      { services: 1, replicas: 1, rounds: 1, createConcurrency: 1, timeoutMs: 100_000, direct: false },
       quiet,
     );
     const [round] = f.rounds;
