@@ -201,33 +201,17 @@ async function reconcileServices(
     await pass.publish([notReady(ServicesReason.InvalidSpec, invalid)]);
     return withoutStatus(state);
   }
-  const selectEndpoints = () =>
-    acts.selectEndpoints({
-      namespace: pass.namespace,
-      owner: { name: snapshot.metadata.name, uid: snapshot.metadata.uid },
-      tailnet: spec.tailnet,
-      selector: spec.selector,
-      template: spec.endpointTemplate,
-      defaultTags: spec.vipService.tags,
-    });
-  // The reads that write nothing run beside the finalizer write; a template's selection may create
-  // endpoints, so it waits for the finalizer as every write does.
-  const reads = patched(readsAlongsidePatch)
-    ? {
-        tailnet: settledLater(acts.getTailnetStatus({ name: spec.tailnet })),
-        selection: spec.endpointTemplate ? undefined : settledLater(selectEndpoints()),
-      }
-    : undefined;
+  const reads = passReads(pass);
   // Deleted (or replaced) before our finalizer could hold it: creating anything in Tailscale now
   // would leave it behind, with no deletion left to clean it up.
   if (!(await holdFinalizer(pass, pass.addedOurFinalizer))) return withoutStatus(state);
 
-  const tailnet = await (reads?.tailnet ?? acts.getTailnetStatus({ name: spec.tailnet }));
+  const tailnet = await reads.tailnet();
   if (!tailnet.ready) {
     await pass.publish([tailnetNotReady(spec.tailnet, tailnet)]);
     return withoutStatus(state);
   }
-  const selection = await (reads?.selection ?? selectEndpoints());
+  const selection = await reads.selection();
   const backend = await resolveBackend(pass, state, tailnet.dnsSuffix);
   const plan = advertisePlan(pass, state, selection, backend);
   const advertised = await acts.setAdvertisedServices({
@@ -275,6 +259,29 @@ async function publishHostsNews(
   await publishServicesStatus(passContext(snapshot), last.dnsSuffix, last.selection, report, last.pass);
   vip.publishedReport(report);
   return state;
+}
+
+/**
+ * The pass's reads that write nothing: since the patch they start at once, beside the finalizer write. A
+ * template's selection may create endpoints, so it waits for the finalizer as every write does.
+ */
+function passReads({ snapshot: { spec, metadata }, namespace }: PassContext) {
+  const tailnet = () => acts.getTailnetStatus({ name: spec.tailnet });
+  const selection = () =>
+    acts.selectEndpoints({
+      namespace,
+      owner: { name: metadata.name, uid: metadata.uid },
+      tailnet: spec.tailnet,
+      selector: spec.selector,
+      template: spec.endpointTemplate,
+      defaultTags: spec.vipService.tags,
+    });
+  if (!patched(readsAlongsidePatch)) return { tailnet, selection };
+  const early = {
+    tailnet: settledLater(tailnet()),
+    selection: spec.endpointTemplate ? undefined : settledLater(selection()),
+  };
+  return { tailnet: () => early.tailnet, selection: () => early.selection ?? selection() };
 }
 
 async function holdFinalizer(
