@@ -1,6 +1,7 @@
 import { setHeaderOptions, Watch, type ConfigurationOptions, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../runtime/logger';
 import { Backoff, sleep } from '../runtime/backoff';
+import { kubeErrorMessage, kubeStatusCode } from '../activities/kubernetes/errors';
 
 export interface ListPage<T> {
   items: T[] | null;
@@ -130,7 +131,7 @@ export class Informer<T extends Watchable> {
         this.backoff.reset();
       } catch (err) {
         if (this.stopped) break;
-        if (statusCode(err) === 410) {
+        if (kubeStatusCode(err) === 410) {
           this.stats.gone410++;
           this.resourceVersion = '';
           log.info('watch expired (410 Gone); relisting');
@@ -198,7 +199,7 @@ export class Informer<T extends Watchable> {
           reject(
             err instanceof Error
               ? err
-              : Object.assign(new Error(errorText(err)), { statusCode: statusCode(err) }),
+              : Object.assign(new Error(errorText(err)), { statusCode: kubeStatusCode(err) }),
           );
         else resolve();
       };
@@ -273,12 +274,9 @@ function keyOf(obj: Watchable): string {
   return `${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
 }
 
-function statusCode(err: unknown): number | undefined {
-  const e = err as { statusCode?: unknown; code?: unknown } | null;
-  const code = e?.statusCode ?? e?.code;
-  return typeof code === 'number' ? code : undefined;
-}
-
+/** The API server's own explanation with its status code, never the whole response with its headers. */
 function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : JSON.stringify(err);
+  const code = kubeStatusCode(err);
+  const message = err instanceof Error || code ? kubeErrorMessage(err) : JSON.stringify(err);
+  return code && !message.includes(String(code)) ? `${code}: ${message}` : message;
 }

@@ -25,6 +25,7 @@ import { ProxyConfigRefused } from './dataplane/refused';
 import { markOffline, syncReplica, type ProxyTailscale, type ReplicaOutcome } from './replica';
 import { ProxySecrets } from './secrets';
 import { reportIngressServices } from './ingress-services';
+import { kubeErrorMessage } from '../../activities/kubernetes/errors';
 
 export interface ProxySimulatorOptions {
   kc: KubeConfig;
@@ -236,7 +237,7 @@ export class ProxySimulator {
         const delay = entry.backoff.nextDelayMs();
         this.logger.warn('proxy simulator pass failed; retrying', {
           statefulSet: key,
-          error: err instanceof Error ? err.message : String(err),
+          error: kubeErrorMessage(err),
           retryInMs: delay,
         });
         await sleep(delay);

@@ -1,4 +1,4 @@
-import { CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { ApiException, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
 import { temporal } from '@temporalio/proto';
 import type { KubeObject } from '../../../api/common';
 import type { TailscaleEndpoints } from '../../../api/v1alpha1/tailscale-endpoints';
@@ -237,6 +237,38 @@ describe('Informer against the real API server: reconnects, 410 Gone, relists', 
     } finally {
       await informer.stop();
     }
+  });
+
+  it("logs a failed list by the API server's status and message, not the whole response", async () => {
+    const lines: string[] = [];
+    const status = { kind: 'Status', code: 429, message: 'too many requests, please try again later' };
+    let failures = 1;
+    const informer = new Informer<Obj>({
+      name: 'throttled',
+      kc,
+      path: `/apis/${group}/${version}/namespaces/${namespace}/${plural}`,
+      list: async (opts) => {
+        if (failures-- > 0) {
+          const response = `HTTP-Code: 429\nBody: ${JSON.stringify(status)}\nHeaders: {"audit-id":"a1"}`;
+          throw new ApiException(429, response, JSON.stringify(status), { 'audit-id': 'a1' });
+        }
+        return realList(opts);
+      },
+      resyncIntervalMs: 3_600_000,
+      logger: createLogger({ level: 'warn', write: (line) => lines.push(line) }),
+      onUpsert: () => {},
+      onDelete: () => {},
+    });
+    informer.start();
+    try {
+      await eventually('listed after the failure', () => (informer.hasSynced ? true : undefined));
+    } finally {
+      await informer.stop();
+    }
+    const warned = lines.map((l) => JSON.parse(l) as { msg: string; error?: string });
+    expect(warned.map((w) => [w.msg, w.error])).toEqual([
+      ['watch failed; restarting', '429: too many requests, please try again later'],
+    ]);
   });
 
   it('restarts with backoff after a failed list, then recovers', async () => {
