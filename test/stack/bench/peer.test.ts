@@ -3,23 +3,14 @@
  * ours each expose one service on the test stack and both produce their figures. Nothing is timed.
  */
 import { printPeer, runPeerComparison } from '../../../bench/peer';
-import { benchStack, type BenchStack } from '../../../bench/support/stack';
-
-const quiet = () => undefined;
+import { quiet, useBenchStack } from './bench-stack';
 
 describe("Tailscale's operator side by side (figures produced, nothing timed)", () => {
-  let stack: BenchStack;
-
-  beforeAll(async () => {
-    stack = await benchStack(quiet);
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const bench = useBenchStack();
 
   it('both operators expose the service and report every figure', async () => {
     const f = await runPeerComparison(
-      stack,
+      bench.stack,
       { services: 1, replicas: 1, rounds: 1, createConcurrency: 1, timeoutMs: 100_000, direct: false },
       quiet,
     );

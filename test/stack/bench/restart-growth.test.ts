@@ -5,23 +5,14 @@
  */
 import { printGrowth, runGrowth } from '../../../bench/growth';
 import { printRestart, runRestart } from '../../../bench/restart';
-import { benchStack, type BenchStack } from '../../../bench/support/stack';
-
-const quiet = () => undefined;
+import { quiet, useBenchStack } from './bench-stack';
 
 describe('growth and restart benchmarks at toy sizes (figures produced, nothing timed)', () => {
-  let stack: BenchStack;
-
-  beforeAll(async () => {
-    stack = await benchStack(quiet);
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const bench = useBenchStack();
 
   it('growth: one row per size, with actions, requests, memory and the largest history', async () => {
     const f = await runGrowth(
-      stack,
+      bench.stack,
       { sizes: '2,4', endpoints: 1, replicas: 1, createConcurrency: 4, timeoutMs: 120_000 },
       quiet,
     );
@@ -39,7 +30,7 @@ describe('growth and restart benchmarks at toy sizes (figures produced, nothing 
 
   it('restart: quiet again with no Tailscale write and no signal to an unchanged object', async () => {
     const f = await runRestart(
-      stack,
+      bench.stack,
       {
         services: 3,
         endpoints: 1,

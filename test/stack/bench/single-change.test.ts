@@ -3,22 +3,13 @@
  * back from the histories. Nothing is timed.
  */
 import { printSingleChange, runSingleChange } from '../../../bench/single-change';
-import { benchStack, type BenchStack } from '../../../bench/support/stack';
-
-const quiet = () => undefined;
+import { quiet, useBenchStack } from './bench-stack';
 
 describe('one change, step by step (figures produced, nothing timed)', () => {
-  let stack: BenchStack;
-
-  beforeAll(async () => {
-    stack = await benchStack(quiet);
-  });
-  afterAll(async () => {
-    await stack?.stop();
-  });
+  const bench = useBenchStack();
 
   it("lists each workflow task of the change's path with the local activities it ran", async () => {
-    const f = await runSingleChange(stack, { rounds: 1, replicas: 1, gapMs: 0 }, quiet);
+    const f = await runSingleChange(bench.stack, { rounds: 1, replicas: 1, gapMs: 0 }, quiet);
     const [round] = f.rounds;
     expect(round!.readyMs).toBeGreaterThan(0);
     // The services workflow's first task holds the finalizer write; the VIP workflow's, the PUT.
