@@ -277,6 +277,6 @@ function keyOf(obj: Watchable): string {
 /** The API server's own explanation with its status code, never the whole response with its headers. */
 function errorText(err: unknown): string {
   const code = kubeStatusCode(err);
-  const message = err instanceof Error || code ? kubeErrorMessage(err) : JSON.stringify(err);
+  const message = err instanceof Error ? kubeErrorMessage(err) : JSON.stringify(err);
   return code && !message.includes(String(code)) ? `${code}: ${message}` : message;
 }
