@@ -2,7 +2,7 @@ import { ApiException, CoreV1Api, CustomObjectsApi, type KubeConfig } from '@kub
 import { temporal } from '@temporalio/proto';
 import type { KubeObject } from '../../../api/common';
 import type { TailscaleEndpoints } from '../../../api/v1alpha1/tailscale-endpoints';
-import { createLogger } from '../../../runtime/logger';
+import { createLogger, type Logger } from '../../../runtime/logger';
 import { Informer, type ListPage, type Watchable } from '../../../watchers/informer';
 import { tailscaleEndpointsWatch } from '../../../watchers/proxy-kinds';
 import { WorkflowSignaler } from '../../../watchers/signaler';
@@ -45,7 +45,7 @@ describe('Informer against the real API server: reconnects, 410 Gone, relists', 
 
   const start = (
     list: (opts: { limit: number; continue?: string }) => Promise<ListPage<Obj>>,
-    opts: { resyncIntervalMs?: number; onUpsert?: (o: Obj) => void } = {},
+    opts: { resyncIntervalMs?: number; onUpsert?: (o: Obj) => void; logger?: Logger } = {},
   ) => {
     const seen = new Map<string, string>();
     const deleted = new Set<string>();
@@ -55,7 +55,7 @@ describe('Informer against the real API server: reconnects, 410 Gone, relists', 
       path: `/apis/${group}/${version}/namespaces/${namespace}/${plural}`,
       list,
       resyncIntervalMs: opts.resyncIntervalMs ?? 3_600_000,
-      logger: createLogger({ level: 'error' }),
+      logger: opts.logger ?? createLogger({ level: 'error' }),
       onUpsert: (o) => {
         seen.set(o.metadata.name, o.metadata.resourceVersion ?? '');
         opts.onUpsert?.(o);
@@ -243,28 +243,17 @@ describe('Informer against the real API server: reconnects, 410 Gone, relists', 
     const lines: string[] = [];
     const status = { kind: 'Status', code: 429, message: 'too many requests, please try again later' };
     let failures = 1;
-    const informer = new Informer<Obj>({
-      name: 'throttled',
-      kc,
-      path: `/apis/${group}/${version}/namespaces/${namespace}/${plural}`,
-      list: async (opts) => {
+    const { informer } = start(
+      async (opts) => {
         if (failures-- > 0) {
           const response = `HTTP-Code: 429\nBody: ${JSON.stringify(status)}\nHeaders: {"audit-id":"a1"}`;
           throw new ApiException(429, response, JSON.stringify(status), { 'audit-id': 'a1' });
         }
         return realList(opts);
       },
-      resyncIntervalMs: 3_600_000,
-      logger: createLogger({ level: 'warn', write: (line) => lines.push(line) }),
-      onUpsert: () => {},
-      onDelete: () => {},
-    });
-    informer.start();
-    try {
-      await eventually('listed after the failure', () => (informer.hasSynced ? true : undefined));
-    } finally {
-      await informer.stop();
-    }
+      { logger: createLogger({ level: 'warn', write: (line) => lines.push(line) }) },
+    );
+    await eventually('listed after the failure', () => (informer.hasSynced ? true : undefined));
     const warned = lines.map((l) => JSON.parse(l) as { msg: string; error?: string });
     expect(warned.map((w) => [w.msg, w.error])).toEqual([
       ['watch failed; restarting', '429: too many requests, please try again later'],

@@ -6,6 +6,7 @@ import { startProxySimulator } from '../../../simulators/proxy/simulator';
 import { snapshotOf } from '../../../watchers/watched-kind';
 import { endpointsWorkflowId } from '../../../workflows/ids';
 import { objectChangedSignal } from '../../../workflows/messages';
+import { injectFault } from '../../faults/support/tailscale-faults';
 import { eventually } from '../../support/eventually';
 import { recordHistory } from '../../support/record-history';
 import { createTestNamespace, uniqueName } from '../../support/stack';
@@ -351,7 +352,7 @@ describe('TailscaleEndpoints under faults: advertised services, lost state, rest
       await eventually('replica 0 logged in', async () =>
         (await devicesNamed(h, name)).length === 2 ? true : undefined,
       );
-      const held = await h.tailnet.sim.admin.addFault({
+      const held = await injectFault(h.tailnet.sim.admin, {
         kind: 'latency',
         latencyMs: 2_000,
         method: 'DELETE',
@@ -360,9 +361,8 @@ describe('TailscaleEndpoints under faults: advertised services, lost state, rest
       });
       try {
         await endpoints.delete(name);
-        await eventually('the cleanup deleting devices', async () =>
-          (await h.tailnet.sim.admin.listFaults()).find((f) => f.id === held.id)?.fired ? true : undefined,
-        );
+        // The cleanup has read the state Secrets and is deleting devices.
+        await held.waitFired();
         await h.core.patchNamespacedSecret({
           ...stateSecretOf(at(name), 1),
           body: [
@@ -370,7 +370,7 @@ describe('TailscaleEndpoints under faults: advertised services, lost state, rest
           ],
         });
       } finally {
-        await h.tailnet.sim.admin.removeFault(held.id);
+        await held.remove();
       }
       const handle = h.temporal.workflow.getHandle(endpointsWorkflowId(h.namespace, name));
       await eventually('workflow completion', async () =>
