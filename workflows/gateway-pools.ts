@@ -2,7 +2,8 @@
  * Publications of a TailscaleGateway hosted on a TailscaleProxyGroup (spec.publish[].proxyGroup): which
  * pool hosts which service, and the one activity call that makes the pools match.
  */
-import { patched, proxyActivities } from '@temporalio/workflow';
+import { proxyActivities } from '@temporalio/workflow';
+import { hasShippedPatch } from './patches';
 import type { Activities } from '../activities';
 import type { Publication } from '../activities/gateway-api/publish';
 import { remoteActivityOptions } from './retry-policies';
@@ -39,7 +40,7 @@ export async function hostOnPools(input: {
   });
   const previous = Object.entries(input.previous ?? {});
   if (!host.length && !previous.length) return { problems: {} };
-  if (!patched(gatewayPoolHostingPatch)) return { problems: {} };
+  if (!hasShippedPatch(gatewayPoolHostingPatch)) return { problems: {} };
   const withdraw = previous
     .filter(([svc, pool]) => !host.some((h) => h.serviceName === svc && h.proxyGroup === pool))
     .map(([serviceName, proxyGroup]) => ({ serviceName, proxyGroup }));

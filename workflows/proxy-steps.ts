@@ -2,10 +2,10 @@ import {
   ActivityFailure,
   ApplicationFailure,
   log,
-  patched,
   proxyActivities,
   proxyLocalActivities,
 } from '@temporalio/workflow';
+import { hasShippedPatch } from './patches';
 import type { ConditionUpdate } from '../api/conditions';
 import type { ResourceRef } from '../api/crd';
 import {
@@ -163,7 +163,7 @@ export async function reconcileProxies(
     const observed = await observeProxyDevices({ deployment: d, previous: state.published?.devices });
     // What ensureProxyConfigs read is in history even when this task's local activities are lost.
     const configured = deviceIdsOf(configs);
-    const fromConfigs = patched(devicesFromConfigsPatch) ? configured : {};
+    const fromConfigs = hasShippedPatch(devicesFromConfigsPatch) ? configured : {};
     await deleteReplacedDevices(d, [known, fromConfigs], observed.deviceIds);
     const next: ProxyWorkflowState = {
       ...state,
@@ -206,7 +206,7 @@ async function observeOnly(
   state: ProxyWorkflowState,
 ): Promise<ReconcileOutcome | undefined> {
   const { configured } = state;
-  if (!configured || !onlyStateSecretsMoved(previous, snapshot) || !patched(observeOnlyPatch))
+  if (!configured || !onlyStateSecretsMoved(previous, snapshot) || !hasShippedPatch(observeOnlyPatch))
     return undefined;
   const d = deploymentOf(kind, snapshot);
   const observed = await observeProxyDevices({ deployment: d, previous: state.published?.devices });
@@ -359,7 +359,7 @@ async function tellVipOfNewHosts(
   before: string[] | undefined,
   observed: ProxyObservation,
 ): Promise<string[] | undefined> {
-  if (!patched(hostsNewsPatch)) return undefined;
+  if (!hasShippedPatch(hostsNewsPatch)) return undefined;
   const now = observed.advertising ?? [];
   const known = new Set(before);
   const started = before ? now.filter((svc) => !known.has(svc)) : [];
@@ -422,7 +422,7 @@ async function reconcileProxyGroupBacked(
   }
   let egress: EgressStatus | undefined;
   // Once written, the entry is kept in line (and removed with spec.egress) on every pass.
-  if (!update && (d.egress || state.egressPool) && patched('proxy-group-egress')) {
+  if (!update && (d.egress || state.egressPool) && hasShippedPatch('proxy-group-egress')) {
     try {
       if (state.egressPool && state.egressPool !== proxyGroup) {
         await applyProxyGroupEgress({ endpoints: { ...d, egress: undefined }, proxyGroup: state.egressPool });

@@ -4,11 +4,11 @@ import {
   condition,
   ContinueAsNew,
   log,
-  patched,
   setCurrentDetails,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
+import { hasShippedPatch } from './patches';
 import type { Duration } from '@temporalio/common';
 import { nextWaitMs, onlyAddsOurFinalizer, snapshotAfterFailure, withOurFinalizer } from './loop-decisions';
 import {
@@ -130,7 +130,7 @@ export async function runResourceLoop<Spec, State>(options: ResourceLoopOptions<
       current &&
       run.failures === 0 &&
       onlyAddsOurFinalizer(current, snapshot) &&
-      patched(finalizerEchoPatch)
+      hasShippedPatch(finalizerEchoPatch)
     ) {
       run.current = snapshot;
       recordSeen(snapshot);
@@ -207,7 +207,7 @@ async function runPass<Spec, State>(
     addedOurFinalizer: () => (finalizerAdded = true),
   };
   const held = () =>
-    finalizerAdded && patched(holdAddedFinalizerPatch) ? withOurFinalizer(snapshot) : snapshot;
+    finalizerAdded && hasShippedPatch(holdAddedFinalizerPatch) ? withOurFinalizer(snapshot) : snapshot;
   try {
     if (snapshot.metadata.deletionTimestamp) {
       run.status.phase = 'CleaningUp';
@@ -249,10 +249,10 @@ function passFailed<Spec, State>(
   options: ResourceLoopOptions<Spec, State>,
 ): void {
   // A cleanup continuing as new: swallowed, the next pass would reconcile the undeleted snapshot.
-  if (err instanceof ContinueAsNew && patched(cleanupContinuePatch)) throw err;
+  if (err instanceof ContinueAsNew && hasShippedPatch(cleanupContinuePatch)) throw err;
   // Activities already retried what was retryable; keep the workflow alive and try again later.
   run.failures++;
-  const legacy = !options.alwaysRetriedNewest && !patched(retryNewestPatch);
+  const legacy = !options.alwaysRetriedNewest && !hasShippedPatch(retryNewestPatch);
   run.current = snapshotAfterFailure(run.current, snapshot, legacy);
   run.status.lastError = err instanceof Error ? err.message : String(err);
   log.warn('reconcile failed; will retry', {

@@ -1,4 +1,5 @@
-import { patched, upsertMemo } from '@temporalio/workflow';
+import { upsertMemo } from '@temporalio/workflow';
+import { hasShippedPatch } from './patches';
 import { fingerprintOf, seenFingerprintMemoKey } from './fingerprint';
 import type { ObjectSnapshot } from './types';
 
@@ -10,5 +11,5 @@ const seenMemoPatch = 'resource-memo-seen-fingerprint';
  * lists return them): watchers starting up read it instead of signalling every object again.
  */
 export function recordSeen(snapshot: ObjectSnapshot<unknown>): void {
-  if (patched(seenMemoPatch)) upsertMemo({ [seenFingerprintMemoKey]: fingerprintOf(snapshot) });
+  if (hasShippedPatch(seenMemoPatch)) upsertMemo({ [seenFingerprintMemoKey]: fingerprintOf(snapshot) });
 }

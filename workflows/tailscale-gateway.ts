@@ -1,4 +1,5 @@
-import { continueAsNew, patched, proxyActivities, upsertMemo, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, proxyActivities, upsertMemo, workflowInfo } from '@temporalio/workflow';
+import { hasShippedPatch } from './patches';
 import { finalizerName } from '../api/common';
 import type { ResourceRef } from '../api/crd';
 import type { TailscaleGatewaySpec } from '../api/v1alpha1/tailscale-gateway';
@@ -79,7 +80,7 @@ export async function tailscaleGatewayWorkflow(input: TailscaleGatewayWorkflowIn
     reports: input.state?.reports,
     shown: input.state?.vipShown,
     sent: Object.entries(input.state?.memberships ?? {}).map(([key, m]) => [m.requestId, key]),
-    ...(patched(hostsNewsPatch) ? { news: { key: hostsKey, rule: 'any' } } : {}),
+    ...(hasShippedPatch(hostsNewsPatch) ? { news: { key: hostsKey, rule: 'any' } } : {}),
   });
   await runResourceLoop<TailscaleGatewaySpec, GatewayState>({
     input,
@@ -157,7 +158,7 @@ async function reconcileGateway(
   });
   if (pools.hosted) next.pools = pools.hosted;
   const status = gatewayStatus({ spec, resolution, tailnets, replies });
-  const lateReplies = patched(lateReplyPatch);
+  const lateReplies = hasShippedPatch(lateReplyPatch);
   const seen = lateReplies ? vip.shownOf(replies) : vip.seen();
   await publish(status.conditions, { routes: status.routes });
   vip.published(seen, lateReplies ? vip.shownOf(repliesNow()) : undefined);

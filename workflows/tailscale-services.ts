@@ -1,4 +1,5 @@
-import { continueAsNew, log, patched, sleep, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, log, sleep, proxyLocalActivities, workflowInfo } from '@temporalio/workflow';
+import { hasShippedPatch } from './patches';
 import { finalizerName } from '../api/common';
 import type { ConditionUpdate } from '../api/conditions';
 import { ServicesReason } from '../api/reasons';
@@ -78,9 +79,9 @@ const vipReplyTimeout = '2m';
 export async function tailscaleServicesWorkflow(input: TailscaleServicesWorkflowInput): Promise<void> {
   // News from the VIP workflow that no pass asked for (a recheck's repair, a late answer, a peer's
   // change seen on a settle check) gets a pass of its own instead of waiting for the 6 h recheck.
-  const passOnNews = patched('services-pass-on-vip-news');
+  const passOnNews = hasShippedPatch('services-pass-on-vip-news');
   // Hosts appearing or being approved is news too (it decides Ready).
-  const hostsNews = patched(hostsNewsPatch);
+  const hostsNews = hasShippedPatch(hostsNewsPatch);
   const vip = new VipConsumer({
     signal: acts.signalVipService,
     single: true,
@@ -254,7 +255,8 @@ async function publishHostsNews(
   const report = vip.latest();
   if (!last || !report || report.ackRequestId < state.requestId) return undefined;
   if (!report.hosts?.every((h) => h.advertising)) return undefined;
-  if (publishedKey(report, false) !== last.reportKey || !patched(hostsNewsStatusPatch)) return undefined;
+  if (publishedKey(report, false) !== last.reportKey || !hasShippedPatch(hostsNewsStatusPatch))
+    return undefined;
   vip.passStarted();
   await publishServicesStatus(passContext(snapshot), last.dnsSuffix, last.selection, report, last.pass);
   vip.publishedReport(report);
@@ -276,7 +278,7 @@ function passReads({ snapshot: { spec, metadata }, namespace }: PassContext) {
       template: spec.endpointTemplate,
       defaultTags: spec.vipService.tags,
     });
-  if (!patched(readsAlongsidePatch)) return { tailnet, selection };
+  if (!hasShippedPatch(readsAlongsidePatch)) return { tailnet, selection };
   const early = {
     tailnet: settledLater(tailnet()),
     selection: spec.endpointTemplate ? undefined : settledLater(selection()),
@@ -328,7 +330,7 @@ async function resolveBackend(
   state: ServicesState,
   dnsSuffix: string | undefined,
 ): Promise<BackendStep> {
-  if (!patched(backendPatch)) return {};
+  if (!hasShippedPatch(backendPatch)) return {};
   if (!spec.backend) return { verdict: 'none', ...(state.served ? { serve: null } : {}) };
   const backend = await acts.resolveServiceBackend({
     namespace,
@@ -369,7 +371,7 @@ function advertisePlan(
   const clashKey = JSON.stringify([spec.tailnet, serviceName, vipSpec]);
   const withheld = state.nameClash === clashKey;
   const admittedKey = JSON.stringify([spec.tailnet, serviceName]);
-  const admitted = !patched(advertiseAfterClaimPatch) || state.admitted === admittedKey;
+  const admitted = !hasShippedPatch(advertiseAfterClaimPatch) || state.admitted === admittedKey;
   const advertiseOn = withheld || !admitted ? [] : usable;
   return { usable, advertiseOn, vipSpec, clashKey, withheld, admittedKey, admitted };
 }
@@ -433,7 +435,7 @@ async function joinVip(
 /** The reply that came after its pass stopped waiting, taken as the acknowledgement of the change sent. */
 function lateAcknowledgement(state: ServicesState, vip: VipConsumer): ServicesState['acknowledged'] {
   const sent = state.unanswered;
-  if (!sent || !patched(lateAcknowledgementPatch)) return undefined;
+  if (!sent || !hasShippedPatch(lateAcknowledgementPatch)) return undefined;
   const late = vip.latest();
   return late && late.ackRequestId === sent.requestId && !late.error
     ? { change: sent.change, report: late }
@@ -462,7 +464,7 @@ async function followVipReport(
       withdrawFrom: plan.advertiseOn,
     });
   };
-  if (report?.errorType === nameClashError && patched(nameClashPatch)) {
+  if (report?.errorType === nameClashError && hasShippedPatch(nameClashPatch)) {
     next.nameClash = plan.clashKey;
     return withdrawEverywhere();
   }
@@ -547,14 +549,16 @@ async function cleanupServices(
   for (let requestId = state.requestId + 1; ; requestId++) {
     // Never joined a VIP service, and its tailnet does not exist (any more): nothing can be ours there.
     const unjoinedOnMissingTailnet =
-      !state.vip && patched(cleanupPatch) && !(await acts.getTailnetStatus({ name: target.tailnet })).exists;
+      !state.vip &&
+      hasShippedPatch(cleanupPatch) &&
+      !(await acts.getTailnetStatus({ name: target.tailnet })).exists;
     if (unjoinedOnMissingTailnet) break;
     await vip.leave(target, requestId);
     const reply = await vip.replyTo(requestId, vipReplyTimeout);
     if (reply && !reply.error) break;
     // Tailscale unreachable or refusing: keep the finalizer (nothing is orphaned), say why, and try
     // again, backing off (the VIP workflow acts on each signal at once: no pause would be a hot loop).
-    if (!patched(cleanupPatch)) continue;
+    if (!hasShippedPatch(cleanupPatch)) continue;
     const why = `deletion waits for leaving VIP service ${target.serviceName} on tailnet ${target.tailnet}: ${reply?.error ?? 'no reply from its VIP service workflow'}`;
     if (why !== blocked) {
       blocked = why;
@@ -570,7 +574,7 @@ async function cleanupServices(
     const attempts = attemptsBefore + requestId - state.requestId;
     await sleep(backoffMs(attempts, 1000, 5 * 60_000));
     // A long outage would grow this history without bound: the next run resumes from here.
-    if (workflowInfo().continueAsNewSuggested && patched(cleanupContinuePatch)) {
+    if (workflowInfo().continueAsNewSuggested && hasShippedPatch(cleanupContinuePatch)) {
       await carryOn({
         ...state,
         advertisedOn: [],
@@ -599,7 +603,7 @@ async function leaveWhenGone(
   state: ServicesState | undefined,
   vip: VipConsumer,
 ): Promise<void> {
-  if (!state?.vip || !patched(onDeletedPatch)) return;
+  if (!state?.vip || !hasShippedPatch(onDeletedPatch)) return;
   const namespace = input.namespace ?? '';
   try {
     await acts.setAdvertisedServices({

@@ -1,4 +1,5 @@
-import { condition, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, setHandler, workflowInfo } from '@temporalio/workflow';
+import { hasShippedPatch } from './patches';
 import type { Duration } from '@temporalio/common';
 import type { SignalVipServiceInput } from '../activities/temporal-signals';
 import { vipStatusSignal, type VipServiceReport } from './messages';
@@ -203,7 +204,7 @@ export class VipConsumer {
     const news = this.options.news;
     if (!news) return this.published(new Map());
     if (report) return this.published(new Map([[only, news.key(report)]]));
-    this.published(new Map(patched(lateReplyPatch) ? [[only, noReplyShown]] : []));
+    this.published(new Map(hasShippedPatch(lateReplyPatch) ? [[only, noReplyShown]] : []));
   }
 
   /** Forget what no longer matters; the rest is carried in state across continue-as-new. */

@@ -5,7 +5,6 @@ import {
   continueAsNew,
   getExternalWorkflowHandle,
   log,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setCurrentDetails,
@@ -13,6 +12,7 @@ import {
   upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
+import { hasShippedPatch } from './patches';
 import { msToNumber } from '@temporalio/common/lib/time';
 import type { Activities } from '../activities';
 import { byCodeUnits } from './order';
@@ -66,7 +66,7 @@ const wroteOutcomes = new Set(['Created', 'Attached', 'Updated', 'Detached', 'De
  * "create", and the later PUT silently replaces the earlier one's registry entry.
  */
 const fewerRoundTripsPatch = 'vip-fewer-round-trips';
-const vipActivities = () => (patched(fewerRoundTripsPatch) ? local : remote);
+const vipActivities = () => (hasShippedPatch(fewerRoundTripsPatch) ? local : remote);
 /** Versions reporting only to the consumers whose current change the finished activity acted on. */
 const answeredOnlyPatch = 'vip-report-answered-only';
 /** The failure when the service name is a device's (activities/tailscale/errors.ts). */
@@ -209,7 +209,7 @@ class VipServiceRun {
     const removals = this.pendingRemovals.splice(0);
     const processed = new Map(consumers);
     // Without the patch (histories of earlier versions) every consumer is a member, ordered by route.
-    const claims = patched(claimsPatch)
+    const claims = hasShippedPatch(claimsPatch)
       ? decideClaims(this.input.serviceName, consumers.values())
       : undefined;
     const members = claims ? new Map(claims.members.map((c) => [c.consumerWorkflowId, c])) : consumers;
@@ -229,7 +229,7 @@ class VipServiceRun {
     // A consumer that joined or changed while the activity ran has not been answered: the next
     // iteration (dirty is set) is its answer. Telling it this one's outcome, e.g. the NotAttached
     // of a settle check that started just before it joined, would end its pass with a wrong status.
-    const answered = patched(answeredOnlyPatch)
+    const answered = hasShippedPatch(answeredOnlyPatch)
       ? new Map([...consumers].filter(([id, change]) => processed.get(id) === change))
       : consumers;
     if (removalReport) {
@@ -262,9 +262,9 @@ class VipServiceRun {
     try {
       this.last = members.size ? await attach(this.input, members, claims) : await detach(this.input);
       this.failures = 0;
-      const wrote = wroteOutcomes.has(this.last.outcome) && patched('vip-settle-check');
+      const wrote = wroteOutcomes.has(this.last.outcome) && hasShippedPatch('vip-settle-check');
       const settleDue = !wrote && this.settling && Date.now() < (this.settleAt ?? 0);
-      this.settling = wrote || (settleDue && patched(keepSettlePatch));
+      this.settling = wrote || (settleDue && hasShippedPatch(keepSettlePatch));
       if (!this.settling || wrote) this.settleAt = undefined;
       return { outcome: this.last };
     } catch (err) {
@@ -272,7 +272,7 @@ class VipServiceRun {
       const failed = failureReport(this.input.serviceName, err, this.consumers);
       this.last = failed;
       let removalReport: VipServiceReport | undefined;
-      if (failed.errorType === nameClashError && patched(nameClashPatch)) {
+      if (failed.errorType === nameClashError && hasShippedPatch(nameClashPatch)) {
         this.clashedSpecs = specsOf(this.consumers);
         this.failures = 0;
         removalReport = { ...failed, outcome: 'NotFound', error: undefined, errorType: undefined };
@@ -337,7 +337,7 @@ async function attach(
     consumers: result.consumers,
     message: result.message,
     // Results recorded before the activity read hosts have none: those histories report none.
-    ...(result.hosts && patched(hostsPatch) ? { hosts: result.hosts } : {}),
+    ...(result.hosts && hasShippedPatch(hostsPatch) ? { hosts: result.hosts } : {}),
   };
 }
 
@@ -357,7 +357,7 @@ async function detach(input: VipServiceWorkflowInput): Promise<VipServiceReport>
     });
   } catch (err) {
     // A name Tailscale refuses as a device's holds no service: nothing is left to detach from.
-    if (failureType(err) !== nameClashError || !patched(nameClashPatch)) throw err;
+    if (failureType(err) !== nameClashError || !hasShippedPatch(nameClashPatch)) throw err;
     result = {
       outcome: 'NotFound',
       consumers: 0,
