@@ -9,7 +9,7 @@
  *   npm run build && node dist/bench/single-change.js [--rounds 5] [--gap-ms 3000]
  */
 import type { Client } from '@temporalio/client';
-import { eventMs, localActivityType, type EventLike } from './support/actions';
+import { eventMs, localActivityType, taskTimes, type EventLike } from './support/actions';
 import { startFixture, type Fixture } from './support/fixture';
 import { createServices, servicesBody, sleep } from './support/objects';
 import { fmt, percentile, table } from './support/report';
@@ -70,19 +70,19 @@ export async function pathSteps(
       const at = eventMs(e);
       if (!inWindow(at)) continue;
       const done = e.workflowTaskCompletedEventAttributes;
-      if (done) {
-        const started = eventMs(byId.get(String(done.startedEventId)) ?? e);
-        const scheduled = eventMs(byId.get(String(done.scheduledEventId)) ?? e);
+      const task = done && taskTimes(byId, e, done);
+      if (task) {
+        const queued = task.startedMs - task.scheduledMs;
         const locals = localsOf.get(String(e.eventId)) ?? [];
         figures.workflowTasks++;
         figures.localActivities += locals.length;
-        figures.queuedMs += started - scheduled;
-        figures.taskMs += at - started;
+        figures.queuedMs += queued;
+        figures.taskMs += task.closedMs - task.startedMs;
         steps.push({
-          at: started - t0,
+          at: task.startedMs - t0,
           workflow,
-          what: `workflow task (queued ${started - scheduled} ms)${locals.length ? `: ${locals.join(', ')}` : ''}`,
-          ms: at - started,
+          what: `workflow task (queued ${queued} ms)${locals.length ? `: ${locals.join(', ')}` : ''}`,
+          ms: task.closedMs - task.startedMs,
         });
       }
       const signal = e.workflowExecutionSignaledEventAttributes?.signalName;

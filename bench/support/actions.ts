@@ -153,6 +153,18 @@ export function countHistory(
 
 type Durations = Map<string, { queue: number[]; run: number[] }>;
 
+/** When a workflow or activity task was scheduled, started and closed (ms), from the event that closed it. */
+export function taskTimes(
+  byId: ReadonlyMap<string, EventLike>,
+  closed: EventLike,
+  ids: { scheduledEventId?: unknown; startedEventId?: unknown },
+): { scheduledMs: number; startedMs: number; closedMs: number } | undefined {
+  const scheduled = byId.get(String(ids.scheduledEventId));
+  const started = byId.get(String(ids.startedEventId));
+  if (!scheduled || !started) return undefined;
+  return { scheduledMs: eventMs(scheduled), startedMs: eventMs(started), closedMs: eventMs(closed) };
+}
+
 /** Queue wait and run time of every activity and workflow task that closed in the window. */
 export function collectLatencies(
   events: readonly EventLike[],
@@ -161,15 +173,12 @@ export function collectLatencies(
 ) {
   const byId = new Map<string, EventLike>();
   for (const e of events) byId.set(String(e.eventId), e);
-  const record = (name: string, scheduledId: unknown, startedId: unknown, closed: EventLike) => {
-    const scheduled = byId.get(String(scheduledId));
-    const started = byId.get(String(startedId));
-    if (!scheduled || !started) return;
-    const at = eventMs(closed);
-    if (at < window.fromMs || at > window.toMs) return;
+  const record = (name: string, closed: EventLike, ids: Parameters<typeof taskTimes>[2]) => {
+    const times = taskTimes(byId, closed, ids);
+    if (!times || times.closedMs < window.fromMs || times.closedMs > window.toMs) return;
     const slot = into.get(name) ?? { queue: [], run: [] };
-    slot.queue.push(eventMs(started) - eventMs(scheduled));
-    slot.run.push(at - eventMs(started));
+    slot.queue.push(times.startedMs - times.scheduledMs);
+    slot.run.push(times.closedMs - times.startedMs);
     into.set(name, slot);
   };
   for (const e of events) {
@@ -180,10 +189,10 @@ export function collectLatencies(
     if (done) {
       const scheduled = byId.get(String(done.scheduledEventId));
       const name = scheduled?.activityTaskScheduledEventAttributes?.activityType?.name ?? '?';
-      record(`activity ${name}`, done.scheduledEventId, done.startedEventId, e);
+      record(`activity ${name}`, e, done);
     }
     const wft = e.workflowTaskCompletedEventAttributes;
-    if (wft) record('(workflow task)', wft.scheduledEventId, wft.startedEventId, e);
+    if (wft) record('(workflow task)', e, wft);
   }
 }
 
