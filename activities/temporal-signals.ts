@@ -1,7 +1,13 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
 import { vipWorkflowId } from '../workflows/ids';
-import { vipConsumerSignal, vipHostsChangedSignal, type VipConsumerChange } from '../workflows/messages';
+import {
+  vipConsumerSignal,
+  vipHostsChangedSignal,
+  vipStatusSignal,
+  type VipConsumerChange,
+  type VipServiceReport,
+} from '../workflows/messages';
 import { resourceKindKey, tailscaleTailnetKey, vipServiceNameKey } from '../workflows/search-attributes';
 import type { VipServiceWorkflowInput } from '../workflows/vip-service';
 
@@ -55,6 +61,29 @@ export function createTemporalSignalActivities(temporal: TemporalDeps | undefine
         memo: { vipService: serviceName, tailnet },
       });
       return { signalled: true };
+    },
+
+    /**
+     * A VIP workflow's reports to its consumer workflows. Sent from the workflow as signal commands, each
+     * cost it one more workflow task (the server's acknowledgement of the signal); from here they go out
+     * within the task that decided them. Returns the consumers that are gone (nobody left to tell).
+     */
+    async reportToVipConsumers(input: {
+      reports: { consumerWorkflowId: string; report: VipServiceReport }[];
+    }): Promise<{ unreachable: string[] }> {
+      if (!temporal) throw new Error('BUG: the worker was started without a Temporal client for activities');
+      const gone = await Promise.all(
+        input.reports.map(async ({ consumerWorkflowId, report }) => {
+          try {
+            await temporal.client.workflow.getHandle(consumerWorkflowId).signal(vipStatusSignal, report);
+            return [];
+          } catch (err) {
+            if (err instanceof WorkflowNotFoundError) return [consumerWorkflowId];
+            throw err;
+          }
+        }),
+      );
+      return { unreachable: gone.flat() };
     },
 
     /** Tells each running `vip/<tailnet>/<svc>` that a proxy began advertising it; returns those told. */

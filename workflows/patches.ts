@@ -35,6 +35,7 @@ export type ShippedPatch =
   | 'vip-late-reply-is-news'
   | 'vip-ready-needs-approved-host'
   | 'vip-report-answered-only'
+  | 'vip-reports-in-the-deciding-task'
   | 'vip-settle-check'
   | 'vip-wait-on-name-clash';
 

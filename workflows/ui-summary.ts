@@ -44,6 +44,8 @@ const specific: Record<string, (input: Fields) => string | undefined> = {
   attachVipService: (i) =>
     `attach ${subjectOf(i)} for ${list(i.routes).join(', ') || 'no route'} (${list(i.devices).length} device(s))`,
   detachVipService: (i) => `detach from ${subjectOf(i)}`,
+  reportToVipConsumers: (i) =>
+    `report the outcome to ${Array.isArray(i.reports) ? i.reports.length : 0} consumer workflow(s)`,
   signalVipService: (i) =>
     `${i.remove ? 'leave' : 'join'} ${subjectOf(i)} (request ${String(i.requestId)}${i.unlessRunning ? ', only if idle' : ''})`,
   setAdvertisedServices: (i) => {

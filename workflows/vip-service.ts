@@ -483,6 +483,12 @@ function ownerView(base: VipServiceReport): VipServiceReport {
 }
 
 /**
+ * Versions sending the reports from a local activity in the task that decided them: as signal commands
+ * each took one more workflow task, the server's acknowledgement, before the workflow went on.
+ */
+const reportsAlongsidePatch = 'vip-reports-in-the-deciding-task';
+
+/**
  * Tells each answered consumer (and each removal no longer a consumer) what happened, only when it
  * differs from what that consumer last heard.
  */
@@ -517,9 +523,23 @@ async function report(
         },
       ]),
   ];
-  for (const [consumer, message] of targets) {
+  const news = targets.filter(
+    ([c, message]) => reported.get(c.consumerWorkflowId) !== JSON.stringify(message),
+  );
+  if (hasShippedPatch(reportsAlongsidePatch)) {
+    if (!news.length) return;
+    const { unreachable } = await local.reportToVipConsumers({
+      reports: news.map(([c, report]) => ({ consumerWorkflowId: c.consumerWorkflowId, report })),
+    });
+    for (const [c, message] of news) {
+      if (unreachable.includes(c.consumerWorkflowId)) {
+        log.info('consumer workflow unreachable', { consumer: c.consumerWorkflowId });
+      } else reported.set(c.consumerWorkflowId, JSON.stringify(message));
+    }
+    return;
+  }
+  for (const [consumer, message] of news) {
     const key = JSON.stringify(message);
-    if (reported.get(consumer.consumerWorkflowId) === key) continue;
     try {
       await getExternalWorkflowHandle(consumer.consumerWorkflowId).signal(vipStatusSignal, message);
       reported.set(consumer.consumerWorkflowId, key);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { createTemporalSignalActivities } from '../../activities/temporal-signals';
 import { timerScaleBundleOptions } from '../../runtime/timer-scale';
 import { toolPaths } from '../../tools/stack/paths';
 
@@ -16,7 +17,10 @@ export const scaledMs = (ms: number) => Math.max(1, Math.round(ms * fastTimerSca
 
 export interface WorkflowTier {
   env: TestWorkflowEnvironment;
-  /** Runs a worker with `activities` (plain functions) on a fresh task queue while `body` runs. */
+  /**
+   * Runs a worker with `activities` (plain functions) on a fresh task queue while `body` runs, beside the
+   * real activities that signal workflows (activities/temporal-signals.ts) unless `activities` replaces them.
+   */
   run<T>(activities: object, body: (taskQueue: string) => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
@@ -58,7 +62,8 @@ export async function startWorkflowTier(opts: WorkflowTierOptions = {}): Promise
         connection: env.nativeConnection,
         taskQueue,
         workflowBundle: bundle,
-        activities,
+        // The activities that only signal workflows are the real ones, on this server, unless the test's replace them.
+        activities: { ...createTemporalSignalActivities({ client: env.client, taskQueue }), ...activities },
       });
       return worker.runUntil(body(taskQueue));
     },

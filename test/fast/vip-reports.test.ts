@@ -1,0 +1,53 @@
+import type { WorkflowHandle } from '@temporalio/client';
+import { vipConsumerSignal } from '../../workflows/messages';
+import { eventually } from '../support/eventually';
+import { timerDurations, useWorkflowTier } from '../support/workflow-env';
+import { startWebServices } from './services-fixtures';
+import { consumer, upToDate } from './vip-fixtures';
+
+const tier = useWorkflowTier();
+
+const eventsOf = async (handle: WorkflowHandle) => (await handle.fetchHistory()).events ?? [];
+
+describe('VIP service workflow, its reports to the consumers', () => {
+  test('go out in the workflow task that decided them: a creation takes one task up to its settle timer', async () => {
+    const activities = {
+      // The consumer, default/web: its pass stops at a tailnet that is not Ready, so it waits.
+      ensureFinalizer: () => Promise.resolve({ skipped: false }),
+      getTailnetStatus: () =>
+        Promise.resolve({ exists: true, ready: false, reason: 'Pending', message: 'not yet' }),
+      patchStatus: () => Promise.resolve({}),
+      attachVipService: () => Promise.resolve({ ...upToDate, outcome: 'Created' as const }),
+    };
+    const { vip, reports } = await tier.run(activities, async (taskQueue) => {
+      const web = await startWebServices(tier.env.client, taskQueue);
+      const handle = await tier.env.client.workflow.signalWithStart('vipServiceWorkflow', {
+        workflowId: 'vip/corp/svc:web',
+        taskQueue,
+        args: [{ tailnet: 'corp', serviceName: 'svc:web' }],
+        signal: vipConsumerSignal,
+        signalArgs: [consumer('web')],
+      });
+      await eventually('the settle timer', async () =>
+        (await timerDurations(handle)).length ? true : undefined,
+      );
+      const delivered = await eventually('the report at the consumer', async () => {
+        const signals = (await eventsOf(web)).filter(
+          (e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'vipStatus',
+        );
+        return signals.length ? signals : undefined;
+      });
+      const vipEvents = await eventsOf(handle);
+      await handle.terminate('test done');
+      await web.terminate('test done');
+      return { vip: vipEvents, reports: delivered };
+    });
+    expect(reports.length).toBeGreaterThanOrEqual(1);
+    const firstTimer = vip.findIndex((e) => e.timerStartedEventAttributes);
+    const tasksBeforeTimer = vip
+      .slice(0, firstTimer)
+      .filter((e) => e.workflowTaskCompletedEventAttributes).length;
+    expect(tasksBeforeTimer).toBe(1);
+    expect(vip.some((e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes)).toBe(false);
+  });
+});
