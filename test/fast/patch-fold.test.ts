@@ -1,6 +1,6 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Activities } from '../../activities';
-import { vipConsumerSignal, vipHostsChangedSignal } from '../../workflows/messages';
+import { vipHostsChangedSignal } from '../../workflows/messages';
 import { nthCall, useWorkflowTier } from '../support/workflow-env';
 import {
   answeringVipWorkflow,
@@ -8,7 +8,7 @@ import {
   startWebServices,
   webPassActivities,
 } from './services-fixtures';
-import { consumer, upToDate } from './vip-fixtures';
+import { consumer, startVipService, upToDate } from './vip-fixtures';
 
 const tier = useWorkflowTier();
 
@@ -58,13 +58,12 @@ describe('patches shipped so far: one marker for the whole run', () => {
       },
     };
     const costs = await tier.run(activities, async (taskQueue) => {
-      const handle = await tier.env.client.workflow.signalWithStart('vipServiceWorkflow', {
-        workflowId: 'vip/corp/svc:fold',
+      const handle = await startVipService(
+        tier.env.client,
         taskQueue,
-        args: [{ tailnet: 'corp', serviceName: 'svc:fold' }],
-        signal: vipConsumerSignal,
-        signalArgs: [consumer('web')],
-      });
+        { tailnet: 'corp', serviceName: 'svc:fold' },
+        consumer('web'),
+      );
       await handle.signal(vipHostsChangedSignal);
       await second.reached;
       await handle.terminate('test done');

@@ -1,5 +1,7 @@
+import type { Client } from '@temporalio/client';
 import type { AttachResult } from '../../activities/vip/lifecycle';
-import type { VipConsumerChange } from '../../workflows/messages';
+import { vipWorkflowId } from '../../workflows/ids';
+import { vipConsumerSignal, type VipConsumerChange } from '../../workflows/messages';
 
 /** A services object in `default` asking for `svc:<id>`'s usual spec. */
 export const consumer = (id: string, requestId = 1): VipConsumerChange => ({
@@ -17,3 +19,18 @@ export const upToDate: AttachResult = {
   message: 'up to date',
   lostUpdates: 0,
 };
+
+/** Starts the VIP workflow of `serviceName` on `tailnet` with a first consumer's change, as signalVipService does. */
+export const startVipService = (
+  client: Client,
+  taskQueue: string,
+  target: { tailnet: string; serviceName: string },
+  first: VipConsumerChange,
+) =>
+  client.workflow.signalWithStart('vipServiceWorkflow', {
+    workflowId: vipWorkflowId(target.tailnet, target.serviceName),
+    taskQueue,
+    args: [target],
+    signal: vipConsumerSignal,
+    signalArgs: [first],
+  });

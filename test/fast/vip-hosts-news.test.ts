@@ -1,6 +1,6 @@
 import type { Activities } from '../../activities';
-import { vipConsumerSignal, vipHostsChangedSignal, vipStateQuery } from '../../workflows/messages';
-import { consumer, upToDate } from './vip-fixtures';
+import { vipHostsChangedSignal, vipStateQuery } from '../../workflows/messages';
+import { consumer, startVipService, upToDate } from './vip-fixtures';
 import { recordHistory } from '../support/record-history';
 import { eventually } from '../support/eventually';
 import { nthCall, timerDurations, useWorkflowTier } from '../support/workflow-env';
@@ -27,13 +27,12 @@ describe('VIP service workflow, news of hosts', () => {
       },
     };
     const { timers, last } = await tier.run(activities, async (taskQueue) => {
-      const handle = await tier.env.client.workflow.signalWithStart('vipServiceWorkflow', {
-        workflowId: 'vip/corp/svc:web',
+      const handle = await startVipService(
+        tier.env.client,
         taskQueue,
-        args: [{ tailnet: 'corp', serviceName: 'svc:web' }],
-        signal: vipConsumerSignal,
-        signalArgs: [consumer('web')],
-      });
+        { tailnet: 'corp', serviceName: 'svc:web' },
+        consumer('web'),
+      );
       // The creation's pass ends by starting its settle timer; then a proxy advertises the service.
       await eventually('the settle timer', async () =>
         (await timerDurations(handle)).length ? true : undefined,

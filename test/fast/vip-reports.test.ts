@@ -1,9 +1,8 @@
 import type { WorkflowHandle } from '@temporalio/client';
-import { vipConsumerSignal } from '../../workflows/messages';
 import { eventually } from '../support/eventually';
 import { timerDurations, useWorkflowTier } from '../support/workflow-env';
 import { startWebServices } from './services-fixtures';
-import { consumer, upToDate } from './vip-fixtures';
+import { consumer, startVipService, upToDate } from './vip-fixtures';
 
 const tier = useWorkflowTier();
 
@@ -21,13 +20,12 @@ describe('VIP service workflow, its reports to the consumers', () => {
     };
     const { vip, reports } = await tier.run(activities, async (taskQueue) => {
       const web = await startWebServices(tier.env.client, taskQueue);
-      const handle = await tier.env.client.workflow.signalWithStart('vipServiceWorkflow', {
-        workflowId: 'vip/corp/svc:web',
+      const handle = await startVipService(
+        tier.env.client,
         taskQueue,
-        args: [{ tailnet: 'corp', serviceName: 'svc:web' }],
-        signal: vipConsumerSignal,
-        signalArgs: [consumer('web')],
-      });
+        { tailnet: 'corp', serviceName: 'svc:web' },
+        consumer('web'),
+      );
       await eventually('the settle timer', async () =>
         (await timerDurations(handle)).length ? true : undefined,
       );

@@ -1,5 +1,5 @@
 import { vipConsumerSignal } from '../../workflows/messages';
-import { consumer, upToDate } from './vip-fixtures';
+import { consumer, startVipService, upToDate } from './vip-fixtures';
 import { useWorkflowTier } from '../support/workflow-env';
 
 // A short history suggests continue-as-new after a few passes, as a long-lived workflow would see.
@@ -24,13 +24,12 @@ describe('VIP service workflow', () => {
     };
     const runs = await tier.run(activities, async (taskQueue) => {
       const workflowId = 'vip/tailnet-a/svc:roll';
-      const first = await tier.env.client.workflow.signalWithStart('vipServiceWorkflow', {
-        workflowId,
+      const first = await startVipService(
+        tier.env.client,
         taskQueue,
-        args: [{ tailnet: 'tailnet-a', serviceName: 'svc:roll' }],
-        signal: vipConsumerSignal,
-        signalArgs: [consumer('one')],
-      });
+        { tailnet: 'tailnet-a', serviceName: 'svc:roll' },
+        consumer('one'),
+      );
       // Rechecks grow the history until the server suggests continue-as-new.
       const firstRun = tier.env.client.workflow.getHandle(workflowId, first.signaledRunId, {
         followRuns: false,

@@ -1,6 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { vipConsumerSignal } from '../../workflows/messages';
-import { consumer, upToDate } from './vip-fixtures';
+import { consumer, startVipService, upToDate } from './vip-fixtures';
 import { nthCall, scaledMs, timerDurations, useWorkflowTier } from '../support/workflow-env';
 
 const tier = useWorkflowTier();
@@ -25,13 +25,12 @@ describe('VIP service workflow', () => {
       },
     };
     const timers = await tier.run(activities, async (taskQueue) => {
-      const handle = await tier.env.client.workflow.signalWithStart('vipServiceWorkflow', {
-        workflowId: 'vip/tailnet-a/svc:recheck',
+      const handle = await startVipService(
+        tier.env.client,
         taskQueue,
-        args: [{ tailnet: 'tailnet-a', serviceName: 'svc:recheck' }],
-        signal: vipConsumerSignal,
-        signalArgs: [consumer('web')],
-      });
+        { tailnet: 'tailnet-a', serviceName: 'svc:recheck' },
+        consumer('web'),
+      );
       await third.reached;
       await handle.signal(vipConsumerSignal, { ...consumer('web', 2), remove: true });
       await handle.result();
@@ -61,13 +60,12 @@ describe('VIP service workflow', () => {
       },
     };
     const timers = await tier.run(activities, async (taskQueue) => {
-      const handle = await tier.env.client.workflow.signalWithStart('vipServiceWorkflow', {
-        workflowId: 'vip/tailnet-a/svc:backoff',
+      const handle = await startVipService(
+        tier.env.client,
         taskQueue,
-        args: [{ tailnet: 'tailnet-a', serviceName: 'svc:backoff' }],
-        signal: vipConsumerSignal,
-        signalArgs: [consumer('api')],
-      });
+        { tailnet: 'tailnet-a', serviceName: 'svc:backoff' },
+        consumer('api'),
+      );
       await recovered.reached;
       const durations = await timerDurations(handle);
       await handle.terminate('test done');
