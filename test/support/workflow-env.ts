@@ -62,7 +62,8 @@ export async function startWorkflowTier(opts: WorkflowTierOptions = {}): Promise
         connection: env.nativeConnection,
         taskQueue,
         workflowBundle: bundle,
-        // The activities that only signal workflows are the real ones, on this server, unless the test's replace them.
+        // The activities that only signal workflows run for real against this server, unless the test's
+        // own replace them.
         activities: { ...createTemporalSignalActivities({ client: env.client, taskQueue }), ...activities },
       });
       return worker.runUntil(body(taskQueue));
