@@ -4,8 +4,7 @@ import type { ObjectSnapshot } from '../../workflows/types';
 import { configsWith, edge, observationOf, poolPassActivities } from './endpoints-fixtures';
 import { signalSnapshot } from './snapshots';
 import { recordHistory } from '../support/record-history';
-import { eventually } from '../support/eventually';
-import { timerDurations, useWorkflowTier } from '../support/workflow-env';
+import { timerDurations, timersStarted, useWorkflowTier } from '../support/workflow-env';
 
 // Timers a minute per second: the pool's 5 s refresh cannot fire a whole pass among the counted ones.
 const tier = useWorkflowTier({ timerScale: 60 });
@@ -61,10 +60,7 @@ async function secondPass(
       kind: 'TailscaleEndpoints',
     };
     // Each pass ends by starting the timer of the next refresh.
-    const passesDone = (n: number) =>
-      eventually(`${n} passes`, async () => ((await timerDurations(handle)).length >= n ? true : undefined), {
-        intervalMs: 20,
-      });
+    const passesDone = (n: number) => timersStarted(handle, n, `${n} passes`);
     const handle = await signalSnapshot(tier.env.client, to, pool({ stateSecrets: 'v1' }));
     await passesDone(1);
     proxies = after;

@@ -1,7 +1,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import type { Activities } from '../../activities';
 import { vipHostsChangedSignal } from '../../workflows/messages';
-import { nthCall, useWorkflowTier } from '../support/workflow-env';
+import { historyEvents, nthCall, useWorkflowTier } from '../support/workflow-env';
 import {
   answeringVipWorkflow,
   readinessRecorder,
@@ -14,9 +14,9 @@ const tier = useWorkflowTier();
 
 /** The patch markers of a history and its TemporalChangeVersion upserts (one per new marker). */
 async function patchCosts(handle: WorkflowHandle) {
-  const { events } = await handle.fetchHistory();
-  const markers = (events ?? []).filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch');
-  const upserts = (events ?? []).filter((e) =>
+  const events = await historyEvents(handle);
+  const markers = events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch');
+  const upserts = events.filter((e) =>
     Object.keys(
       e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields ?? {},
     ).includes('TemporalChangeVersion'),

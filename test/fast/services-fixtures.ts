@@ -4,6 +4,7 @@ import type { TailscaleServicesSpec } from '../../api/v1alpha1/tailscale-service
 import { servicesWorkflowId } from '../../workflows/ids';
 import type { ObjectSnapshot } from '../../workflows/types';
 import { vipStatusSignal, type VipServiceReport } from '../../workflows/messages';
+import { historyEvents } from '../support/workflow-env';
 import { heldSnapshot, signalSnapshot } from './snapshots';
 
 /** TailscaleServices default/web, selecting app=web for svc:web on tailnet corp; our finalizer is held. */
@@ -41,7 +42,7 @@ const readyOf = (conditions: { type: string; status: string; reason?: string }[]
   conditions.find((c) => c.type === 'Ready');
 
 export const timersFired = async (handle: WorkflowHandle) =>
-  ((await handle.fetchHistory()).events ?? []).filter((e) => e.timerFiredEventAttributes).length;
+  (await historyEvents(handle)).filter((e) => e.timerFiredEventAttributes).length;
 
 /** The activities of a pass over a Ready tailnet and one selected endpoints with one device. */
 export const webPassActivities = {

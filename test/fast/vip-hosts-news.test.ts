@@ -2,8 +2,7 @@ import type { Activities } from '../../activities';
 import { vipHostsChangedSignal, vipStateQuery } from '../../workflows/messages';
 import { consumer, startVipService, upToDate } from './vip-fixtures';
 import { recordHistory } from '../support/record-history';
-import { eventually } from '../support/eventually';
-import { nthCall, timerDurations, useWorkflowTier } from '../support/workflow-env';
+import { nthCall, timersStarted, useWorkflowTier } from '../support/workflow-env';
 
 // Timers ten times as long: the 3 s settle read (30 s here) cannot come before the news of hosts.
 const tier = useWorkflowTier({ timerScale: 10 });
@@ -34,15 +33,10 @@ describe('VIP service workflow, news of hosts', () => {
         consumer('web'),
       );
       // The creation's pass ends by starting its settle timer; then a proxy advertises the service.
-      await eventually('the settle timer', async () =>
-        (await timerDurations(handle)).length ? true : undefined,
-      );
+      await timersStarted(handle, 1, 'the settle timer');
       await handle.signal(vipHostsChangedSignal);
       await second.reached;
-      const both = await eventually('the timer after the read', async () => {
-        const durations = await timerDurations(handle);
-        return durations.length >= 2 ? durations : undefined;
-      });
+      const both = await timersStarted(handle, 2, 'the timer after the read');
       const state = await handle.query(vipStateQuery);
       await handle.terminate('test done');
       await recordHistory('vip-service', 'hosts-news-keeps-settle', handle);

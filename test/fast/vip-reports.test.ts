@@ -1,12 +1,9 @@
-import type { WorkflowHandle } from '@temporalio/client';
 import { eventually } from '../support/eventually';
-import { timerDurations, useWorkflowTier } from '../support/workflow-env';
+import { historyEvents, timersStarted, useWorkflowTier } from '../support/workflow-env';
 import { startWebServices } from './services-fixtures';
 import { consumer, startVipService, upToDate } from './vip-fixtures';
 
 const tier = useWorkflowTier();
-
-const eventsOf = async (handle: WorkflowHandle) => (await handle.fetchHistory()).events ?? [];
 
 describe('VIP service workflow, its reports to the consumers', () => {
   test('go out in the workflow task that decided them: a creation takes one task up to its settle timer', async () => {
@@ -26,16 +23,14 @@ describe('VIP service workflow, its reports to the consumers', () => {
         { tailnet: 'corp', serviceName: 'svc:web' },
         consumer('web'),
       );
-      await eventually('the settle timer', async () =>
-        (await timerDurations(handle)).length ? true : undefined,
-      );
+      await timersStarted(handle, 1, 'the settle timer');
       const delivered = await eventually('the report at the consumer', async () => {
-        const signals = (await eventsOf(web)).filter(
+        const signals = (await historyEvents(web)).filter(
           (e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'vipStatus',
         );
         return signals.length ? signals : undefined;
       });
-      const vipEvents = await eventsOf(handle);
+      const vipEvents = await historyEvents(handle);
       await handle.terminate('test done');
       await web.terminate('test done');
       return { vip: vipEvents, reports: delivered };

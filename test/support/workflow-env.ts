@@ -5,6 +5,7 @@ import { bundleWorkflowCode, DefaultLogger, Runtime, Worker } from '@temporalio/
 import { createTemporalSignalActivities } from '../../activities/temporal-signals';
 import { timerScaleBundleOptions } from '../../runtime/timer-scale';
 import { toolPaths } from '../../tools/stack/paths';
+import { eventually } from './eventually';
 
 /**
  * One simulated hour per real second: the fast tier's workflows run on the real Temporal dev server
@@ -95,14 +96,27 @@ export function useWorkflowTier(opts: WorkflowTierOptions = {}): WorkflowTier {
   };
 }
 
+/** Every event of a workflow run's history so far. */
+export const historyEvents = async (handle: WorkflowHandle) => (await handle.fetchHistory()).events ?? [];
+
 /** The durations (ms) of the timers a workflow run started, in order. */
 export async function timerDurations(handle: WorkflowHandle): Promise<number[]> {
-  const history = await handle.fetchHistory();
-  return (history.events ?? [])
+  return (await historyEvents(handle))
     .map((e) => e.timerStartedEventAttributes?.startToFireTimeout)
     .filter((d): d is NonNullable<typeof d> => Boolean(d))
     .map((d) => Number(d.seconds ?? 0) * 1000 + Math.round((d.nanos ?? 0) / 1e6));
 }
+
+/** Waits until the run has started `n` timers (a pass ends by starting its next); returns their durations. */
+export const timersStarted = (handle: WorkflowHandle, n: number, what = `${n} timer(s) started`) =>
+  eventually(
+    what,
+    async () => {
+      const durations = await timerDurations(handle);
+      return durations.length >= n ? durations : undefined;
+    },
+    { intervalMs: 20 },
+  );
 
 /** A promise resolved by the `n`th call of `count()`; lets a mocked activity mark a point to wait for. */
 export function nthCall(n: number): { count: () => number; reached: Promise<void> } {
