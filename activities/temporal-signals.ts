@@ -1,5 +1,5 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { SearchAttributePair } from '@temporalio/common';
+import type { SearchAttributePair, SignalDefinition } from '@temporalio/common';
 import { vipWorkflowId } from '../workflows/ids';
 import {
   vipConsumerSignal,
@@ -34,22 +34,20 @@ export interface SignalVipServiceInput extends VipConsumerChange {
 export function createTemporalSignalActivities(temporal: TemporalDeps | undefined) {
   return {
     async signalVipService(input: SignalVipServiceInput): Promise<{ signalled: boolean }> {
-      if (!temporal) throw new Error('BUG: the worker was started without a Temporal client for activities');
+      const { client, taskQueue } = requireTemporal(temporal);
       const { tailnet, serviceName, unlessRunning, ...change } = input;
       if (unlessRunning) {
         try {
-          const running = await temporal.client.workflow
-            .getHandle(vipWorkflowId(tailnet, serviceName))
-            .describe();
+          const running = await client.workflow.getHandle(vipWorkflowId(tailnet, serviceName)).describe();
           if (running.status.name === 'RUNNING') return { signalled: false };
         } catch (err) {
           if (!(err instanceof WorkflowNotFoundError)) throw err;
         }
       }
       const args: [VipServiceWorkflowInput] = [{ tailnet, serviceName }];
-      await temporal.client.workflow.signalWithStart('vipServiceWorkflow', {
+      await client.workflow.signalWithStart('vipServiceWorkflow', {
         workflowId: vipWorkflowId(tailnet, serviceName),
-        taskQueue: temporal.taskQueue,
+        taskQueue,
         args,
         signal: vipConsumerSignal,
         signalArgs: [change],
@@ -71,39 +69,46 @@ export function createTemporalSignalActivities(temporal: TemporalDeps | undefine
     async reportToVipConsumers(input: {
       reports: { consumerWorkflowId: string; report: VipServiceReport }[];
     }): Promise<{ unreachable: string[] }> {
-      if (!temporal) throw new Error('BUG: the worker was started without a Temporal client for activities');
-      const gone = await Promise.all(
-        input.reports.map(async ({ consumerWorkflowId, report }) => {
-          try {
-            await temporal.client.workflow.getHandle(consumerWorkflowId).signal(vipStatusSignal, report);
-            return [];
-          } catch (err) {
-            if (err instanceof WorkflowNotFoundError) return [consumerWorkflowId];
-            throw err;
-          }
-        }),
+      const { client } = requireTemporal(temporal);
+      const delivered = await Promise.all(
+        input.reports.map(({ consumerWorkflowId, report }) =>
+          signalIfRunning(client, consumerWorkflowId, vipStatusSignal, report),
+        ),
       );
-      return { unreachable: gone.flat() };
+      return { unreachable: input.reports.filter((_, i) => !delivered[i]).map((r) => r.consumerWorkflowId) };
     },
 
     /** Tells each running `vip/<tailnet>/<svc>` that a proxy began advertising it; returns those told. */
     async signalVipHostsChanged(input: { tailnet: string; serviceNames: string[] }): Promise<string[]> {
-      if (!temporal) throw new Error('BUG: the worker was started without a Temporal client for activities');
+      const { client } = requireTemporal(temporal);
+      // No VIP workflow (another install's service, or one already gone): nothing waits for hosts.
       const told = await Promise.all(
-        input.serviceNames.map(async (serviceName) => {
-          try {
-            await temporal.client.workflow
-              .getHandle(vipWorkflowId(input.tailnet, serviceName))
-              .signal(vipHostsChangedSignal);
-            return [serviceName];
-          } catch (err) {
-            // No VIP workflow (another install's service, or one already gone): nothing waits for hosts.
-            if (err instanceof WorkflowNotFoundError) return [];
-            throw err;
-          }
-        }),
+        input.serviceNames.map((serviceName) =>
+          signalIfRunning(client, vipWorkflowId(input.tailnet, serviceName), vipHostsChangedSignal),
+        ),
       );
-      return told.flat();
+      return input.serviceNames.filter((_, i) => told[i]);
     },
   };
+}
+
+function requireTemporal(temporal: TemporalDeps | undefined): TemporalDeps {
+  if (!temporal) throw new Error('BUG: the worker was started without a Temporal client for activities');
+  return temporal;
+}
+
+/** Signals the workflow's current run; false when there is no such workflow. */
+async function signalIfRunning<Args extends unknown[]>(
+  client: Client,
+  workflowId: string,
+  signal: SignalDefinition<Args>,
+  ...args: Args
+): Promise<boolean> {
+  try {
+    await client.workflow.getHandle(workflowId).signal(signal, ...args);
+    return true;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return false;
+    throw err;
+  }
 }
