@@ -488,6 +488,39 @@ function ownerView(base: VipServiceReport): VipServiceReport {
  */
 const reportsAlongsidePatch = 'vip-reports-in-the-deciding-task';
 
+/** What each answered consumer, and each removal no longer a consumer, is to be told. */
+function reportsFor(
+  base: VipServiceReport,
+  answered: Map<string, VipConsumerChange>,
+  consumers: Map<string, VipConsumerChange>,
+  removals: VipConsumerChange[],
+  claims: ClaimDecision | undefined,
+): { consumer: VipConsumerChange; message: VipServiceReport }[] {
+  return [
+    ...[...answered.values()].map((c) => ({
+      consumer: c,
+      message: withLocalConflicts(
+        { ...base, ackRequestId: c.requestId, consumerRunId: c.consumerRunId },
+        c,
+        consumers,
+        claims,
+      ),
+    })),
+    ...removals
+      .filter((r) => !consumers.has(r.consumerWorkflowId))
+      .map((r) => ({
+        consumer: r,
+        message: {
+          ...base,
+          attached: false,
+          ackRequestId: r.requestId,
+          consumerRunId: r.consumerRunId,
+          addresses: base.error ? [] : base.addresses,
+        },
+      })),
+  ];
+}
+
 /**
  * Tells each answered consumer (and each removal no longer a consumer) what happened, only when it
  * differs from what that consumer last heard.
@@ -500,46 +533,25 @@ async function report(
   reported: Map<string, string>,
   claims: ClaimDecision | undefined,
 ): Promise<void> {
-  const targets: [VipConsumerChange, VipServiceReport][] = [
-    ...[...answered.values()].map((c): [VipConsumerChange, VipServiceReport] => [
-      c,
-      withLocalConflicts(
-        { ...base, ackRequestId: c.requestId, consumerRunId: c.consumerRunId },
-        c,
-        consumers,
-        claims,
-      ),
-    ]),
-    ...removals
-      .filter((r) => !consumers.has(r.consumerWorkflowId))
-      .map((r): [VipConsumerChange, VipServiceReport] => [
-        r,
-        {
-          ...base,
-          attached: false,
-          ackRequestId: r.requestId,
-          consumerRunId: r.consumerRunId,
-          addresses: base.error ? [] : base.addresses,
-        },
-      ]),
-  ];
-  const news = targets.filter(
-    ([c, message]) => reported.get(c.consumerWorkflowId) !== JSON.stringify(message),
-  );
+  const news = reportsFor(base, answered, consumers, removals, claims)
+    .map(({ consumer, message }) => ({ consumer, message, key: JSON.stringify(message) }))
+    .filter(({ consumer, key }) => reported.get(consumer.consumerWorkflowId) !== key);
   if (hasShippedPatch(reportsAlongsidePatch)) {
     if (!news.length) return;
     const { unreachable } = await local.reportToVipConsumers({
-      reports: news.map(([c, report]) => ({ consumerWorkflowId: c.consumerWorkflowId, report })),
+      reports: news.map(({ consumer, message }) => ({
+        consumerWorkflowId: consumer.consumerWorkflowId,
+        report: message,
+      })),
     });
-    for (const [c, message] of news) {
-      if (unreachable.includes(c.consumerWorkflowId)) {
-        log.info('consumer workflow unreachable', { consumer: c.consumerWorkflowId });
-      } else reported.set(c.consumerWorkflowId, JSON.stringify(message));
+    for (const { consumer, key } of news) {
+      if (unreachable.includes(consumer.consumerWorkflowId)) {
+        log.info('consumer workflow unreachable', { consumer: consumer.consumerWorkflowId });
+      } else reported.set(consumer.consumerWorkflowId, key);
     }
     return;
   }
-  for (const [consumer, message] of news) {
-    const key = JSON.stringify(message);
+  for (const { consumer, message, key } of news) {
     try {
       await getExternalWorkflowHandle(consumer.consumerWorkflowId).signal(vipStatusSignal, message);
       reported.set(consumer.consumerWorkflowId, key);
