@@ -49,7 +49,7 @@ export function createEndpointsActivities(ctx: ActivityContext) {
   };
   const logger = ctx.logger.child({ component: 'proxies' });
   // Credentials are resolved on first use inside the activity and never leave it.
-  const tailscaleFor = (tailnet: string) => async () => (await ctx.tailnets.client(tailnet)).client;
+  const tailscaleFor = (tailnet: string) => () => ctx.tailnets.apiClient(tailnet);
   const classDeps = { objects: ctx.objects, kube: ctx.kube, allowedTags: ctx.allowedTags };
   const recordAll = async (notices: EventNotice[]) => {
     for (const notice of notices) await ctx.events.record(notice);

@@ -25,6 +25,14 @@ export class TailnetUnavailable extends Error {
   }
 }
 
+/** How long `apiClient` reuses a tailnet's resolved credentials: a rotated Secret is used this much later. */
+export const defaultCredentialsTtlMs = 5_000;
+
+export interface TailnetClientsOptions {
+  credentialsTtlMs?: number;
+  now?: () => number;
+}
+
 /**
  * Resolves a TailscaleTailnet name to an API client. Credentials are read from the referenced Secret
  * here, inside the activity, and never returned: they stay out of workflow history.
@@ -32,14 +40,39 @@ export class TailnetUnavailable extends Error {
 export class TailnetClients {
   private readonly objects: CustomObjects;
   private readonly core: CoreV1Api;
+  private readonly credentialsTtlMs: number;
+  private readonly now: () => number;
+  private readonly resolved = new Map<string, { until: number; client: Promise<TailscaleClient> }>();
 
   constructor(
     kc: KubeConfig,
     private readonly registry: TailscaleClientRegistry,
     private readonly baseUrl: string,
+    options: TailnetClientsOptions = {},
   ) {
     this.objects = new CustomObjects(kc);
     this.core = kc.makeApiClient(CoreV1Api);
+    this.credentialsTtlMs = options.credentialsTtlMs ?? defaultCredentialsTtlMs;
+    this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * The API client alone, for activities that only call Tailscale. Concurrent callers share one
+   * resolution, and its result serves `credentialsTtlMs`: every VIP and proxy activity used to read the
+   * TailscaleTailnet and its Secret again (two API-server reads each, about 9,600 for 1,000 services
+   * cold). A failed resolution is not kept. Whatever must see the object as it is now (its conditions,
+   * the tailnet's own credentials check) uses `client`.
+   */
+  async apiClient(name: string): Promise<TailscaleClient> {
+    const now = this.now();
+    const kept = this.resolved.get(name);
+    if (kept && now < kept.until) return kept.client;
+    const entry = { until: now + this.credentialsTtlMs, client: this.client(name).then((r) => r.client) };
+    this.resolved.set(name, entry);
+    entry.client.catch(() => {
+      if (this.resolved.get(name) === entry) this.resolved.delete(name);
+    });
+    return entry.client;
   }
 
   async tailnet(name: string): Promise<TailscaleTailnet> {

@@ -35,7 +35,7 @@ export function createVipActivities(ctx: ActivityContext, configuredStaleAfterMs
     tailnet: string,
     staleAfterMs = configuredStaleAfterMs,
   ): Promise<LifecycleOptions> => ({
-    client: (await ctx.tailnets.client(tailnet)).client,
+    client: await ctx.tailnets.apiClient(tailnet),
     self: consumerKeyOf(ctx.identity),
     instance: ctx.identity.instance,
     refreshAfterMs: staleAfterMs / 2,
