@@ -22,23 +22,78 @@ export interface VipServiceHostView {
   tags: string[];
 }
 
+/** What the hosts view shows of a device: its hostname and ACL tags. */
+export interface DeviceLabel {
+  name: string;
+  tags: string[];
+}
+
+interface KeptLabel {
+  until: number;
+  label: Promise<DeviceLabel>;
+}
+
+/** How long a device's hostname and tags, once read, serve every hosts view of its tailnet. */
+export const defaultDeviceLabelTtlMs = 30_000;
+
+/**
+ * Device labels read from Tailscale, kept per API client (one per tailnet) for a while: every attach of
+ * every service on a pool describes the same few proxies, which was two device GETs per attach (about
+ * 5,400 for 1,000 services cold). Approval is never kept: it comes from the hosts list on every read.
+ * A device Tailscale does not describe is not kept either, so a proxy still registering is named on the
+ * next read.
+ */
+export class DeviceLabels {
+  private readonly byClient = new WeakMap<TailscaleClient, Map<string, KeptLabel>>();
+
+  constructor(
+    private readonly ttlMs = defaultDeviceLabelTtlMs,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  of(client: TailscaleClient, nodeId: string): Promise<DeviceLabel> {
+    let labels = this.byClient.get(client);
+    if (!labels) {
+      labels = new Map<string, KeptLabel>();
+      this.byClient.set(client, labels);
+    }
+    const now = this.now();
+    const kept = labels.get(nodeId);
+    if (kept && now < kept.until) return kept.label;
+    if (labels.size >= 256) for (const [id, k] of labels) if (now >= k.until) labels.delete(id);
+    const entry = { until: now + this.ttlMs, label: readDeviceLabel(client, nodeId) };
+    labels.set(nodeId, entry);
+    const forget = () => {
+      if (labels.get(nodeId) === entry) labels.delete(nodeId);
+    };
+    entry.label.then((label) => label.name === nodeId && forget(), forget);
+    return entry.label;
+  }
+}
+
+/** Only names and tags for the status: a device Tailscale refuses to describe keeps its node ID. */
+async function readDeviceLabel(client: TailscaleClient, nodeId: string): Promise<DeviceLabel> {
+  const device = await getDevice(client, nodeId).catch((err: unknown) => {
+    if (isTailscaleApiError(err) && err.status !== undefined && err.status < 500 && err.status !== 429)
+      return null;
+    throw err;
+  });
+  return { name: device?.hostname || nodeId, tags: device?.tags ?? [] };
+}
+
 /** Hosts first, then our devices that do not advertise it, each sorted by name. */
 export async function readVipServiceHosts(
   client: TailscaleClient,
   serviceName: string,
   expectedNodeIds: readonly string[] = [],
+  labels?: DeviceLabels,
 ): Promise<VipServiceHostView[]> {
   const listed = await listVipServiceHosts(client, serviceName);
   const listedIds = new Set(listed.map((h) => h.nodeId));
   const missing = [...new Set(expectedNodeIds)].filter((id) => !listedIds.has(id));
-  const describe = async (nodeId: string) => {
-    // Only names and tags for the status: a device Tailscale refuses to describe keeps its node ID.
-    const device = await getDevice(client, nodeId).catch((err: unknown) => {
-      if (isTailscaleApiError(err) && err.status !== undefined && err.status < 500 && err.status !== 429)
-        return null;
-      throw err;
-    });
-    return { name: device?.hostname || nodeId, tags: device?.tags ?? [] };
+  const describe = async (nodeId: string): Promise<DeviceLabel> => {
+    const label = await (labels ? labels.of(client, nodeId) : readDeviceLabel(client, nodeId));
+    return { name: label.name, tags: [...label.tags] };
   };
   const [hosts, absent] = await Promise.all([
     Promise.all(

@@ -5,7 +5,7 @@ import { consumerKeyOf, type ActivityContext } from '../context';
 import { allowListMessage, tagsOutside } from '../proxies/allowed-tags';
 import { toActivityFailure } from '../tailscale/errors';
 import { TailnetUnavailable } from '../tailnets';
-import { readVipServiceHosts, type VipServiceHostView } from './hosts';
+import { DeviceLabels, readVipServiceHosts, type VipServiceHostView } from './hosts';
 import {
   attachVipService,
   detachVipService,
@@ -31,6 +31,7 @@ export const defaultStaleAfterMs = 30 * 60_000;
 
 /** `configuredStaleAfterMs`: STALE_CONSUMER_SECONDS, which also paces the refresh of our own lastSeen. */
 export function createVipActivities(ctx: ActivityContext, configuredStaleAfterMs = defaultStaleAfterMs) {
+  const deviceLabels = new DeviceLabels();
   const options = async (
     tailnet: string,
     staleAfterMs = configuredStaleAfterMs,
@@ -58,7 +59,7 @@ export function createVipActivities(ctx: ActivityContext, configuredStaleAfterMs
         const opts = await options(input.tailnet);
         const attached = await attachVipService(opts, input);
         if (attached.outcome === 'NotOwned') return attached;
-        const hosts = await readVipServiceHosts(opts.client, input.serviceName, input.devices);
+        const hosts = await readVipServiceHosts(opts.client, input.serviceName, input.devices, deviceLabels);
         return { ...attached, hosts };
       });
       vipOperations.inc({ operation: 'attach', outcome: result.outcome });

@@ -1,7 +1,7 @@
 /** Who hosts a VIP service and whether traffic can flow through them, read from the simulator. */
 import type { TailscaleClient } from '../../../activities/tailscale/client';
 import { putVipService, setVipServiceHostApproval } from '../../../activities/tailscale/vip-services';
-import { readVipServiceHosts } from '../../../activities/vip/hosts';
+import { DeviceLabels, readVipServiceHosts } from '../../../activities/vip/hosts';
 import { hostPollDelayMs, hostsReadiness, maxHostPolls } from '../../../workflows/vip-hosts';
 import { startSim, type SimHarness } from '../../simulators/tailscale/support';
 import { clientFor } from '../tailscale/support';
@@ -61,6 +61,36 @@ test('the tailnet policy approves: ready without a manual step', async () => {
   const hosts = await readVipServiceHosts(client, 'svc:auto');
   expect(hosts[0]).toMatchObject({ advertising: true, approved: true, approvalLevel: 'approved:auto' });
   expect(hostsReadiness('svc:auto', hosts)?.ready).toBe(true);
+});
+
+test('device labels are kept for their TTL; approval and devices Tailscale does not know are read every time', async () => {
+  await putVipService(client, { name: 'svc:kept', ports: ['tcp:80'], tags: ['tag:web'] });
+  const proxy = await h.device('kept-0', ['tag:k8s']);
+  await h.admin.advertiseServices({ nodeId: proxy.nodeId, services: ['svc:kept'] });
+  let now = 0;
+  const labels = new DeviceLabels(30_000, () => now);
+  const deviceGets = async () => (await h.admin.requestCounts()).routes['GET /api/v2/device/{deviceId}'] ?? 0;
+  const read = () => readVipServiceHosts(client, 'svc:kept', [proxy.nodeId, 'nGone'], labels);
+  const before = await deviceGets();
+
+  await read();
+  const token = await h.token(undefined, ['tag:k8s', 'tag:web']);
+  const retag = await h.call('POST', `/api/v2/device/${proxy.nodeId}/tags`, {
+    token,
+    body: { tags: ['tag:k8s', 'tag:web'] },
+  });
+  expect(retag.status).toBe(200);
+  await setVipServiceHostApproval(client, 'svc:kept', proxy.nodeId, true);
+  now = 29_999;
+  const within = await read();
+  expect(within[0]).toMatchObject({ name: 'kept-0', approved: true, tags: ['tag:k8s'] });
+  // Both reads asked for nGone; kept-0 was asked once.
+  expect((await deviceGets()) - before).toBe(3);
+
+  now = 30_000;
+  const after = await read();
+  expect(after[0]).toMatchObject({ name: 'kept-0', tags: ['tag:k8s', 'tag:web'] });
+  expect((await deviceGets()) - before).toBe(5);
 });
 
 test('hosts not read: no verdict (Ready rests on the rest, as before)', () => {
