@@ -5,6 +5,7 @@ import { tailscaleTailnetCrd, type TailscaleTailnet } from '../api/v1alpha1/tail
 import { TailscaleClientRegistry } from './tailscale/client-registry';
 import type { TailscaleClient } from './tailscale/client';
 import { CustomObjects } from './kubernetes/custom-objects';
+import { ExpiringPromises } from './expiring-promises';
 import { isNotFound, kubeStatusCode, toKubeActivityFailure } from './kubernetes/errors';
 import { TailnetReason } from '../api/reasons';
 
@@ -40,9 +41,7 @@ export interface TailnetClientsOptions {
 export class TailnetClients {
   private readonly objects: CustomObjects;
   private readonly core: CoreV1Api;
-  private readonly credentialsTtlMs: number;
-  private readonly now: () => number;
-  private readonly resolved = new Map<string, { until: number; client: Promise<TailscaleClient> }>();
+  private readonly resolved: ExpiringPromises<string, TailscaleClient>;
 
   constructor(
     kc: KubeConfig,
@@ -52,8 +51,7 @@ export class TailnetClients {
   ) {
     this.objects = new CustomObjects(kc);
     this.core = kc.makeApiClient(CoreV1Api);
-    this.credentialsTtlMs = options.credentialsTtlMs ?? defaultCredentialsTtlMs;
-    this.now = options.now ?? Date.now;
+    this.resolved = new ExpiringPromises(options.credentialsTtlMs ?? defaultCredentialsTtlMs, options.now);
   }
 
   /**
@@ -63,16 +61,8 @@ export class TailnetClients {
    * cold). A failed resolution is not kept. Whatever must see the object as it is now (its conditions,
    * the tailnet's own credentials check) uses `client`.
    */
-  async apiClient(name: string): Promise<TailscaleClient> {
-    const now = this.now();
-    const kept = this.resolved.get(name);
-    if (kept && now < kept.until) return kept.client;
-    const entry = { until: now + this.credentialsTtlMs, client: this.client(name).then((r) => r.client) };
-    this.resolved.set(name, entry);
-    entry.client.catch(() => {
-      if (this.resolved.get(name) === entry) this.resolved.delete(name);
-    });
-    return entry.client;
+  apiClient(name: string): Promise<TailscaleClient> {
+    return this.resolved.get(name, async () => (await this.client(name)).client);
   }
 
   async tailnet(name: string): Promise<TailscaleTailnet> {

@@ -4,6 +4,7 @@
  * through an advertising host Tailscale has approved (docs/tailscale-api-facts.md, Hosts).
  */
 import type { TailscaleClient } from '../tailscale/client';
+import { ExpiringPromises } from '../expiring-promises';
 import { getDevice } from '../tailscale/devices';
 import { isTailscaleApiError } from '../tailscale/errors';
 import { listVipServiceHosts } from '../tailscale/vip-services';
@@ -28,11 +29,6 @@ export interface DeviceLabel {
   tags: string[];
 }
 
-interface KeptLabel {
-  until: number;
-  label: Promise<DeviceLabel>;
-}
-
 /** How long a device's hostname and tags, once read, serve every hosts view of its tailnet. */
 export const defaultDeviceLabelTtlMs = 30_000;
 
@@ -44,7 +40,7 @@ export const defaultDeviceLabelTtlMs = 30_000;
  * next read.
  */
 export class DeviceLabels {
-  private readonly byClient = new WeakMap<TailscaleClient, Map<string, KeptLabel>>();
+  private readonly byClient = new WeakMap<TailscaleClient, ExpiringPromises<string, DeviceLabel>>();
 
   constructor(
     private readonly ttlMs = defaultDeviceLabelTtlMs,
@@ -54,20 +50,14 @@ export class DeviceLabels {
   of(client: TailscaleClient, nodeId: string): Promise<DeviceLabel> {
     let labels = this.byClient.get(client);
     if (!labels) {
-      labels = new Map<string, KeptLabel>();
+      labels = new ExpiringPromises<string, DeviceLabel>(this.ttlMs, this.now);
       this.byClient.set(client, labels);
     }
-    const now = this.now();
-    const kept = labels.get(nodeId);
-    if (kept && now < kept.until) return kept.label;
-    if (labels.size >= 256) for (const [id, k] of labels) if (now >= k.until) labels.delete(id);
-    const entry = { until: now + this.ttlMs, label: readDeviceLabel(client, nodeId) };
-    labels.set(nodeId, entry);
-    const forget = () => {
-      if (labels.get(nodeId) === entry) labels.delete(nodeId);
-    };
-    entry.label.then((label) => label.name === nodeId && forget(), forget);
-    return entry.label;
+    return labels.get(
+      nodeId,
+      () => readDeviceLabel(client, nodeId),
+      (label) => label.name !== nodeId,
+    );
   }
 }
 
