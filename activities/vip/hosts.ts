@@ -75,14 +75,14 @@ async function readDeviceLabel(client: TailscaleClient, nodeId: string): Promise
 export async function readVipServiceHosts(
   client: TailscaleClient,
   serviceName: string,
-  expectedNodeIds: readonly string[] = [],
-  labels?: DeviceLabels,
+  expectedNodeIds: readonly string[] | undefined,
+  labels: DeviceLabels,
 ): Promise<VipServiceHostView[]> {
   const listed = await listVipServiceHosts(client, serviceName);
   const listedIds = new Set(listed.map((h) => h.nodeId));
-  const missing = [...new Set(expectedNodeIds)].filter((id) => !listedIds.has(id));
+  const missing = [...new Set(expectedNodeIds ?? [])].filter((id) => !listedIds.has(id));
   const describe = async (nodeId: string): Promise<DeviceLabel> => {
-    const label = await (labels ? labels.of(client, nodeId) : readDeviceLabel(client, nodeId));
+    const label = await labels.of(client, nodeId);
     return { name: label.name, tags: [...label.tags] };
   };
   const [hosts, absent] = await Promise.all([

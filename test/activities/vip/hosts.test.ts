@@ -18,7 +18,7 @@ afterAll(() => h.close());
 test('no host: NoHosts, naming our proxies that do not advertise it', async () => {
   await putVipService(client, { name: 'svc:quiet', ports: ['tcp:80'], tags: ['tag:web'] });
   const proxy = await h.device('quiet-0', ['tag:k8s']);
-  const hosts = await readVipServiceHosts(client, 'svc:quiet', [proxy.nodeId, 'nGone']);
+  const hosts = await readVipServiceHosts(client, 'svc:quiet', [proxy.nodeId, 'nGone'], new DeviceLabels());
   expect(hosts).toEqual([
     { name: 'nGone', nodeId: 'nGone', advertising: false, approved: false, tags: [] },
     { name: 'quiet-0', nodeId: proxy.nodeId, advertising: false, approved: false, tags: ['tag:k8s'] },
@@ -31,7 +31,7 @@ test('advertising but not approved: HostNotApproved with the policy that would a
   await putVipService(client, { name: 'svc:manual', ports: ['tcp:80'], tags: ['tag:web'] });
   const proxy = await h.device('manual-0', ['tag:k8s']);
   await h.admin.advertiseServices({ nodeId: proxy.nodeId, services: ['svc:manual'] });
-  const waiting = await readVipServiceHosts(client, 'svc:manual', [proxy.nodeId]);
+  const waiting = await readVipServiceHosts(client, 'svc:manual', [proxy.nodeId], new DeviceLabels());
   expect(waiting).toEqual([
     {
       name: 'manual-0',
@@ -48,7 +48,7 @@ test('advertising but not approved: HostNotApproved with the policy that would a
   expect(readiness?.message).toContain('/services/svc:manual/device/<nodeId>/approved');
 
   await setVipServiceHostApproval(client, 'svc:manual', proxy.nodeId, true);
-  const approved = await readVipServiceHosts(client, 'svc:manual', [proxy.nodeId]);
+  const approved = await readVipServiceHosts(client, 'svc:manual', [proxy.nodeId], new DeviceLabels());
   expect(approved[0]).toMatchObject({ approved: true, approvalLevel: 'approved:manual' });
   expect(hostsReadiness('svc:manual', approved)).toMatchObject({ ready: true, reason: 'HostsApproved' });
 });
@@ -58,7 +58,7 @@ test('the tailnet policy approves: ready without a manual step', async () => {
   await putVipService(client, { name: 'svc:auto', ports: ['tcp:80'], tags: ['tag:web'] });
   const proxy = await h.device('auto-0', ['tag:k8s']);
   await h.admin.advertiseServices({ nodeId: proxy.nodeId, services: ['svc:auto'] });
-  const hosts = await readVipServiceHosts(client, 'svc:auto');
+  const hosts = await readVipServiceHosts(client, 'svc:auto', [], new DeviceLabels());
   expect(hosts[0]).toMatchObject({ advertising: true, approved: true, approvalLevel: 'approved:auto' });
   expect(hostsReadiness('svc:auto', hosts)?.ready).toBe(true);
 });
