@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkTargets, printTargets } from '../../../bench/all';
 import { printCold, runCold } from '../../../bench/cold-convergence';
+import { printFloor, runFloor } from '../../../bench/temporal-floor';
 import { printHooks, runHooks } from '../../../bench/extension-hooks';
 import { printIdle, runIdle } from '../../../bench/idle-cost';
 import { printPropagation, runPropagation } from '../../../bench/propagation';
@@ -81,6 +82,25 @@ describe('benchmarks at toy sizes (figures produced, nothing timed)', () => {
     expect(f.processes.worker?.peakRssMiB).toBeGreaterThan(0);
     expect(printCold(f)).toContain('Temporal actions');
     saved('cold-convergence', f);
+  });
+
+  it('Temporal floor: our workflow shape and the least one, every activity a no-op', async () => {
+    for (const [shape, localActivities] of [
+      ['ours', 15],
+      ['least', 9],
+    ] as const) {
+      const f = await runFloor(stack, { services: 4, shape, startConcurrency: 4, timeoutMs: 60_000 });
+      expect(f.seconds).toBeGreaterThan(0);
+      expect(
+        f.actions.byWorkflowType[`${shape === 'ours' ? 'floor' : 'least'}ServiceWorkflow`]?.workflows,
+      ).toBe(4);
+      expect(f.localActivitiesPerService).toBe(localActivities);
+      expect(f.processes.worker?.cpuSeconds).toBeGreaterThan(0);
+      expect(printFloor(f)).toContain(`the ${shape} workflow shape`);
+    }
+    await expect(
+      runFloor(stack, { services: 1, shape: 'fewest', startConcurrency: 1, timeoutMs: 1 }),
+    ).rejects.toThrow('--shape: fewest is neither ours nor least');
   });
 
   it('idle cost: a simulated day with scaled timers, writes and actions counted', async () => {
