@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { Client, Connection } from '@temporalio/client';
+import { reuseConnections } from '../../runtime/kube';
 import type { StackInfo } from '../../tools/stack';
 
 /** The stack the global setup started; fails loudly if a stack test runs outside the `stack` project. */
@@ -10,11 +11,15 @@ export function stackInfo(): StackInfo {
   return JSON.parse(readFileSync(path, 'utf8')) as StackInfo;
 }
 
-/** Always the harness's kubeconfig, never the default chain (which could reach a real cluster). */
+/**
+ * Always the harness's kubeconfig, never the default chain (which could reach a real cluster). Its
+ * connections are kept alive as the operator's are: without, every request of a test, of its proxy
+ * stand-ins and of its polls paid a TLS handshake on both sides.
+ */
 export function testKubeConfig(): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromFile(stackInfo().kubeconfigPath);
-  return kc;
+  return reuseConnections(kc);
 }
 
 export async function temporalClient(
