@@ -45,26 +45,20 @@ export async function floorServiceWorkflow(vipWorkflowId: string): Promise<void>
   upsertMemo({ summary: 'attached' });
   await condition(() => news, '6h');
 
-  await acts.patchStatus(self, true);
-  upsertMemo({ summary: 'ready' });
-  await condition(() => false, '6h');
+  await publishReady(self);
 }
 
 /** The VIP workflow's three tasks: the join's attach, the hosts' news, the settle read. */
 export async function floorVipWorkflow(): Promise<void> {
-  let consumer: string | undefined;
-  let hosts = false;
-  setHandler(joinSignal, (id) => void (consumer = id));
-  setHandler(hostsSignal, () => void (hosts = true));
-  await condition(() => consumer !== undefined);
+  const { consumer, hosts } = await firstJoin();
 
   await acts.attachVipService();
-  await acts.report(consumer!, 'reply');
+  await acts.report(consumer, 'reply');
   upsertMemo({ outcome: 'Created' });
-  await condition(() => hosts, '3s');
+  await condition(hosts, '3s');
 
   await acts.attachVipService();
-  await acts.report(consumer!, 'news');
+  await acts.report(consumer, 'news');
   upsertMemo({ outcome: 'Attached', hosts: 2 });
   await sleep('3s');
 
@@ -91,23 +85,34 @@ export async function leastServiceWorkflow(vipWorkflowId: string): Promise<void>
   upsertMemo({ summary: 'joined' });
   await condition(() => replied, '2m');
 
-  await acts.patchStatus(self, true);
-  upsertMemo({ summary: 'ready' });
-  await condition(() => false, '6h');
+  await publishReady(self);
 }
 
 export async function leastVipWorkflow(): Promise<void> {
+  const { consumer, hosts } = await firstJoin();
+
+  await acts.attachVipService();
+  upsertMemo({ outcome: 'Created' });
+  await condition(hosts, '2m');
+
+  await acts.report(consumer, 'reply');
+  upsertMemo({ outcome: 'Attached', hosts: 2 });
+  await condition(() => false, '4h');
+}
+
+/** The VIP workflow's start: its handlers, then the first consumer's join. */
+async function firstJoin(): Promise<{ consumer: string; hosts: () => boolean }> {
   let consumer: string | undefined;
   let hosts = false;
   setHandler(joinSignal, (id) => void (consumer = id));
   setHandler(hostsSignal, () => void (hosts = true));
   await condition(() => consumer !== undefined);
+  return { consumer: consumer!, hosts: () => hosts };
+}
 
-  await acts.attachVipService();
-  upsertMemo({ outcome: 'Created' });
-  await condition(() => hosts, '2m');
-
-  await acts.report(consumer!, 'reply');
-  upsertMemo({ outcome: 'Attached', hosts: 2 });
-  await condition(() => false, '4h');
+/** The services workflow's last task: Ready published, then the wait for the next change. */
+async function publishReady(self: string): Promise<void> {
+  await acts.patchStatus(self, true);
+  upsertMemo({ summary: 'ready' });
+  await condition(() => false, '6h');
 }
