@@ -52,16 +52,20 @@ export async function runFloor(stack: BenchStack, opts: FloorOptions): Promise<F
   const ready = new Set<string>();
   let allReady: () => void = () => undefined;
   const done = new Promise<void>((resolve) => (allReady = resolve));
+  // A worker that dies ends the run at once, whether it is starting or half way.
+  const exited = new Promise<never>((_, reject) =>
+    worker.once('exit', (code) => reject(new Error(`the floor worker exited (${code})`))),
+  );
+  exited.catch(() => undefined);
   try {
-    const started = new Promise<void>((resolve, reject) => {
-      worker.once('exit', (code) => reject(new Error(`the floor worker exited (${code})`)));
+    const started = new Promise<void>((resolve) => {
       worker.on('message', (m: { started?: boolean; ready?: string }) => {
         if (m.started) resolve();
         if (m.ready?.startsWith(run)) ready.add(m.ready);
         if (ready.size === opts.services) allReady();
       });
     });
-    await started;
+    await Promise.race([started, exited]);
     const sampler = new ProcessSampler({ worker: worker.pid, ...temporalPid(stack) }).start();
     const loadBefore = machineLoad();
     const fromMs = Date.now();
@@ -82,7 +86,7 @@ export async function runFloor(stack: BenchStack, opts: FloorOptions): Promise<F
         opts.timeoutMs,
       );
     });
-    await Promise.race([done, timeout]).finally(() => clearTimeout(timer));
+    await Promise.race([done, timeout, exited]).finally(() => clearTimeout(timer));
     const seconds = (performance.now() - t0) / 1000;
     const processes = sampler.stop();
     // The last reports and the settle reads (3 s after each) land after Ready: counted with the rest.
